@@ -1,0 +1,57 @@
+/**
+ * `biomedclip` entry point: finds the subcommand, runs it, and turns any thrown error into one line on
+ * stderr and a non-zero exit code. Commands are imported lazily so `biomedclip tokenize` never pays for
+ * loading TensorFlow.js.
+ */
+import { UserError, oneLine } from '../errors.js';
+import type { Command } from './command.js';
+
+type Loader = () => Promise<{ command: Command }>;
+
+/** name → loader; summaries are repeated here so `--help` does not import every command. */
+const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+};
+
+function topHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return [
+    'biomedclip: BiomedCLIP (ViT-B/16 + PubMedBERT) in TypeScript on TensorFlow.js',
+    '',
+    'Usage: biomedclip COMMAND [options]     (biomedclip COMMAND --help for details)',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Common options: --model DIR, --backend tensorflow|wasm|cpu, --json',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(topHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    console.log(process.env.npm_package_version ?? '0.1.0');
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    console.error(`biomedclip: error: unknown command '${name}'; valid commands: ${Object.keys(COMMANDS).join(', ')}`);
+    return 2;
+  }
+  try {
+    const { command } = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(command.usage);
+      return 0;
+    }
+    return await command.run(rest);
+  } catch (err) {
+    console.error(`biomedclip: error: ${oneLine(err)}`);
+    if (process.env.BIOMEDCLIP_DEBUG && err instanceof Error) console.error(err.stack);
+    return err instanceof UserError ? err.exitCode : 1;
+  }
+}
