@@ -1,0 +1,110 @@
+/**
+ * Reading safetensors files lazily: `open` reads and validates only the header; each tensor is read on
+ * demand with one positional read straight into its final typed array. Nothing keeps the file's bytes, so
+ * loading the 784 MB model holds at most one tensor's copy in JS beside what the backend owns.
+ */
+import { promises as fs } from 'node:fs';
+import { endianness } from 'node:os';
+import { UserError } from '../errors.js';
+import { DTYPE_SIZE, bf16ToF32, f16ToF32 } from './dtype.js';
+import { checkHeaderLength, parseHeader, type TensorInfo } from './header.js';
+
+export class SafetensorsFile {
+  readonly path: string;
+  readonly metadata: Record<string, string>;
+  /** In file (offset) order. */
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  private handle: fs.FileHandle | undefined;
+
+  private constructor(path: string, handle: fs.FileHandle, metadata: Record<string, string>, tensors: TensorInfo[]) {
+    this.path = path;
+    this.handle = handle;
+    this.metadata = metadata;
+    this.tensors = new Map(tensors.map((t) => [t.name, t]));
+  }
+
+  /** Opens `path`, reads and validates its header; every problem is a one-line UserError. */
+  static async open(path: string): Promise<SafetensorsFile> {
+    // Typed arrays are viewed in host byte order; safetensors is little-endian, as is every Node platform
+    // we know of. Refuse rather than silently misread on a big-endian host.
+    if (endianness() !== 'LE') throw new UserError(`${path}: big-endian hosts are not supported`);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(path, 'r');
+    } catch (err) {
+      throw new UserError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`);
+    }
+    try {
+      const { size } = await handle.stat();
+      const n = checkHeaderLength(path, await readAt(handle, 0, Math.min(8, size), path), size);
+      const header = parseHeader(path, await readAt(handle, 8, n, path), size);
+      return new SafetensorsFile(path, handle, header.metadata, header.tensors);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  info(name: string): TensorInfo {
+    const t = this.tensors.get(name);
+    if (!t) throw new UserError(`${this.path}: no tensor named "${name}"; list the file's tensors to check the name`);
+    return t;
+  }
+
+  /** The tensor's bytes, little-endian, C order. */
+  async readRaw(name: string): Promise<Uint8Array> {
+    const t = this.info(name);
+    return this.readInto(t, new Uint8Array(t.byteLength));
+  }
+
+  /** The tensor as float32: F32 as stored, F16 and BF16 widened exactly; other dtypes are refused. */
+  async readFloat32(name: string): Promise<Float32Array> {
+    const t = this.info(name);
+    const count = t.byteLength / DTYPE_SIZE[t.dtype];
+    if (t.dtype === 'F32') {
+      const out = new Float32Array(count);
+      await this.readInto(t, new Uint8Array(out.buffer));
+      return out;
+    }
+    if (t.dtype === 'F16' || t.dtype === 'BF16') {
+      const half = new Uint16Array(count);
+      await this.readInto(t, new Uint8Array(half.buffer));
+      return t.dtype === 'F16' ? f16ToF32(half) : bf16ToF32(half);
+    }
+    throw new UserError(
+      `${this.path}: tensor "${name}" is ${t.dtype}, not a float type; re-create the file with \`biomedclip convert\``,
+    );
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle;
+    this.handle = undefined;
+    await h?.close();
+  }
+
+  private async readInto(t: TensorInfo, dest: Uint8Array): Promise<Uint8Array> {
+    if (!this.handle) throw new UserError(`${this.path}: file already closed; open it again`);
+    await readFully(this.handle, dest, t.byteOffset, this.path);
+    return dest;
+  }
+}
+
+async function readAt(handle: fs.FileHandle, position: number, length: number, file: string): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  await readFully(handle, buf, position, file);
+  return buf;
+}
+
+/**
+ * Fills `dest` from `position`, looping because one read may return less than asked (and a single read
+ * is capped at 2 GiB). A file that shrank since `open` gives a UserError, not a half-filled tensor.
+ */
+export async function readFully(handle: fs.FileHandle, dest: Uint8Array, position: number, file: string): Promise<void> {
+  let done = 0;
+  while (done < dest.length) {
+    const chunk = Math.min(dest.length - done, 1 << 30);
+    const { bytesRead } = await handle.read(dest, done, chunk, position + done);
+    if (bytesRead === 0) throw new UserError(`${file}: file ended early (changed while reading?); re-create it`);
+    done += bytesRead;
+  }
+}
