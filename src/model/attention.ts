@@ -1,0 +1,48 @@
+/**
+ * Multi-head scaled dot-product attention, written out step by step: split into heads, scores, scale,
+ * mask, softmax, weighted sum, merge heads. Both towers call `attend`; they differ only in how q, k, v
+ * are produced (one fused qkv Linear in timm, three Linears in BERT) and in the mask (none for images).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Hooks } from './hooks.js';
+
+/** [B, S, H·D] -> [B, H, S, D]: feature f of a token belongs to head f // D, dimension f % D. */
+export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
+  const [b, s, width] = x.shape;
+  const perHead = tf.reshape(x, [b, s, heads, width / heads]); // [B, S, H, D]
+  return tf.transpose(perHead, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, S, D]
+}
+
+/** [B, H, S, D] -> [B, S, H·D]: the inverse of splitHeads. */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+  const [b, h, s, d] = x.shape;
+  const tokensFirst = tf.transpose(x, [0, 2, 1, 3]); // [B, S, H, D]
+  return tf.reshape(tokensFirst, [b, s, h * d]); // [B, S, H·D]
+}
+
+/**
+ * probs = softmax(q kᵀ · scale + mask) over the keys; out = probs v.
+ *
+ * @param q, k, v  [B, H, S, D]
+ * @param scale    1/√D. For D = 64 that is 1/8, a power of two, so scaling q first (timm) or the
+ *                 scores after (BERT) gives bit-identical results.
+ * @param mask     additive [B, 1, 1, S] (0 for real keys, float32's lowest value for padding), or null
+ * @param name     hook prefix; the softmax output is published as `${name}.probs` [B, H, S, S]
+ * @returns        [B, H, S, D]
+ */
+export function attend(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  scale: number,
+  mask: tf.Tensor4D | null,
+  hooks: Hooks,
+  name: string,
+): tf.Tensor4D {
+  let scores = tf.mul(tf.matMul(q, k, false, true), scale); // [B, H, S, S]: query i · key j
+  // Padding keys get float32's lowest value added, so after softmax's max-subtraction exp() underflows to
+  // exactly 0: padded tokens receive no weight at all, whatever their number.
+  if (mask !== null) scores = tf.add(scores, mask);
+  const probs = hooks.point(`${name}.probs`, tf.softmax(scores)); // each row sums to 1 over the keys
+  return tf.matMul(probs, v); // [B, H, S, D]: weighted sum of values
+}
