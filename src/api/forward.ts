@@ -1,0 +1,51 @@
+/**
+ * One forward pass over whatever inputs are given, with hooks: the common core of embed, classify and
+ * trace. Everything runs inside `tf.tidy`; the returned tensors (and the captured ones in `hooks`) are
+ * the only survivors, owned by the caller.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BiomedCLIPModel } from '../model/clip.js';
+import { Hooks, type HookOptions } from '../model/hooks.js';
+
+export interface ForwardInputs {
+  /** [B, 3, S, S] normalized pixels. */
+  pixelValues?: tf.Tensor4D;
+  /** [N, T] token ids, [PAD] = 0 after each text. */
+  inputIds?: tf.Tensor2D;
+}
+
+export interface ForwardResult {
+  imageFeatures?: tf.Tensor2D;
+  textFeatures?: tf.Tensor2D;
+  /** [B, N], present when both towers ran. */
+  logitsPerImage?: tf.Tensor2D;
+  hooks: Hooks;
+}
+
+export function forward(model: BiomedCLIPModel, inputs: ForwardInputs, hookOptions: HookOptions = {}): ForwardResult {
+  const hooks = new Hooks(hookOptions);
+  const out = tf.tidy(() => {
+    const r: Record<string, tf.Tensor2D> = {};
+    if (inputs.pixelValues) r.imageFeatures = model.encodeImage(inputs.pixelValues, hooks);
+    if (inputs.inputIds) r.textFeatures = model.encodeText(inputs.inputIds, hooks);
+    if (r.imageFeatures && r.textFeatures) r.logitsPerImage = model.logits(r.imageFeatures, r.textFeatures);
+    return r;
+  });
+  return { ...out, hooks };
+}
+
+/** The result as a flat name → tensor map: captured hooks, then `outputs.*` (the golden file's names). */
+export function resultTensors(result: ForwardResult): Map<string, tf.Tensor> {
+  const m = new Map<string, tf.Tensor>(result.hooks.captured);
+  if (result.imageFeatures) m.set('outputs.image_features', result.imageFeatures);
+  if (result.textFeatures) m.set('outputs.text_features', result.textFeatures);
+  if (result.logitsPerImage) m.set('outputs.logits_per_image', result.logitsPerImage);
+  return m;
+}
+
+export function disposeResult(result: ForwardResult): void {
+  result.imageFeatures?.dispose();
+  result.textFeatures?.dispose();
+  result.logitsPerImage?.dispose();
+  result.hooks.dispose();
+}
