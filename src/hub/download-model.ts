@@ -1,0 +1,141 @@
+/**
+ * `biomedclip download` as a library function: the three official files into the hub cache, then one
+ * conversion into a model directory that embed/classify/trace can load.
+ *
+ * Files, in this order so a wrong revision or endpoint fails on a tiny file before the 784 MB one starts:
+ *   1. open_clip_config.json        BiomedCLIP repo, --revision (default: pinned commit)
+ *   2. vocab.txt                    BiomedBERT repo, its own pinned commit (open_clip takes the tokenizer
+ *                                   from the text model's repo, `text_cfg.hf_tokenizer_name`)
+ *   3. open_clip_pytorch_model.bin  BiomedCLIP repo, same revision as the config
+ * The converter is injectable so the download logic is tested without it (and without torch files).
+ */
+import { UserError } from '../errors.js';
+import { hubDownload, type DownloadedFile, type DownloadFileOptions } from './download-file.js';
+import { convertedModelDir, hasConvertedModel } from './model-dir.js';
+import {
+  BIOMEDBERT_REVISION,
+  BIOMEDBERT_VOCAB,
+  BIOMEDCLIP_CHECKPOINT,
+  BIOMEDCLIP_CONFIG,
+  BIOMEDCLIP_REVISION,
+  type HubFile,
+} from './pins.js';
+import { hubSettings, type Env } from './settings.js';
+
+/** The options of `convertCheckpoint` in src/convert/convert.ts that a download uses. */
+export interface ConvertOptions {
+  checkpoint: string;
+  outDir: string;
+  config?: string;
+  vocab?: string;
+  dtype?: 'f32' | 'f16';
+  onNote?: (message: string) => void;
+  progress?: boolean;
+}
+
+export interface ConvertResult {
+  tensors: number;
+  parameters: number;
+  dropped: string[];
+  sourceSha256: string;
+  outFile: string;
+}
+
+export type Converter = (opts: ConvertOptions) => Promise<ConvertResult>;
+
+export interface DownloadModelOptions {
+  /** Revision of the BiomedCLIP repo: branch, tag or commit (default: the pinned commit). */
+  revision?: string;
+  /** Revision of the BiomedBERT repo that provides vocab.txt (default: its pinned commit). */
+  textRevision?: string;
+  /** Model directory to convert into (default: `$HF_HOME/biomedclip-ts/<commit>`). */
+  outDir?: string;
+  /** Hub URL (default: $HF_ENDPOINT, else https://huggingface.co). */
+  endpoint?: string;
+  env?: Env;
+  /** Convert again even when the model directory already holds a model. */
+  force?: boolean;
+  dtype?: 'f32' | 'f16';
+  progress?: boolean;
+  /** The checkpoint converter (default: convertCheckpoint from src/convert/convert.ts). */
+  convert?: Converter;
+  onNote?: (message: string) => void;
+  retries?: number;
+  retryDelayMs?: number;
+  timeoutMs?: number;
+}
+
+export interface DownloadModelResult {
+  modelDir: string;
+  revision: string;
+  /** The BiomedCLIP commit the revision resolved to. */
+  commit: string;
+  files: DownloadedFile[];
+  /** The converter's report, or null when the model directory already held a conversion. */
+  conversion: ConvertResult | null;
+}
+
+export async function downloadModel(opts: DownloadModelOptions = {}): Promise<DownloadModelResult> {
+  const settings = hubSettings({ endpoint: opts.endpoint, env: opts.env });
+  const revision = opts.revision ?? BIOMEDCLIP_REVISION;
+  const common: Omit<DownloadFileOptions, 'revision'> = {
+    settings,
+    retryCommand: retryCommand(opts),
+    progress: opts.progress,
+    retries: opts.retries,
+    retryDelayMs: opts.retryDelayMs,
+    timeoutMs: opts.timeoutMs,
+    onNote: opts.onNote,
+  };
+  const fetchOne = (spec: HubFile, rev: string) =>
+    hubDownload(spec, { ...common, revision: rev, pin: pinOf(spec) });
+  const config = await fetchOne(BIOMEDCLIP_CONFIG, revision);
+  const vocab = await fetchOne(BIOMEDBERT_VOCAB, opts.textRevision ?? BIOMEDBERT_REVISION);
+  const checkpoint = await fetchOne(BIOMEDCLIP_CHECKPOINT, revision);
+  const files = [config, vocab, checkpoint];
+
+  const modelDir = opts.outDir ?? convertedModelDir(checkpoint.commit, opts.env);
+  if (hasConvertedModel(modelDir) && opts.force !== true) {
+    opts.onNote?.(`${modelDir} already holds a converted model; pass --force to convert again`);
+    return { modelDir, revision, commit: checkpoint.commit, files, conversion: null };
+  }
+  const convert = opts.convert ?? defaultConverter;
+  const conversion = await convert({
+    checkpoint: checkpoint.path,
+    outDir: modelDir,
+    config: config.path,
+    vocab: vocab.path,
+    dtype: opts.dtype,
+    onNote: opts.onNote,
+    progress: opts.progress,
+  });
+  return { modelDir, revision, commit: checkpoint.commit, files, conversion };
+}
+
+/** The pinned sha256 applies only at the pinned commit; a file of another revision has only its ETag. */
+function pinOf(spec: HubFile): { commit: string; sha256: string } | undefined {
+  return spec.pinnedSha256 === undefined ? undefined : { commit: BIOMEDCLIP_REVISION, sha256: spec.pinnedSha256 };
+}
+
+/** The command a user reruns after an error: the same flags, so a resume continues the same files. */
+function retryCommand(opts: DownloadModelOptions): string {
+  const parts = ['biomedclip download'];
+  if (opts.revision !== undefined) parts.push(`--revision ${opts.revision}`);
+  if (opts.endpoint !== undefined) parts.push(`--endpoint ${opts.endpoint}`);
+  if (opts.outDir !== undefined) parts.push(`--out ${opts.outDir}`);
+  return parts.join(' ');
+}
+
+/** Loads the converter lazily: `download --help` and the download itself never pay for it. */
+async function defaultConverter(opts: ConvertOptions): Promise<ConvertResult> {
+  const specifier = '../convert/convert.js';
+  let mod: { convertCheckpoint?: Converter };
+  try {
+    mod = (await import(specifier)) as { convertCheckpoint?: Converter };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new UserError(`the files are downloaded but this build has no converter: run \`biomedclip convert ${opts.checkpoint} --out ${opts.outDir}\` with a newer build`);
+  }
+  if (mod.convertCheckpoint === undefined) throw new Error('src/convert/convert.ts does not export convertCheckpoint');
+  return mod.convertCheckpoint(opts);
+}

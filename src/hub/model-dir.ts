@@ -1,0 +1,60 @@
+/**
+ * Which model directory a command uses: `--model DIR` when given, else the model `biomedclip download`
+ * converted for the default revision.
+ *
+ * Converted models live in `$HF_HOME/biomedclip-ts/<commit>/` (model.safetensors, open_clip_config.json,
+ * vocab.txt), beside the hub cache and not inside it:
+ * - beside: `$HF_HOME` is where users already put big model files (often a large disk), and deleting
+ *   `~/.cache/huggingface` clears both the download and the conversion made from it;
+ * - not inside `hub/`: that folder's layout belongs to huggingface_hub, whose cache scanner
+ *   (`huggingface-cli scan-cache`, `delete-cache`) reports unknown folders there as corrupt repos;
+ * - keyed by the full commit hash of the BiomedCLIP repo: a directory name then says exactly which weights
+ *   it holds, and a non-default `--revision` can never shadow the default model.
+ */
+import { existsSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors.js';
+import { BIOMEDCLIP_REVISION } from './pins.js';
+import { hfHome, type Env } from './settings.js';
+
+/** Sub-folder of `$HF_HOME` that holds converted models. */
+export const MODELS_FOLDER = 'biomedclip-ts';
+
+/** The file whose presence marks a finished conversion (it is written last, atomically). */
+export const MODEL_FILE = 'model.safetensors';
+
+/** `$HF_HOME/biomedclip-ts/<commit>`: where `biomedclip download` converts a given BiomedCLIP commit. */
+export function convertedModelDir(commit: string, env: Env = process.env): string {
+  return path.join(hfHome(env), MODELS_FOLDER, commit);
+}
+
+/** True when `dir` holds a finished conversion. */
+export function hasConvertedModel(dir: string): boolean {
+  return isFile(path.join(dir, MODEL_FILE));
+}
+
+/**
+ * The model directory for embed/classify/trace.
+ * @param modelFlag  the `--model DIR` value, if the user gave one (must exist)
+ */
+export function resolveModelDir(modelFlag?: string, env: Env = process.env): string {
+  if (modelFlag !== undefined && modelFlag !== '') {
+    const dir = path.resolve(modelFlag);
+    if (!existsSync(dir)) throw new UserError(`--model ${modelFlag}: no such directory; pass a converted model directory or run \`biomedclip download\``);
+    if (!statSync(dir).isDirectory()) {
+      throw new UserError(`--model ${modelFlag}: not a directory; pass the folder that holds ${MODEL_FILE} (see \`biomedclip convert --help\`)`);
+    }
+    return dir;
+  }
+  const cached = convertedModelDir(BIOMEDCLIP_REVISION, env);
+  if (hasConvertedModel(cached)) return cached;
+  throw new UserError('no model found: run `biomedclip download` (or pass --model DIR)');
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
