@@ -138,3 +138,32 @@ def run_with_capture(model, pixel_values=None, input_ids=None):
     # Hooks fire in execution order; report them in the contract's order.
     hooks = OrderedDict((n, cap.tensors[n]) for n in names)
     return out, hooks
+
+
+# ---------------------------------------------------------------- loading a model directory
+
+
+def load_model_dir(directory):
+    """Builds the model from DIR/open_clip_config.json and DIR/model.safetensors without random init: the
+    modules are created on the meta device and each parameter then wraps the file's bytes (no extra copy)."""
+    import json
+    import os
+
+    from safetensors_io import load_file
+
+    with open(os.path.join(directory, "open_clip_config.json")) as f:
+        model = build_model(json.load(f), dev="meta")
+    tensors, _ = load_file(os.path.join(directory, "model.safetensors"))
+    tensors.pop("text.transformer.embeddings.position_ids", None)  # the unused HF buffer, if a converter kept it
+    expected = dict(model.named_parameters())
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"{directory}: missing keys {missing[:3]}, unexpected keys {unexpected[:3]}")
+    modules = dict(model.named_modules())
+    for key, t in tensors.items():
+        owner, _, leaf = key.rpartition(".")
+        if list(t.shape) != list(expected[key].shape):
+            raise ValueError(f"{directory}: {key} has shape {list(t.shape)}, expected {list(expected[key].shape)}")
+        setattr(modules[owner], leaf, nn.Parameter(t.to(torch.float32), requires_grad=False))
+    return model.eval()
