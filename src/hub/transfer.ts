@@ -12,8 +12,7 @@
  * Cut connections, timeouts and 5xx answers are retried with exponential backoff. The loop is bounded: a
  * limited number of consecutive attempts that bring no new byte, and a hard cap on requests overall.
  */
-import { createWriteStream, promises as fs } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { promises as fs } from 'node:fs';
 import { progressBar, type Progress } from '../util/progress.js';
 import { HttpStatusError } from './errors.js';
 import { discard, header, isRedirect, NetworkError, request, resolveLocation, sameOrigin, type HttpResponse } from './http.js';
@@ -98,7 +97,7 @@ async function attempt(url: string, partPath: string, offset: number, opts: Tran
     await fs.truncate(partPath, 0);
     return false;
   }
-  await writeBody(res, partPath, start, opts, bar);
+  await writeBody(res, partPath, start, bar);
   const size = await currentSize(partPath);
   if (opts.size !== undefined && size < opts.size) {
     throw new NetworkError('ESHORT', res.url, `body ended at ${size} of ${opts.size} bytes`);
@@ -122,22 +121,25 @@ async function getFollowingRedirects(url: string, offset: number, opts: Transfer
   }
 }
 
-/** Streams the body to disk: appended at `start` (= current length) or, for a whole-file answer, from 0. */
-async function writeBody(res: HttpResponse, partPath: string, start: number, opts: TransferOptions, bar: Progress): Promise<void> {
+/**
+ * Streams the body to disk: appended at `start` (= current length) or, for a whole-file answer, from 0.
+ * Each chunk is written before the next is read, so when the connection drops every byte received is
+ * already in the partial file and the next attempt asks for exactly the rest.
+ */
+async function writeBody(res: HttpResponse, partPath: string, start: number, bar: Progress): Promise<void> {
   const expected = contentLength(res);
   let received = 0;
-  const counter = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
+  const out = await fs.open(partPath, start === 0 ? 'w' : 'a');
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      await out.write(chunk);
       received += chunk.length;
       bar.update(start + received);
-      yield chunk;
     }
-  };
-  const out = createWriteStream(partPath, { flags: start === 0 ? 'w' : 'a' });
-  try {
-    await pipeline(res.body, counter, out);
   } catch (err) {
     throw new NetworkError((err as NodeJS.ErrnoException).code ?? 'ECONNRESET', res.url, `connection cut after ${received} bytes`);
+  } finally {
+    await out.close();
   }
   if (expected !== undefined && received < expected) {
     throw new NetworkError('ESHORT', res.url, `connection cut after ${received} of ${expected} bytes`);
