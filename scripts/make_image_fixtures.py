@@ -124,6 +124,8 @@ def write_synthetic(out_dir):
     write_bytes(d, files, 'rgb16_233x150.png', raw_png(233, 150, rows16(rgb16), 16, 2))
     rgba16 = rng.integers(0, 65536, size=(260, 190, 4)).astype(np.uint16)
     write_bytes(d, files, 'rgba16_190x260.png', raw_png(190, 260, rows16(rgba16), 16, 6))
+    la16 = rng.integers(0, 65536, size=(123, 245, 2)).astype(np.uint16)
+    write_bytes(d, files, 'la16_245x123.png', raw_png(245, 123, rows16(la16), 16, 4))
     g2 = rng.integers(0, 4, size=(97, 128)).astype(np.uint8)
     packed = (g2[:, 0::4] << 6) | (g2[:, 1::4] << 4) | (g2[:, 2::4] << 2) | g2[:, 3::4]
     write_bytes(d, files, 'l2bit_128x97.png', raw_png(128, 97, b''.join(b'\x00' + r.tobytes() for r in packed), 2, 0))

@@ -1,0 +1,31 @@
+/**
+ * Image preprocessing for BiomedCLIP, bit-identical to open_clip's Pillow + torchvision eval transform.
+ * See docs/image.md for the decoders, the Pillow modes, the pixel limit and the 16-bit option.
+ */
+import { decodeInput, preprocessDecoded } from './preprocess.js';
+import type { ImageInput, PreprocessConfig, PreprocessOptions, Preprocessed } from './types.js';
+
+export type { ImageInput, PreprocessConfig, PreprocessOptions, Preprocessed, RawImage } from './types.js';
+export { PILLOW_MAX_IMAGE_PIXELS } from './header.js';
+export { resolveDecoder } from './preprocess.js';
+
+/** BiomedCLIP's preprocess_cfg (open_clip_config.json): 224 px, OpenAI CLIP's mean and std. */
+export const DEFAULT_PREPROCESS: PreprocessConfig = {
+  imageSize: 224,
+  mean: [0.48145466, 0.4578275, 0.40821073],
+  std: [0.26862954, 0.26130258, 0.27577711],
+};
+
+/**
+ * Image file, encoded bytes or raw pixels -> `pixel_values` for the vision tower ([3, S, S] float32) plus
+ * the uint8 crop. Throws UserError (one line naming the input and the problem) for unusable images.
+ */
+export async function preprocessImage(
+  input: ImageInput,
+  cfg: PreprocessConfig = DEFAULT_PREPROCESS,
+  opts: PreprocessOptions = {},
+): Promise<Preprocessed> {
+  const name = typeof input === 'string' ? input : input instanceof Uint8Array ? '<image bytes>' : '<raw image>';
+  const img = await decodeInput(input, opts);
+  return preprocessDecoded(img, cfg, opts, name);
+}

@@ -1,0 +1,47 @@
+/**
+ * The public types of the image pipeline (re-exported by index.ts), in their own file so that every module
+ * can import them without importing the pipeline.
+ */
+
+export interface PreprocessConfig {
+  /** Side of the square crop fed to the vision tower (224 for BiomedCLIP). */
+  imageSize: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+/** Raw pixels, interleaved, row by row: 1 channel = gray (Pillow L), 3 = RGB, 4 = RGBA (resized premultiplied). */
+export interface RawImage {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
+/** A file path, the encoded bytes of a PNG or JPEG file (a Buffer is fine), or raw pixels. */
+export type ImageInput = string | Uint8Array | RawImage;
+
+export interface PreprocessOptions {
+  /** 'auto' (default): sharp, or the pure-JS decoders if sharp's native binary cannot load. */
+  decoder?: 'auto' | 'sharp' | 'js';
+  /**
+   * 16-bit gray images: 'pillow' (default) saturates values above 255 exactly as Pillow's convert('RGB');
+   * 'rescale' stretches the image's min..max onto 0..255 first. See docs/image.md.
+   */
+  sixteenBit?: 'pillow' | 'rescale';
+  /** Called with one-line warnings (default: printed to stderr). */
+  onWarning?: (message: string) => void;
+  /** Refuse images with more pixels than this (default Pillow's MAX_IMAGE_PIXELS, 89,478,485). */
+  maxPixels?: number;
+}
+
+export interface Preprocessed {
+  /** Normalized float32 pixels, [3, S, S] channel-first: the vision tower's input without the batch axis. */
+  pixelValues: Float32Array;
+  /** The S x S RGB crop as bytes, [S, S, 3]: what Pillow holds right before ToTensor. */
+  crop: Uint8Array;
+  sourceWidth: number;
+  sourceHeight: number;
+  /** The Pillow mode the source opened in ('RGB', 'L', 'RGBA', 'P', 'I', 'CMYK', ...). */
+  mode: string;
+}
