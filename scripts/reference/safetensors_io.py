@@ -12,7 +12,6 @@ import json
 import struct
 from collections import OrderedDict
 
-import numpy as np
 import torch
 
 # safetensors dtype names for the torch dtypes we write; F32 and I64 are all the fixtures need.
@@ -89,12 +88,18 @@ def read_header(path):
 def load_file(path):
     """Reads every tensor into an ordered {name: tensor} map (the tensors share one buffer read from disk)."""
     header, metadata, start = read_header(path)
+    import os
+
+    # readinto a preallocated buffer: f.read() then bytearray() would hold the file twice at the peak.
+    buf = bytearray(os.path.getsize(path) - start)
     with open(path, "rb") as f:
         f.seek(start)
-        buf = bytearray(f.read())
+        f.readinto(buf)
     out = OrderedDict()
     for name, info in header.items():
         dtype = info["dtype"]
+        if dtype not in _ITEMSIZE:
+            raise ValueError(f"{path}: {name} has dtype {dtype}, which this reader does not handle")
         begin, end = info["data_offsets"]
         count = (end - begin) // _ITEMSIZE[dtype]
         shape = info["shape"]
