@@ -42,6 +42,8 @@ export interface FakeHubFaults {
   requireToken?: string;
   /** Redirect LFS files to a CDN path on the hub's own origin with a relative Location. */
   relativeRedirect?: boolean;
+  /** Answer the next `times` CDN GETs with this status (e.g. 503) instead of the bytes. */
+  cdnStatus?: { status: number; times: number };
 }
 
 export interface LoggedRequest {
@@ -144,6 +146,11 @@ export class FakeHub {
       .flatMap((r) => Object.values(r.files))
       .find((f) => f.lfs === true && sha256(f.content) === oid);
     if (file === undefined) return end(res, 404, {});
+    const fail = this.faults.cdnStatus;
+    if (fail !== undefined && fail.times > 0 && req.method === 'GET') {
+      fail.times--;
+      return end(res, fail.status, {});
+    }
     let content = file.content;
     if (this.faults.corrupt) {
       content = Buffer.from(content);
