@@ -67,7 +67,7 @@ test('ids equal the oracle on every awkward string and biomedical label/caption'
       assert.deepEqual(ours, theirs, `ids differ for ${JSON.stringify(text)}`);
     });
   }
-  console.log(`# oracle parity: ${texts.length} texts x 2 vocab sources, ${mismatches} mismatching (tolerance 0)`);
+  console.log(`oracle parity: ${texts.length} texts x 2 vocab sources, ${mismatches} mismatching (tolerance 0)`);
 });
 
 test('long captions are truncated to the context length keeping [SEP], and match the oracle', () => {

@@ -1,0 +1,97 @@
+/**
+ * `biomedclip tokenize`: the ids BiomedCLIP's text tower would see for some texts, exactly as open_clip's
+ * tokenizer makes them, plus the token strings (and, without --json, a readable table).
+ */
+import { parseArgs } from 'node:util';
+import { UserError } from '../../errors.js';
+import type { Command } from '../command.js';
+import { resolveModelDir } from '../../hub/model-dir.js';
+import { DEFAULT_CONTEXT_LENGTH, type Encoding, WordPieceTokenizer } from '../../tokenizer/index.js';
+
+const USAGE = `Usage: biomedclip tokenize [--model DIR | --vocab FILE] [--context-length N] [--pad-to N|longest]
+                           [--json] [--] TEXT...
+
+Tokenizes each TEXT the way open_clip does for BiomedCLIP: ftfy-style cleaning, HTML unescaping,
+BERT normalization (lowercase, accents stripped), WordPiece, [CLS] ... [SEP], truncation and padding.
+
+Options:
+  --model DIR           model directory with vocab.txt or tokenizer.json (default: the downloaded model)
+  --vocab FILE          a BERT vocab.txt or an HF tokenizer.json instead of a model directory
+  --context-length N    truncate to N tokens including [CLS] and [SEP] (default ${DEFAULT_CONTEXT_LENGTH})
+  --pad-to N|longest    pad every row to N tokens or to the longest row (default: the context length)
+  --json                print {"input_ids":[[...]],"attention_mask":[[...]],"tokens":[[...]]}
+  -h, --help            show this help
+
+Texts may be empty strings; put them after -- if one starts with a dash.
+
+Examples:
+  biomedclip tokenize --model ./biomedclip --json "a histopathology image of adenocarcinoma"
+  biomedclip tokenize --vocab vocab.txt --pad-to longest --json -- "-80 °C storage" ""
+  biomedclip tokenize --vocab tokenizer.json "Ki-67 index > 20%"`;
+
+/** `--pad-to` value: a positive integer or the word "longest". */
+function parsePadTo(value: string | undefined): number | 'longest' | undefined {
+  if (value === undefined || value === 'longest') return value;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new UserError(`--pad-to must be a positive integer or "longest", got "${value}"`);
+  return n;
+}
+
+function parseContextLength(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_CONTEXT_LENGTH;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 2) throw new UserError(`--context-length must be an integer of at least 2, got "${value}"`);
+  return n;
+}
+
+function loadTokenizer(model: string | undefined, vocab: string | undefined): WordPieceTokenizer {
+  if (model !== undefined && vocab !== undefined) throw new UserError('pass either --model DIR or --vocab FILE, not both');
+  if (vocab !== undefined) {
+    return vocab.endsWith('.json') ? WordPieceTokenizer.fromTokenizerJson(vocab) : WordPieceTokenizer.fromVocabFile(vocab);
+  }
+  // --model DIR if given, else the model `biomedclip download` converted (UserError naming it if none).
+  return WordPieceTokenizer.fromModelDir(resolveModelDir(model));
+}
+
+/** One line per text: each real token with its id, e.g. `[CLS]:2 adeno:1234 ##carcinoma:5678 [SEP]:3`. */
+function table(texts: string[], enc: Encoding): string {
+  return texts
+    .map((text, i) => {
+      const n = enc.attentionMask[i].reduce((a, b) => a + b, 0);
+      const pieces = enc.tokens[i].slice(0, n).map((t, k) => `${t}:${enc.inputIds[i][k]}`);
+      const pad = enc.inputIds[i].length - n;
+      return `${JSON.stringify(text)}\n  ${pieces.join(' ')}${pad > 0 ? `  (+${pad} [PAD])` : ''}`;
+    })
+    .join('\n');
+}
+
+export const command: Command = {
+  name: 'tokenize',
+  summary: 'show the token ids open_clip would give BiomedCLIP for some texts',
+  usage: USAGE,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        model: { type: 'string' },
+        vocab: { type: 'string' },
+        'context-length': { type: 'string' },
+        'pad-to': { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (positionals.length === 0) throw new UserError('no TEXT given; usage: biomedclip tokenize [options] [--] TEXT...');
+    const contextLength = parseContextLength(values['context-length']);
+    const padTo = parsePadTo(values['pad-to']);
+    const tok = loadTokenizer(values.model, values.vocab);
+    const enc = tok.encode(positionals, { contextLength, padTo });
+    if (values.json) {
+      const out = { input_ids: enc.inputIds, attention_mask: enc.attentionMask, tokens: enc.tokens };
+      process.stdout.write(JSON.stringify(out) + '\n');
+    } else {
+      process.stdout.write(table(positionals, enc) + '\n');
+    }
+    return 0;
+  },
+};
