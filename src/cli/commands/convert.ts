@@ -1,0 +1,89 @@
+/**
+ * `biomedclip convert`: a PyTorch checkpoint (or open_clip safetensors) to a model directory, with nothing
+ * but Node. The checkpoint's pickle is read by a restricted reader that runs no code.
+ */
+import { parseArgs } from 'node:util';
+import { UserError } from '../../errors.js';
+import { convertCheckpoint, type ConvertReport } from '../../convert/convert.js';
+import type { Command } from '../command.js';
+
+const usage = `Usage: biomedclip convert CHECKPOINT --out DIR [--config open_clip_config.json] [--vocab vocab.txt]
+                          [--dtype f32|f16] [--json]
+
+Converts BiomedCLIP weights into a model directory for embed, classify and trace:
+  DIR/model.safetensors      the weights (open_clip key names, PyTorch layouts), written last and atomically
+  DIR/open_clip_config.json  copied from --config
+  DIR/vocab.txt              copied from --vocab
+CHECKPOINT is a torch.save file (.bin/.pt, zip format of torch >= 1.6) or an open_clip .safetensors file.
+The pickle inside a .bin is read by a restricted reader that understands only state dicts and never runs
+code: any other Python global is refused by name. Every key and shape is checked against the config before
+anything is written; a "module." prefix is stripped, and position_ids/pooler tensors are dropped with a note.
+The source's sha256 and the converter version are recorded in the file's __metadata__.
+
+Options:
+  --out DIR        model directory to write (created if missing)
+  --config FILE    the checkpoint's open_clip_config.json (default: the one beside CHECKPOINT, else
+                   BiomedCLIP's built-in config)
+  --vocab FILE     BiomedBERT's vocab.txt (default: the one beside CHECKPOINT; without it, text embedding
+                   will not work from DIR)
+  --dtype f32|f16  storage type of the weights (default f32; f16 halves the file, computations stay f32)
+  --json           print a machine-readable report on stdout
+
+Examples:
+  biomedclip convert open_clip_pytorch_model.bin --out models/biomedclip \\
+      --config open_clip_config.json --vocab vocab.txt
+  biomedclip convert checkpoint.pt --out models/small --dtype f16 --json`;
+
+export const command: Command = {
+  name: 'convert',
+  summary: 'convert a PyTorch checkpoint (.bin/.pt, read without Python) to a model directory',
+  usage,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parse(args);
+    if (positionals.length !== 1) {
+      throw new UserError(`convert: expected one CHECKPOINT, got ${positionals.length}; see \`biomedclip convert --help\``, 2);
+    }
+    if (values.out === undefined) throw new UserError('convert: --out DIR is required; see `biomedclip convert --help`', 2);
+    const dtype = values.dtype ?? 'f32';
+    if (dtype !== 'f32' && dtype !== 'f16') throw new UserError(`convert: --dtype ${dtype}: expected f32 or f16`, 2);
+    const json = values.json === true;
+    const result = await convertCheckpoint({
+      checkpoint: positionals[0],
+      outDir: values.out,
+      config: values.config,
+      vocab: values.vocab,
+      dtype,
+      onNote: (m) => console.error(`biomedclip: note: ${m}`),
+      progress: !json,
+    });
+    console.log(json ? JSON.stringify(result, null, 2) : summary(result));
+    return 0;
+  },
+};
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        out: { type: 'string' },
+        config: { type: 'string' },
+        vocab: { type: 'string' },
+        dtype: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new UserError(`convert: ${(err as Error).message}; see \`biomedclip convert --help\``, 2);
+  }
+}
+
+function summary(r: ConvertReport): string {
+  const dropped = r.dropped.length > 0 ? `, dropped ${r.dropped.length} unused` : '';
+  return [
+    `wrote ${r.outFile}: ${r.tensors} tensors, ${r.parameters.toLocaleString('en-US')} parameters${dropped}`,
+    `source sha256: ${r.sourceSha256}`,
+  ].join('\n');
+}

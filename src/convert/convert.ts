@@ -1,0 +1,185 @@
+/**
+ * `convertCheckpoint`: from an official checkpoint (PyTorch zip `.bin`/`.pt`, or open_clip safetensors) to
+ * a model directory: `model.safetensors` (open_clip key names, PyTorch layouts), `open_clip_config.json`
+ * and `vocab.txt`.
+ *
+ * Order matters for the "no partial output" promise: every input is read and validated first (config,
+ * vocab, every key and shape); then the config and vocab are copied; `model.safetensors` comes last,
+ * streamed one tensor at a time into a temporary file that is renamed only when complete. Its presence
+ * is what marks a finished conversion (src/hub/model-dir.ts), so a failure never leaves a usable-looking
+ * but broken directory. Memory stays near one tensor (the largest, word embeddings, is 94 MB in f32).
+ */
+import { createReadStream, existsSync, promises as fs, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { UserError } from '../errors.js';
+import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from '../model/config.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { progressBar } from '../util/progress.js';
+import { f32ToF16 } from '../weights/dtype.js';
+import { SafetensorsWriter, type TensorSpec } from '../weights/writer.js';
+import { planConversion, type ConversionPlan } from './plan.js';
+import { openTensorSource, type TensorSource } from './source.js';
+
+export interface ConvertOptions {
+  checkpoint: string;
+  outDir: string;
+  /** open_clip_config.json path (default: the one beside the checkpoint, else BiomedCLIP's built-in config). */
+  config?: string;
+  /** vocab.txt path (default: the one beside the checkpoint, else none, with a note). */
+  vocab?: string;
+  dtype?: 'f32' | 'f16';
+  onNote?: (msg: string) => void;
+  progress?: boolean;
+}
+
+export interface ConvertReport {
+  tensors: number;
+  parameters: number;
+  dropped: string[];
+  sourceSha256: string;
+  outFile: string;
+}
+
+export const WEIGHTS_FILE = 'model.safetensors';
+export const CONFIG_FILE = 'open_clip_config.json';
+export const VOCAB_FILE = 'vocab.txt';
+
+export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertReport> {
+  const note = opts.onNote ?? (() => undefined);
+  const dtype = opts.dtype ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'f16') throw new UserError(`--dtype ${String(dtype)}: expected f32 or f16`);
+  const config = resolveConfig(opts, note);
+  const vocab = resolveVocab(opts, config.cfg, note);
+  const source = await openTensorSource(opts.checkpoint);
+  try {
+    const plan = planConversion(opts.checkpoint, source.tensors, config.cfg, config.name);
+    plan.notes.forEach(note);
+    const sourceSha256 = await sha256File(opts.checkpoint);
+    await prepareOutDir(opts.outDir);
+    if (config.text !== undefined) await writeFileAtomic(path.join(opts.outDir, CONFIG_FILE), config.text);
+    if (vocab !== undefined) await writeFileAtomic(path.join(opts.outDir, VOCAB_FILE), vocab);
+    const outFile = path.join(opts.outDir, WEIGHTS_FILE);
+    const metadata = provenance(opts.checkpoint, source.format, sourceSha256, dtype);
+    const parameters = await writeModel(outFile, source, plan, dtype, metadata, opts.progress === true);
+    return { tensors: plan.tensors.length, parameters, dropped: plan.dropped, sourceSha256, outFile };
+  } finally {
+    await source.close();
+  }
+}
+
+interface ResolvedConfig {
+  cfg: ClipConfig;
+  /** How errors name it. */
+  name: string;
+  /** The file's text to copy into the model directory (none for the built-in config). */
+  text?: string;
+}
+
+function resolveConfig(opts: ConvertOptions, note: (m: string) => void): ResolvedConfig {
+  const beside = path.join(path.dirname(opts.checkpoint), CONFIG_FILE);
+  const file = opts.config ?? (existsSync(beside) ? beside : undefined);
+  if (file === undefined) {
+    note(`no ${CONFIG_FILE} given or beside the checkpoint: checking against BiomedCLIP's built-in config`);
+    return { cfg: DEFAULT_CONFIG, name: "BiomedCLIP's built-in config" };
+  }
+  const cfg = loadConfigFile(file); // UserError on unreadable or invalid files
+  return { cfg, name: file, text: readFileSync(file, 'utf8') };
+}
+
+/**
+ * The vocab must be UTF-8 text with one token per line and no more tokens than the word-embedding rows
+ * (BiomedBERT's 28,895 lines fit its 30,522 rows; a longer vocab would index past the table).
+ */
+function resolveVocab(opts: ConvertOptions, cfg: ClipConfig, note: (m: string) => void): Uint8Array | undefined {
+  const beside = path.join(path.dirname(opts.checkpoint), VOCAB_FILE);
+  const file = opts.vocab ?? (existsSync(beside) ? beside : undefined);
+  if (file === undefined) {
+    note(`no ${VOCAB_FILE} given or beside the checkpoint: the model directory will embed images only; pass --vocab vocab.txt for text`);
+    return undefined;
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new UserError(`--vocab ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UserError(`--vocab ${file}: not UTF-8 text; pass BiomedBERT's vocab.txt`);
+  }
+  const lines = text === '' ? 0 : (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n').length;
+  if (lines === 0 || lines > cfg.text.vocabSize) {
+    throw new UserError(`--vocab ${file}: ${lines} tokens for a ${cfg.text.vocabSize}-row embedding; pass the vocab.txt that matches the checkpoint`);
+  }
+  return bytes;
+}
+
+async function prepareOutDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new UserError(`--out ${dir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? 'error'}); choose another --out`);
+  }
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The converter's own version, from package.json (dist/src/convert/ → repository root). */
+function converterVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
+    return `${pkg.name ?? 'biomedclip-ts'} ${pkg.version ?? 'unknown'}`;
+  } catch {
+    return 'biomedclip-ts unknown';
+  }
+}
+
+function provenance(checkpoint: string, format: TensorSource['format'], sha: string, dtype: string): Record<string, string> {
+  return {
+    format: 'pt', // what safetensors' own loaders expect for PyTorch-layout weights
+    source_file: path.basename(checkpoint),
+    source_format: format,
+    source_sha256: sha,
+    converter: converterVersion(),
+    dtype,
+  };
+}
+
+/** Streams every planned tensor into `outFile` (atomic); returns the parameter count. */
+async function writeModel(
+  outFile: string,
+  source: TensorSource,
+  plan: ConversionPlan,
+  dtype: 'f32' | 'f16',
+  metadata: Record<string, string>,
+  showProgress: boolean,
+): Promise<number> {
+  const specs: TensorSpec[] = plan.tensors.map((t) => ({ name: t.target, dtype: dtype === 'f16' ? 'F16' : 'F32', shape: t.shape }));
+  const counts = plan.tensors.map((t) => t.shape.reduce((a, b) => a * b, 1));
+  const total = counts.reduce((a, b) => a + b, 0);
+  const bar = showProgress ? progressBar(`convert → ${outFile}`, total, 'parameters') : undefined;
+  const writer = await SafetensorsWriter.create(outFile, specs, metadata);
+  try {
+    let done = 0;
+    for (const [i, t] of plan.tensors.entries()) {
+      const values = await source.readFloat32(t.source);
+      await writer.write(t.target, dtype === 'f16' ? f32ToF16(values) : values);
+      done += counts[i];
+      bar?.update(done);
+    }
+    await writer.commit();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  } finally {
+    bar?.done();
+  }
+  return total;
+}
