@@ -9,7 +9,6 @@
  *   3. open_clip_pytorch_model.bin  BiomedCLIP repo, same revision as the config
  * The converter is injectable so the download logic is tested without it (and without torch files).
  */
-import { UserError } from '../errors.js';
 import { hubDownload, type DownloadedFile, type DownloadFileOptions } from './download-file.js';
 import { convertedModelDir, hasConvertedModel } from './model-dir.js';
 import {
@@ -126,16 +125,8 @@ function retryCommand(opts: DownloadModelOptions): string {
   return parts.join(' ');
 }
 
-/** Loads the converter lazily: `download --help` and the download itself never pay for it. */
+/** Loads the converter lazily: `download --help` and a failed download never pay for loading it. */
 async function defaultConverter(opts: ConvertOptions): Promise<ConvertResult> {
-  const specifier = '../convert/convert.js';
-  let mod: { convertCheckpoint?: Converter };
-  try {
-    mod = (await import(specifier)) as { convertCheckpoint?: Converter };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new UserError(`the files are downloaded but this build has no converter: run \`biomedclip convert ${opts.checkpoint} --out ${opts.outDir}\` with a newer build`);
-  }
-  if (mod.convertCheckpoint === undefined) throw new Error('src/convert/convert.ts does not export convertCheckpoint');
-  return mod.convertCheckpoint(opts);
+  const { convertCheckpoint } = await import('../convert/convert.js');
+  return convertCheckpoint(opts);
 }

@@ -48,6 +48,7 @@ export const command: Command = {
       outDir: values.out,
       endpoint: values.endpoint,
       force: values.force === true,
+      progress: true, // bars draw on a terminal only (src/util/progress.ts)
       onNote: (m) => console.error(`biomedclip: note: ${m}`),
     });
     console.log(json ? JSON.stringify(report(result), null, 2) : summary(result));
