@@ -105,6 +105,7 @@ function pass8(src: Raster, taps: Array<{ first: number; weights: Int32Array }>,
   const rowLen = src.width * bands;
   const tapStride = g.horizontal ? bands : rowLen;
   const half = 1 << (PRECISION_BITS - 1); // rounding offset added before the shift
+  const data = src.data as Uint8Array; // one concrete array type keeps this hot loop monomorphic (fast)
   let o = 0;
   for (let y = 0; y < g.outHeight; y++) {
     for (let x = 0; x < g.outWidth; x++) {
@@ -112,7 +113,7 @@ function pass8(src: Raster, taps: Array<{ first: number; weights: Int32Array }>,
       const base = g.horizontal ? y * rowLen + t.first * bands : t.first * rowLen + x * bands;
       for (let b = 0; b < bands; b++) {
         let ss = half;
-        for (let k = 0, i = base + b; k < t.weights.length; k++, i += tapStride) ss += src.data[i] * t.weights[k];
+        for (let k = 0, i = base + b; k < t.weights.length; k++, i += tapStride) ss += data[i] * t.weights[k];
         const v = ss >> PRECISION_BITS; // arithmetic shift = floor, as in C for int32
         out[o++] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
