@@ -10,6 +10,13 @@ type Loader = () => Promise<{ command: Command }>;
 
 /** name → loader; summaries are repeated here so `--help` does not import every command. */
 const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+  embed: { summary: 'image and text embeddings (features and L2-normalized embeddings)', load: () => import('./commands/embed.js') },
+  classify: { summary: 'zero-shot classification of images against text labels', load: () => import('./commands/classify.js') },
+  tokenize: { summary: 'token ids open_clip would give BiomedCLIP for some texts', load: () => import('./commands/tokenize.js') },
+  preprocess: { summary: "image file -> pixel_values, bit-identical to open_clip's preprocessing", load: () => import('./commands/preprocess.js') },
+  convert: { summary: 'convert a PyTorch checkpoint (read without Python) to a model directory', load: () => import('./commands/convert.js') },
+  download: { summary: 'fetch the official weights from the Hugging Face hub and convert them', load: () => import('./commands/download.js') },
+  trace: { summary: 'capture named activations (hooks) of both towers into a safetensors file', load: () => import('./commands/trace.js') },
 };
 
 function topHelp(): string {

@@ -1,0 +1,240 @@
+/**
+ * The library API: load a model directory once, then embed images and texts, classify zero-shot, and
+ * trace activations. Inputs are what users have (file paths, encoded bytes, raw pixels, strings); outputs
+ * are plain typed arrays, so callers never manage TF.js memory. Every call leaves `tf.memory()` as it
+ * found it (tested).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend, type BackendName } from '../backend.js';
+import { UserError } from '../errors.js';
+import { preprocessImage, type ImageInput, type PreprocessOptions } from '../image/index.js';
+import type { BiomedCLIPModel } from '../model/clip.js';
+import { l2Normalize } from '../model/head.js';
+import type { HookOptions } from '../model/hooks.js';
+import { loadModel } from '../model/load.js';
+import type { HostTensor } from '../parity/compare.js';
+import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
+import { disposeResult, forward, resultTensors } from './forward.js';
+
+export interface LoadModelOptions {
+  /** 'tensorflow' | 'wasm' | 'cpu'; the fastest available by default. */
+  backend?: string;
+  /** Informational notes (ignored tensors, default config); silent by default. */
+  onNote?: (message: string) => void;
+}
+
+export interface Embedding {
+  /** The unnormalized `encode_image` / `encode_text` output. */
+  features: Float32Array;
+  /** `features` L2-normalized: dot products of embeddings are cosine similarities. */
+  embedding: Float32Array;
+}
+
+export interface TextOptions {
+  /** 'longest' (default: same CLS features, less compute) or a fixed length such as open_clip's 256. */
+  padTo?: number | 'longest';
+}
+
+export interface ImageOptions extends PreprocessOptions {
+  /** Images per forward pass; bounds memory for long lists (default 8). */
+  batchSize?: number;
+  /** Called after each batch with the number of images done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface LabelScore {
+  label: string;
+  probability: number;
+  logit: number;
+}
+
+export interface TraceInputs {
+  images?: ImageInput[];
+  texts?: string[];
+  /** Raw model inputs instead of images/texts: [B, 3, S, S] pixels and [N, T] ids. */
+  pixelValues?: HostTensor;
+  inputIds?: { shape: number[]; data: Int32Array };
+}
+
+/** open_clip's default zero-shot prompt in BiomedCLIP's model card. */
+export const DEFAULT_TEMPLATE = 'this is a photo of {}';
+
+export class BiomedCLIP {
+  private tokenizerCache: WordPieceTokenizer | undefined;
+
+  private constructor(
+    readonly model: BiomedCLIPModel,
+    readonly modelDir: string,
+    readonly backend: BackendName,
+  ) {}
+
+  /** Loads `dir` (a model directory: model.safetensors, open_clip_config.json, vocab.txt). */
+  static async load(dir: string, opts: LoadModelOptions = {}): Promise<BiomedCLIP> {
+    const backend = await useBackend(opts.backend);
+    const model = await loadModel(dir, { onNote: opts.onNote });
+    return new BiomedCLIP(model, dir, backend);
+  }
+
+  get config() {
+    return this.model.config;
+  }
+
+  /** The WordPiece tokenizer of the model directory (read on first use: image-only work needs no vocab). */
+  get tokenizer(): WordPieceTokenizer {
+    this.tokenizerCache ??= WordPieceTokenizer.fromModelDir(this.modelDir);
+    return this.tokenizerCache;
+  }
+
+  /** Preprocesses images exactly like open_clip's eval transform: [B, 3, S, S] float32. */
+  async pixelValues(images: ImageInput[], opts: PreprocessOptions = {}): Promise<HostTensor> {
+    const s = this.config.preprocess.imageSize;
+    const data = new Float32Array(images.length * 3 * s * s);
+    for (let i = 0; i < images.length; i++) {
+      const p = await preprocessImage(images[i], this.config.preprocess, opts);
+      data.set(p.pixelValues, i * 3 * s * s);
+    }
+    return { shape: [images.length, 3, s, s], data };
+  }
+
+  /** Token ids for `texts`, padded to the longest (default) or to a fixed length. */
+  tokenize(texts: string[], opts: TextOptions = {}): Encoding {
+    const contextLength = this.config.text.contextLength;
+    const padTo = opts.padTo ?? 'longest';
+    if (typeof padTo === 'number' && (padTo < 2 || padTo > this.config.text.maxPositions)) {
+      throw new UserError(`--pad-to ${padTo}: must be between 2 and ${this.config.text.maxPositions}`);
+    }
+    return this.tokenizer.encode(texts, { contextLength: typeof padTo === 'number' ? padTo : contextLength, padTo });
+  }
+
+  async encodeImages(images: ImageInput[], opts: ImageOptions = {}): Promise<Embedding[]> {
+    const batch = opts.batchSize ?? 8;
+    const out: Embedding[] = [];
+    for (let start = 0; start < images.length; start += batch) {
+      const px = await this.pixelValues(images.slice(start, start + batch), opts);
+      out.push(...this.embedPixels(px));
+      opts.onProgress?.(out.length, images.length);
+    }
+    return out;
+  }
+
+  async encodeTexts(texts: string[], opts: TextOptions = {}): Promise<Embedding[]> {
+    if (texts.length === 0) return [];
+    const enc = this.tokenize(texts, opts);
+    return this.embedIds(enc.inputIds);
+  }
+
+  /** Features of already preprocessed pixels [B, 3, S, S]. */
+  embedPixels(px: HostTensor): Embedding[] {
+    return this.embed(() => this.model.encodeImage(tf.tensor4d(px.data, px.shape as [number, number, number, number])));
+  }
+
+  /** Features of already tokenized ids (rows of equal length, [PAD] = 0). */
+  embedIds(ids: number[][]): Embedding[] {
+    return this.embed(() => this.model.encodeText(tf.tensor2d(ids, [ids.length, ids[0].length], 'int32')));
+  }
+
+  private embed(run: () => tf.Tensor2D): Embedding[] {
+    const [features, embedding] = tf.tidy(() => {
+      const f = run();
+      return [f, l2Normalize(f)];
+    });
+    const rows = toRows(features, embedding);
+    features.dispose();
+    embedding.dispose();
+    return rows;
+  }
+
+  /**
+   * Zero-shot classification as open_clip does it. With several templates each label's text embedding is
+   * the mean of its normalized template embeddings, renormalized (the CLIP paper's prompt ensembling).
+   */
+  async classify(images: ImageInput[], labels: string[], opts: { templates?: string[] } & ImageOptions = {}): Promise<LabelScore[][]> {
+    if (labels.length === 0) throw new UserError('no labels given; pass --labels "a,b,c"');
+    const templates = opts.templates ?? [DEFAULT_TEMPLATE];
+    const labelEmb = await this.labelEmbeddings(labels, templates);
+    const imageEmb = await this.encodeImages(images, opts);
+    return imageEmb.map((img) => this.scoreLabels(img.embedding, labelEmb, labels));
+  }
+
+  /** One normalized embedding per label (template ensemble). */
+  async labelEmbeddings(labels: string[], templates: string[]): Promise<Float32Array[]> {
+    const texts = labels.flatMap((label) => templates.map((t) => fillTemplate(t, label)));
+    const emb = await this.encodeTexts(texts);
+    return labels.map((_, i) => meanNormalized(emb.slice(i * templates.length, (i + 1) * templates.length).map((e) => e.embedding)));
+  }
+
+  /** exp(logit_scale) · cosine, then softmax over the labels, sorted by probability. */
+  scoreLabels(imageEmbedding: Float32Array, labelEmbeddings: Float32Array[], labels: string[]): LabelScore[] {
+    const scale = Math.exp(this.model.logit_scale.dataSync()[0]);
+    const logits = labelEmbeddings.map((t) => scale * dot(imageEmbedding, t));
+    const max = Math.max(...logits);
+    const exps = logits.map((l) => Math.exp(l - max));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    return labels
+      .map((label, i) => ({ label, probability: exps[i] / sum, logit: logits[i] }))
+      .sort((a, b) => b.probability - a.probability);
+  }
+
+  /** logits_per_image [images][texts] = exp(logit_scale) · cosine. */
+  async similarity(images: ImageInput[], texts: string[]): Promise<number[][]> {
+    const scale = Math.exp(this.model.logit_scale.dataSync()[0]);
+    const img = await this.encodeImages(images);
+    const txt = await this.encodeTexts(texts);
+    return img.map((i) => txt.map((t) => scale * dot(i.embedding, t.embedding)));
+  }
+
+  /**
+   * Runs the given inputs with hooks and returns every captured activation (hook name → tensor), plus
+   * `inputs.*` and `outputs.*`, as host arrays. `capture` takes globs (`visual.trunk.blocks.*.attn.probs`).
+   */
+  async trace(inputs: TraceInputs, opts: TextOptions & PreprocessOptions & HookOptions = {}): Promise<Map<string, HostTensor>> {
+    const px = inputs.pixelValues ?? (inputs.images?.length ? await this.pixelValues(inputs.images, opts) : undefined);
+    const ids = inputs.inputIds ?? (inputs.texts?.length ? idsTensor(this.tokenize(inputs.texts, opts).inputIds) : undefined);
+    const pixelValues = px ? tf.tensor4d(px.data, px.shape as [number, number, number, number]) : undefined;
+    const inputIds = ids ? tf.tensor2d(ids.data, ids.shape as [number, number], 'int32') : undefined;
+    const result = forward(this.model, { pixelValues, inputIds }, { capture: opts.capture ?? ['*'], edits: opts.edits });
+    try {
+      const out = new Map<string, HostTensor>();
+      if (px) out.set('inputs.pixel_values', px);
+      if (ids) out.set('inputs.input_ids', { shape: ids.shape, data: Float32Array.from(ids.data) });
+      for (const [name, t] of resultTensors(result)) out.set(name, { shape: t.shape, data: (await t.data()) as Float32Array });
+      return out;
+    } finally {
+      disposeResult(result);
+      pixelValues?.dispose();
+      inputIds?.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+export function fillTemplate(template: string, label: string): string {
+  return template.includes('{}') ? template.split('{}').join(label) : `${template} ${label}`;
+}
+
+function idsTensor(rows: number[][]): { shape: number[]; data: Int32Array } {
+  return { shape: [rows.length, rows[0].length], data: Int32Array.from(rows.flat()) };
+}
+
+function toRows(features: tf.Tensor2D, embedding: tf.Tensor2D): Embedding[] {
+  const [n, e] = features.shape;
+  const f = features.dataSync() as Float32Array;
+  const m = embedding.dataSync() as Float32Array;
+  return Array.from({ length: n }, (_, i) => ({ features: f.slice(i * e, (i + 1) * e), embedding: m.slice(i * e, (i + 1) * e) }));
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function meanNormalized(vectors: Float32Array[]): Float32Array {
+  const out = new Float32Array(vectors[0].length);
+  for (const v of vectors) for (let i = 0; i < v.length; i++) out[i] += v[i] / vectors.length;
+  const norm = Math.max(Math.sqrt(dot(out, out)), 1e-12);
+  return out.map((x) => x / norm);
+}

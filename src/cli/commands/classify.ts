@@ -1,0 +1,54 @@
+import type { Command } from '../command.js';
+import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
+import { UserError } from '../../errors.js';
+
+export const command: Command = {
+  name: 'classify',
+  summary: 'zero-shot classification of images against text labels',
+  usage: `Usage: biomedclip classify IMAGE... --labels "a,b,c" [--template T]... [options]
+
+Scores each image against each label as open_clip does: both embeddings L2-normalized, logits =
+exp(logit_scale) · cosine, probabilities = softmax over the labels. Each label is put into the template
+("${DEFAULT_TEMPLATE}" by default); with several --template flags a label's text embedding is the mean of
+its normalized template embeddings, renormalized (prompt ensembling).
+
+Options:
+  --labels LIST      comma-separated labels (required)
+  --template T       prompt template with {} for the label; repeatable
+  --top K            print only the K most probable labels per image
+${MODEL_HELP}
+
+Output (--json): [{"file","scores":[{"label","probability","logit"}]}], scores sorted by probability.
+
+Examples:
+  biomedclip classify slide.jpg --labels "adenocarcinoma,squamous cell carcinoma,normal tissue" --json
+  biomedclip classify *.png --labels "pneumonia,normal" --template "this is an image of {}" --template "{} presented in image"`,
+
+  async run(args) {
+    const { values, positionals } = parse('classify', args, {
+      allowPositionals: true,
+      options: { ...MODEL_OPTIONS, labels: { type: 'string' }, template: { type: 'string', multiple: true }, top: { type: 'string' } },
+    });
+    if (positionals.length === 0) throw new UserError('no images given; usage: biomedclip classify IMAGE... --labels "a,b"', 2);
+    const labels = (values.labels ?? '').split(',').map((l) => l.trim()).filter((l) => l !== '');
+    if (labels.length === 0) throw new UserError('no labels given; pass --labels "a,b,c"', 2);
+    const top = values.top === undefined ? labels.length : Number(values.top);
+    if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${values.top}: expected a positive integer`, 2);
+    const clip = await openModel(values);
+    try {
+      const scores = await clip.classify(positionals, labels, { templates: values.template });
+      const result = positionals.map((file, i) => ({ file, scores: scores[i].slice(0, top) }));
+      if (values.json) printJson(result);
+      else {
+        for (const r of result) {
+          console.log(r.file);
+          for (const s of r.scores) console.log(`  ${(s.probability * 100).toFixed(2).padStart(6)}%  ${s.label}  (logit ${s.logit.toFixed(3)})`);
+        }
+      }
+      return 0;
+    } finally {
+      clip.dispose();
+    }
+  },
+};

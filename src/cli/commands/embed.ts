@@ -1,0 +1,54 @@
+import type { Command } from '../command.js';
+import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, parsePadTo, printJson } from '../common.js';
+import { UserError } from '../../errors.js';
+
+export const command: Command = {
+  name: 'embed',
+  summary: 'image and text embeddings (features and L2-normalized embeddings)',
+  usage: `Usage: biomedclip embed [--image FILE]... [--text TEXT]... [options]
+
+Embeds each image and text. "features" is the unnormalized encode_image / encode_text output (what
+open_clip returns with normalize=False); "embedding" is its L2-normalized form, whose dot products are
+cosine similarities.
+
+Options:
+  --image FILE       an image file (JPEG, PNG, ...); repeatable
+  --text TEXT        a text; repeatable
+  --pad-to N         pad texts to N tokens (open_clip uses 256); default: the longest text,
+                     which gives the same features with less compute
+${MODEL_HELP}
+
+Output (--json): {"images":[{"file","features":[512],"embedding":[512]}],"texts":[{"text","features","embedding"}]}
+
+Examples:
+  biomedclip embed --model ./biomedclip --image chest.png --text "chest X-ray" --json
+  biomedclip embed --image a.jpg --image b.jpg --backend wasm --json > emb.json`,
+
+  async run(args) {
+    const { values } = parse('embed', args, {
+      options: { ...MODEL_OPTIONS, image: { type: 'string', multiple: true }, text: { type: 'string', multiple: true }, 'pad-to': { type: 'string' } },
+    });
+    const images = values.image ?? [];
+    const texts = values.text ?? [];
+    if (images.length === 0 && texts.length === 0) throw new UserError('nothing to embed; pass --image FILE and/or --text TEXT', 2);
+    const padTo = parsePadTo(values['pad-to']);
+    const clip = await openModel(values);
+    try {
+      const img = await clip.encodeImages(images);
+      const txt = await clip.encodeTexts(texts, { padTo });
+      const result = {
+        images: img.map((e, i) => ({ file: images[i], features: e.features, embedding: e.embedding })),
+        texts: txt.map((e, i) => ({ text: texts[i], features: e.features, embedding: e.embedding })),
+      };
+      if (values.json) printJson(result);
+      else {
+        const show = (v: Float32Array) => `[${Array.from(v.slice(0, 4), (x) => x.toFixed(4)).join(', ')}, ...] (${v.length})`;
+        for (const r of result.images) console.log(`image ${r.file}: embedding ${show(r.embedding)}`);
+        for (const r of result.texts) console.log(`text ${JSON.stringify(r.text)}: embedding ${show(r.embedding)}`);
+      }
+      return 0;
+    } finally {
+      clip.dispose();
+    }
+  },
+};

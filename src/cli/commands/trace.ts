@@ -1,0 +1,98 @@
+import type { Command } from '../command.js';
+import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, parsePadTo, printJson } from '../common.js';
+import type { TraceInputs } from '../../api/biomedclip.js';
+import { UserError } from '../../errors.js';
+import type { HostTensor } from '../../parity/compare.js';
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../weights/index.js';
+
+export const command: Command = {
+  name: 'trace',
+  summary: 'capture named activations (hooks) of both towers into a safetensors file',
+  usage: `Usage: biomedclip trace [--image FILE]... [--text TEXT]... [--inputs FILE] --out FILE [options]
+
+Runs the model and saves every captured activation under its hook name: the PyTorch module path
+(visual.trunk.blocks.3.attn.qkv, text.transformer.encoder.layer.0.attention.self, ...) plus ".probs" for
+attention probabilities [B,12,S,S]. Images are batched in the order given, then texts. The file also holds
+inputs.pixel_values, inputs.input_ids and outputs.{image_features,text_features,logits_per_image}, the
+layout of the PyTorch reference's golden files, so \`biomedclip parity\` can compare the two.
+
+Options:
+  --image FILE       an image; repeatable
+  --text TEXT        a text; repeatable
+  --inputs FILE      a safetensors file with pixel_values [B,3,S,S] and/or input_ids [N,T]
+                     (also accepts inputs.pixel_values / inputs.input_ids, as in reference files)
+  --capture GLOB     hooks to save ('*' matches any characters); repeatable; default: all
+  --pad-to N         pad texts to N tokens (default: the longest text)
+  --out FILE         the safetensors file to write (written atomically)
+  --list             only print the hook names and shapes these inputs produce
+${MODEL_HELP}
+
+Examples:
+  biomedclip trace --image slide.jpg --capture 'visual.trunk.blocks.*.attn.probs' --out attn.safetensors
+  biomedclip trace --text "tumor cells" --text "normal tissue" --pad-to 256 --out text.safetensors
+  biomedclip trace --inputs golden.safetensors --out ours.safetensors`,
+
+  async run(args) {
+    const { values } = parse('trace', args, {
+      options: {
+        ...MODEL_OPTIONS,
+        image: { type: 'string', multiple: true },
+        text: { type: 'string', multiple: true },
+        inputs: { type: 'string' },
+        capture: { type: 'string', multiple: true },
+        'pad-to': { type: 'string' },
+        out: { type: 'string' },
+        list: { type: 'boolean', default: false },
+      },
+    });
+    if (!values.out && !values.list) throw new UserError('missing --out FILE (or --list to only show hook names)', 2);
+    const inputs: TraceInputs = { images: values.image, texts: values.text, ...(values.inputs ? await readInputs(values.inputs) : {}) };
+    if (!inputs.images?.length && !inputs.texts?.length && !inputs.pixelValues && !inputs.inputIds) {
+      throw new UserError('nothing to trace; pass --image, --text or --inputs', 2);
+    }
+    const padTo = parsePadTo(values['pad-to']);
+    const clip = await openModel(values);
+    try {
+      const traced = await clip.trace(inputs, { padTo, capture: values.capture ?? ['*'] });
+      const listing = [...traced].map(([name, t]) => ({ name, shape: t.shape }));
+      if (values.out) {
+        const metadata = { format: 'biomedclip-ts trace v1', backend: clip.backend, model: clip.modelDir, images: JSON.stringify(values.image ?? []), texts: JSON.stringify(values.text ?? []) };
+        await writeSafetensors(values.out, [...traced].map(([name, t]) => toWrite(name, t)), metadata);
+      }
+      if (values.json) printJson({ out: values.out ?? null, tensors: listing });
+      else for (const t of listing) console.log(`${t.name} [${t.shape.join(', ')}]`);
+      return 0;
+    } finally {
+      clip.dispose();
+    }
+  },
+};
+
+function toWrite(name: string, t: HostTensor): TensorToWrite {
+  if (name === 'inputs.input_ids') return { name, dtype: 'I64', shape: t.shape, data: BigInt64Array.from(t.data, (x) => BigInt(x)) };
+  return { name, dtype: 'F32', shape: t.shape, data: t.data };
+}
+
+async function readInputs(file: string): Promise<Pick<TraceInputs, 'pixelValues' | 'inputIds'>> {
+  const f = await SafetensorsFile.open(file);
+  try {
+    const pick = (...names: string[]) => names.find((n) => f.tensors.has(n));
+    const px = pick('pixel_values', 'inputs.pixel_values');
+    const ids = pick('input_ids', 'inputs.input_ids');
+    if (!px && !ids) throw new UserError(`${file}: has neither pixel_values nor input_ids; see \`biomedclip trace --help\``);
+    const out: Pick<TraceInputs, 'pixelValues' | 'inputIds'> = {};
+    if (px) out.pixelValues = { shape: f.tensors.get(px)!.shape, data: await f.readFloat32(px) };
+    if (ids) out.inputIds = { shape: f.tensors.get(ids)!.shape, data: await readIds(f, ids) };
+    return out;
+  } finally {
+    await f.close();
+  }
+}
+
+async function readIds(f: SafetensorsFile, name: string): Promise<Int32Array> {
+  const info = f.tensors.get(name)!;
+  const raw = await f.readRaw(name);
+  if (info.dtype === 'I64') return Int32Array.from(new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8), (x) => Number(x));
+  if (info.dtype === 'I32') return new Int32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+  throw new UserError(`${f.path}: ${name} is ${info.dtype}; token ids must be I64 or I32`);
+}

@@ -1,0 +1,51 @@
+/**
+ * Options and helpers every model-running command shares: --model, --backend, --json, --pad-to, and
+ * opening the model with notes on stderr (stdout stays clean for --json).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BiomedCLIP } from '../api/biomedclip.js';
+import { UserError } from '../errors.js';
+import { resolveModelDir } from '../hub/model-dir.js';
+
+export const MODEL_OPTIONS = {
+  model: { type: 'string' },
+  backend: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+export const MODEL_HELP = `Model options:
+  --model DIR        model directory (model.safetensors, open_clip_config.json, vocab.txt);
+                     default: the model \`biomedclip download\` converted
+  --backend NAME     tensorflow | wasm | cpu (default: the fastest available)
+  --json             machine-readable JSON on stdout
+  --quiet            no notes on stderr`;
+
+/** parseArgs with our error style: unknown flags become one-line UserErrors naming the command's help. */
+export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, args: string[], config: T): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
+  try {
+    return parseArgs({ ...config, args, strict: true as const });
+  } catch (err) {
+    throw new UserError(`${(err as Error).message.split('\n')[0]}; see \`biomedclip ${command} --help\``, 2);
+  }
+}
+
+export async function openModel(values: { model?: string; backend?: string; quiet?: boolean }): Promise<BiomedCLIP> {
+  const dir = resolveModelDir(values.model);
+  const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
+  return BiomedCLIP.load(dir, { backend: values.backend, onNote: note });
+}
+
+/** `--pad-to N|longest` → the API's padTo. */
+export function parsePadTo(value: string | undefined): number | 'longest' | undefined {
+  if (value === undefined || value === 'longest') return value;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 2) throw new UserError(`--pad-to ${value}: expected an integer >= 2 or 'longest'`, 2);
+  return n;
+}
+
+/** Prints JSON with arrays of numbers kept on one line each: readable and still valid JSON. */
+export function printJson(value: unknown): void {
+  const text = JSON.stringify(value, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v), 2);
+  console.log(text.replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, '')}]`));
+}

@@ -1,0 +1,87 @@
+/**
+ * Full-size parity (768 wide, 12 layers, 30522-row embedding): a seeded random BiomedCLIP built by the
+ * independent PyTorch reference (scripts/reference, Debian's python3-torch) against ours, on the cpu and
+ * wasm backends, for 2 images and 3 texts: every hook tensor, the features and the logits. Then the
+ * padding invariance: texts padded to their longest member give the features of padding to 256.
+ * Takes a few minutes: the model is generated (784 MB, ~25 s) into a temp dir and deleted afterwards.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../src/backend.js';
+import { disposeResult, forward, resultTensors } from '../src/api/forward.js';
+import { loadModel } from '../src/model/load.js';
+import { diffTensors, formatDiffTable, type HookDiff } from '../src/parity/compare.js';
+import { SafetensorsFile } from '../src/weights/index.js';
+import { REPO_ROOT, TORCH_PYTHON, diffStats, reportDiff } from './helpers.js';
+
+let dir = '';
+let golden: SafetensorsFile;
+let pixels: { shape: number[]; data: Float32Array };
+let ids: { shape: number[]; data: Int32Array };
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-full-'));
+  const script = path.join(REPO_ROOT, 'scripts', 'reference', 'make_reference.py');
+  execFileSync(TORCH_PYTHON, [script, '--size', 'full', '--seed', '0', '--out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  golden = await SafetensorsFile.open(path.join(dir, 'golden.safetensors'));
+  pixels = { shape: golden.tensors.get('inputs.pixel_values')!.shape, data: await golden.readFloat32('inputs.pixel_values') };
+  const raw = await golden.readRaw('inputs.input_ids');
+  ids = { shape: golden.tensors.get('inputs.input_ids')!.shape, data: Int32Array.from(new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8), Number) };
+});
+
+after(async () => {
+  await golden?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+for (const backend of ['cpu', 'wasm']) {
+  test(`full-size model matches the PyTorch reference on ${backend}: 2 images, 3 texts, every hook`, async () => {
+    await useBackend(backend);
+    const model = await loadModel(dir);
+    assert.equal(model.parameterCount(), 195_902_721);
+    const before = tf.memory().numTensors;
+    const pixelValues = tf.tensor4d(pixels.data, pixels.shape as [number, number, number, number]);
+    const inputIds = tf.tensor2d(ids.data, ids.shape as [number, number], 'int32');
+    const result = forward(model, { pixelValues, inputIds }, { capture: ['*'] });
+    const rows: HookDiff[] = [];
+    for (const [name, t] of resultTensors(result)) {
+      const info = golden.tensors.get(name);
+      assert.ok(info, `reference has no '${name}'`);
+      rows.push(diffTensors(name, { shape: t.shape, data: (await t.data()) as Float32Array }, { shape: info.shape, data: await golden.readFloat32(name) }));
+    }
+    const worst = (re: RegExp) => rows.filter((r) => re.test(r.name)).reduce((a, b) => (b.maxAbs > a.maxAbs ? b : a));
+    console.log(`${backend}: ${rows.length} tensors compared; worst of each kind:\n${formatDiffTable([worst(/probs$/), worst(/^(visual|text)\.(?!.*probs$)/), ...rows.filter((r) => r.name.startsWith('outputs.'))])}`);
+    const failed = rows.filter((r) => !r.pass).map((r) => r.name);
+    assert.deepEqual(failed, [], `over tolerance: ${failed.join(', ')}`);
+    for (const r of rows.filter((x) => x.name.endsWith('_features'))) assert.ok(r.cosine >= 0.99999, `${r.name} cosine ${r.cosine}`);
+    const expectedHooks = [...golden.tensors.keys()].filter((k) => !k.startsWith('inputs.') && k !== 'outputs.logit_scale');
+    assert.equal(rows.length, expectedHooks.length, 'every reference tensor was compared');
+    disposeResult(result);
+    pixelValues.dispose();
+    inputIds.dispose();
+    assert.equal(tf.memory().numTensors, before, 'forward leaked tensors');
+    model.dispose();
+  });
+}
+
+test('padding texts to the longest gives the features of padding to 256 (full size, wasm)', async () => {
+  await useBackend('wasm');
+  const model = await loadModel(dir);
+  const [n, t] = ids.shape;
+  const padded = new Int32Array(n * 256); // [PAD] = 0 fills the rest of each row
+  for (let i = 0; i < n; i++) padded.set(ids.data.subarray(i * t, (i + 1) * t), i * 256);
+  const [short, long] = tf.tidy(() => [
+    model.encodeText(tf.tensor2d(ids.data, [n, t], 'int32')),
+    model.encodeText(tf.tensor2d(padded, [n, 256], 'int32')),
+  ]);
+  const stats = diffStats(await short.data(), await long.data());
+  reportDiff('text features, longest vs 256 padding', stats, 1e-5);
+  assert.ok(stats.maxAbs <= 1e-5);
+  tf.dispose([short, long]);
+  model.dispose();
+});
