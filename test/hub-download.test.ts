@@ -127,9 +127,17 @@ test('follows a relative Location on the hub origin (and may keep the token ther
   const result = await run({ env: { HF_HOME: home, HF_TOKEN: 'hf_x' } });
   assert.deepEqual(await readFile(result.files[2].path), files.checkpoint);
   assert.equal(hub.requests({ server: 'cdn' }).length, 0);
-  const lfs = hub.log.filter((r) => r.path.startsWith('/lfs/'));
+  const lfs = hub.log.filter((r) => r.path.startsWith('/lfs/') && r.method === 'GET');
   assert.equal(lfs.length, 1);
   assert.equal(lfs[0].authorization, 'Bearer hf_x', 'same origin as the endpoint');
+});
+
+test("follows the hub's relative 307 to its resolve cache for small files, taking the headers at the end", async () => {
+  hub.faults.resolveCache = true;
+  const result = await run();
+  assert.deepEqual(await readFile(result.files[0].path), files.config);
+  assert.deepEqual(result.files[0].verified, ['git blob sha1']);
+  assert.ok(hub.log.some((r) => r.path.startsWith('/api/resolve-cache/') && r.method === 'HEAD'));
 });
 
 test('a connection cut mid-file is resumed with Range and 206 in the same run', async () => {

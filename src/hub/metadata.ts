@@ -5,8 +5,8 @@
  * As huggingface_hub's `get_hf_file_metadata` does, this is a HEAD request to the resolve URL that does
  * NOT follow the redirect to the CDN: for a Git LFS file the hub answers 302 and puts the interesting
  * headers on that redirect itself (`X-Linked-Etag` = the LFS sha256, `X-Linked-Size`, `X-Repo-Commit`),
- * while the CDN's own ETag is about its storage, not the file. A redirect that carries no hub headers
- * (a renamed repo, http → https) is followed instead, at most a few hops.
+ * while the CDN's own ETag is about its storage, not the file. Relative redirects (a renamed repo, the
+ * hub's internal resolve cache) are followed, at most a few hops.
  */
 import { HttpStatusError } from './errors.js';
 import { discard, header, isRedirect, readSmallBody, request, resolveLocation, sameOrigin, type HttpResponse } from './http.js';
@@ -46,9 +46,18 @@ export interface MetadataOptions {
   timeoutMs: number;
 }
 
-/** HEAD the resolve URL and read the hub's headers; throws HttpStatusError for 4xx/5xx, NetworkError offline. */
+/**
+ * HEAD the resolve URL and read the hub's headers; throws HttpStatusError for 4xx/5xx, NetworkError offline.
+ *
+ * Redirects, as huggingface_hub's `_request_wrapper(follow_relative_redirects=True)` treats them: a relative
+ * Location stays on the hub (renamed repo, the hub's own resolve cache) and is followed, and the answer at
+ * its end carries the headers; an absolute Location with hub headers is the CDN copy of an LFS file and is
+ * NOT followed: that 3xx is the answer. When a relative redirect itself carried complete hub headers and
+ * leads to a plain file server (a CDN path on the hub's origin), those headers are used.
+ */
 export async function fetchMetadata(url: string, opts: MetadataOptions): Promise<FileMetadata> {
   let current = url;
+  let fromRedirect: FileMetadata | undefined;
   for (let hop = 0; hop <= MAX_HOPS; hop++) {
     const headers: Record<string, string> = {};
     if (opts.authorization !== undefined && sameOrigin(current, url)) headers.authorization = opts.authorization;
@@ -56,13 +65,25 @@ export async function fetchMetadata(url: string, opts: MetadataOptions): Promise
     discard(res);
     if (res.status >= 400) throw await statusError(res);
     const location = isRedirect(res.status) ? resolveLocation(res) : undefined;
-    if (location !== undefined && !carriesHubHeaders(res)) {
-      current = location; // renamed repo or scheme change: the hub answer is further on
-      continue;
-    }
-    return parseMetadata(res, location ?? current);
+    if (location === undefined) return carriesHubHeaders(res) || fromRedirect === undefined ? parseMetadata(res, current) : fromRedirect;
+    if (!isRelative(header(res, 'location') ?? '') && carriesHubHeaders(res)) return parseMetadata(res, location);
+    if (carriesHubHeaders(res)) fromRedirect = tryParse(res, location) ?? fromRedirect;
+    current = location; // relative, or a hop with no hub headers (http → https): the answer is further on
   }
   throw new HttpStatusError(310, undefined, url, `more than ${MAX_HOPS} redirects`);
+}
+
+/** A Location without scheme and host (`/path`), which keeps the request on the same server. */
+function isRelative(location: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:/i.test(location) && !location.startsWith('//');
+}
+
+function tryParse(res: HttpResponse, location: string): FileMetadata | undefined {
+  try {
+    return parseMetadata(res, location);
+  } catch {
+    return undefined;
+  }
 }
 
 function carriesHubHeaders(res: HttpResponse): boolean {

@@ -42,6 +42,11 @@ export interface FakeHubFaults {
   requireToken?: string;
   /** Redirect LFS files to a CDN path on the hub's own origin with a relative Location. */
   relativeRedirect?: boolean;
+  /**
+   * Plain files answer with a relative 307 to `/api/resolve-cache/models/{repo}/{commit}/{file}` that has
+   * X-Repo-Commit but no ETag (as huggingface.co does for small files); the file and its ETag are there.
+   */
+  resolveCache?: boolean;
   /** Answer the next `times` CDN GETs with this status (e.g. 503) instead of the bytes. */
   cdnStatus?: { status: number; times: number };
 }
@@ -107,6 +112,7 @@ export class FakeHub {
     res.on('finish', () => (entry.status = res.statusCode));
     res.on('close', () => (entry.status ||= res.statusCode));
     if (url.pathname.startsWith('/lfs/')) return this.serveLfs(req, res, url.pathname.slice(5));
+    if (url.pathname.startsWith('/api/resolve-cache/models/')) return this.resolveCached(req, res, decodeURIComponent(url.pathname));
     if (server === 'cdn') return end(res, 404, {});
     this.resolve(req, res, decodeURIComponent(url.pathname));
   }
@@ -137,7 +143,18 @@ export class FakeHub {
         etag: `"${gitBlobSha1(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\n`))}"`,
       });
     }
+    if (this.faults.resolveCache) {
+      return end(res, 307, { location: `/api/resolve-cache/models/${repoId}/${commit}/${file}?etag=x`, 'x-repo-commit': commit });
+    }
     serveBytes(req, res, entry.content, { etag: `"${gitBlobSha1(entry.content)}"`, 'x-repo-commit': commit }, false);
+  }
+
+  /** The hub's internal cache of small files, reached by a relative redirect from resolve. */
+  private resolveCached(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void {
+    const m = /^\/api\/resolve-cache\/models\/([^/]+\/[^/]+)\/([0-9a-f]{40})\/(.+)$/.exec(pathname);
+    const entry = m === null ? undefined : this.repos[m[1]]?.files[m[3]];
+    if (m === null || entry === undefined) return end(res, 404, {});
+    serveBytes(req, res, entry.content, { etag: `"${gitBlobSha1(entry.content)}"`, 'x-repo-commit': m[2] }, false);
   }
 
   /** The CDN: LFS objects by sha256, with the configured faults. */
