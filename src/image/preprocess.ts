@@ -14,7 +14,7 @@ import { decodeWithSharp, loadSharp } from './decode-sharp.js';
 import { PILLOW_MAX_IMAGE_PIXELS, readHeader } from './header.js';
 import { premultiply, range, rescaleToL, toRGB, unpremultiply, type PilImage } from './modes.js';
 import { normalizeToCHW } from './normalize.js';
-import { resizeBicubic, resizeNearest, type OutputWindow } from './resample.js';
+import { resizeBicubic, resizeNearest, type OutputWindow, type Raster } from './resample.js';
 import type { ImageInput, PreprocessConfig, PreprocessOptions, Preprocessed, RawImage } from './types.js';
 
 /** The decoder that will actually run for `choice` ('auto' prefers sharp and falls back to JS). */
@@ -97,14 +97,14 @@ function applySixteenBitPolicy(img: PilImage, opts: PreprocessOptions, name: str
  * image then also skips the premultiply round trip.
  */
 export function resizeForMode(img: PilImage, outWidth: number, outHeight: number, win: OutputWindow): PilImage {
-  const keep = (r: { data: PilImage['data'] }): PilImage => ({ ...img, ...win, width: win.width, height: win.height, data: r.data });
-  if (outWidth === img.width && outHeight === img.height) return keep(resizeBicubic(img, outWidth, outHeight, win));
-  if (img.mode === 'P' || img.mode === '1') return keep(resizeNearest(img, outWidth, outHeight, win));
+  const asImage = (r: Raster): PilImage => ({ mode: img.mode, width: r.width, height: r.height, bands: r.bands, data: r.data });
+  // Same size: resizeBicubic skips both passes and only crops.
+  if (outWidth === img.width && outHeight === img.height) return asImage(resizeBicubic(img, outWidth, outHeight, win));
+  if (img.mode === 'P' || img.mode === '1') return asImage(resizeNearest(img, outWidth, outHeight, win));
   if (img.mode === 'LA' || img.mode === 'RGBA') {
-    const resized = resizeBicubic(premultiply(img), outWidth, outHeight, win);
-    return unpremultiply(keep(resized));
+    return unpremultiply(asImage(resizeBicubic(premultiply(img), outWidth, outHeight, win)));
   }
-  return keep(resizeBicubic(img, outWidth, outHeight, win));
+  return asImage(resizeBicubic(img, outWidth, outHeight, win));
 }
 
 /** The whole transform on a decoded image. */
