@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -153,6 +153,12 @@ test('5xx from the CDN is retried; a persistent 5xx ends in a retry-later line',
   assert.equal(ok.files[2].source, 'downloaded');
   hub.faults.cdnStatus = { status: 503, times: 10 };
   await rejectsWith(run({ revision: 'main', force: true, outDir: path.join(home, 'o'), retries: 1, env: { HF_HOME: path.join(home, 'h2') } }), /503/, /retry later/);
+});
+
+test('an unusable cache folder is one line naming HF_HOME, not a stack trace', async () => {
+  const blocker = path.join(home, 'a-file');
+  await writeFile(blocker, '');
+  await rejectsWith(run({ env: { HF_HOME: path.join(blocker, 'hf') } }), /cannot write the hub cache/, /ENOTDIR/, /HF_HOME/);
 });
 
 test('revisions that would escape the cache folder and non-http endpoints are refused up front', async () => {

@@ -53,6 +53,21 @@ export interface DownloadedFile {
 
 /** Downloads (or finds in cache) `spec.file` of `spec.repo` at `opts.revision`; returns its snapshot path. */
 export async function hubDownload(spec: HubFile, opts: DownloadFileOptions): Promise<DownloadedFile> {
+  try {
+    return await downloadIntoCache(spec, opts);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof UserError || code === undefined || !CACHE_WRITE_ERRORS.has(code)) throw err;
+    throw new UserError(
+      `cannot write the hub cache ${opts.settings.hubCache} (${code}): point HF_HOME (or HF_HUB_CACHE) at a writable folder with about 1 GB free, then rerun`,
+    );
+  }
+}
+
+/** File-system failures that mean "this cache folder is unusable", not a bug. */
+const CACHE_WRITE_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EEXIST', 'EISDIR']);
+
+async function downloadIntoCache(spec: HubFile, opts: DownloadFileOptions): Promise<DownloadedFile> {
   checkPathPart('revision', opts.revision);
   checkPathPart('file', spec.file);
   const cache = new RepoCache(opts.settings.hubCache, spec.repo);

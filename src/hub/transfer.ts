@@ -13,6 +13,7 @@
  * limited number of consecutive attempts that bring no new byte, and a hard cap on requests overall.
  */
 import { promises as fs } from 'node:fs';
+import { UserError } from '../errors.js';
 import { progressBar, type Progress } from '../util/progress.js';
 import { HttpStatusError } from './errors.js';
 import { discard, header, isRedirect, NetworkError, request, resolveLocation, sameOrigin, type HttpResponse } from './http.js';
@@ -129,14 +130,15 @@ async function getFollowingRedirects(url: string, offset: number, opts: Transfer
 async function writeBody(res: HttpResponse, partPath: string, start: number, bar: Progress): Promise<void> {
   const expected = contentLength(res);
   let received = 0;
-  const out = await fs.open(partPath, start === 0 ? 'w' : 'a');
+  const out = await openPart(partPath, start === 0 ? 'w' : 'a');
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      await out.write(chunk);
+      await writeChunk(out, chunk, partPath);
       received += chunk.length;
       bar.update(start + received);
     }
   } catch (err) {
+    if (err instanceof UserError) throw err; // the disk, not the network: retrying cannot help
     throw new NetworkError((err as NodeJS.ErrnoException).code ?? 'ECONNRESET', res.url, `connection cut after ${received} bytes`);
   } finally {
     await out.close();
@@ -144,6 +146,28 @@ async function writeBody(res: HttpResponse, partPath: string, start: number, bar
   if (expected !== undefined && received < expected) {
     throw new NetworkError('ESHORT', res.url, `connection cut after ${received} of ${expected} bytes`);
   }
+}
+
+async function openPart(partPath: string, flags: 'w' | 'a'): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(partPath, flags);
+  } catch (err) {
+    throw diskError(err, partPath);
+  }
+}
+
+async function writeChunk(out: fs.FileHandle, chunk: Buffer, partPath: string): Promise<void> {
+  try {
+    await out.write(chunk);
+  } catch (err) {
+    throw diskError(err, partPath);
+  }
+}
+
+/** A full disk or a read-only cache is the user's to fix: say where, and how to move the cache. */
+function diskError(err: unknown, partPath: string): UserError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  return new UserError(`cannot write ${partPath} (${code}): free some disk space or point HF_HOME (or HF_HUB_CACHE) at a writable disk, then rerun`);
 }
 
 function isRetryable(err: unknown): boolean {
