@@ -108,22 +108,24 @@ export function replaceMatches(src: Aligned, re: RegExp, replace: (m: RegExpExec
 
 /** Rewrites each code point independently (`map` may return '' to delete or several characters). */
 export function mapCodePoints(src: Aligned, map: (ch: string, cp: number) => string): Aligned {
-  const out = new AlignedBuilder();
   const text = src.text;
-  let changed = false;
+  // Nothing is allocated until the first character actually changes: most labels pass most steps as-is.
+  let out: AlignedBuilder | undefined;
   for (let i = 0; i < text.length; ) {
     const cp = text.codePointAt(i) as number;
     const width = cp > 0xffff ? 2 : 1;
     const ch = width === 1 ? text[i] : text.slice(i, i + 2);
     const r = map(ch, cp);
-    if (r === ch) out.copy(src, i, i + width);
-    else {
-      changed = true;
+    if (r !== ch) {
+      if (out === undefined) {
+        out = new AlignedBuilder();
+        out.copy(src, 0, i);
+      }
       if (r.length > 0) out.push(r, ...spanOf(src, i, i + width));
-    }
+    } else if (out !== undefined) out.copy(src, i, i + width);
     i += width;
   }
-  return changed ? out.build() : src;
+  return out === undefined ? src : out.build();
 }
 
 /** src.text[from, to) as its own Aligned (spans still point into the original). */

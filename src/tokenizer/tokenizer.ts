@@ -139,12 +139,23 @@ export class WordPieceTokenizer {
       throw new UserError(`cannot pad to ${padTo}: the longest text has ${longest} tokens; use --pad-to longest or a larger N`);
     }
     const enc: Encoding = { inputIds: [], attentionMask: [], tokens: [], offsets: [] };
+    const padToken = this.spec.idToToken[this.padId];
     for (const r of rows) {
-      const pad = width - r.ids.length;
-      enc.inputIds.push([...r.ids, ...new Array<number>(pad).fill(this.padId)]);
-      enc.attentionMask.push([...new Array<number>(r.ids.length).fill(1), ...new Array<number>(pad).fill(0)]);
-      enc.offsets.push([...r.offsets, ...new Array<null>(pad).fill(null)]);
-      enc.tokens.push(this.tokens(enc.inputIds[enc.inputIds.length - 1]));
+      const n = r.ids.length;
+      const ids = new Array<number>(width).fill(this.padId);
+      const mask = new Array<number>(width).fill(0);
+      const offsets = new Array<[number, number] | null>(width).fill(null);
+      const tokens = new Array<string>(width).fill(padToken);
+      for (let k = 0; k < n; k++) {
+        ids[k] = r.ids[k];
+        mask[k] = 1;
+        offsets[k] = r.offsets[k];
+        tokens[k] = this.spec.idToToken[r.ids[k]];
+      }
+      enc.inputIds.push(ids);
+      enc.attentionMask.push(mask);
+      enc.offsets.push(offsets);
+      enc.tokens.push(tokens);
     }
     return enc;
   }

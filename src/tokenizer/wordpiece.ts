@@ -24,17 +24,23 @@ export interface Piece {
 
 export class WordPiece {
   private readonly cfg: WordPieceConfig;
-  /** The longest vocabulary entry in code points: no match can be longer, so we never try one. */
-  private readonly maxPieceChars: number;
+  /** The longest word-initial and "##" entries in code points: no match can be longer, so we never try one. */
+  private readonly maxFirstChars: number;
+  private readonly maxContinuationChars: number;
 
   constructor(cfg: WordPieceConfig) {
     this.cfg = cfg;
-    let longest = 1;
+    const prefix = cfg.continuingSubwordPrefix;
+    let first = 1;
+    let cont = 1;
     for (const token of cfg.vocab.keys()) {
+      // A token starting with the prefix can match in both places (as "##x" mid-word, and literally).
       const n = Array.from(token).length;
-      if (n > longest) longest = n;
+      if (n > first) first = n;
+      if (token.startsWith(prefix) && n - Array.from(prefix).length > cont) cont = n - Array.from(prefix).length;
     }
-    this.maxPieceChars = longest;
+    this.maxFirstChars = first;
+    this.maxContinuationChars = cont;
   }
 
   /** Pieces of `word`, or one [UNK] spanning it. Ranges are UTF-16 code units within `word`. */
@@ -59,7 +65,8 @@ export class WordPiece {
   /** Longest vocabulary piece starting at code point `start`: its id and end code point. */
   private longestMatch(word: string, offsets: number[], start: number, n: number) {
     const prefix = start > 0 ? this.cfg.continuingSubwordPrefix : '';
-    for (let end = Math.min(n, start + this.maxPieceChars); end > start; end--) {
+    const longest = start > 0 ? this.maxContinuationChars : this.maxFirstChars;
+    for (let end = Math.min(n, start + longest); end > start; end--) {
       const id = this.cfg.vocab.get(prefix + word.slice(offsets[start], offsets[end]));
       if (id !== undefined) return { id, end };
     }
