@@ -135,6 +135,7 @@ test('hostile and unreadable inputs leave no partial output', async () => {
   await refusedCleanly('hostile_corrupt.pt', /CRC-32/);
   await refusedCleanly('tiny_legacy.pt', /re-save it with torch >= 1\.6/);
   await refusedCleanly('absent.pt', /cannot open checkpoint \(ENOENT\)/);
+  await refusedCleanly(fx, /not a regular checkpoint/);
   await refusedCleanly('tiny.pt', /--vocab .*: 1025 tokens for a 1024-row embedding/, { vocab: path.join(work, 'long-vocab.txt') });
 });
 

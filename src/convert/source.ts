@@ -3,10 +3,8 @@
  * safetensors files (open_clip can save those). The format is told by the file's first bytes, not its
  * name, so a mislabelled download still converts (or fails with the right message).
  */
-import { promises as fs } from 'node:fs';
-import { UserError } from '../errors.js';
 import type { DType } from '../weights/dtype.js';
-import { SafetensorsFile } from '../weights/reader.js';
+import { openForReading, SafetensorsFile } from '../weights/reader.js';
 import { TorchCheckpoint } from '../weights/torch.js';
 
 export interface SourceTensor {
@@ -24,12 +22,7 @@ export interface TensorSource {
 }
 
 async function firstBytes(path: string, n: number): Promise<Uint8Array> {
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(path, 'r');
-  } catch (err) {
-    throw new UserError(`${path}: cannot open checkpoint (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`);
-  }
+  const handle = await openForReading(path, 'checkpoint');
   try {
     const buf = new Uint8Array(n);
     const { bytesRead } = await handle.read(buf, 0, n, 0);

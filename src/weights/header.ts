@@ -108,7 +108,7 @@ function parseEntry(file: string, name: string, value: unknown): RawEntry {
   if (!Array.isArray(shape)) fail(file, `${where} has no "shape" list`);
   const count = elementCount(shape);
   if (count === undefined) fail(file, `${where} has an invalid shape ${JSON.stringify(shape)}`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || elementCount(offsets) === undefined) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
     fail(file, `${where} has invalid "data_offsets" ${JSON.stringify(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];

@@ -28,12 +28,7 @@ export class SafetensorsFile {
     // Typed arrays are viewed in host byte order; safetensors is little-endian, as is every Node platform
     // we know of. Refuse rather than silently misread on a big-endian host.
     if (endianness() !== 'LE') throw new UserError(`${path}: big-endian hosts are not supported`);
-    let handle: fs.FileHandle;
-    try {
-      handle = await fs.open(path, 'r');
-    } catch (err) {
-      throw new UserError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`);
-    }
+    const handle = await openForReading(path);
     try {
       const { size } = await handle.stat();
       const n = checkHeaderLength(path, await readAt(handle, 0, Math.min(8, size), path), size);
@@ -87,6 +82,21 @@ export class SafetensorsFile {
     await readFully(this.handle, dest, t.byteOffset, this.path);
     return dest;
   }
+}
+
+/** Opens a regular file for reading; a missing file, a directory or no permission is a UserError. */
+export async function openForReading(path: string, what = 'file'): Promise<fs.FileHandle> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path, 'r');
+  } catch (err) {
+    throw new UserError(`${path}: cannot open ${what} (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`);
+  }
+  if (!(await handle.stat()).isFile()) {
+    await handle.close();
+    throw new UserError(`${path}: not a regular ${what}; pass the file itself`);
+  }
+  return handle;
 }
 
 async function readAt(handle: fs.FileHandle, position: number, length: number, file: string): Promise<Uint8Array> {

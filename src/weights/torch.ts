@@ -13,7 +13,7 @@ import { UserError } from '../errors.js';
 import { bf16ToF32, DTYPE_SIZE, f16ToF32, type DType } from './dtype.js';
 import { PickleError, PyCallable, PyDict, PyExternal, PyTuple, describe, unpickle, type PyValue } from './pickle.js';
 import { gatherStrided, swapBytes, viewExtent, type StridedView } from './strided.js';
-import { readFully } from './reader.js';
+import { openForReading, readFully } from './reader.js';
 import { ZipFile, type ZipEntry } from './zip.js';
 
 /** torch storage classes by name, and the safetensors dtype of their elements. */
@@ -66,12 +66,7 @@ export class TorchCheckpoint {
 
   /** Opens a checkpoint and reads its pickle; tensor bytes are read later, on demand. */
   static async open(path: string): Promise<TorchCheckpoint> {
-    let handle: fs.FileHandle;
-    try {
-      handle = await fs.open(path, 'r');
-    } catch (err) {
-      throw new UserError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`);
-    }
+    const handle = await openForReading(path, 'checkpoint');
     try {
       await checkMagic(path, handle);
       const zip = await ZipFile.fromHandle(path, handle);
