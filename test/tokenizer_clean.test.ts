@@ -59,7 +59,9 @@ test('open_clip steps after ftfy: entities twice, strip, collapse whitespace', (
   assert.equal(cleanText('e\u0301 A\u030a \u212b'), 'é Å Å', 'NFC');
   assert.equal(cleanText('a\x00b\x07c\x1fd\x7fe\u206af'), 'abcdef', 'ftfy control characters');
   assert.equal(cleanText('zero\u200bwidth'), 'zero\u200bwidth', 'ftfy keeps Cf (BERT drops it later)');
-  assert.equal(cleanText('Ã©tÃ© â€“ Â°C'), 'été – °C');
+  assert.equal(cleanText('Ã©tÃ© â€“ Â°C Ð¿Ñ€Ð¸Ð²ÐµÑ‚'), 'été – °C привет');
+  // Text that merely looks like mojibake stays: accented letters before punctuation, × and ß.
+  assert.equal(cleanText('5×µl ×400, „Straße“, Brontë…” Müller café'), '5×µl ×400, "Straße", Brontë…" Müller café');
   assert.equal(cleanText(''), '');
   assert.equal(cleanText(' \t\n '), '');
 });

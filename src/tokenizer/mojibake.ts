@@ -26,8 +26,12 @@ const BYTE_OF: ReadonlyMap<string, number> = (() => {
 /** Characters that stand for a UTF-8 continuation byte (0x80..0xBF) under either code page. */
 const CONT = `[\\x80-\\xbf${CP1252_HIGH.replace(/[\x80-\x9f]/g, '')}]`;
 
-/** A lead byte for 2, 3 or 4 byte UTF-8 followed by exactly its continuation bytes. */
-const SEQUENCE = new RegExp(`[\\xc2-\\xdf]${CONT}|[\\xe0-\\xef]${CONT}{2}|[\\xf0-\\xf4]${CONT}{3}`, 'g');
+/**
+ * A lead byte for 2, 3 or 4 byte UTF-8 followed by exactly its continuation bytes. The 2-byte leads skip
+ * "×" (D7) and "ß" (DF): "×µl", "×400" and „Straße“ are everyday text, while the Hebrew and NKo letters
+ * those bytes would start are rare in this model's captions.
+ */
+const SEQUENCE = new RegExp(`[\\xc2-\\xd6\\xd8-\\xde]${CONT}|[\\xe0-\\xef]${CONT}{2}|[\\xf0-\\xf4]${CONT}{3}`, 'g');
 
 /**
  * Typographic punctuation that also follows accented letters in correct text ("Brontë…”" is not the
