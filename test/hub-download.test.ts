@@ -150,6 +150,7 @@ test('a connection cut mid-file is resumed with Range and 206 in the same run', 
   assert.match(gets[1].range ?? '', /^bytes=[1-9]\d*-$/);
   assert.match(gets[2].range ?? '', /^bytes=[1-9]\d*-$/);
   assert.ok(notes.some((n) => /retrying/.test(n)));
+  assert.ok(notes.every((n) => !n.includes('sig=')), 'signed CDN query strings stay out of messages');
 });
 
 test('resumes the .incomplete file a killed process left behind', async () => {

@@ -8,7 +8,7 @@
  * therefore mentions both a token and a typo.
  */
 import { UserError } from '../errors.js';
-import { NetworkError } from './http.js';
+import { displayUrl, NetworkError } from './http.js';
 
 export interface HubContext {
   repo: string;
@@ -28,7 +28,7 @@ export class HttpStatusError extends Error {
   readonly retryable: boolean;
 
   constructor(status: number, errorCode: string | undefined, url: string, detail = '') {
-    super(`HTTP ${status}${errorCode !== undefined ? ` ${errorCode}` : ''} for ${url}${detail ? `: ${detail}` : ''}`);
+    super(`HTTP ${status}${errorCode !== undefined ? ` ${errorCode}` : ''} for ${displayUrl(url)}${detail ? `: ${detail}` : ''}`);
     this.name = 'HttpStatusError';
     this.status = status;
     this.errorCode = errorCode;

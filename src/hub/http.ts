@@ -28,7 +28,7 @@ export class NetworkError extends Error {
   readonly url: string;
 
   constructor(code: string, url: string, detail?: string) {
-    super(`${code}${detail !== undefined && detail !== code ? ` (${detail})` : ''} for ${url}`);
+    super(`${code}${detail !== undefined && detail !== code ? ` (${detail})` : ''} for ${displayUrl(url)}`);
     this.name = 'NetworkError';
     this.code = code;
     this.url = url;
@@ -87,6 +87,19 @@ export async function readSmallBody(res: HttpResponse, limit = 4096): Promise<st
 export function discard(res: HttpResponse): void {
   res.body.resume();
   res.body.destroy();
+}
+
+/**
+ * A URL fit for messages and logs: without its query string, which on a CDN URL is a signature that grants
+ * access for a while (`?X-Amz-Signature=…`, `?Expires=…&Signature=…`), and without credentials.
+ */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return url;
+  }
 }
 
 /** First value of a response header, as a string. */

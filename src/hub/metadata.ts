@@ -9,7 +9,7 @@
  * hub's internal resolve cache) are followed, at most a few hops.
  */
 import { HttpStatusError } from './errors.js';
-import { discard, header, isRedirect, readSmallBody, request, resolveLocation, sameOrigin, type HttpResponse } from './http.js';
+import { discard, displayUrl, header, isRedirect, readSmallBody, request, resolveLocation, sameOrigin, type HttpResponse } from './http.js';
 
 export interface FileMetadata {
   /** The 40-hex commit the requested revision resolved to (`X-Repo-Commit`). */
@@ -95,11 +95,11 @@ function parseMetadata(res: HttpResponse, location: string): FileMetadata {
   // The linked (LFS) ETag wins: on a redirect the plain ETag may describe the pointer, not the file.
   const etag = normalizeEtag(header(res, 'x-linked-etag') ?? header(res, 'etag'));
   if (commit === undefined || !/^[0-9a-f]{40}$/.test(commit)) {
-    throw new MetadataError(`no valid X-Repo-Commit header from ${res.url}`);
+    throw new MetadataError(`no valid X-Repo-Commit header from ${displayUrl(res.url)}`);
   }
   // The ETag becomes a file name in the cache: anything but a plain token could escape the blobs folder.
   if (etag === undefined || !/^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(etag)) {
-    throw new MetadataError(`no usable ETag header from ${res.url}`);
+    throw new MetadataError(`no usable ETag header from ${displayUrl(res.url)}`);
   }
   return { commit, etag, location, size: parseSize(header(res, 'x-linked-size') ?? header(res, 'content-length')) };
 }
