@@ -1,0 +1,44 @@
+/**
+ * Which files an index covers: every file under the images directory whose extension names an image
+ * format, found recursively and sorted, so two runs over the same tree see the same order (resume then
+ * continues where the last run stopped). Files with other extensions are counted, not silently dropped.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors.js';
+
+/** Extensions tried as images; a file that fails to decode is reported as skipped, never dropped. */
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif']);
+
+export interface ImageListing {
+  /** Paths relative to the root, '/'-separated, sorted. */
+  images: string[];
+  /** Files seen whose extension is not an image's. */
+  otherFiles: number;
+}
+
+/**
+ * @param root     the images directory
+ * @param exclude  an absolute directory to leave out (the index itself, when it lives inside root)
+ */
+export async function listImages(root: string, exclude?: string): Promise<ImageListing> {
+  const stat = await fs.stat(root).catch(() => undefined);
+  if (!stat?.isDirectory()) throw new UserError(`${root}: not a directory; pass the folder that holds the images`, 2);
+  const images: string[] = [];
+  let otherFiles = 0;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    for (const ent of entries) {
+      const full = path.join(dir, ent.name);
+      if (exclude !== undefined && full === exclude) continue;
+      // Symlinked directories are not followed (no cycles); symlinked files are.
+      const isFile = ent.isFile() || (ent.isSymbolicLink() && (await fs.stat(full).catch(() => undefined))?.isFile());
+      if (ent.isDirectory()) await walk(full);
+      else if (isFile && IMAGE_EXTENSIONS.has(path.extname(ent.name).toLowerCase())) images.push(path.relative(root, full).split(path.sep).join('/'));
+      else if (isFile) otherFiles++;
+    }
+  };
+  await walk(root);
+  images.sort();
+  return { images, otherFiles };
+}

@@ -1,0 +1,221 @@
+/**
+ * The on-disk image index: a directory that NumPy, FAISS and a shell can read without this package.
+ *
+ *   INDEX/index.json      what the index is: format, image root, model fingerprint, embed dim, count, skipped files
+ *   INDEX/embeddings.npy  float32 [N, E], one L2-normalized embedding per row (dot product = cosine)
+ *   INDEX/manifest.jsonl  row i's image: {"row","path","size","mtimeMs"}, one line per row
+ *
+ * Writes are append-only. Each batch is (1) rows written after the last committed row and flushed,
+ * (2) manifest lines appended and flushed (the commit), (3) the .npy shape updated. A kill between any two
+ * steps is repaired on the next open: rows without a manifest line are truncated, a torn manifest line is
+ * cut, and the shape is rewritten from the manifest. See docs/retrieval.md for why this layout.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { acquireLock, type Lock } from './lock.js';
+import { manifestLines, scanManifest, type ManifestEntry } from './manifest.js';
+import { encodeNpyHeader, NPY_HEADER_BYTES, parseNpyHeader } from './npy.js';
+
+export const INDEX_FORMAT = 'biomedclip-index';
+export const INDEX_VERSION = 1;
+export const INFO_FILE = 'index.json';
+export const EMBEDDINGS_FILE = 'embeddings.npy';
+export const MANIFEST_FILE = 'manifest.jsonl';
+
+export interface SkippedFile {
+  path: string;
+  error: string;
+}
+
+export interface IndexModel {
+  /** The model directory used (search defaults to it). */
+  dir: string;
+  /** Identifies the weights (see fingerprint.ts): embeddings from different weights never mix. */
+  fingerprint: string;
+}
+
+export interface IndexInfo {
+  format: typeof INDEX_FORMAT;
+  version: number;
+  /** Absolute path of the images directory; manifest paths are relative to it. */
+  root: string;
+  model: IndexModel;
+  embedDim: number;
+  dtype: 'float32';
+  normalized: true;
+  /** Rows committed when this file was last written (the manifest is the authority after a kill). */
+  count: number;
+  /** False while a run is in progress or after a kill: run `biomedclip index` again to finish. */
+  complete: boolean;
+  /** Files the last run could not embed, with the reason. */
+  skipped: SkippedFile[];
+  updated: string;
+}
+
+export async function readInfo(dir: string): Promise<IndexInfo | undefined> {
+  const file = path.join(dir, INFO_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code}); check permissions`);
+  }
+  let info: Partial<IndexInfo>;
+  try {
+    info = JSON.parse(text) as Partial<IndexInfo>;
+  } catch {
+    throw new UserError(`${file}: not valid JSON; rebuild the index with \`biomedclip index IMAGES_DIR --out ${dir}\` into a new directory`);
+  }
+  if (info.format !== INDEX_FORMAT || info.version !== INDEX_VERSION || typeof info.embedDim !== 'number' || !info.model || !info.root) {
+    throw new UserError(`${file}: not a ${INDEX_FORMAT} v${INDEX_VERSION} index; build one with \`biomedclip index IMAGES_DIR --out DIR\``);
+  }
+  return info as IndexInfo;
+}
+
+export function writeInfo(dir: string, info: IndexInfo): Promise<void> {
+  return writeFileAtomic(path.join(dir, INFO_FILE), JSON.stringify(info, null, 2) + '\n');
+}
+
+/** Rows fully present in the .npy data (its size may run ahead of the manifest after a kill). */
+function dataRows(fileBytes: number, embedDim: number): number {
+  return Math.max(0, Math.floor((fileBytes - NPY_HEADER_BYTES) / (embedDim * 4)));
+}
+
+export interface OpenWriterOptions {
+  root: string;
+  model: IndexModel;
+  embedDim: number;
+}
+
+/** What `IndexWriter.open` found and repaired. */
+export interface Recovery {
+  /** Rows already committed by earlier runs. */
+  rows: number;
+  /** Bytes of uncommitted embeddings and torn manifest text that were cut off. */
+  truncatedBytes: number;
+}
+
+/** Appends embeddings to an index directory, holding its lock until `close()`. */
+export class IndexWriter {
+  /** Committed images: relative path → size and mtime when embedded. */
+  readonly indexed = new Map<string, { size: number; mtimeMs: number }>();
+
+  private constructor(
+    readonly dir: string,
+    readonly info: IndexInfo,
+    private readonly npy: fs.FileHandle,
+    private readonly manifest: fs.FileHandle,
+    private readonly lock: Lock,
+    public count: number,
+  ) {}
+
+  static async open(dir: string, opts: OpenWriterOptions): Promise<{ writer: IndexWriter; recovery: Recovery }> {
+    await fs.mkdir(dir, { recursive: true });
+    const lock = await acquireLock(dir);
+    try {
+      const info = (await readInfo(dir)) ?? (await createInfo(dir, opts));
+      checkCompatible(dir, info, opts);
+      const writer = await IndexWriter.recover(dir, info, lock);
+      return writer;
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  private static async recover(dir: string, info: IndexInfo, lock: Lock): Promise<{ writer: IndexWriter; recovery: Recovery }> {
+    const e = info.embedDim;
+    const npyPath = path.join(dir, EMBEDDINGS_FILE);
+    const manifestPath = path.join(dir, MANIFEST_FILE);
+    await fs.writeFile(npyPath, '', { flag: 'a' }); // create if missing, keep if present
+    const npy = await fs.open(npyPath, 'r+'); // 'r+' and not 'a': rows are written at explicit offsets
+    const npyBytes = (await npy.stat()).size;
+    if (npyBytes >= NPY_HEADER_BYTES) parseNpyHeader(await readBytes(npy, 0, NPY_HEADER_BYTES), npyPath);
+    // Only rows with both a manifest line and their full data count; everything after them is cut.
+    const scan = await scanManifest(manifestPath, undefined, dataRows(npyBytes, e));
+    const indexed = new Map<string, { size: number; mtimeMs: number }>();
+    await scanManifest(manifestPath, (m) => indexed.set(m.path, { size: m.size, mtimeMs: m.mtimeMs }), scan.lines);
+    const rows = scan.lines;
+    const keepNpy = NPY_HEADER_BYTES + rows * e * 4;
+    const truncatedBytes = Math.max(0, npyBytes - keepNpy) + (scan.fileBytes - scan.validBytes);
+    await npy.truncate(keepNpy);
+    await npy.write(encodeNpyHeader(rows, e), 0, NPY_HEADER_BYTES, 0);
+    await fs.truncate(manifestPath, scan.validBytes).catch(async () => fs.writeFile(manifestPath, ''));
+    const manifest = await fs.open(manifestPath, 'a');
+    const writer = new IndexWriter(dir, info, npy, manifest, lock, rows);
+    for (const [k, v] of indexed) writer.indexed.set(k, v);
+    return { writer, recovery: { rows, truncatedBytes } };
+  }
+
+  /**
+   * Commits one batch: `rows` is [entries.length, E] row-major, L2-normalized. When this resolves the
+   * batch survives a kill; a kill before it leaves nothing of the batch after the next open.
+   */
+  async append(entries: Omit<ManifestEntry, 'row'>[], rows: Float32Array): Promise<void> {
+    const e = this.info.embedDim;
+    if (rows.length !== entries.length * e) throw new Error(`index: ${rows.length} values for ${entries.length} rows of ${e}`);
+    if (entries.length === 0) return;
+    const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength); // host order: little-endian on every Node platform
+    await this.npy.write(bytes, 0, bytes.length, NPY_HEADER_BYTES + this.count * e * 4);
+    await this.npy.datasync(); // (1) data on disk before its commit line
+    const lines = entries.map((x, i) => ({ row: this.count + i, ...x }));
+    await this.manifest.write(manifestLines(lines));
+    await this.manifest.datasync(); // (2) the commit
+    this.count += entries.length;
+    for (const x of entries) this.indexed.set(x.path, { size: x.size, mtimeMs: x.mtimeMs });
+    await this.npy.write(encodeNpyHeader(this.count, e), 0, NPY_HEADER_BYTES, 0); // (3) shape for NumPy
+  }
+
+  /** Writes index.json (count, skipped, complete) and releases the lock. */
+  async close(result: { skipped: SkippedFile[]; complete: boolean }): Promise<IndexInfo> {
+    const info: IndexInfo = { ...this.info, count: this.count, skipped: result.skipped, complete: result.complete, updated: new Date().toISOString() };
+    try {
+      await writeInfo(this.dir, info);
+    } finally {
+      await this.npy.close();
+      await this.manifest.close();
+      await this.lock.release();
+    }
+    return info;
+  }
+}
+
+async function createInfo(dir: string, opts: OpenWriterOptions): Promise<IndexInfo> {
+  const existing = (await fs.readdir(dir)).filter((n) => !n.startsWith('.'));
+  if (existing.length > 0) {
+    throw new UserError(`--out ${dir}: directory is not empty and holds no ${INFO_FILE}; pass a new or empty directory for the index`);
+  }
+  const info: IndexInfo = {
+    format: INDEX_FORMAT,
+    version: INDEX_VERSION,
+    root: opts.root,
+    model: opts.model,
+    embedDim: opts.embedDim,
+    dtype: 'float32',
+    normalized: true,
+    count: 0,
+    complete: false,
+    skipped: [],
+    updated: new Date().toISOString(),
+  };
+  await writeInfo(dir, info);
+  return info;
+}
+
+function checkCompatible(dir: string, info: IndexInfo, opts: OpenWriterOptions): void {
+  if (info.root !== opts.root) {
+    throw new UserError(`--out ${dir}: this index holds images of ${info.root}, not ${opts.root}; index them into a new --out directory`);
+  }
+  if (info.model.fingerprint !== opts.model.fingerprint || info.embedDim !== opts.embedDim) {
+    throw new UserError(`--out ${dir}: built with another model (${info.model.dir}); pass --model ${info.model.dir} to resume, or a new --out directory`);
+  }
+}
+
+export async function readBytes(handle: fs.FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  const { bytesRead } = await handle.read(buf, 0, length, position);
+  return buf.subarray(0, bytesRead);
+}
