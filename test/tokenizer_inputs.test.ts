@@ -76,9 +76,13 @@ test('broken vocab.txt files are one-line UserErrors', () => {
 });
 
 test('broken tokenizer.json files are one-line UserErrors', () => {
-  const real = JSON.parse(fs.readFileSync(path.join(MODEL_FILES, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
-  const variant = (name: string, edit: (j: Record<string, any>) => void): string => {
-    const j = structuredClone(real) as Record<string, any>;
+  interface TokJson {
+    model: { type: string; vocab: Record<string, number> };
+    normalizer: { type: string };
+  }
+  const real = JSON.parse(fs.readFileSync(path.join(MODEL_FILES, 'tokenizer.json'), 'utf8')) as TokJson;
+  const variant = (name: string, edit: (j: TokJson) => void): string => {
+    const j = structuredClone(real);
     edit(j);
     return writeVocab(name, JSON.stringify(j));
   };
@@ -105,7 +109,7 @@ test('tokenize --json prints ids, mask and tokens padded to the context length b
   const out = JSON.parse(r.stdout) as { input_ids: number[][]; attention_mask: number[][]; tokens: string[][] };
   assert.deepEqual(Object.keys(out), ['input_ids', 'attention_mask', 'tokens']);
   assert.ok(out.input_ids.every((row) => row.length === 256));
-  assert.deepEqual(out.input_ids.map((r, i) => r.slice(0, 7)), tok.encode(['a chest X-ray', '', '-80 °C']).inputIds.map((r) => r.slice(0, 7)));
+  assert.deepEqual(out.input_ids.map((r) => r.slice(0, 7)), tok.encode(['a chest X-ray', '', '-80 °C']).inputIds.map((r) => r.slice(0, 7)));
   assert.deepEqual(out.tokens[1].slice(0, 3), ['[CLS]', '[SEP]', '[PAD]']);
   const longest = runTokenize(['--vocab', path.join(MODEL_FILES, 'tokenizer.json'), '--pad-to', 'longest', '--context-length', '4', '--json', 'benign lung tissue sample']);
   assert.deepEqual(JSON.parse(longest.stdout).tokens, [['[CLS]', 'benign', 'lung', '[SEP]']]);
