@@ -12,6 +12,7 @@ import type { BiomedCLIPModel } from '../model/clip.js';
 import { l2Normalize } from '../model/head.js';
 import type { HookOptions } from '../model/hooks.js';
 import { loadModel } from '../model/load.js';
+import { isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../parity/compare.js';
 import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
@@ -73,6 +74,11 @@ export class BiomedCLIP {
     const backend = await useBackend(opts.backend);
     const model = await loadModel(dir, { onNote: opts.onNote });
     return new BiomedCLIP(model, dir, backend);
+  }
+
+  /** True for the random-weight demo model (`--model demo`): its outputs carry no meaning. */
+  get isDemo(): boolean {
+    return isDemoModel(this.modelDir);
   }
 
   get config() {

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError } from '../errors.js';
 import { resolveModelDir } from '../hub/model-dir.js';
+import { DEMO_WARNING, ensureDemoModel } from '../demo/demo-model.js';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
@@ -16,7 +17,8 @@ export const MODEL_OPTIONS = {
 
 export const MODEL_HELP = `Model options:
   --model DIR        model directory (model.safetensors, open_clip_config.json, vocab.txt);
-                     default: the model \`biomedclip download\` converted
+                     default: the model \`biomedclip download\` converted; 'demo' is a small
+                     random-weight model that works offline (its scores are meaningless)
   --backend NAME     tensorflow | wasm | cpu (default: the fastest available)
   --json             machine-readable JSON on stdout
   --quiet            no notes on stderr`;
@@ -31,9 +33,12 @@ export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, 
 }
 
 export async function openModel(values: { model?: string; backend?: string; quiet?: boolean }): Promise<BiomedCLIP> {
-  const dir = resolveModelDir(values.model);
+  const dir = values.model === 'demo' ? await ensureDemoModel() : resolveModelDir(values.model);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
-  return BiomedCLIP.load(dir, { backend: values.backend, onNote: note });
+  const clip = await BiomedCLIP.load(dir, { backend: values.backend, onNote: note });
+  // Never quiet: results of random weights must not be mistaken for BiomedCLIP's.
+  if (clip.isDemo) console.error(`biomedclip: warning: ${DEMO_WARNING}`);
+  return clip;
 }
 
 /** `--pad-to N|longest` → the API's padTo. */

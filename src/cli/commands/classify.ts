@@ -38,7 +38,8 @@ Examples:
     const clip = await openModel(values);
     try {
       const scores = await clip.classify(positionals, labels, { templates: values.template });
-      const result = positionals.map((file, i) => ({ file, scores: scores[i].slice(0, top) }));
+      const demo = clip.isDemo ? { model: 'demo (random weights: meaningless)' } : {};
+      const result = positionals.map((file, i) => ({ file, ...demo, scores: scores[i].slice(0, top) }));
       if (values.json) printJson(result);
       else {
         for (const r of result) {

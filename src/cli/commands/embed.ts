@@ -37,6 +37,7 @@ Examples:
       const img = await clip.encodeImages(images);
       const txt = await clip.encodeTexts(texts, { padTo });
       const result = {
+        ...(clip.isDemo ? { model: 'demo (random weights: meaningless)' } : {}),
         images: img.map((e, i) => ({ file: images[i], features: e.features, embedding: e.embedding })),
         texts: txt.map((e, i) => ({ text: texts[i], features: e.features, embedding: e.embedding })),
       };

@@ -1,0 +1,108 @@
+/**
+ * The demo model: BiomedCLIP's architecture at toy width with seeded random weights, generated locally in
+ * about a second, so every command works on a fresh clone without network access. Its outputs are
+ * meaningless and every command says so. It keeps the real image size (224), patch size, tokenizer and
+ * 30522-row embedding, so preprocessing and tokenization run exactly as for the real model.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseOpenClipConfig } from '../model/config.js';
+import { expectedTensorShapes } from '../model/keys.js';
+import { writeSafetensors, type TensorToWrite } from '../weights/index.js';
+
+/** Marker in the demo's open_clip_config.json; the loader and CLI look for it. */
+export const DEMO_MARKER = 'biomedclip_ts_demo';
+export const DEMO_WARNING = 'demo model with random weights: scores are meaningless; run `biomedclip download` for BiomedCLIP';
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const BUNDLED_VOCAB = path.join(PACKAGE_ROOT, 'assets', 'vocab.txt');
+
+export const DEMO_CONFIG = {
+  [DEMO_MARKER]: true,
+  model_cfg: {
+    embed_dim: 64,
+    vision_cfg: { timm_model_name: 'vit_base_patch16_224', timm_pool: '', timm_proj: 'linear', image_size: 224, patch_size: 16, width: 64, layers: 2, head_width: 32, mlp_ratio: 4 },
+    text_cfg: {
+      hf_model_name: 'microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract',
+      hf_proj_type: 'mlp',
+      hf_pooler_type: 'cls_last_hidden_state_pooler',
+      context_length: 256,
+      hf_model_config: { hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 256, vocab_size: 30522, max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12 },
+    },
+  },
+  preprocess_cfg: { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
+};
+
+/** mulberry32: a tiny seeded PRNG, so the demo weights are the same on every machine. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomTensor(name: string, shape: number[], next: () => number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  if (name === 'logit_scale') return out.fill(Math.log(100)); // CLIP's trained temperature is ~100
+  // LayerNorm weights start at 1 (identity scale), everything else ~N(0, 0.02²) like timm/BERT init.
+  const isNormWeight = /norm\d?\.weight$|LayerNorm\.weight$/.test(name);
+  for (let i = 0; i < n; i++) {
+    const gauss = Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next()); // Box-Muller
+    out[i] = isNormWeight ? 1 + 0.1 * gauss : 0.02 * gauss;
+  }
+  return out;
+}
+
+/** Writes the demo model directory (config, weights, vocab), atomically as a whole. */
+export async function writeDemoModel(dir: string, seed = 0): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const cfg = parseOpenClipConfig(DEMO_CONFIG, 'demo config');
+  const next = rng(seed);
+  const tensors: TensorToWrite[] = [...expectedTensorShapes(cfg)].map(([name, shape]) => ({ name, dtype: 'F32', shape, data: randomTensor(name, shape, next) }));
+  writeFileSync(path.join(tmp, 'open_clip_config.json'), `${JSON.stringify(DEMO_CONFIG, null, 2)}\n`);
+  writeFileSync(path.join(tmp, 'vocab.txt'), readFileSync(BUNDLED_VOCAB));
+  await writeSafetensors(path.join(tmp, 'model.safetensors'), tensors, { [DEMO_MARKER]: DEMO_WARNING, seed: String(seed) });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(path.dirname(dir), { recursive: true });
+  renameSync(tmp, dir);
+}
+
+/** Where the demo lives: `models/demo` in the package, else the user cache when the package is read-only. */
+export function demoModelDirs(): string[] {
+  const cache = process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
+  return [path.join(PACKAGE_ROOT, 'models', 'demo'), path.join(cache, 'biomedclip-ts', 'demo')];
+}
+
+/** The demo model directory, generated on first use if the install step did not make it. */
+export async function ensureDemoModel(): Promise<string> {
+  const dirs = demoModelDirs();
+  const ready = dirs.find((d) => existsSync(path.join(d, 'model.safetensors')));
+  if (ready) return ready;
+  for (const dir of dirs) {
+    try {
+      await writeDemoModel(dir);
+      return dir;
+    } catch {
+      // not writable: try the next location
+    }
+  }
+  throw new Error(`cannot write the demo model to ${dirs.join(' or ')}`);
+}
+
+/** True when `dir` holds the demo model (its config carries the marker). */
+export function isDemoModel(dir: string): boolean {
+  try {
+    return JSON.parse(readFileSync(path.join(dir, 'open_clip_config.json'), 'utf8'))[DEMO_MARKER] === true;
+  } catch {
+    return false;
+  }
+}

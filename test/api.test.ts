@@ -1,0 +1,120 @@
+/**
+ * The library API and the CLI on the demo model (real image size, real tokenizer, 30522-row embedding,
+ * toy width): memory is unchanged by embed, classify and trace; classify equals what one computes by hand
+ * from embed's output; bad input gives one error line and a non-zero exit.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { BiomedCLIP, fillTemplate } from '../src/api/biomedclip.js';
+import { writeDemoModel } from '../src/demo/demo-model.js';
+import { SafetensorsFile } from '../src/weights/index.js';
+import { REPO_ROOT, SHARED_DIR } from './helpers.js';
+
+const IMAGES = ['02_adenocarcinoma_histopathology.jpg', '08_skimage_cell_gray.png'].map((f) => path.join(SHARED_DIR, 'data', 'images', f));
+const LABELS = ['adenocarcinoma histopathology', 'brain MRI', 'chest X-ray'];
+let dir = '';
+let clip: BiomedCLIP;
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-api-'));
+  await writeDemoModel(path.join(dir, 'demo'));
+  clip = await BiomedCLIP.load(path.join(dir, 'demo'), { backend: 'cpu' });
+});
+
+after(() => {
+  clip?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args], { encoding: 'utf8' });
+}
+
+test('embed, classify and trace leave tf.memory().numTensors unchanged', async () => {
+  await clip.encodeImages(IMAGES); // warm-up: kernels and caches allocate once
+  const before = tf.memory().numTensors;
+  await clip.encodeImages(IMAGES);
+  await clip.encodeTexts(['tumor cells', 'normal tissue']);
+  await clip.classify(IMAGES, LABELS);
+  await clip.trace({ images: IMAGES.slice(0, 1), texts: ['tumor'] }, { capture: ['*.probs'] });
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('classify equals softmax(exp(logit_scale) · cosine) computed by hand from embed', async () => {
+  const [img] = await clip.encodeImages(IMAGES.slice(0, 1));
+  const txt = await clip.encodeTexts(LABELS.map((l) => fillTemplate('this is a photo of {}', l)));
+  const scale = Math.exp(clip.model.logit_scale.dataSync()[0]);
+  const logits = txt.map((t) => scale * t.embedding.reduce((s, x, i) => s + x * img.embedding[i], 0));
+  const z = logits.map((l) => Math.exp(l - Math.max(...logits)));
+  const probs = z.map((x) => x / z.reduce((a, b) => a + b));
+  const [scores] = await clip.classify(IMAGES.slice(0, 1), LABELS);
+  for (const s of scores) {
+    const i = LABELS.indexOf(s.label);
+    assert.ok(Math.abs(s.probability - probs[i]) < 1e-6 && Math.abs(s.logit - logits[i]) < 1e-4, `${s.label}`);
+  }
+  assert.deepEqual(scores.map((s) => s.probability), [...scores.map((s) => s.probability)].sort((a, b) => b - a));
+});
+
+test('text features do not depend on padding (longest vs 256)', async () => {
+  const texts = ['adenocarcinoma', 'a much longer caption about squamous cell carcinoma of the lung'];
+  const a = await clip.encodeTexts(texts);
+  const b = await clip.encodeTexts(texts, { padTo: 256 });
+  let max = 0;
+  for (let i = 0; i < texts.length; i++) for (let j = 0; j < a[i].features.length; j++) max = Math.max(max, Math.abs(a[i].features[j] - b[i].features[j]));
+  console.log(`# longest vs 256 padding: max|diff| ${max.toExponential(2)} (tolerance 1e-5)`);
+  assert.ok(max <= 1e-5);
+});
+
+test('CLI embed --json gives features and unit-norm embeddings; classify matches embed', () => {
+  const model = path.join(dir, 'demo');
+  const r = cli('embed', '--model', model, '--backend', 'cpu', '--image', IMAGES[0], '--text', 'tumor', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.match(r.stderr, /random weights/);
+  assert.equal(out.images[0].features.length, 64);
+  const norm = Math.hypot(...out.images[0].embedding);
+  assert.ok(Math.abs(norm - 1) < 1e-5, `embedding norm ${norm}`);
+  const c = cli('classify', IMAGES[0], '--model', model, '--backend', 'cpu', '--labels', 'tumor,normal', '--template', '{}', '--json');
+  assert.equal(c.status, 0, c.stderr);
+  const [res] = JSON.parse(c.stdout);
+  const tumor = res.scores.find((s: { label: string }) => s.label === 'tumor');
+  const e = cli('embed', '--model', model, '--backend', 'cpu', '--image', IMAGES[0], '--text', 'tumor', '--json');
+  const emb = JSON.parse(e.stdout);
+  const cos = emb.images[0].embedding.reduce((s: number, x: number, i: number) => s + x * emb.texts[0].embedding[i], 0);
+  assert.ok(Math.abs(tumor.logit - 100 * cos) < 1e-3, `logit ${tumor.logit} vs ${100 * cos}`);
+});
+
+test('CLI trace writes hook tensors under PyTorch module names', async () => {
+  const out = path.join(dir, 'trace.safetensors');
+  const r = cli('trace', '--model', path.join(dir, 'demo'), '--backend', 'cpu', '--image', IMAGES[0], '--text', 'tumor cells', '--capture', '*.probs', '--capture', 'visual.head.proj', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const f = await SafetensorsFile.open(out);
+  assert.deepEqual(f.tensors.get('visual.trunk.blocks.1.attn.probs')?.shape, [1, 2, 197, 197]);
+  assert.deepEqual(f.tensors.get('text.transformer.encoder.layer.0.attention.self.probs')?.shape, [1, 2, 4, 4]);
+  assert.deepEqual(f.tensors.get('visual.head.proj')?.shape, [1, 64]);
+  assert.ok(f.tensors.has('outputs.logits_per_image'));
+  await f.close();
+});
+
+test('bad input: one error line, non-zero exit, no output file', () => {
+  const out = path.join(dir, 'never.safetensors');
+  const cases = [
+    cli('embed', '--model', path.join(dir, 'nope')),
+    cli('classify', IMAGES[0], '--model', path.join(dir, 'demo'), '--labels', ''),
+    cli('trace', '--model', path.join(dir, 'demo'), '--image', path.join(SHARED_DIR, 'data', 'images', '12_nm_wholebody_bone_12bit_sof1.jpg'), '--out', out),
+    cli('embed', '--model', path.join(dir, 'demo'), '--backend', 'gpu', '--text', 'x'),
+    cli('embed', '--bogus'),
+  ];
+  for (const r of cases) {
+    assert.notEqual(r.status, 0);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
+    assert.equal(lines.length, 1, r.stderr);
+  }
+  assert.equal(existsSync(out), false);
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), '--help']);
+});
