@@ -1,0 +1,82 @@
+import type { Command } from '../command.js';
+import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { UserError } from '../../errors.js';
+import { buildIndex } from '../../retrieval/build.js';
+import { progressBar, type Progress } from '../../util/progress.js';
+
+/** Exit code when the index is complete but some files could not be embedded (they are listed). */
+export const EXIT_SKIPPED = 3;
+
+export const command: Command = {
+  name: 'index',
+  summary: 'embed every image of a folder into a resumable, NumPy-readable search index',
+  usage: `Usage: biomedclip index IMAGES_DIR --out INDEX [options]
+
+Embeds every image under IMAGES_DIR (recursively: .jpg .jpeg .png .bmp .tif .tiff .webp .gif) into the
+index directory INDEX, for \`biomedclip search\`:
+  INDEX/embeddings.npy   float32 [N, E], L2-normalized rows (np.load / FAISS read it as is)
+  INDEX/manifest.jsonl   one line per row: {"row","path","size","mtimeMs"}, path relative to IMAGES_DIR
+  INDEX/index.json       image root, model, embed dim, count, skipped files
+
+Each batch is committed before the next starts: after Ctrl-C or a kill, rerun the same command and only
+the images not yet committed are embedded. Running it again later adds new images. Files that cannot be
+read or decoded are reported on stderr, listed in the output and in index.json, and skipped.
+
+Options:
+  --out INDEX        index directory (created; must be new, empty, or an index of the same folder and model)
+  --batch-size N     images per forward pass and per commit (default 16)
+${MODEL_HELP}
+
+Exit codes: 0 every image indexed; 3 index complete but some files were skipped (listed);
+            1 other errors; 2 bad arguments.
+
+Output (--json): {"index","root","count","embedDim","added","alreadyIndexed","skipped":[{"path","error"}],
+                  "changed","missing","otherFiles","truncatedBytes","model":{"dir","fingerprint"}}
+
+Examples:
+  biomedclip index ./scans --out ./scans.index
+  biomedclip index ./scans --out ./scans.index --model ./biomedclip --batch-size 32 --json
+  python -c "import numpy as np; print(np.load('scans.index/embeddings.npy').shape)"`,
+
+  async run(args) {
+    const { values, positionals } = parse('index', args, {
+      allowPositionals: true,
+      options: { ...MODEL_OPTIONS, out: { type: 'string' }, 'batch-size': { type: 'string' } },
+    });
+    if (positionals.length !== 1) throw new UserError('expected one IMAGES_DIR; see `biomedclip index --help`', 2);
+    if (!values.out) throw new UserError('missing --out INDEX (the index directory to create or resume)', 2);
+    const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
+    const clip = await openModel(values);
+    let bar: Progress | undefined; // created at the first batch, when the number of images to do is known
+    try {
+      const result = await buildIndex(clip, {
+        imagesDir: positionals[0],
+        outDir: values.out,
+        batchSize,
+        onProgress: (done, total) => {
+          bar ??= progressBar('index', total, 'images');
+          bar.update(done);
+        },
+        onSkip: (s) => console.error(`biomedclip: skipped ${s.path}: ${s.error}`),
+      });
+      bar?.done();
+      bar = undefined;
+      if (values.json) printJson(result);
+      else printSummary(result, values.quiet);
+      return result.skipped.length > 0 ? EXIT_SKIPPED : 0;
+    } finally {
+      bar?.done();
+      clip.dispose();
+    }
+  },
+};
+
+function printSummary(r: Awaited<ReturnType<typeof buildIndex>>, quiet: boolean | undefined): void {
+  const parts = [`added ${r.added}`, `already indexed ${r.alreadyIndexed}`, `skipped ${r.skipped.length}`];
+  console.log(`${r.index}: ${r.count} images, ${r.embedDim}-d embeddings (${parts.join(', ')})`);
+  if (quiet) return;
+  if (r.truncatedBytes > 0) console.error(`biomedclip: note: resumed after an interrupted run (cut ${r.truncatedBytes} uncommitted bytes)`);
+  if (r.otherFiles > 0) console.error(`biomedclip: note: ${r.otherFiles} files without an image extension were not indexed`);
+  if (r.changed.length > 0) console.error(`biomedclip: note: ${r.changed.length} indexed files changed since (e.g. ${r.changed[0]}); index into a new --out to refresh them`);
+  if (r.missing.length > 0) console.error(`biomedclip: note: ${r.missing.length} indexed files no longer exist (e.g. ${r.missing[0]}); search may return them`);
+}

@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import type { Command } from '../command.js';
+import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { UserError } from '../../errors.js';
+import type { BiomedCLIP } from '../../api/biomedclip.js';
+import { modelFingerprint } from '../../retrieval/fingerprint.js';
+import { IndexReader } from '../../retrieval/index-reader.js';
+import { searchIndex, type Hit } from '../../retrieval/search.js';
+
+export const command: Command = {
+  name: 'search',
+  summary: 'rank the images of an index by similarity to a text query or a query image',
+  usage: `Usage: biomedclip search INDEX "QUERY" [options]
+       biomedclip search INDEX --image FILE [options]
+
+Ranks the images of INDEX (built by \`biomedclip index\`) by cosine similarity between their embeddings
+and the query's: a text (text-to-image) or, with --image, an image (image-to-image). Scores are the
+cosine and CLIP's logit, exp(logit_scale) · cosine. The model is the one the index was built with
+(index.json); --model may name another copy of the same weights.
+
+Options:
+  --top K            how many results (default 10)
+  --image FILE       search with an image instead of a text
+  --csv              rank,cosine,logit,path as CSV on stdout
+${MODEL_HELP}
+
+Output (--json): {"index","query":{"text"|"image"},"count","complete","results":[{"rank","path","file","cosine","logit","row"}]}
+
+Examples:
+  biomedclip search ./scans.index "chest X-ray showing pneumonia" --top 5
+  biomedclip search ./scans.index --image ./query.png --json
+  biomedclip search ./scans.index "H&E stained tissue" --csv > hits.csv`,
+
+  async run(args) {
+    const { values, positionals } = parse('search', args, {
+      allowPositionals: true,
+      options: { ...MODEL_OPTIONS, top: { type: 'string', default: '10' }, image: { type: 'string' }, csv: { type: 'boolean', default: false } },
+    });
+    const [indexDir, text, ...extra] = positionals;
+    if (indexDir === undefined) throw new UserError('expected INDEX and a "QUERY" (or --image FILE); see `biomedclip search --help`', 2);
+    if (extra.length > 0) throw new UserError(`unexpected argument '${extra[0]}'; quote a query with spaces: "chest X-ray"`, 2);
+    if ((text === undefined) === (values.image === undefined)) throw new UserError('give either a "QUERY" text or --image FILE (exactly one)', 2);
+    if (values.json && values.csv) throw new UserError('--json and --csv exclude each other; pick one', 2);
+    const top = Number(values.top);
+    if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${values.top}: expected a positive integer`, 2);
+    const reader = await IndexReader.open(indexDir);
+    try {
+      const clip = await openIndexModel(reader, values);
+      try {
+        const query = text !== undefined ? (await clip.encodeTexts([text]))[0] : (await clip.encodeImages([values.image as string]))[0];
+        const scale = Math.exp(clip.model.logit_scale.dataSync()[0]);
+        const hits = await searchIndex(reader, query.embedding, top, scale);
+        if (!reader.info.complete && !values.quiet) {
+          console.error(`biomedclip: note: the index is incomplete (${reader.count} images); finish it with \`biomedclip index ${reader.info.root} --out ${indexDir}\``);
+        }
+        const queryInfo = text !== undefined ? { text } : { image: values.image as string };
+        print(hits, { json: values.json, csv: values.csv }, { index: indexDir, query: queryInfo, count: reader.count, complete: reader.info.complete });
+        return 0;
+      } finally {
+        clip.dispose();
+      }
+    } finally {
+      await reader.close();
+    }
+  },
+};
+
+/** The index's own model (or --model), refused if its weights differ from those that built the index. */
+async function openIndexModel(reader: IndexReader, values: { model?: string; backend?: string; quiet?: boolean }): Promise<BiomedCLIP> {
+  const dir = values.model ?? reader.info.model.dir;
+  if (values.model === undefined && !existsSync(dir)) {
+    throw new UserError(`the index's model ${dir} no longer exists; pass --model DIR with the same weights`);
+  }
+  const clip = await openModel({ ...values, model: dir });
+  if ((await modelFingerprint(clip.modelDir)) !== reader.info.model.fingerprint) {
+    clip.dispose();
+    throw new UserError(`--model ${dir}: not the weights this index was built with (${reader.info.model.dir}); pass that model or rebuild the index`);
+  }
+  return clip;
+}
+
+function print(hits: Hit[], format: { json?: boolean; csv?: boolean }, meta: Record<string, unknown>): void {
+  if (format.json) {
+    printJson({ ...meta, results: hits.map((h) => ({ rank: h.rank, path: h.path, file: h.file, cosine: h.cosine, logit: h.logit, row: h.row })) });
+  } else if (format.csv) {
+    console.log('rank,cosine,logit,path');
+    for (const h of hits) console.log(`${h.rank},${h.cosine},${h.logit},${csvField(h.file)}`);
+  } else {
+    console.log(`${'rank'.padStart(4)}  ${'cosine'.padStart(8)}  ${'logit'.padStart(8)}  path`);
+    for (const h of hits) console.log(`${String(h.rank).padStart(4)}  ${h.cosine.toFixed(4).padStart(8)}  ${h.logit.toFixed(3).padStart(8)}  ${h.file}`);
+  }
+}
+
+/** RFC 4180 quoting: fields with commas, quotes or newlines are quoted, quotes doubled. */
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
