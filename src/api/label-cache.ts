@@ -1,0 +1,54 @@
+/**
+ * Text embeddings of a label set, cached: a zero-shot loop that classifies many images (or many batches)
+ * against the same labels and templates runs the text tower once, not once per call. A small LRU keyed by
+ * the model instance, the labels and the templates; callers get copies, so mutating a result never
+ * corrupts the cache.
+ */
+import type { BiomedCLIP } from './biomedclip.js';
+
+/** What the cache needs from a model: the template-ensembled label embeddings. */
+export type LabelEmbedder = Pick<BiomedCLIP, 'labelEmbeddings'>;
+
+export class LabelEmbeddingCache {
+  /** key → pending or settled embeddings; Map keeps insertion order, which we use as recency order. */
+  private readonly entries = new Map<string, Promise<Float32Array[]>>();
+  private readonly modelIds = new WeakMap<object, number>();
+  private nextModelId = 0;
+  hits = 0;
+  misses = 0;
+
+  /** @param capacity  label sets kept (each costs labels × embed_dim floats: 512 labels ≈ 1 MB) */
+  constructor(readonly capacity = 16) {}
+
+  /** One normalized embedding per label, computed by `model.labelEmbeddings` on a miss. */
+  async get(model: LabelEmbedder, labels: string[], templates: string[]): Promise<Float32Array[]> {
+    const key = JSON.stringify([this.modelId(model), labels, templates]);
+    let entry = this.entries.get(key);
+    if (entry !== undefined) {
+      this.hits++;
+      this.entries.delete(key); // re-inserted below: now the most recent
+    } else {
+      this.misses++;
+      entry = model.labelEmbeddings(labels, templates);
+      // A failed computation is not cached: the next call retries.
+      entry.catch(() => this.entries.get(key) === entry && this.entries.delete(key));
+    }
+    this.entries.set(key, entry);
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    return (await entry).map((e) => e.slice());
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  private modelId(model: object): number {
+    let id = this.modelIds.get(model);
+    if (id === undefined) this.modelIds.set(model, (id = this.nextModelId++));
+    return id;
+  }
+}

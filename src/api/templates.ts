@@ -1,0 +1,30 @@
+/**
+ * Named prompt-template sets for zero-shot classification. A label is never embedded bare: CLIP-style
+ * models were trained on captions, so "adenocarcinoma histopathology" scores better inside a sentence
+ * ("this is an image of ..."). With several templates, a label's text embedding is the mean of its
+ * normalized template embeddings, renormalized (open_clip's `build_zero_shot_classifier`).
+ */
+import { UserError } from '../errors.js';
+
+export const TEMPLATE_SETS: Readonly<Record<string, readonly string[]>> = {
+  /** The two templates of the BiomedCLIP paper's zero-shot evaluation. */
+  biomedclip: ['this is an image of {}', '{} presented in image'],
+  /** The prompt of BiomedCLIP's model-card example (open_clip's simplest). */
+  'openclip-default': ['this is a photo of {}'],
+  /** The label alone: for ablations, or labels that are already full sentences. */
+  none: ['{}'],
+};
+
+export const DEFAULT_TEMPLATE_SET = 'openclip-default';
+
+/**
+ * `--templates` value → templates: a set's name, or one literal template containing `{}`
+ * (e.g. "a microscopy image of {}"). Anything else is a UserError listing the names.
+ */
+export function resolveTemplates(nameOrTemplate: string): string[] {
+  const set = TEMPLATE_SETS[nameOrTemplate];
+  if (set !== undefined && Object.prototype.hasOwnProperty.call(TEMPLATE_SETS, nameOrTemplate)) return [...set];
+  if (nameOrTemplate.includes('{}')) return [nameOrTemplate];
+  const names = Object.keys(TEMPLATE_SETS).join(', ');
+  throw new UserError(`--templates ${JSON.stringify(nameOrTemplate)}: unknown template set; use one of ${names}, or a template with {} such as "an image of {}"`, 2);
+}
