@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../../errors.js';
 import type { Command } from '../command.js';
 import { resolveModelDir } from '../../hub/model-dir.js';
+import { BUNDLED_VOCAB } from '../../demo/demo-model.js';
 import { DEFAULT_CONTEXT_LENGTH, type Encoding, WordPieceTokenizer } from '../../tokenizer/index.js';
 
 const USAGE = `Usage: biomedclip tokenize [--model DIR | --vocab FILE] [--context-length N] [--pad-to N|longest]
@@ -15,7 +16,8 @@ Tokenizes each TEXT the way open_clip does for BiomedCLIP: ftfy-style cleaning, 
 BERT normalization (lowercase, accents stripped), WordPiece, [CLS] ... [SEP], truncation and padding.
 
 Options:
-  --model DIR           model directory with vocab.txt or tokenizer.json (default: the downloaded model)
+  --model DIR           model directory with vocab.txt or tokenizer.json (default: the downloaded model, else
+                        the BiomedBERT vocab bundled in assets/)
   --vocab FILE          a BERT vocab.txt or an HF tokenizer.json instead of a model directory
   --context-length N    truncate to N tokens including [CLS] and [SEP] (default ${DEFAULT_CONTEXT_LENGTH})
   --pad-to N|longest    pad every row to N tokens or to the longest row (default: the context length)
@@ -49,8 +51,15 @@ function loadTokenizer(model: string | undefined, vocab: string | undefined): Wo
   if (vocab !== undefined) {
     return vocab.endsWith('.json') ? WordPieceTokenizer.fromTokenizerJson(vocab) : WordPieceTokenizer.fromVocabFile(vocab);
   }
-  // --model DIR if given, else the model `biomedclip download` converted (UserError naming it if none).
-  return WordPieceTokenizer.fromModelDir(resolveModelDir(model));
+  // --model DIR if given (or the offline demo), else the model `biomedclip download` converted, else the
+  // BiomedBERT vocab bundled in assets/ (the same file the hub serves).
+  if (model === 'demo') return WordPieceTokenizer.fromVocabFile(BUNDLED_VOCAB);
+  if (model !== undefined) return WordPieceTokenizer.fromModelDir(resolveModelDir(model));
+  try {
+    return WordPieceTokenizer.fromModelDir(resolveModelDir());
+  } catch {
+    return WordPieceTokenizer.fromVocabFile(BUNDLED_VOCAB);
+  }
 }
 
 /** One line per text: each real token with its id, e.g. `[CLS]:2 adeno:1234 ##carcinoma:5678 [SEP]:3`. */

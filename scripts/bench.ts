@@ -1,0 +1,128 @@
+/**
+ * `npm run bench`: throughput and memory of the TS model on every available backend, beside the PyTorch
+ * reference measured the same way (same thread count, same cases), with ratios. Measurement only.
+ *
+ *   npm run bench -- [--model DIR] [--backends wasm,cpu] [--threads N] [--no-torch]
+ *
+ * Without --model, a full-size random-weight model is generated with the PyTorch reference into a temp dir
+ * (speed does not depend on the weights' values). Each backend runs in its own child process, so each peak
+ * RSS is that backend's alone.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../src/backend.js';
+import { loadModel } from '../src/model/load.js';
+import type { BiomedCLIPModel } from '../src/model/clip.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
+
+interface Case { name: string; batch: number; iterations: number; ms_per_batch: number; embeddings_per_s: number }
+interface Report { backend: string; threads: number; load_s: number; peak_rss_bytes: number; cases: Case[] }
+
+/** Times `run` (after one warm-up call) for at least one batch and about 2 seconds. */
+async function timeCase(name: string, batch: number, run: () => tf.Tensor): Promise<Case> {
+  const once = async () => {
+    const out = run();
+    await out.data(); // forces the backend to finish
+    out.dispose();
+  };
+  await once();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < 1 || performance.now() - start < 2000) {
+    const t0 = performance.now();
+    await once();
+    times.push(performance.now() - t0);
+  }
+  const mean = times.reduce((a, b) => a + b) / times.length;
+  return { name, batch, iterations: times.length, ms_per_batch: +mean.toFixed(2), embeddings_per_s: +((batch * 1000) / mean).toFixed(3) };
+}
+
+function randomIds(batch: number, tokens: number, vocab: number): tf.Tensor2D {
+  const ids = new Int32Array(batch * tokens);
+  for (let i = 0; i < ids.length; i++) ids[i] = i % tokens === 0 ? 2 : i % tokens === tokens - 1 ? 3 : 5 + Math.floor(Math.random() * (vocab - 5));
+  return tf.tensor2d(ids, [batch, tokens], 'int32');
+}
+
+async function worker(model: string, backend: string, threads: number): Promise<Report> {
+  await useBackend(backend);
+  const t0 = performance.now();
+  const m: BiomedCLIPModel = await loadModel(model);
+  const load_s = +((performance.now() - t0) / 1000).toFixed(3);
+  const s = m.config.vision.imageSize;
+  const cases: Case[] = [];
+  for (const batch of [1, 8]) {
+    const px = tf.randomNormal([batch, 3, s, s]) as tf.Tensor4D;
+    cases.push(await timeCase(`image batch ${batch}`, batch, () => tf.tidy(() => m.encodeImage(px))));
+    px.dispose();
+  }
+  for (const [tokens, label] of [[8, '8-token labels'], [256, '256-token texts']] as const) {
+    const ids = randomIds(8, tokens, m.config.text.vocabSize);
+    cases.push(await timeCase(`text ${label}`, 8, () => tf.tidy(() => m.encodeText(ids))));
+    ids.dispose();
+  }
+  m.dispose();
+  return { backend, threads, load_s, peak_rss_bytes: process.resourceUsage().maxRSS * 1024, cases };
+}
+
+function child(args: string[]): Report | string {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return (r.stderr || r.stdout).trim().split('\n').pop() ?? 'failed';
+  return JSON.parse(r.stdout) as Report;
+}
+
+function table(reports: Report[]): string {
+  const torch = reports.find((r) => r.backend === 'pytorch');
+  const rows = [['backend', 'load s', 'peak RSS MB', ...reports[0].cases.map((c) => `${c.name} /s`)]];
+  for (const r of reports) {
+    const ratio = (i: number) => (torch && r !== torch ? ` (${(r.cases[i].embeddings_per_s / torch.cases[i].embeddings_per_s).toFixed(2)}x)` : '');
+    rows.push([`${r.backend} (${r.threads} thr)`, r.load_s.toFixed(2), (r.peak_rss_bytes / 2 ** 20).toFixed(0), ...r.cases.map((c, i) => `${c.embeddings_per_s.toFixed(2)}${ratio(i)}`)]);
+  }
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((row) => row[j].length)));
+  return rows.map((row) => row.map((c, j) => c.padEnd(widths[j])).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { model: { type: 'string' }, backends: { type: 'string' }, threads: { type: 'string' }, 'no-torch': { type: 'boolean' }, worker: { type: 'string' } },
+  });
+  const threads = Number(values.threads ?? availableParallelism());
+  if (values.worker) {
+    console.log(JSON.stringify(await worker(values.model!, values.worker, threads)));
+    return;
+  }
+  let model = values.model;
+  let tmp: string | undefined;
+  if (!model) {
+    tmp = mkdtempSync(path.join(tmpdir(), 'biomedclip-bench-'));
+    model = tmp;
+    console.error('bench: generating a full-size random-weight model with the PyTorch reference...');
+    execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  try {
+    const backends = values.backends?.split(',') ?? ['tensorflow', 'wasm', 'cpu'];
+    const reports: Report[] = [];
+    for (const b of backends) {
+      console.error(`bench: ${b}...`);
+      const r = child(['--worker', b, '--model', model, '--threads', String(threads)]);
+      if (typeof r === 'string') console.error(`bench: ${b} unavailable: ${r}`);
+      else reports.push(r);
+    }
+    if (!values['no-torch']) {
+      console.error('bench: pytorch reference...');
+      const out = execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/bench_reference.py'), '--model', model, '--threads', String(threads)], { encoding: 'utf8' });
+      reports.push(JSON.parse(out) as Report);
+    }
+    console.log(`Embeddings per second (ratio to PyTorch), ${threads} threads, full-size BiomedCLIP:\n${table(reports)}`);
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
