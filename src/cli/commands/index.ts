@@ -57,7 +57,10 @@ Examples:
           bar ??= progressBar('index', total, 'images');
           bar.update(done);
         },
-        onSkip: (s) => console.error(`biomedclip: skipped ${s.path}: ${s.error}`),
+        onSkip: (s) => {
+          bar?.done(); // clear the bar's line first so the report starts on a clean line
+          console.error(`biomedclip: skipped ${s.path}: ${s.error}`);
+        },
       });
       bar?.done();
       bar = undefined;
