@@ -1,0 +1,19 @@
+/**
+ * biomedclip-ts: BiomedCLIP in TypeScript on TensorFlow.js. The library API is `BiomedCLIP`; the model,
+ * hooks, tokenizer, image pipeline and weights I/O are exported for those who want the parts.
+ */
+export { BiomedCLIP, DEFAULT_TEMPLATE, fillTemplate, type Embedding, type LabelScore, type LoadModelOptions, type TraceInputs } from './api/biomedclip.js';
+export { forward, resultTensors, disposeResult, type ForwardInputs, type ForwardResult } from './api/forward.js';
+export { useBackend, availableBackends, BACKENDS, type BackendName } from './backend.js';
+export { UserError } from './errors.js';
+export { BiomedCLIPModel } from './model/clip.js';
+export { parseOpenClipConfig, loadConfigFile, DEFAULT_CONFIG, type ClipConfig, type VisionConfig, type TextConfig } from './model/config.js';
+export { Hooks, globToRegExp, type HookOptions, type EditFn } from './model/hooks.js';
+export { expectedTensorShapes, KNOWN_UNUSED } from './model/keys.js';
+export { loadModel } from './model/load.js';
+export { l2Normalize, clipLogits, zeroShotProbs } from './model/head.js';
+export { diffTensors, formatDiffTable, TOLERANCES, type HookDiff, type HostTensor } from './parity/compare.js';
+export { WordPieceTokenizer, cleanText, type Encoding, type EncodeOptions } from './tokenizer/index.js';
+export { preprocessImage, DEFAULT_PREPROCESS, type ImageInput, type RawImage, type Preprocessed } from './image/index.js';
+export { SafetensorsFile, writeSafetensors } from './weights/index.js';
+export { convertCheckpoint } from './convert/convert.js';
