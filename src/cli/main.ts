@@ -16,6 +16,8 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   preprocess: { summary: "image file -> pixel_values, bit-identical to open_clip's preprocessing", load: () => import('./commands/preprocess.js') },
   convert: { summary: 'convert a PyTorch checkpoint (read without Python) to a model directory', load: () => import('./commands/convert.js') },
   download: { summary: 'fetch the official weights from the Hugging Face hub and convert them', load: () => import('./commands/download.js') },
+  index: { summary: 'embed every image of a folder into a resumable, NumPy-readable search index', load: () => import('./commands/index.js') },
+  search: { summary: 'rank the images of an index by similarity to a text query or a query image', load: () => import('./commands/search.js') },
   trace: { summary: 'capture named activations (hooks) of both towers into a safetensors file', load: () => import('./commands/trace.js') },
 };
 

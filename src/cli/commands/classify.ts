@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
+import { TEMPLATE_SETS, resolveTemplates } from '../../api/templates.js';
 
 export const command: Command = {
   name: 'classify',
@@ -16,6 +17,8 @@ its normalized template embeddings, renormalized (prompt ensembling).
 Options:
   --labels LIST      comma-separated labels (required)
   --template T       prompt template with {} for the label; repeatable
+  --templates NAME   a named template set: ${Object.keys(TEMPLATE_SETS).join(', ')}
+                     ('biomedclip' = the paper's "this is an image of {}" + "{} presented in image")
   --top K            print only the K most probable labels per image
 ${MODEL_HELP}
 
@@ -28,7 +31,7 @@ Examples:
   async run(args) {
     const { values, positionals } = parse('classify', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, labels: { type: 'string' }, template: { type: 'string', multiple: true }, top: { type: 'string' } },
+      options: { ...MODEL_OPTIONS, labels: { type: 'string' }, template: { type: 'string', multiple: true }, top: { type: 'string' }, templates: { type: 'string' } },
     });
     if (positionals.length === 0) throw new UserError('no images given; usage: biomedclip classify IMAGE... --labels "a,b"', 2);
     const labels = (values.labels ?? '').split(',').map((l) => l.trim()).filter((l) => l !== '');
@@ -37,7 +40,8 @@ Examples:
     if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${values.top}: expected a positive integer`, 2);
     const clip = await openModel(values);
     try {
-      const scores = await clip.classify(positionals, labels, { templates: values.template });
+      const templates = [...(values.templates ? resolveTemplates(values.templates) : []), ...(values.template ?? [])];
+      const scores = await clip.classify(positionals, labels, { templates: templates.length > 0 ? templates : undefined });
       const demo = clip.isDemo ? { model: 'demo (random weights: meaningless)' } : {};
       const result = positionals.map((file, i) => ({ file, ...demo, scores: scores[i].slice(0, top) }));
       if (values.json) printJson(result);
