@@ -16,6 +16,7 @@ import { isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../parity/compare.js';
 import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
+import { LabelEmbeddingCache } from './label-cache.js';
 
 export interface LoadModelOptions {
   /** 'tensorflow' | 'wasm' | 'cpu'; the fastest available by default. */
@@ -62,6 +63,8 @@ export const DEFAULT_TEMPLATE = 'this is a photo of {}';
 
 export class BiomedCLIP {
   private tokenizerCache: WordPieceTokenizer | undefined;
+  /** Zero-shot label embeddings by label set + templates: classifying many images re-embeds no text. */
+  private readonly labelCache = new LabelEmbeddingCache(16);
 
   private constructor(
     readonly model: BiomedCLIPModel,
@@ -157,7 +160,7 @@ export class BiomedCLIP {
   async classify(images: ImageInput[], labels: string[], opts: { templates?: string[] } & ImageOptions = {}): Promise<LabelScore[][]> {
     if (labels.length === 0) throw new UserError('no labels given; pass --labels "a,b,c"');
     const templates = opts.templates ?? [DEFAULT_TEMPLATE];
-    const labelEmb = await this.labelEmbeddings(labels, templates);
+    const labelEmb = await this.labelCache.get(this, labels, templates);
     const imageEmb = await this.encodeImages(images, opts);
     return imageEmb.map((img) => this.scoreLabels(img.embedding, labelEmb, labels));
   }
