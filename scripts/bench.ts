@@ -2,7 +2,7 @@
  * `npm run bench`: throughput and memory of the TS model on every available backend, beside the PyTorch
  * reference measured the same way (same thread count, same cases), with ratios. Measurement only.
  *
- *   npm run bench -- [--model DIR] [--backends wasm,cpu] [--threads N] [--no-torch]
+ *   npm run bench -- [--model DIR] [--backends wasm,cpu] [--threads N] [--image-batches 1,8] [--no-torch]
  *
  * Without --model, a full-size random-weight model is generated with the PyTorch reference into a temp dir
  * (speed does not depend on the weights' values). Each backend runs in its own child process, so each peak
@@ -50,14 +50,14 @@ function randomIds(batch: number, tokens: number, vocab: number): tf.Tensor2D {
   return tf.tensor2d(ids, [batch, tokens], 'int32');
 }
 
-async function worker(model: string, backend: string, threads: number): Promise<Report> {
+async function worker(model: string, backend: string, threads: number, imageBatches: number[]): Promise<Report> {
   await useBackend(backend);
   const t0 = performance.now();
   const m: BiomedCLIPModel = await loadModel(model);
   const load_s = +((performance.now() - t0) / 1000).toFixed(3);
   const s = m.config.vision.imageSize;
   const cases: Case[] = [];
-  for (const batch of [1, 8]) {
+  for (const batch of imageBatches) {
     const px = tf.randomNormal([batch, 3, s, s]) as tf.Tensor4D;
     cases.push(await timeCase(`image batch ${batch}`, batch, () => tf.tidy(() => m.encodeImage(px))));
     px.dispose();
@@ -79,10 +79,17 @@ function child(args: string[]): Report | string {
 
 function table(reports: Report[]): string {
   const torch = reports.find((r) => r.backend === 'pytorch');
-  const rows = [['backend', 'load s', 'peak RSS MB', ...reports[0].cases.map((c) => `${c.name} /s`)]];
+  const names = reports[0].cases.map((c) => c.name);
+  const rows = [['backend', 'load s', 'peak RSS MB', ...names.map((n) => `${n} /s`)]];
   for (const r of reports) {
-    const ratio = (i: number) => (torch && r !== torch ? ` (${(r.cases[i].embeddings_per_s / torch.cases[i].embeddings_per_s).toFixed(2)}x)` : '');
-    rows.push([`${r.backend} (${r.threads} thr)`, r.load_s.toFixed(2), (r.peak_rss_bytes / 2 ** 20).toFixed(0), ...r.cases.map((c, i) => `${c.embeddings_per_s.toFixed(2)}${ratio(i)}`)]);
+    const ratio = (i: number) => {
+      const ref = torch?.cases.find((c) => c.name === r.cases[i].name);
+      return ref && r !== torch ? ` (${(r.cases[i].embeddings_per_s / ref.embeddings_per_s).toFixed(2)}x)` : '';
+    };
+    rows.push([`${r.backend} (${r.threads} thr)`, r.load_s.toFixed(2), (r.peak_rss_bytes / 2 ** 20).toFixed(0), ...names.map((n) => {
+      const i = r.cases.findIndex((c) => c.name === n);
+      return i < 0 ? '-' : `${r.cases[i].embeddings_per_s.toFixed(2)}${ratio(i)}`;
+    })]);
   }
   const widths = rows[0].map((_, j) => Math.max(...rows.map((row) => row[j].length)));
   return rows.map((row) => row.map((c, j) => c.padEnd(widths[j])).join('  ')).join('\n');
@@ -90,11 +97,14 @@ function table(reports: Report[]): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { model: { type: 'string' }, backends: { type: 'string' }, threads: { type: 'string' }, 'no-torch': { type: 'boolean' }, worker: { type: 'string' } },
+    options: { model: { type: 'string' }, backends: { type: 'string' }, threads: { type: 'string' }, 'no-torch': { type: 'boolean' }, worker: { type: 'string' }, 'image-batches': { type: 'string' } },
   });
   const threads = Number(values.threads ?? availableParallelism());
+  // Batch 8 on the pure-JS cpu backend takes minutes; `--image-batches 1` keeps a quick run quick.
+  const imageBatchesArg = values['image-batches'] ?? '1,8';
+  const imageBatches = imageBatchesArg.split(',').map(Number);
   if (values.worker) {
-    console.log(JSON.stringify(await worker(values.model!, values.worker, threads)));
+    console.log(JSON.stringify(await worker(values.model!, values.worker, threads, imageBatches)));
     return;
   }
   let model = values.model;
@@ -110,7 +120,7 @@ async function main(): Promise<void> {
     const reports: Report[] = [];
     for (const b of backends) {
       console.error(`bench: ${b}...`);
-      const r = child(['--worker', b, '--model', model, '--threads', String(threads)]);
+      const r = child(['--worker', b, '--model', model, '--threads', String(threads), '--image-batches', imageBatchesArg]);
       if (typeof r === 'string') console.error(`bench: ${b} unavailable: ${r}`);
       else reports.push(r);
     }
