@@ -54,3 +54,8 @@ export function printJson(value: unknown): void {
   const text = JSON.stringify(value, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v), 2);
   console.log(text.replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, '')}]`));
 }
+
+/** One CSV line (RFC 4180 quoting: fields with comma, quote or newline are quoted, quotes doubled). */
+export function csvRow(fields: Array<string | number>): string {
+  return fields.map((f) => (typeof f === 'number' ? String(f) : /[",\n\r]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
+}

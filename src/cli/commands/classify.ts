@@ -2,6 +2,8 @@ import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
+import { progressBar } from '../../util/progress.js';
+import { csvRow } from '../common.js';
 import { TEMPLATE_SETS, resolveTemplates } from '../../api/templates.js';
 
 export const command: Command = {
@@ -20,6 +22,7 @@ Options:
   --templates NAME   a named template set: ${Object.keys(TEMPLATE_SETS).join(', ')}
                      ('biomedclip' = the paper's "this is an image of {}" + "{} presented in image")
   --top K            print only the K most probable labels per image
+  --csv              CSV on stdout: file,rank,label,probability,logit
 ${MODEL_HELP}
 
 Output (--json): [{"file","scores":[{"label","probability","logit"}]}], scores sorted by probability.
@@ -31,7 +34,7 @@ Examples:
   async run(args) {
     const { values, positionals } = parse('classify', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, labels: { type: 'string' }, template: { type: 'string', multiple: true }, top: { type: 'string' }, templates: { type: 'string' } },
+      options: { ...MODEL_OPTIONS, labels: { type: 'string' }, template: { type: 'string', multiple: true }, top: { type: 'string' }, templates: { type: 'string' }, csv: { type: 'boolean', default: false } },
     });
     if (positionals.length === 0) throw new UserError('no images given; usage: biomedclip classify IMAGE... --labels "a,b"', 2);
     const labels = (values.labels ?? '').split(',').map((l) => l.trim()).filter((l) => l !== '');
@@ -41,11 +44,16 @@ Examples:
     const clip = await openModel(values);
     try {
       const templates = [...(values.templates ? resolveTemplates(values.templates) : []), ...(values.template ?? [])];
-      const scores = await clip.classify(positionals, labels, { templates: templates.length > 0 ? templates : undefined });
+      const bar = progressBar('classify', positionals.length, 'images');
+      const scores = await clip.classify(positionals, labels, { templates: templates.length > 0 ? templates : undefined, onProgress: (done) => bar.update(done) });
+      bar.done();
       const demo = clip.isDemo ? { model: 'demo (random weights: meaningless)' } : {};
       const result = positionals.map((file, i) => ({ file, ...demo, scores: scores[i].slice(0, top) }));
       if (values.json) printJson(result);
-      else {
+      else if (values.csv) {
+        console.log(csvRow(['file', 'rank', 'label', 'probability', 'logit']));
+        for (const r of result) r.scores.forEach((x, k) => console.log(csvRow([r.file, k + 1, x.label, x.probability, x.logit])));
+      } else {
         for (const r of result) {
           console.log(r.file);
           for (const s of r.scores) console.log(`  ${(s.probability * 100).toFixed(2).padStart(6)}%  ${s.label}  (logit ${s.logit.toFixed(3)})`);

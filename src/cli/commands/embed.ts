@@ -1,6 +1,8 @@
 import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, parsePadTo, printJson } from '../common.js';
 import { UserError } from '../../errors.js';
+import { progressBar } from '../../util/progress.js';
+import { csvRow } from '../common.js';
 
 export const command: Command = {
   name: 'embed',
@@ -14,6 +16,7 @@ cosine similarities.
 Options:
   --image FILE       an image file (JPEG, PNG, ...); repeatable
   --text TEXT        a text; repeatable
+  --csv              CSV on stdout: kind,source,e0..eN (the L2-normalized embedding)
   --pad-to N         pad texts to N tokens (open_clip uses 256); default: the longest text,
                      which gives the same features with less compute
 ${MODEL_HELP}
@@ -26,7 +29,7 @@ Examples:
 
   async run(args) {
     const { values } = parse('embed', args, {
-      options: { ...MODEL_OPTIONS, image: { type: 'string', multiple: true }, text: { type: 'string', multiple: true }, 'pad-to': { type: 'string' } },
+      options: { ...MODEL_OPTIONS, image: { type: 'string', multiple: true }, text: { type: 'string', multiple: true }, 'pad-to': { type: 'string' }, csv: { type: 'boolean', default: false } },
     });
     const images = values.image ?? [];
     const texts = values.text ?? [];
@@ -34,7 +37,9 @@ Examples:
     const padTo = parsePadTo(values['pad-to']);
     const clip = await openModel(values);
     try {
-      const img = await clip.encodeImages(images);
+      const bar = progressBar('embed', images.length, 'images');
+      const img = await clip.encodeImages(images, { onProgress: (done) => bar.update(done) });
+      bar.done();
       const txt = await clip.encodeTexts(texts, { padTo });
       const result = {
         ...(clip.isDemo ? { model: 'demo (random weights: meaningless)' } : {}),
@@ -42,7 +47,12 @@ Examples:
         texts: txt.map((e, i) => ({ text: texts[i], features: e.features, embedding: e.embedding })),
       };
       if (values.json) printJson(result);
-      else {
+      else if (values.csv) {
+        const dim = (result.images[0] ?? result.texts[0]).embedding.length;
+        console.log(csvRow(['kind', 'source', ...Array.from({ length: dim }, (_, i) => `e${i}`)]));
+        for (const r of result.images) console.log(csvRow(['image', r.file, ...r.embedding]));
+        for (const r of result.texts) console.log(csvRow(['text', r.text, ...r.embedding]));
+      } else {
         const show = (v: Float32Array) => `[${Array.from(v.slice(0, 4), (x) => x.toFixed(4)).join(', ')}, ...] (${v.length})`;
         for (const r of result.images) console.log(`image ${r.file}: embedding ${show(r.embedding)}`);
         for (const r of result.texts) console.log(`text ${JSON.stringify(r.text)}: embedding ${show(r.embedding)}`);
