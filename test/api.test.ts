@@ -118,3 +118,12 @@ test('bad input: one error line, non-zero exit, no output file', () => {
   assert.equal(existsSync(out), false);
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), '--help']);
 });
+
+test('first use without a model: tries the download, and offline says how to go on', () => {
+  const env = { ...process.env, HF_HOME: path.join(dir, 'hf-empty'), HF_ENDPOINT: 'http://127.0.0.1:9' };
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), 'embed', '--text', 'tumor'], { encoding: 'utf8', env });
+  assert.equal(r.status, 1);
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0], /biomedclip download.*--model demo/);
+});

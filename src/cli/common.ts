@@ -4,7 +4,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BiomedCLIP } from '../api/biomedclip.js';
-import { UserError } from '../errors.js';
+import { UserError, oneLine } from '../errors.js';
+import { downloadModel } from '../hub/download-model.js';
 import { resolveModelDir } from '../hub/model-dir.js';
 import { DEMO_WARNING, ensureDemoModel } from '../demo/demo-model.js';
 
@@ -17,7 +18,8 @@ export const MODEL_OPTIONS = {
 
 export const MODEL_HELP = `Model options:
   --model DIR        model directory (model.safetensors, open_clip_config.json, vocab.txt);
-                     default: the model \`biomedclip download\` converted; 'demo' is a small
+                     default: the model \`biomedclip download\` converted (downloaded on
+                     first use when online); 'demo' is a small
                      random-weight model that works offline (its scores are meaningless)
   --backend NAME     tensorflow | wasm | cpu (default: the fastest available)
   --json             machine-readable JSON on stdout
@@ -33,12 +35,32 @@ export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, 
 }
 
 export async function openModel(values: { model?: string; backend?: string; quiet?: boolean }): Promise<BiomedCLIP> {
-  const dir = values.model === 'demo' ? await ensureDemoModel() : resolveModelDir(values.model);
+  const dir = values.model === 'demo' ? await ensureDemoModel() : await modelDirOrDownload(values.model, values.quiet);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
   const clip = await BiomedCLIP.load(dir, { backend: values.backend, onNote: note });
   // Never quiet: results of random weights must not be mistaken for BiomedCLIP's.
   if (clip.isDemo) console.error(`biomedclip: warning: ${DEMO_WARNING}`);
   return clip;
+}
+
+/**
+ * `--model DIR`, else the converted model in the cache, else (first use) download and convert the official
+ * weights. Offline, the error names both ways forward: `biomedclip download` later, or `--model demo` now.
+ */
+async function modelDirOrDownload(model: string | undefined, quiet?: boolean): Promise<string> {
+  if (model !== undefined) return resolveModelDir(model);
+  try {
+    return resolveModelDir();
+  } catch {
+    // no converted model yet: fall through to the first-use download
+  }
+  console.error('biomedclip: note: first use: downloading and converting the official BiomedCLIP weights (784 MB, once)');
+  try {
+    const result = await downloadModel({ progress: true, onNote: quiet ? undefined : (m) => console.error(`biomedclip: note: ${m}`) });
+    return result.modelDir;
+  } catch (err) {
+    throw new UserError(`no model found and the download failed (${oneLine(err)}); run \`biomedclip download\` when online, or use --model demo (random weights) to try the commands`);
+  }
 }
 
 /** `--pad-to N|longest` → the API's padTo. */
