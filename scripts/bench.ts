@@ -129,7 +129,8 @@ async function main(): Promise<void> {
       const out = execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/bench_reference.py'), '--model', model, '--threads', String(threads)], { encoding: 'utf8' });
       reports.push(JSON.parse(out) as Report);
     }
-    console.log(`Embeddings per second (ratio to PyTorch), ${threads} threads, full-size BiomedCLIP:\n${table(reports)}`);
+    const what = tmp ? 'full-size BiomedCLIP (random weights)' : `model ${model}`;
+    console.log(`Embeddings per second (ratio to PyTorch), ${threads} threads requested, ${what}:\n${table(reports)}`);
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
