@@ -31,8 +31,7 @@ before(async () => {
   execFileSync(TORCH_PYTHON, [script, '--size', 'full', '--seed', '0', '--out', dir, '--torch-bin'], { stdio: ['ignore', 'ignore', 'inherit'] });
   golden = await SafetensorsFile.open(path.join(dir, 'golden.safetensors'));
   pixels = { shape: golden.tensors.get('inputs.pixel_values')!.shape, data: await golden.readFloat32('inputs.pixel_values') };
-  const raw = await golden.readRaw('inputs.input_ids');
-  ids = { shape: golden.tensors.get('inputs.input_ids')!.shape, data: Int32Array.from(new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8), Number) };
+  ids = { shape: golden.tensors.get('inputs.input_ids')!.shape, data: await golden.readInt32('inputs.input_ids') };
 });
 
 after(async () => {

@@ -20,9 +20,7 @@ async function readGolden(): Promise<Map<string, { shape: number[]; data: Float3
   const out = new Map<string, { shape: number[]; data: Float32Array; ints?: Int32Array }>();
   for (const [name, info] of f.tensors) {
     if (info.dtype === 'I64') {
-      const raw = await f.readRaw(name);
-      const big = new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
-      const ints = Int32Array.from(big, (x) => Number(x));
+      const ints = await f.readInt32(name);
       out.set(name, { shape: info.shape, data: Float32Array.from(ints), ints });
     } else {
       out.set(name, { shape: info.shape, data: await f.readFloat32(name) });

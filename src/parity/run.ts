@@ -96,17 +96,8 @@ function missingRow(name: string, shape: number[], tolerance: number): HookDiff 
 
 async function readAsFloat(f: SafetensorsFile, name: string): Promise<Float32Array> {
   const dtype = f.tensors.get(name)!.dtype;
-  if (dtype === 'I64' || dtype === 'I32') return Float32Array.from(await readInts(f, name));
+  if (dtype === 'I64' || dtype === 'I32') return Float32Array.from(await f.readInt32(name));
   return f.readFloat32(name);
-}
-
-async function readInts(f: SafetensorsFile, name: string): Promise<Int32Array> {
-  const info = f.tensors.get(name)!;
-  const raw = await f.readRaw(name);
-  const bytes = new Uint8Array(raw); // a private, aligned copy: the typed views below need alignment
-  if (info.dtype === 'I64') return Int32Array.from(new BigInt64Array(bytes.buffer, 0, bytes.byteLength / 8), (x) => Number(x));
-  if (info.dtype === 'I32') return new Int32Array(bytes.buffer, 0, bytes.byteLength / 4);
-  throw new UserError(`${f.path}: ${name} is ${info.dtype}; token ids must be I64 or I32`);
 }
 
 /** `inputs.pixel_values` [B,3,S,S] and/or `inputs.input_ids` [N,T], as the reference stored them. */
@@ -116,7 +107,7 @@ export async function readReferenceInputs(f: SafetensorsFile): Promise<Inputs> {
     out.pixelValues = { shape: f.tensors.get('inputs.pixel_values')!.shape, data: await f.readFloat32('inputs.pixel_values') };
   }
   if (f.tensors.has('inputs.input_ids')) {
-    out.inputIds = { shape: f.tensors.get('inputs.input_ids')!.shape, data: await readInts(f, 'inputs.input_ids') };
+    out.inputIds = { shape: f.tensors.get('inputs.input_ids')!.shape, data: await f.readInt32('inputs.input_ids') };
   }
   if (!out.pixelValues && !out.inputIds) {
     throw new UserError(`${f.path}: has neither inputs.pixel_values nor inputs.input_ids, so it is not a reference trace; make one with scripts/export_reference.py or \`biomedclip trace\``);

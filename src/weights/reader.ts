@@ -71,6 +71,20 @@ export class SafetensorsFile {
     );
   }
 
+  /**
+   * The tensor as int32: I32 as stored, I64 narrowed (token ids and other small integers); other dtypes are
+   * refused. The bytes come from a fresh, aligned buffer, so the typed views need no copy.
+   */
+  async readInt32(name: string): Promise<Int32Array> {
+    const t = this.info(name);
+    if (t.dtype !== 'I64' && t.dtype !== 'I32') {
+      throw new UserError(`${this.path}: tensor "${name}" is ${t.dtype}; token ids must be I64 or I32`);
+    }
+    const raw = await this.readRaw(name);
+    if (t.dtype === 'I32') return new Int32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+    return Int32Array.from(new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8), (x) => Number(x));
+  }
+
   async close(): Promise<void> {
     const h = this.handle;
     this.handle = undefined;

@@ -82,17 +82,10 @@ async function readInputs(file: string): Promise<Pick<TraceInputs, 'pixelValues'
     if (!px && !ids) throw new UserError(`${file}: has neither pixel_values nor input_ids; see \`biomedclip trace --help\``);
     const out: Pick<TraceInputs, 'pixelValues' | 'inputIds'> = {};
     if (px) out.pixelValues = { shape: f.tensors.get(px)!.shape, data: await f.readFloat32(px) };
-    if (ids) out.inputIds = { shape: f.tensors.get(ids)!.shape, data: await readIds(f, ids) };
+    if (ids) out.inputIds = { shape: f.tensors.get(ids)!.shape, data: await f.readInt32(ids) };
     return out;
   } finally {
     await f.close();
   }
 }
 
-async function readIds(f: SafetensorsFile, name: string): Promise<Int32Array> {
-  const info = f.tensors.get(name)!;
-  const raw = await f.readRaw(name);
-  if (info.dtype === 'I64') return Int32Array.from(new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8), (x) => Number(x));
-  if (info.dtype === 'I32') return new Int32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
-  throw new UserError(`${f.path}: ${name} is ${info.dtype}; token ids must be I64 or I32`);
-}
