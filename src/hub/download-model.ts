@@ -9,6 +9,7 @@
  *   3. open_clip_pytorch_model.bin  BiomedCLIP repo, same revision as the config
  * The converter is injectable so the download logic is tested without it (and without torch files).
  */
+import type { ConvertOptions, ConvertReport } from '../convert/convert.js';
 import { hubDownload, type DownloadedFile, type DownloadFileOptions } from './download-file.js';
 import { convertedModelDir, hasConvertedModel } from './model-dir.js';
 import {
@@ -21,24 +22,9 @@ import {
 } from './pins.js';
 import { hubSettings, type Env } from './settings.js';
 
-/** The options of `convertCheckpoint` in src/convert/convert.ts that a download uses. */
-export interface ConvertOptions {
-  checkpoint: string;
-  outDir: string;
-  config?: string;
-  vocab?: string;
-  dtype?: 'f32' | 'f16';
-  onNote?: (message: string) => void;
-  progress?: boolean;
-}
-
-export interface ConvertResult {
-  tensors: number;
-  parameters: number;
-  dropped: string[];
-  sourceSha256: string;
-  outFile: string;
-}
+/** The converter's options and report are `convertCheckpoint`'s own (type-only: no runtime import). */
+export type { ConvertOptions };
+export type ConvertResult = ConvertReport;
 
 export type Converter = (opts: ConvertOptions) => Promise<ConvertResult>;
 
