@@ -15,31 +15,9 @@ export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 /** The Python that has Debian's torch/torchvision/PIL (plain `python3` may be another interpreter). */
 export const TORCH_PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
 
-export interface DiffStats {
-  maxAbs: number;
-  maxRel: number;
-  cosine: number;
-}
-
-export function diffStats(a: ArrayLike<number>, b: ArrayLike<number>): DiffStats {
-  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
-  let maxAbs = 0;
-  let maxRel = 0;
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= maxAbs)) maxAbs = d; // also catches NaN
-    const rel = d / Math.max(Math.abs(b[i]), 1e-6);
-    if (rel > maxRel) maxRel = rel;
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  const cosine = na === 0 && nb === 0 ? 1 : dot / Math.sqrt(na * nb);
-  return { maxAbs, maxRel, cosine };
-}
+/** The parity tool's own comparison (max abs/rel error, cosine), so tests and `biomedclip parity` agree. */
+export { diffArrays as diffStats, type ArrayDiff as DiffStats } from '../src/parity/compare.js';
+import type { ArrayDiff as DiffStats } from '../src/parity/compare.js';
 
 /** Prints what a parity check saw, so CI logs show the margin and not just pass/fail. */
 export function reportDiff(label: string, stats: DiffStats, tolerance: number): void {

@@ -36,30 +36,41 @@ export interface HookDiff {
   problem?: string;
 }
 
+export interface ArrayDiff {
+  maxAbs: number;
+  maxRel: number;
+  cosine: number;
+}
+
+/** Max abs / relative error and cosine of two equally long arrays (`b` is the reference). */
+export function diffArrays(a: ArrayLike<number>, b: ArrayLike<number>): ArrayDiff {
+  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
+  let maxAbs = 0;
+  let maxRel = 0;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= maxAbs)) maxAbs = d; // a NaN anywhere makes maxAbs NaN (and a parity check fail)
+    const rel = d / Math.max(Math.abs(b[i]), 1e-6);
+    if (rel > maxRel) maxRel = rel;
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  const cosine = na === 0 && nb === 0 ? 1 : dot / Math.sqrt(na * nb);
+  return { maxAbs, maxRel, cosine };
+}
+
 export function diffTensors(name: string, ours: HostTensor, ref: HostTensor, tolerance = toleranceFor(name)): HookDiff {
   const base = { name, shape: ref.shape, tolerance };
   if (ours.shape.length !== ref.shape.length || ours.shape.some((d, i) => d !== ref.shape[i])) {
     const problem = `shape [${ours.shape}] vs reference [${ref.shape}]`;
     return { ...base, maxAbs: NaN, maxRel: NaN, cosine: NaN, pass: false, problem };
   }
-  let maxAbs = 0;
-  let maxRel = 0;
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < ref.data.length; i++) {
-    const a = ours.data[i];
-    const b = ref.data[i];
-    const d = Math.abs(a - b);
-    if (!(d <= maxAbs)) maxAbs = d; // a NaN anywhere makes maxAbs NaN and the hook fail
-    const rel = d / Math.max(Math.abs(b), 1e-6);
-    if (rel > maxRel) maxRel = rel;
-    dot += a * b;
-    na += a * a;
-    nb += b * b;
-  }
-  const cosine = na === 0 && nb === 0 ? 1 : dot / Math.sqrt(na * nb);
-  return { ...base, maxAbs, maxRel, cosine, pass: maxAbs <= tolerance };
+  const stats = diffArrays(ours.data, ref.data);
+  return { ...base, ...stats, pass: stats.maxAbs <= tolerance };
 }
 
 /** One line per hook, aligned, for terminals and CI logs. */
