@@ -65,23 +65,25 @@ export class BiomedCLIP {
   private tokenizerCache: WordPieceTokenizer | undefined;
   /** Zero-shot label embeddings by label set + templates: classifying many images re-embeds no text. */
   private readonly labelCache = new LabelEmbeddingCache(16);
+  /** True for the random-weight demo model (`--model demo`): its outputs carry no meaning. */
+  readonly isDemo: boolean;
+  /** exp(logit_scale), the temperature of the logits: read from the backend once, not once per score. */
+  readonly logitScale: number;
 
   private constructor(
     readonly model: BiomedCLIPModel,
     readonly modelDir: string,
     readonly backend: BackendName,
-  ) {}
+  ) {
+    this.isDemo = isDemoModel(modelDir);
+    this.logitScale = Math.exp(model.logit_scale.dataSync()[0]);
+  }
 
   /** Loads `dir` (a model directory: model.safetensors, open_clip_config.json, vocab.txt). */
   static async load(dir: string, opts: LoadModelOptions = {}): Promise<BiomedCLIP> {
     const backend = await useBackend(opts.backend);
     const model = await loadModel(dir, { onNote: opts.onNote });
     return new BiomedCLIP(model, dir, backend);
-  }
-
-  /** True for the random-weight demo model (`--model demo`): its outputs carry no meaning. */
-  get isDemo(): boolean {
-    return isDemoModel(this.modelDir);
   }
 
   get config() {
@@ -174,8 +176,7 @@ export class BiomedCLIP {
 
   /** exp(logit_scale) · cosine, then softmax over the labels, sorted by probability. */
   scoreLabels(imageEmbedding: Float32Array, labelEmbeddings: Float32Array[], labels: string[]): LabelScore[] {
-    const scale = Math.exp(this.model.logit_scale.dataSync()[0]);
-    const logits = labelEmbeddings.map((t) => scale * dot(imageEmbedding, t));
+    const logits = labelEmbeddings.map((t) => this.logitScale * dot(imageEmbedding, t));
     const max = Math.max(...logits);
     const exps = logits.map((l) => Math.exp(l - max));
     const sum = exps.reduce((a, b) => a + b, 0);
@@ -186,10 +187,9 @@ export class BiomedCLIP {
 
   /** logits_per_image [images][texts] = exp(logit_scale) · cosine. */
   async similarity(images: ImageInput[], texts: string[]): Promise<number[][]> {
-    const scale = Math.exp(this.model.logit_scale.dataSync()[0]);
     const img = await this.encodeImages(images);
     const txt = await this.encodeTexts(texts);
-    return img.map((i) => txt.map((t) => scale * dot(i.embedding, t.embedding)));
+    return img.map((i) => txt.map((t) => this.logitScale * dot(i.embedding, t.embedding)));
   }
 
   /**

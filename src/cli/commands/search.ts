@@ -48,7 +48,7 @@ Examples:
       const clip = await openIndexModel(reader, values);
       try {
         const query = text !== undefined ? (await clip.encodeTexts([text]))[0] : (await clip.encodeImages([values.image as string]))[0];
-        const scale = Math.exp(clip.model.logit_scale.dataSync()[0]);
+        const scale = clip.logitScale;
         const hits = await searchIndex(reader, query.embedding, top, scale);
         if (!reader.info.complete && !values.quiet) {
           console.error(`biomedclip: note: the index is incomplete (${reader.count} images); finish it with \`biomedclip index ${reader.info.root} --out ${indexDir}\``);
