@@ -66,7 +66,7 @@ test('text features do not depend on padding (longest vs 256)', async () => {
   const b = await clip.encodeTexts(texts, { padTo: 256 });
   let max = 0;
   for (let i = 0; i < texts.length; i++) for (let j = 0; j < a[i].features.length; j++) max = Math.max(max, Math.abs(a[i].features[j] - b[i].features[j]));
-  console.log(`# longest vs 256 padding: max|diff| ${max.toExponential(2)} (tolerance 1e-5)`);
+  console.log(`longest vs 256 padding: max|diff| ${max.toExponential(2)} (tolerance 1e-5)`);
   assert.ok(max <= 1e-5);
 });
 

@@ -97,7 +97,7 @@ test('a torch.save full-size checkpoint converts to exactly the reference weight
     const [a, b] = [await ours.readFloat32(name), await ref.readFloat32(name)];
     for (let i = 0; i < a.length; i++) maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
   }
-  console.log(`# converted vs reference weights: max|diff| ${maxAbs} over ${ref.tensors.size} tensors (tolerance 0)`);
+  console.log(`converted vs reference weights: max|diff| ${maxAbs} over ${ref.tensors.size} tensors (tolerance 0)`);
   assert.equal(maxAbs, 0);
   assert.equal(ours.tensors.size, ref.tensors.size, 'position_ids dropped, nothing else');
   await ours.close();

@@ -56,7 +56,7 @@ test('the untouched PyTorch golden file passes: exit 0, every tensor compared', 
   // 47 hooks + 4 outputs: everything in the file except its 2 inputs.
   assert.equal(report.compared, 51);
   const worst = Math.max(...report.rows.map((x: { maxAbs: number }) => x.maxAbs));
-  console.log(`# tiny golden: worst max|diff| ${worst.toExponential(2)} over ${report.compared} tensors (tolerances 1e-5 probs, 1e-4 activations, 1e-3 logits)`);
+  console.log(`tiny golden: worst max|diff| ${worst.toExponential(2)} over ${report.compared} tensors (tolerances 1e-5 probs, 1e-4 activations, 1e-3 logits)`);
   const table = parity('--reference', GOLDEN);
   assert.equal(table.code, 0);
   assert.match(table.stdout, /parity: PASS, all 51 tensors within tolerance/);

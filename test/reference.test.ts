@@ -171,7 +171,7 @@ test('tiny fixture: attention probabilities are softmax rows and padding keys ge
       worstRowSum = Math.max(worstRowSum, Math.abs(sum - 1));
     }
   }
-  console.log(`# worst |row sum - 1| of text probs: ${worstRowSum.toExponential(2)} (tolerance 1e-5)`);
+  console.log(`worst |row sum - 1| of text probs: ${worstRowSum.toExponential(2)} (tolerance 1e-5)`);
   assert.ok(worstRowSum < 1e-5);
 });
 

@@ -68,7 +68,7 @@ test('killed after its first committed batch, a rerun indexes every image exactl
   child.kill('SIGKILL');
   await exited;
   const atKill = manifestLines(index).length;
-  console.log(`# killed with ${atKill} of ${N} images committed`);
+  console.log(`killed with ${atKill} of ${N} images committed`);
   assert.ok(atKill >= 1 && atKill < N, `the kill must land mid-run (committed ${atKill})`);
   assert.ok(existsSync(path.join(index, '.lock')), 'a killed writer leaves its lock behind');
 
@@ -106,7 +106,7 @@ test('indexing 200 images keeps memory bounded (RSS growth printed)', async () =
   let peak = start;
   await buildIndex(clip, { imagesDir, outDir: index, batchSize: 8, onProgress: () => (peak = Math.max(peak, process.memoryUsage().rss)) });
   const mb = (b: number) => (b / 2 ** 20).toFixed(1);
-  console.log(`# RSS before ${mb(start)} MB, peak ${mb(peak)} MB, growth ${mb(peak - start)} MB for ${N} images`);
+  console.log(`RSS before ${mb(start)} MB, peak ${mb(peak)} MB, growth ${mb(peak - start)} MB for ${N} images`);
   // One batch of 64 px pixels is ~0.4 MB; 200 MB leaves room for allocator noise and still catches
   // anything that keeps every decoded image or tensor alive.
   assert.ok(peak - start < 200 * 2 ** 20);

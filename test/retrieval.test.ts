@@ -183,7 +183,7 @@ test('embeddings.npy loads in NumPy with the manifest row count and unit-norm ro
   const npy = path.join(tmp, 'idx', 'embeddings.npy');
   const py = spawnSync(TORCH_PYTHON, ['-c', `import numpy as np; a = np.load(${JSON.stringify(npy)}, mmap_mode='r'); print(a.shape, a.dtype, float(abs((a ** 2).sum(1) - 1).max()))`], { encoding: 'utf8' });
   assert.equal(py.status, 0, py.stderr);
-  console.log(`# numpy: ${py.stdout.trim()}`);
+  console.log(`numpy: ${py.stdout.trim()}`);
   assert.match(py.stdout, /^\(4, 16\) float32 /);
   assert.ok(Number(py.stdout.trim().split(' ').pop()) < 1e-5);
 });
