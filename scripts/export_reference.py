@@ -18,8 +18,10 @@ maths) and hook its attn_drop module, an identity at eval whose input and output
 For BERT we ask transformers for output_attentions with the eager attention (the softmax output, one
 [N, 12, T, T] tensor per layer), since newer transformers no longer call a dropout module we could hook.
 
-This script imports nothing heavy until it runs, so `--help` works anywhere; biomedclip-ts's own test
-machine has no open_clip, so it is not run in CI (see docs/parity.md).
+A hook that never fires (an upstream release that computes attention some other way) stops the script
+with one line and no file. This script imports nothing heavy until it runs, so `--help` works anywhere.
+biomedclip-ts's CI has no open_clip: it runs this script against a stand-in open_clip with upstream's
+module surfaces (test/support/upstream_standin; see docs/parity.md).
 """
 import argparse
 import fnmatch
@@ -182,9 +184,17 @@ def run(model, pixels, ids):
     return outputs, recorder.seen
 
 
-def ordered_hooks(model, seen, capture):
-    names = list(vision_hook_modules(model)) + text_hook_names(model)
-    keep = [n for n in names if n in seen and (not capture or any(fnmatch.fnmatchcase(n, g) for g in capture))]
+def ordered_hooks(model, seen, capture, ran_vision, ran_text):
+    """Every hook of each tower that ran, in forward order. A hook that never fired means this open_clip,
+    timm or transformers computes differently from what the hooks assume (a fused attention that skips
+    attn_drop, say): refuse, rather than write a reference that silently lacks it."""
+    names = (list(vision_hook_modules(model)) if ran_vision else []) + (text_hook_names(model) if ran_text else [])
+    silent = [n for n in names if n not in seen]
+    if silent:
+        sys.exit(f"export_reference: error: {len(silent)} hooks never fired (first: {silent[0]}); this "
+                 f"open_clip/timm/transformers ({versions_line()}) does not run the modules they hook; "
+                 "please report these versions")
+    keep = [n for n in names if not capture or any(fnmatch.fnmatchcase(n, g) for g in capture)]
     return OrderedDict((n, seen[n]) for n in keep)
 
 
@@ -198,6 +208,10 @@ def versions():
         except ImportError:
             out[name] = "absent"
     return out
+
+
+def versions_line():
+    return ", ".join(f"{k} {v}" for k, v in versions().items())
 
 
 def main(argv=None):
@@ -225,7 +239,7 @@ def main(argv=None):
     if ids is not None:
         golden["inputs.input_ids"] = ids.contiguous()
     golden.update(outputs)
-    golden.update(ordered_hooks(model, seen, args.capture))
+    golden.update(ordered_hooks(model, seen, args.capture, pixels is not None, ids is not None))
     meta = {"format": "biomedclip-ts golden v1", "command": "export_reference.py " + " ".join(argv or sys.argv[1:]),
             "model": args.model, "images": repr(args.image), "texts": repr(args.text), **versions()}
     save_file(golden, args.out, meta)

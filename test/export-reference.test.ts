@@ -1,0 +1,112 @@
+/**
+ * scripts/export_reference.py, the script that makes a parity reference with the real open_clip. open_clip,
+ * timm and transformers cannot be installed on this project's machines (no Python package index), so the
+ * script runs here against test/support/upstream_standin/open_clip: our independent PyTorch reference given
+ * the surfaces the script touches, shaped as upstream has them (timm's fused_attn switch and attn_drop,
+ * transformers' attention implementation, output_attentions and tuple outputs, open_clip's factory and
+ * tokenizer). What this proves: the script's hooks, ordering, file layout and checks are right, and its
+ * output is what `biomedclip parity` reads. What it cannot prove: that a given upstream release still has
+ * those surfaces; the script refuses (exit 1, no file) when a hook never fires.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { SafetensorsFile } from '../src/weights/index.js';
+import { FIXTURES, REPO_ROOT, SHARED_DIR, TORCH_PYTHON, diffStats } from './helpers.js';
+
+const SCRIPT = path.join(REPO_ROOT, 'scripts', 'export_reference.py');
+const STANDIN = path.join(REPO_ROOT, 'test', 'support', 'upstream_standin');
+const TINY = path.join(FIXTURES, 'tiny');
+const GOLDEN = path.join(TINY, 'golden.safetensors');
+const IMAGES = path.join(SHARED_DIR, 'data', 'images');
+let dir = '';
+
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'export-reference-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function exportReference(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(TORCH_PYTHON, [SCRIPT, '--model', TINY, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONPATH: STANDIN, ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function parity(reference: string) {
+  const cli = path.join(REPO_ROOT, 'bin', 'biomedclip.js');
+  const r = spawnSync(process.execPath, [cli, 'parity', '--model', TINY, '--backend', 'cpu', '--quiet', '--reference', reference], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function readAll(file: string): Promise<{ names: string[]; data: Map<string, Float32Array | Int32Array>; meta: Record<string, string> }> {
+  const f = await SafetensorsFile.open(file);
+  const data = new Map<string, Float32Array | Int32Array>();
+  for (const [name, info] of f.tensors) data.set(name, info.dtype === 'I64' ? await f.readInt32(name) : await f.readFloat32(name));
+  const out = { names: [...f.tensors.keys()], data, meta: { ...f.metadata } };
+  await f.close();
+  return out;
+}
+
+test('on the golden inputs, the exported reference equals our PyTorch reference bit for bit, tensor for tensor', async () => {
+  const out = path.join(dir, 'same-inputs.safetensors');
+  const r = exportReference(['--inputs', GOLDEN, '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const [ours, golden] = [await readAll(out), await readAll(GOLDEN)];
+  assert.deepEqual(ours.names, golden.names, 'same hook names, in the same order');
+  const worst = Math.max(...golden.names.map((n) => diffStats(ours.data.get(n)!, golden.data.get(n)!).maxAbs));
+  console.log(`export_reference vs golden, ${golden.names.length} tensors: max|diff| ${worst.toExponential(2)} (tolerance 0: same maths, same torch)`);
+  assert.equal(worst, 0);
+  assert.equal(ours.meta.open_clip, '0.0-standin', 'the versions used are recorded in the file');
+  assert.equal(parity(out).code, 0);
+});
+
+test('images and texts go through the preprocess and tokenizer open_clip returns; biomedclip parity passes on the file', async () => {
+  const images = readdirSync(IMAGES).filter((f) => /\.(jpe?g|png)$/i.test(f)).slice(0, 2).map((f) => path.join(IMAGES, f));
+  const out = path.join(dir, 'from-files.safetensors');
+  const r = exportReference([...images.flatMap((i) => ['--image', i]), '--text', 'squamous cell carcinoma', '--text', 'normal lung', '--trim', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const f = await SafetensorsFile.open(out);
+  assert.deepEqual(f.tensors.get('inputs.pixel_values')!.shape, [2, 3, 64, 64], 'the tiny model is 64 px');
+  assert.deepEqual(f.tensors.get('inputs.input_ids')!.shape, [2, 5], '--trim: [CLS] + 3 words + [SEP] columns');
+  assert.deepEqual(f.tensors.get('outputs.logits_per_image')!.shape, [2, 2]);
+  await f.close();
+  const p = parity(out);
+  assert.equal(p.code, 0, p.stdout + p.stderr);
+  assert.match(p.stdout, /parity: PASS, all 51 tensors within tolerance/);
+});
+
+test('--capture keeps only the matching hooks (and every outputs.* tensor)', async () => {
+  const out = path.join(dir, 'captured.safetensors');
+  const r = exportReference(['--text', 'tumor', '--capture', 'text.*.probs', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const { names } = await readAll(out);
+  assert.deepEqual(names, [
+    'inputs.input_ids', 'outputs.text_features', 'outputs.logit_scale',
+    'text.transformer.encoder.layer.0.attention.self.probs', 'text.transformer.encoder.layer.1.attention.self.probs',
+  ]);
+  assert.equal(parity(out).code, 0);
+});
+
+test('an upstream that never exposes the softmax is refused in one line, and no file is left', () => {
+  const out = path.join(dir, 'fused.safetensors');
+  const image = path.join(IMAGES, readdirSync(IMAGES).find((f) => /\.jpe?g$/i.test(f))!);
+  const r = exportReference(['--image', image, '--text', 'tumor', '--out', out], { STANDIN_FUSED_ONLY: '1' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^export_reference: error: 2 hooks never fired \(first: visual\.trunk\.blocks\.0\.attn\.probs\).*please report/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.ok(!existsSync(out) && !existsSync(`${out}.tmp`), 'no partial output');
+});
+
+test('import-safe: --help works without open_clip, and a run without it says what to install', () => {
+  const help = spawnSync(TORCH_PYTHON, [SCRIPT, '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /--image IMAGE/);
+  const run = spawnSync(TORCH_PYTHON, [SCRIPT, '--text', 'tumor', '--out', path.join(dir, 'ref.safetensors')], { encoding: 'utf8' });
+  if (run.status === 0) return; // a machine with the real open_clip: the file was made
+  assert.match(run.stderr, /export_reference: error: .*not installed; pip install open_clip_torch/);
+});
