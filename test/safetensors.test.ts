@@ -148,3 +148,18 @@ test('a tensor named like an object prototype key or an integer stays a plain te
   assert.deepEqual(await st.readFloat32('7'), new Float32Array([7]));
   await st.close();
 });
+
+test('readInt32 narrows I64 exactly and refuses, never wraps, a value outside the int32 range', async () => {
+  const file = tmpFile('ids');
+  const edge = [0n, 2147483647n, -2147483648n, 30521n];
+  await writeSafetensors(file, [
+    { name: 'ok', dtype: 'I64', shape: [4], data: new BigInt64Array(edge) },
+    { name: 'big', dtype: 'I64', shape: [2], data: new BigInt64Array([5n, 2147483648n]) },
+    { name: 'w', dtype: 'F32', shape: [1], data: new Float32Array([1]) },
+  ]);
+  const f = await SafetensorsFile.open(file);
+  assert.deepEqual([...(await f.readInt32('ok'))], edge.map(Number));
+  await assert.rejects(f.readInt32('big'), (e: Error) => e instanceof UserError && /"big" holds 2147483648 at index 1, outside the int32 range/.test(e.message));
+  await assert.rejects(f.readInt32('w'), (e: Error) => e instanceof UserError && /"w" is F32; token ids must be I64 or I32/.test(e.message));
+  await f.close();
+});

@@ -72,8 +72,8 @@ export class SafetensorsFile {
   }
 
   /**
-   * The tensor as int32: I32 as stored, I64 narrowed (token ids and other small integers); other dtypes are
-   * refused. The bytes come from a fresh, aligned buffer, so the typed views need no copy.
+   * The tensor as int32: I32 as stored, I64 narrowed (token ids and other small integers; a value outside the
+   * int32 range is refused, never wrapped); other dtypes are refused. The bytes come from a fresh, aligned buffer, so the typed views need no copy.
    */
   async readInt32(name: string): Promise<Int32Array> {
     const t = this.info(name);
@@ -82,7 +82,16 @@ export class SafetensorsFile {
     }
     const raw = await this.readRaw(name);
     if (t.dtype === 'I32') return new Int32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
-    return Int32Array.from(new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8), (x) => Number(x));
+    const wide = new BigInt64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
+    const out = new Int32Array(wide.length);
+    for (let i = 0; i < wide.length; i++) {
+      // Narrowing must not wrap: an id of 2^31 would silently become a negative one.
+      if (wide[i] > 2147483647n || wide[i] < -2147483648n) {
+        throw new UserError(`${this.path}: tensor "${name}" holds ${wide[i]} at index ${i}, outside the int32 range; token ids must be below 2^31`);
+      }
+      out[i] = Number(wide[i]);
+    }
+    return out;
   }
 
   async close(): Promise<void> {
