@@ -89,6 +89,23 @@ test('CLI embed --json gives features and unit-norm embeddings; classify matches
   assert.ok(Math.abs(tumor.logit - 100 * cos) < 1e-3, `logit ${tumor.logit} vs ${100 * cos}`);
 });
 
+test('demo model: every stdout format says so (JSON field, CSV column, table first line), even with --quiet', () => {
+  const model = path.join(dir, 'demo');
+  const base = ['--model', model, '--backend', 'cpu', '--quiet'];
+  const label = 'demo (random weights: meaningless)';
+  const json = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal', '--json');
+  assert.equal(JSON.parse(json.stdout)[0].model, label);
+  const csv = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal', '--csv').stdout.trim().split('\n');
+  assert.equal(csv[0], 'file,rank,label,probability,logit,model');
+  assert.ok(csv.slice(1).every((line) => line.endsWith(`,${label}`)), csv.join('\n'));
+  const table = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal').stdout.split('\n');
+  assert.equal(table[0], `model: ${label}`);
+  const embedCsv = cli('embed', ...base, '--text', 'tumor', '--csv').stdout.trim().split('\n');
+  assert.match(embedCsv[0], /^kind,source,e0,.*,e63,model$/);
+  assert.match(embedCsv[1], new RegExp(`^text,tumor,.*,${label.replace(/[()]/g, '\\$&')}$`));
+  assert.equal(cli('embed', ...base, '--text', 'tumor').stdout.split('\n')[0], `model: ${label}`);
+});
+
 test('CLI trace writes hook tensors under PyTorch module names', async () => {
   const out = path.join(dir, 'trace.safetensors');
   const r = cli('trace', '--model', path.join(dir, 'demo'), '--backend', 'cpu', '--image', IMAGES[0], '--text', 'tumor cells', '--capture', '*.probs', '--capture', 'visual.head.proj', '--out', out);

@@ -20,7 +20,9 @@ export const MODEL_HELP = `Model options:
   --model DIR        model directory (model.safetensors, open_clip_config.json, vocab.txt);
                      default: the model \`biomedclip download\` converted (downloaded on
                      first use when online); 'demo' is a small
-                     random-weight model that works offline (its scores are meaningless)
+                     random-weight model that works offline (its scores are meaningless;
+                     its outputs say so: a JSON "model" field, a CSV "model" column,
+                     a table's first line)
   --backend NAME     tensorflow | wasm | cpu (default: the fastest available)
   --json             machine-readable JSON on stdout
   --quiet            no notes on stderr`;
@@ -80,4 +82,31 @@ export function printJson(value: unknown): void {
 /** One CSV line (RFC 4180 quoting: fields with comma, quote or newline are quoted, quotes doubled). */
 export function csvRow(fields: Array<string | number>): string {
   return fields.map((f) => (typeof f === 'number' ? String(f) : /[",\n\r]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
+}
+
+/**
+ * Results of the demo model's random weights must never pass for BiomedCLIP's, even once stdout is saved to
+ * a file: every format says so. JSON gets a "model" field, CSV a trailing "model" column on every row,
+ * tables a first line. Real models add nothing, so their formats stay as documented.
+ */
+export const DEMO_LABEL = 'demo (random weights: meaningless)';
+
+export interface ModelLabel {
+  /** `{ model: DEMO_LABEL }` for the demo, `{}` otherwise: spread into a JSON result. */
+  json: { model?: string };
+  /** A CSV line, with the demo's "model" column appended when it applies. */
+  csv(fields: Array<string | number>, header?: boolean): string;
+  /** Prints the table's first line for the demo; nothing otherwise. */
+  tableHeader(): void;
+}
+
+export function modelLabel(clip: Pick<BiomedCLIP, 'isDemo'>): ModelLabel {
+  const demo = clip.isDemo;
+  return {
+    json: demo ? { model: DEMO_LABEL } : {},
+    csv: (fields, header = false) => csvRow(demo ? [...fields, header ? 'model' : DEMO_LABEL] : fields),
+    tableHeader: () => {
+      if (demo) console.log(`model: ${DEMO_LABEL}`);
+    },
+  };
 }

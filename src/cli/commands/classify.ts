@@ -1,9 +1,8 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { progressBar } from '../../util/progress.js';
-import { csvRow } from '../common.js';
 import { TEMPLATE_SETS, resolveTemplates } from '../../api/templates.js';
 
 export const command: Command = {
@@ -47,13 +46,14 @@ Examples:
       const bar = progressBar('classify', positionals.length, 'images');
       const scores = await clip.classify(positionals, labels, { templates: templates.length > 0 ? templates : undefined, onProgress: (done) => bar.update(done) });
       bar.done();
-      const demo = clip.isDemo ? { model: 'demo (random weights: meaningless)' } : {};
-      const result = positionals.map((file, i) => ({ file, ...demo, scores: scores[i].slice(0, top) }));
+      const label = modelLabel(clip);
+      const result = positionals.map((file, i) => ({ file, ...label.json, scores: scores[i].slice(0, top) }));
       if (values.json) printJson(result);
       else if (values.csv) {
-        console.log(csvRow(['file', 'rank', 'label', 'probability', 'logit']));
-        for (const r of result) r.scores.forEach((x, k) => console.log(csvRow([r.file, k + 1, x.label, x.probability, x.logit])));
+        console.log(label.csv(['file', 'rank', 'label', 'probability', 'logit'], true));
+        for (const r of result) r.scores.forEach((x, k) => console.log(label.csv([r.file, k + 1, x.label, x.probability, x.logit])));
       } else {
+        label.tableHeader();
         for (const r of result) {
           console.log(r.file);
           for (const s of r.scores) console.log(`  ${(s.probability * 100).toFixed(2).padStart(6)}%  ${s.label}  (logit ${s.logit.toFixed(3)})`);

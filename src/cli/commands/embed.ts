@@ -1,8 +1,7 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, parsePadTo, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, parsePadTo, printJson } from '../common.js';
 import { UserError } from '../../errors.js';
 import { progressBar } from '../../util/progress.js';
-import { csvRow } from '../common.js';
 
 export const command: Command = {
   name: 'embed',
@@ -41,18 +40,20 @@ Examples:
       const img = await clip.encodeImages(images, { onProgress: (done) => bar.update(done) });
       bar.done();
       const txt = await clip.encodeTexts(texts, { padTo });
+      const label = modelLabel(clip);
       const result = {
-        ...(clip.isDemo ? { model: 'demo (random weights: meaningless)' } : {}),
+        ...label.json,
         images: img.map((e, i) => ({ file: images[i], features: e.features, embedding: e.embedding })),
         texts: txt.map((e, i) => ({ text: texts[i], features: e.features, embedding: e.embedding })),
       };
       if (values.json) printJson(result);
       else if (values.csv) {
         const dim = (result.images[0] ?? result.texts[0]).embedding.length;
-        console.log(csvRow(['kind', 'source', ...Array.from({ length: dim }, (_, i) => `e${i}`)]));
-        for (const r of result.images) console.log(csvRow(['image', r.file, ...r.embedding]));
-        for (const r of result.texts) console.log(csvRow(['text', r.text, ...r.embedding]));
+        console.log(label.csv(['kind', 'source', ...Array.from({ length: dim }, (_, i) => `e${i}`)], true));
+        for (const r of result.images) console.log(label.csv(['image', r.file, ...r.embedding]));
+        for (const r of result.texts) console.log(label.csv(['text', r.text, ...r.embedding]));
       } else {
+        label.tableHeader();
         const show = (v: Float32Array) => `[${Array.from(v.slice(0, 4), (x) => x.toFixed(4)).join(', ')}, ...] (${v.length})`;
         for (const r of result.images) console.log(`image ${r.file}: embedding ${show(r.embedding)}`);
         for (const r of result.texts) console.log(`text ${JSON.stringify(r.text)}: embedding ${show(r.embedding)}`);

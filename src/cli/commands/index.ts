@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
 import { UserError } from '../../errors.js';
 import { buildIndex } from '../../retrieval/build.js';
 import { progressBar, type Progress } from '../../util/progress.js';
@@ -64,8 +64,12 @@ Examples:
       });
       bar?.done();
       bar = undefined;
-      if (values.json) printJson(result);
-      else printSummary(result, values.quiet);
+      const label = modelLabel(clip);
+      if (values.json) printJson({ ...label.json, ...result });
+      else {
+        label.tableHeader();
+        printSummary(result, values.quiet);
+      }
       return result.skipped.length > 0 ? EXIT_SKIPPED : 0;
     } finally {
       bar?.done();

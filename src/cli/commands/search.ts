@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson, type ModelLabel } from '../common.js';
 import { UserError } from '../../errors.js';
 import type { BiomedCLIP } from '../../api/biomedclip.js';
 import { modelFingerprint } from '../../retrieval/fingerprint.js';
@@ -54,7 +54,8 @@ Examples:
           console.error(`biomedclip: note: the index is incomplete (${reader.count} images); finish it with \`biomedclip index ${reader.info.root} --out ${indexDir}\``);
         }
         const queryInfo = text !== undefined ? { text } : { image: values.image as string };
-        print(hits, { json: values.json, csv: values.csv }, { index: indexDir, query: queryInfo, count: reader.count, complete: reader.info.complete });
+        const meta = { index: indexDir, query: queryInfo, count: reader.count, complete: reader.info.complete };
+        print(hits, { json: values.json, csv: values.csv }, meta, modelLabel(clip));
         return 0;
       } finally {
         clip.dispose();
@@ -79,19 +80,15 @@ async function openIndexModel(reader: IndexReader, values: { model?: string; bac
   return clip;
 }
 
-function print(hits: Hit[], format: { json?: boolean; csv?: boolean }, meta: Record<string, unknown>): void {
+function print(hits: Hit[], format: { json?: boolean; csv?: boolean }, meta: Record<string, unknown>, label: ModelLabel): void {
   if (format.json) {
-    printJson({ ...meta, results: hits.map((h) => ({ rank: h.rank, path: h.path, file: h.file, cosine: h.cosine, logit: h.logit, row: h.row })) });
+    printJson({ ...label.json, ...meta, results: hits.map((h) => ({ rank: h.rank, path: h.path, file: h.file, cosine: h.cosine, logit: h.logit, row: h.row })) });
   } else if (format.csv) {
-    console.log('rank,cosine,logit,path');
-    for (const h of hits) console.log(`${h.rank},${h.cosine},${h.logit},${csvField(h.file)}`);
+    console.log(label.csv(['rank', 'cosine', 'logit', 'path'], true));
+    for (const h of hits) console.log(label.csv([h.rank, h.cosine, h.logit, h.file]));
   } else {
+    label.tableHeader();
     console.log(`${'rank'.padStart(4)}  ${'cosine'.padStart(8)}  ${'logit'.padStart(8)}  path`);
     for (const h of hits) console.log(`${String(h.rank).padStart(4)}  ${h.cosine.toFixed(4).padStart(8)}  ${h.logit.toFixed(3).padStart(8)}  ${h.file}`);
   }
-}
-
-/** RFC 4180 quoting: fields with commas, quotes or newlines are quoted, quotes doubled. */
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
