@@ -3,6 +3,7 @@
  * reference measured the same way (same thread count, same cases), with ratios. Measurement only.
  *
  *   npm run bench -- [--model DIR] [--backends wasm,cpu] [--threads N] [--image-batches 1,8] [--no-torch]
+ *   npm run bench -- --help
  *
  * Without --model, a full-size random-weight model is generated with the PyTorch reference into a temp dir
  * (speed does not depend on the weights' values). Each backend runs in its own child process, so each peak
@@ -23,7 +24,33 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
 
 interface Case { name: string; batch: number; iterations: number; ms_per_batch: number; embeddings_per_s: number }
-interface Report { backend: string; threads: number; load_s: number; peak_rss_bytes: number; cases: Case[] }
+/** `threads` is what the backend really used: wasm in Node has no thread support (1), cpu is plain JS (1),
+ * tensorflow sizes its own pool ('native'); only PyTorch takes --threads. */
+interface Report { backend: string; threads: number | string; load_s: number; peak_rss_bytes: number; cases: Case[] }
+
+const HELP = `Usage: npm run bench -- [options]
+
+Embeddings per second and peak memory of the TS model on each backend, beside the PyTorch reference on
+the same cases (image batches, 8 short labels, 8 texts of 256 tokens), with ratios to PyTorch.
+
+Options:
+  --model DIR            model directory (default: a full-size random-weight model made by the
+                         PyTorch reference in a temp dir; needs Debian's python3-torch)
+  --backends LIST        comma-separated, of tensorflow,wasm,cpu (default: all; absent ones are reported)
+  --threads N            PyTorch's thread count (default: all cores); pass 1 to compare with the
+                         single-threaded wasm and cpu backends thread for thread
+  --image-batches LIST   image batch sizes (default 1,8; batch 8 on cpu takes minutes at full size)
+  --no-torch             skip the PyTorch side
+
+Examples:
+  npm run bench -- --backends wasm --image-batches 1
+  npm run bench -- --model ./biomedclip --threads 1`;
+
+/** Threads the current backend computes with (see Report.threads). */
+async function threadsUsed(backend: string): Promise<number | string> {
+  if (backend === 'wasm') return (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
+  return backend === 'cpu' ? 1 : 'native';
+}
 
 /** Times `run` (after one warm-up call) for at least one batch and about 2 seconds. */
 async function timeCase(name: string, batch: number, run: () => tf.Tensor): Promise<Case> {
@@ -50,7 +77,7 @@ function randomIds(batch: number, tokens: number, vocab: number): tf.Tensor2D {
   return tf.tensor2d(ids, [batch, tokens], 'int32');
 }
 
-async function worker(model: string, backend: string, threads: number, imageBatches: number[]): Promise<Report> {
+async function worker(model: string, backend: string, imageBatches: number[]): Promise<Report> {
   await useBackend(backend);
   const t0 = performance.now();
   const m: BiomedCLIPModel = await loadModel(model);
@@ -68,7 +95,7 @@ async function worker(model: string, backend: string, threads: number, imageBatc
     ids.dispose();
   }
   m.dispose();
-  return { backend, threads, load_s, peak_rss_bytes: process.resourceUsage().maxRSS * 1024, cases };
+  return { backend, threads: await threadsUsed(backend), load_s, peak_rss_bytes: process.resourceUsage().maxRSS * 1024, cases };
 }
 
 function child(args: string[]): Report | string {
@@ -95,16 +122,34 @@ function table(reports: Report[]): string {
   return rows.map((row) => row.map((c, j) => c.padEnd(widths[j])).join('  ')).join('\n');
 }
 
+function fail(message: string): never {
+  console.error(`bench: error: ${message}`);
+  process.exit(2);
+}
+
+function options() {
+  try {
+    return parseArgs({
+      options: { model: { type: 'string' }, backends: { type: 'string' }, threads: { type: 'string' }, 'no-torch': { type: 'boolean' }, worker: { type: 'string' }, 'image-batches': { type: 'string' }, help: { type: 'boolean' } },
+    }).values;
+  } catch (err) {
+    fail(`${(err as Error).message.split('\n')[0]}; see npm run bench -- --help`);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { model: { type: 'string' }, backends: { type: 'string' }, threads: { type: 'string' }, 'no-torch': { type: 'boolean' }, worker: { type: 'string' }, 'image-batches': { type: 'string' } },
-  });
+  const values = options();
+  if (values.help) return console.log(HELP);
   const threads = Number(values.threads ?? availableParallelism());
+  if (!Number.isInteger(threads) || threads < 1) fail(`--threads ${values.threads}: expected a positive integer`);
   // Batch 8 on the pure-JS cpu backend takes minutes; `--image-batches 1` keeps a quick run quick.
   const imageBatchesArg = values['image-batches'] ?? '1,8';
   const imageBatches = imageBatchesArg.split(',').map(Number);
+  if (!imageBatches.every((b) => Number.isInteger(b) && b >= 1)) fail(`--image-batches ${imageBatchesArg}: expected positive integers, e.g. 1,8`);
+  const unknown = values.backends?.split(',').filter((b) => !['tensorflow', 'wasm', 'cpu'].includes(b)) ?? [];
+  if (unknown.length > 0) fail(`--backends: unknown backend '${unknown[0]}'; valid: tensorflow, wasm, cpu`);
   if (values.worker) {
-    console.log(JSON.stringify(await worker(values.model!, values.worker, threads, imageBatches)));
+    console.log(JSON.stringify(await worker(values.model!, values.worker, imageBatches)));
     return;
   }
   let model = values.model;
@@ -120,17 +165,17 @@ async function main(): Promise<void> {
     const reports: Report[] = [];
     for (const b of backends) {
       console.error(`bench: ${b}...`);
-      const r = child(['--worker', b, '--model', model, '--threads', String(threads), '--image-batches', imageBatchesArg]);
+      const r = child(['--worker', b, '--model', model, '--image-batches', imageBatchesArg]);
       if (typeof r === 'string') console.error(`bench: ${b} unavailable: ${r}`);
       else reports.push(r);
     }
     if (!values['no-torch']) {
       console.error('bench: pytorch reference...');
-      const out = execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/bench_reference.py'), '--model', model, '--threads', String(threads)], { encoding: 'utf8' });
+      const out = execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/bench_reference.py'), '--model', model, '--threads', String(threads), '--image-batches', imageBatchesArg], { encoding: 'utf8' });
       reports.push(JSON.parse(out) as Report);
     }
     const what = tmp ? 'full-size BiomedCLIP (random weights)' : `model ${model}`;
-    console.log(`Embeddings per second (ratio to PyTorch), ${threads} threads requested, ${what}:\n${table(reports)}`);
+    console.log(`Embeddings per second (ratio to PyTorch; PyTorch given ${threads} threads), ${what}:\n${table(reports)}`);
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }

@@ -5,8 +5,8 @@
   /usr/bin/python3 scripts/reference/bench_reference.py --model /tmp/ref-full --threads 2
 
 Measures: model load time from model.safetensors (config + file read + tensors ready), image embeddings/s
-at batch 1 and 8, text embeddings/s for 8-token labels and 256-token texts (batch --text-batch), and peak
-RSS of the process (Python + torch + model). Each case runs once untimed (warm-up: first-call allocations
+at each --image-batches size (default 1 and 8), text embeddings/s for 8-token labels and 256-token texts
+(batch --text-batch), and peak RSS of the process (Python + torch + model). Each case runs once untimed (warm-up: first-call allocations
 and thread-pool start-up are not what a steady-state rate should include), then repeats until it has run
 both --min-iters times and --min-seconds; the rate is embeddings / mean wall time per batch (the fastest
 batch is reported too, as ms_per_batch_min).
@@ -29,6 +29,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="model directory made by make_reference.py (or a converter)")
     p.add_argument("--threads", type=int, required=True, help="torch intra-op threads (use the TS bench's)")
+    p.add_argument("--image-batches", default="1,8", help="comma-separated image batch sizes (default 1,8)")
     p.add_argument("--text-batch", type=int, default=8, help="texts per batch for both text cases (default 8)")
     p.add_argument("--min-iters", type=int, default=2, help="timed batches per case at least (default 2)")
     p.add_argument("--min-seconds", type=float, default=2.0, help="timed seconds per case at least (default 2)")
@@ -65,7 +66,7 @@ def run_cases(model, args):
     g = torch.Generator().manual_seed(args.seed)
     S, V = model.cfg.vision.image_size, model.cfg.text.vocab_size
     cases = []
-    for batch in (1, 8):
+    for batch in (int(b) for b in args.image_batches.split(",")):
         x = torch.randn(batch, 3, S, S, generator=g)
         cases.append({"name": f"image batch {batch}", "tower": "image", "tokens": None,
                       **time_case(lambda: model.encode_image(x), batch, args)})
