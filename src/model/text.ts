@@ -106,7 +106,8 @@ export class BertModel {
     const additive = tf.mul(tf.sub(1, isReal), FLOAT32_MIN); // 0 or float32 min
     const mask = tf.reshape(additive, [b, 1, 1, t]) as tf.Tensor4D; // broadcast over heads and queries
     let x = this.embeddings.forward(ids, hooks);
-    for (const layer of this.encoder.layer) x = layer.forward(x, mask, hooks);
+    // One tidy per layer, for the same reason as in the ViT: intermediates freed as the forward goes.
+    for (const layer of this.encoder.layer) x = tf.tidy(() => layer.forward(x, mask, hooks));
     return x;
   }
 }

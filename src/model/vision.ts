@@ -120,7 +120,9 @@ export class VisionTransformer {
     // the image summary. Then learned absolute position embeddings are added (no dropout at inference).
     const cls = tf.broadcastTo(this.cls_token, [b, 1, width]); // [B, 1, W]
     let x = tf.add(tf.concat([cls, patches], 1), this.pos_embed) as tf.Tensor3D; // [B, 1 + N, W]
-    for (const block of this.blocks) x = block.forward(x, hooks);
+    // One tidy per block: a tidy frees its intermediates only when it ends, so one around the whole
+    // tower would hold all 12 blocks' (GBs at batch 8), past what the wasm heap can address.
+    for (const block of this.blocks) x = tf.tidy(() => block.forward(x, hooks));
     return hooks.point(`${this.path}.norm`, this.norm.forward(x));
   }
 }
