@@ -115,6 +115,8 @@ test('CLI trace writes hook tensors under PyTorch module names', async () => {
   assert.deepEqual(f.tensors.get('text.transformer.encoder.layer.0.attention.self.probs')?.shape, [1, 2, 4, 4]);
   assert.deepEqual(f.tensors.get('visual.head.proj')?.shape, [1, 64]);
   assert.ok(f.tensors.has('outputs.logits_per_image'));
+  assert.equal(f.metadata.weights, 'demo (random weights: meaningless)', 'a demo trace says so in the file too');
+  assert.equal(r.stdout.split('\n')[0], 'model: demo (random weights: meaningless)');
   await f.close();
 });
 

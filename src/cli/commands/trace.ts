@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, parsePadTo, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, DEMO_LABEL, modelLabel, openModel, parse, parsePadTo, printJson } from '../common.js';
 import type { TraceInputs } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import type { HostTensor } from '../../parity/compare.js';
@@ -56,11 +56,15 @@ Examples:
       const traced = await clip.trace(inputs, { padTo, capture: values.capture ?? ['*'] });
       const listing = [...traced].map(([name, t]) => ({ name, shape: t.shape }));
       if (values.out) {
-        const metadata = { format: 'biomedclip-ts trace v1', backend: clip.backend, model: clip.modelDir, images: JSON.stringify(values.image ?? []), texts: JSON.stringify(values.text ?? []) };
+        const metadata = { format: 'biomedclip-ts trace v1', backend: clip.backend, model: clip.modelDir, ...(clip.isDemo ? { weights: DEMO_LABEL } : {}), images: JSON.stringify(values.image ?? []), texts: JSON.stringify(values.text ?? []) };
         await writeSafetensors(values.out, [...traced].map(([name, t]) => toWrite(name, t)), metadata);
       }
-      if (values.json) printJson({ out: values.out ?? null, tensors: listing });
-      else for (const t of listing) console.log(`${t.name} [${t.shape.join(', ')}]`);
+      const label = modelLabel(clip);
+      if (values.json) printJson({ ...label.json, out: values.out ?? null, tensors: listing });
+      else {
+        label.tableHeader();
+        for (const t of listing) console.log(`${t.name} [${t.shape.join(', ')}]`);
+      }
       return 0;
     } finally {
       clip.dispose();
