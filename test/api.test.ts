@@ -120,6 +120,14 @@ test('CLI trace writes hook tensors under PyTorch module names', async () => {
   await f.close();
 });
 
+test('an unknown flag: exit 2 and one line naming the command\'s --help, for every command', () => {
+  for (const command of ['embed', 'classify', 'tokenize', 'preprocess', 'convert', 'download', 'index', 'search', 'parity', 'summary', 'trace']) {
+    const r = cli(command, '--bogus');
+    assert.equal(r.status, 2, `${command}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^biomedclip: error: Unknown option '--bogus'.*; see \`biomedclip ${command} --help\`\n$`));
+  }
+});
+
 test('bad input: one error line, non-zero exit, no output file', () => {
   const out = path.join(dir, 'never.safetensors');
   const cases = [

@@ -2,7 +2,7 @@
  * Options and helpers every model-running command shares: --model, --backend, --json, --pad-to, and
  * opening the model with notes on stderr (stdout stays clean for --json).
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError, oneLine } from '../errors.js';
 import { downloadModel } from '../hub/download-model.js';
@@ -27,14 +27,7 @@ export const MODEL_HELP = `Model options:
   --json             machine-readable JSON on stdout
   --quiet            no notes on stderr`;
 
-/** parseArgs with our error style: unknown flags become one-line UserErrors naming the command's help. */
-export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, args: string[], config: T): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
-  try {
-    return parseArgs({ ...config, args, strict: true as const });
-  } catch (err) {
-    throw new UserError(`${(err as Error).message.split('\n')[0]}; see \`biomedclip ${command} --help\``, 2);
-  }
-}
+export { parse } from './args.js';
 
 export async function openModel(values: { model?: string; backend?: string; quiet?: boolean }): Promise<BiomedCLIP> {
   const dir = values.model === 'demo' ? await ensureDemoModel() : await modelDirOrDownload(values.model, values.quiet);

@@ -2,10 +2,10 @@
  * `biomedclip convert`: a PyTorch checkpoint (or open_clip safetensors) to a model directory, with nothing
  * but Node. The checkpoint's pickle is read by a restricted reader that runs no code.
  */
-import { parseArgs } from 'node:util';
 import { UserError } from '../../errors.js';
 import { convertCheckpoint, type ConvertReport } from '../../convert/convert.js';
 import type { Command } from '../command.js';
+import { parse } from '../args.js';
 
 const usage = `Usage: biomedclip convert CHECKPOINT --out DIR [--config open_clip_config.json] [--vocab vocab.txt]
                           [--dtype f32|f16] [--json]
@@ -39,7 +39,7 @@ export const command: Command = {
   summary: 'convert a PyTorch checkpoint (.bin/.pt, read without Python) to a model directory',
   usage,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parse(args);
+    const { values, positionals } = parse('convert', args, { allowPositionals: true, options: { out: { type: 'string' }, config: { type: 'string' }, vocab: { type: 'string' }, dtype: { type: 'string' }, json: { type: 'boolean' } } });
     if (positionals.length !== 1) {
       throw new UserError(`convert: expected one CHECKPOINT, got ${positionals.length}; see \`biomedclip convert --help\``, 2);
     }
@@ -60,25 +60,6 @@ export const command: Command = {
     return 0;
   },
 };
-
-function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        out: { type: 'string' },
-        config: { type: 'string' },
-        vocab: { type: 'string' },
-        dtype: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new UserError(`convert: ${(err as Error).message}; see \`biomedclip convert --help\``, 2);
-  }
-}
 
 function summary(r: ConvertReport): string {
   const dropped = r.dropped.length > 0 ? `, dropped ${r.dropped.length} unused` : '';

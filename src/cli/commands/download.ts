@@ -2,11 +2,11 @@
  * `biomedclip download`: the official BiomedCLIP files from the Hugging Face hub, verified, cached the way
  * huggingface_hub caches them, then converted into the model directory that embed/classify use by default.
  */
-import { parseArgs } from 'node:util';
 import { UserError } from '../../errors.js';
 import { downloadModel, type DownloadModelResult } from '../../hub/download-model.js';
 import { BIOMEDBERT_REPO, BIOMEDBERT_REVISION, BIOMEDCLIP_REPO, BIOMEDCLIP_REVISION } from '../../hub/pins.js';
 import type { Command } from '../command.js';
+import { parse } from '../args.js';
 
 const usage = `Usage: biomedclip download [--revision REV] [--out DIR] [--endpoint URL] [--force] [--json]
 
@@ -41,7 +41,7 @@ export const command: Command = {
   summary: 'fetch the official weights from the Hugging Face hub (cached, verified, resumable) and convert them',
   usage,
   async run(args: string[]): Promise<number> {
-    const { values } = parse(args);
+    const { values } = parse('download', args, { options: { revision: { type: 'string' }, out: { type: 'string' }, endpoint: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } } });
     const json = values.json === true;
     const result = await downloadModel({
       revision: values.revision,
@@ -55,25 +55,6 @@ export const command: Command = {
     return 0;
   },
 };
-
-function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        revision: { type: 'string' },
-        out: { type: 'string' },
-        endpoint: { type: 'string' },
-        force: { type: 'boolean' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new UserError(`download: ${(err as Error).message}; see \`biomedclip download --help\``, 2);
-  }
-}
 
 function report(result: DownloadModelResult) {
   return {

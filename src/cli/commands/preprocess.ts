@@ -3,9 +3,9 @@
  * and saves `pixel_values` ([1, 3, 224, 224] float32), so a parity test can compare it with open_clip's
  * tensor, and optionally the 224x224 crop as a PNG to look at what the model will see.
  */
-import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
 import type { Command } from '../command.js';
+import { parse } from '../args.js';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { writeSafetensors } from '../../weights/safetensors.js';
@@ -50,9 +50,8 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   return value as T;
 }
 
-function parse(args: string[]): Parsed {
-  const { values, positionals } = parseArgs({
-    args,
+function parseOptions(args: string[]): Parsed {
+  const { values, positionals } = parse('preprocess', args, {
     allowPositionals: true,
     options: {
       out: { type: 'string' },
@@ -92,7 +91,7 @@ function encodePng(rgb: Uint8Array, size: number): Buffer {
 }
 
 async function run(args: string[]): Promise<number> {
-  const p = parse(args);
+  const p = parseOptions(args);
   const warnings: string[] = [];
   const onWarning = (m: string): void => {
     warnings.push(m);

@@ -2,9 +2,9 @@
  * `biomedclip tokenize`: the ids BiomedCLIP's text tower would see for some texts, exactly as open_clip's
  * tokenizer makes them, plus the token strings (and, without --json, a readable table).
  */
-import { parseArgs } from 'node:util';
 import { UserError } from '../../errors.js';
 import type { Command } from '../command.js';
+import { parse } from '../args.js';
 import { resolveModelDir } from '../../hub/model-dir.js';
 import { BUNDLED_VOCAB } from '../../demo/demo-model.js';
 import { DEFAULT_CONTEXT_LENGTH, type Encoding, WordPieceTokenizer } from '../../tokenizer/index.js';
@@ -79,8 +79,7 @@ export const command: Command = {
   summary: 'show the token ids open_clip would give BiomedCLIP for some texts',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
-      args,
+    const { values, positionals } = parse('tokenize', args, {
       allowPositionals: true,
       options: {
         model: { type: 'string' },
