@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { BACKENDS, useBackend } from '../src/backend.js';
 import { loadModel } from '../src/model/load.js';
 import type { BiomedCLIPModel } from '../src/model/clip.js';
 
@@ -146,8 +146,9 @@ async function main(): Promise<void> {
   const imageBatchesArg = values['image-batches'] ?? '1,8';
   const imageBatches = imageBatchesArg.split(',').map(Number);
   if (!imageBatches.every((b) => Number.isInteger(b) && b >= 1)) fail(`--image-batches ${imageBatchesArg}: expected positive integers, e.g. 1,8`);
-  const unknown = values.backends?.split(',').filter((b) => !['tensorflow', 'wasm', 'cpu'].includes(b)) ?? [];
-  if (unknown.length > 0) fail(`--backends: unknown backend '${unknown[0]}'; valid: tensorflow, wasm, cpu`);
+  const backends = values.backends?.split(',') ?? BACKENDS;
+  const unknown = backends.filter((b) => !(BACKENDS as string[]).includes(b));
+  if (unknown.length > 0) fail(`--backends: unknown backend '${unknown[0]}'; valid: ${BACKENDS.join(', ')}`);
   if (values.worker) {
     console.log(JSON.stringify(await worker(values.model!, values.worker, imageBatches)));
     return;
@@ -161,7 +162,6 @@ async function main(): Promise<void> {
     execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   try {
-    const backends = values.backends?.split(',') ?? ['tensorflow', 'wasm', 'cpu'];
     const reports: Report[] = [];
     for (const b of backends) {
       console.error(`bench: ${b}...`);
