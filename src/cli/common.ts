@@ -7,7 +7,7 @@ import { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError, oneLine } from '../errors.js';
 import { downloadModel } from '../hub/download-model.js';
 import { resolveModelDir } from '../hub/model-dir.js';
-import { DEMO_WARNING, ensureDemoModel } from '../demo/demo-model.js';
+import { DEMO_LABEL, DEMO_WARNING, ensureDemoModel } from '../demo/demo-model.js';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
@@ -82,8 +82,6 @@ export function csvRow(fields: Array<string | number>): string {
  * a file: every format says so. JSON gets a "model" field, CSV a trailing "model" column on every row,
  * tables a first line. Real models add nothing, so their formats stay as documented.
  */
-export const DEMO_LABEL = 'demo (random weights: meaningless)';
-
 export interface ModelLabel {
   /** `{ model: DEMO_LABEL }` for the demo, `{}` otherwise: spread into a JSON result. */
   json: { model?: string };

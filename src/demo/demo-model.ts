@@ -15,6 +15,8 @@ import { writeSafetensors, type TensorToWrite } from '../weights/index.js';
 /** Marker in the demo's open_clip_config.json; the loader and CLI look for it. */
 export const DEMO_MARKER = 'biomedclip_ts_demo';
 export const DEMO_WARNING = 'demo model with random weights: scores are meaningless; run `biomedclip download` for BiomedCLIP';
+/** How results name the demo's weights wherever they go (JSON, CSV, tables, trace files). */
+export const DEMO_LABEL = 'demo (random weights: meaningless)';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BUNDLED_VOCAB = path.join(PACKAGE_ROOT, 'assets', 'vocab.txt');

@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, DEMO_LABEL, modelLabel, openModel, parse, parsePadTo, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, parsePadTo, printJson } from '../common.js';
+import { DEMO_LABEL } from '../../demo/demo-model.js';
 import type { TraceInputs } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import type { HostTensor } from '../../parity/compare.js';
