@@ -6,16 +6,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../src/backend.js';
-import { DEMO_CONFIG } from '../src/demo/demo-model.js';
-import { parseOpenClipConfig } from '../src/model/config.js';
-import { expectedTensorShapes } from '../src/model/keys.js';
+import { DEMO_CONFIG, writeDemoModel } from '../src/demo/demo-model.js';
 import { loadModel } from '../src/model/load.js';
-import { writeSafetensors } from '../src/weights/index.js';
 
 let dir = '';
 before(() => {
@@ -23,20 +20,13 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The demo architecture (width 64, 224 px, BERT vocab) at `layers` layers per tower, small weights. */
+/** The demo architecture (width 64, 224 px, BERT vocab) at `layers` layers per tower. */
 async function modelWithLayers(layers: number): Promise<string> {
-  const json = structuredClone(DEMO_CONFIG) as typeof DEMO_CONFIG & Record<string, unknown>;
-  json.model_cfg.vision_cfg.layers = layers;
-  json.model_cfg.text_cfg.hf_model_config.num_hidden_layers = layers;
+  const config = structuredClone(DEMO_CONFIG);
+  config.model_cfg.vision_cfg.layers = layers;
+  config.model_cfg.text_cfg.hf_model_config.num_hidden_layers = layers;
   const out = path.join(dir, `layers-${layers}`);
-  mkdirSync(out);
-  writeFileSync(path.join(out, 'open_clip_config.json'), JSON.stringify(json));
-  const shapes = expectedTensorShapes(parseOpenClipConfig(json));
-  const tensors = [...shapes].map(([name, shape]) => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => 0.02 * Math.sin(i));
-    return { name, dtype: 'F32' as const, shape, data };
-  });
-  await writeSafetensors(path.join(out, 'model.safetensors'), tensors);
+  await writeDemoModel(out, 0, config);
   return out;
 }
 

@@ -62,15 +62,18 @@ function randomTensor(name: string, shape: number[], next: () => number): Float3
   return out;
 }
 
-/** Writes the demo model directory (config, weights, vocab), atomically as a whole. */
-export async function writeDemoModel(dir: string, seed = 0): Promise<void> {
+/**
+ * Writes the demo model directory (config, weights, vocab), atomically as a whole. `config` lets tests make
+ * variants of the demo (another depth, say); they stay marked as the demo.
+ */
+export async function writeDemoModel(dir: string, seed = 0, config: typeof DEMO_CONFIG = DEMO_CONFIG): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const cfg = parseOpenClipConfig(DEMO_CONFIG, 'demo config');
+  const cfg = parseOpenClipConfig(config, 'demo config');
   const next = rng(seed);
   const tensors: TensorToWrite[] = [...expectedTensorShapes(cfg)].map(([name, shape]) => ({ name, dtype: 'F32', shape, data: randomTensor(name, shape, next) }));
-  writeFileSync(path.join(tmp, 'open_clip_config.json'), `${JSON.stringify(DEMO_CONFIG, null, 2)}\n`);
+  writeFileSync(path.join(tmp, 'open_clip_config.json'), `${JSON.stringify(config, null, 2)}\n`);
   writeFileSync(path.join(tmp, 'vocab.txt'), readFileSync(BUNDLED_VOCAB));
   await writeSafetensors(path.join(tmp, 'model.safetensors'), tensors, { [DEMO_MARKER]: DEMO_WARNING, seed: String(seed) });
   rmSync(dir, { recursive: true, force: true });
