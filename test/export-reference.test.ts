@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { readAsFloat } from '../src/parity/run.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { FIXTURES, REPO_ROOT, SHARED_DIR, TORCH_PYTHON, diffStats } from './helpers.js';
 
@@ -43,10 +44,10 @@ function parity(reference: string) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function readAll(file: string): Promise<{ names: string[]; data: Map<string, Float32Array | Int32Array>; meta: Record<string, string> }> {
+async function readAll(file: string): Promise<{ names: string[]; data: Map<string, Float32Array>; meta: Record<string, string> }> {
   const f = await SafetensorsFile.open(file);
-  const data = new Map<string, Float32Array | Int32Array>();
-  for (const [name, info] of f.tensors) data.set(name, info.dtype === 'I64' ? await f.readInt32(name) : await f.readFloat32(name));
+  const data = new Map<string, Float32Array>();
+  for (const name of f.tensors.keys()) data.set(name, await readAsFloat(f, name));
   const out = { names: [...f.tensors.keys()], data, meta: { ...f.metadata } };
   await f.close();
   return out;

@@ -94,7 +94,8 @@ function missingRow(name: string, shape: number[], tolerance: number): HookDiff 
   return { name, shape, tolerance, maxAbs: NaN, maxRel: NaN, cosine: NaN, pass: false, problem: 'not produced by our model' };
 }
 
-async function readAsFloat(f: SafetensorsFile, name: string): Promise<Float32Array> {
+/** Any stored tensor as float32 (integer ids widened), for comparing two files value by value. */
+export async function readAsFloat(f: SafetensorsFile, name: string): Promise<Float32Array> {
   const dtype = f.tensors.get(name)!.dtype;
   if (dtype === 'I64' || dtype === 'I32') return Float32Array.from(await f.readInt32(name));
   return f.readFloat32(name);
