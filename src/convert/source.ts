@@ -37,20 +37,19 @@ export async function openTensorSource(path: string): Promise<TensorSource> {
   const head = await firstBytes(path, 9);
   // safetensors: an 8-byte little-endian length, then the JSON header's "{" (zip files start with "PK").
   const isSafetensors = head.length === 9 && head[8] === 0x7b && !(head[0] === 0x50 && head[1] === 0x4b);
-  if (isSafetensors) {
-    const st = await SafetensorsFile.open(path);
-    return {
-      format: 'safetensors',
-      tensors: [...st.tensors.values()].map(({ name, dtype, shape }) => ({ name, dtype, shape })),
-      readFloat32: (name) => st.readFloat32(name),
-      close: () => st.close(),
-    };
-  }
-  const ckpt = await TorchCheckpoint.open(path);
+  if (isSafetensors) return asSource('safetensors', await SafetensorsFile.open(path));
+  return asSource('torch-zip', await TorchCheckpoint.open(path));
+}
+
+/** Both readers have the same surface (tensors by name, readFloat32, close); only name/dtype/shape are copied. */
+function asSource(
+  format: TensorSource['format'],
+  reader: { tensors: ReadonlyMap<string, SourceTensor>; readFloat32(name: string): Promise<Float32Array>; close(): Promise<void> },
+): TensorSource {
   return {
-    format: 'torch-zip',
-    tensors: [...ckpt.tensors.values()].map(({ name, dtype, shape }) => ({ name, dtype, shape })),
-    readFloat32: (name) => ckpt.readFloat32(name),
-    close: () => ckpt.close(),
+    format,
+    tensors: [...reader.tensors.values()].map(({ name, dtype, shape }) => ({ name, dtype, shape })),
+    readFloat32: (name) => reader.readFloat32(name),
+    close: () => reader.close(),
   };
 }
