@@ -81,8 +81,8 @@ def explicit_attention(model):
         if hasattr(block.attn, "fused_attn"):
             block.attn.fused_attn = False
         if not hasattr(block.attn, "attn_drop"):
-            sys.exit("export_reference: error: this timm Attention has no attn_drop module to hook; "
-                     "please report your timm version")
+            fail("this timm Attention has no attn_drop module to hook; "
+             "please report your timm version")
     bert = model.text.transformer
     if hasattr(bert, "set_attn_implementation"):
         bert.set_attn_implementation("eager")
@@ -134,23 +134,45 @@ class Recorder:
             h.remove()
 
 
+def fail(message):
+    """One error line, exit 1; nothing has been written yet wherever this is called."""
+    sys.exit(f"export_reference: error: {message}")
+
+
+def open_image(path):
+    from PIL import Image
+
+    try:
+        image = Image.open(path)
+        image.load()  # decode now, so a truncated file fails here with its name
+        return image
+    except OSError as e:  # PIL's UnidentifiedImageError is an OSError
+        fail(f"{path}: cannot read it as an image ({e})")
+
+
 def load_inputs(args, preprocess, tokenizer):
     import torch
-    from PIL import Image
 
     pixels = ids = None
     if args.inputs:
         sys.path.insert(0, os.path.join(HERE, "reference"))
         from safetensors_io import load_file
 
-        tensors, _ = load_file(args.inputs)
+        try:
+            tensors, _ = load_file(args.inputs)
+        except (OSError, ValueError) as e:
+            fail(f"{args.inputs}: cannot read it as safetensors ({e}); pass a file from `biomedclip preprocess` "
+                 "or `biomedclip trace`")
         pixels = tensors.get("pixel_values", tensors.get("inputs.pixel_values"))
         ids = tensors.get("input_ids", tensors.get("inputs.input_ids"))
+        if pixels is None and ids is None:
+            fail(f"{args.inputs}: has neither pixel_values nor input_ids (nor inputs.*); pass a file from "
+                 "`biomedclip preprocess` or `biomedclip trace`")
         pixels = pixels.to(torch.float32).clone() if pixels is not None else None
         ids = ids.to(torch.int64).clone() if ids is not None else None
     if args.image:
         # open_clip's eval transform: Resize(224, bicubic) -> CenterCrop -> RGB -> ToTensor -> Normalize.
-        pixels = torch.stack([preprocess(Image.open(p)) for p in args.image])
+        pixels = torch.stack([preprocess(open_image(p)) for p in args.image])
     if args.text:
         ids = tokenizer(args.text, context_length=CONTEXT_LENGTH).to(torch.int64)
     if ids is not None and args.trim:
@@ -191,9 +213,8 @@ def ordered_hooks(model, seen, capture, ran_vision, ran_text):
     names = (list(vision_hook_modules(model)) if ran_vision else []) + (text_hook_names(model) if ran_text else [])
     silent = [n for n in names if n not in seen]
     if silent:
-        sys.exit(f"export_reference: error: {len(silent)} hooks never fired (first: {silent[0]}); this "
-                 f"open_clip/timm/transformers ({versions_line()}) does not run the modules they hook; "
-                 "please report these versions")
+        fail(f"{len(silent)} hooks never fired (first: {silent[0]}); this open_clip/timm/transformers "
+             f"({versions_line()}) does not run the modules they hook; please report these versions")
     keep = [n for n in names if not capture or any(fnmatch.fnmatchcase(n, g) for g in capture)]
     return OrderedDict((n, seen[n]) for n in keep)
 
@@ -218,17 +239,20 @@ def main(argv=None):
     args = parse_args(argv)
     for f in args.image + ([args.inputs] if args.inputs else []):
         if not os.path.isfile(f):
-            sys.exit(f"export_reference: error: {f}: no such file")
+            fail(f"{f}: no such file")
     try:
         import torch
         import open_clip
     except ImportError as e:
-        sys.exit(f"export_reference: error: {e.name} is not installed; pip install open_clip_torch transformers")
+        fail(f"{e.name} is not installed; pip install open_clip_torch transformers")
     sys.path.insert(0, os.path.join(HERE, "reference"))
     from safetensors_io import save_file
 
-    model, preprocess = open_clip.create_model_from_pretrained(args.model)
-    tokenizer = open_clip.get_tokenizer(args.model)
+    try:
+        model, preprocess = open_clip.create_model_from_pretrained(args.model)
+        tokenizer = open_clip.get_tokenizer(args.model)
+    except Exception as e:  # hub, network or config errors: one line, not open_clip's traceback
+        fail(f"cannot load {args.model} with open_clip ({type(e).__name__}: {e}); check the name and your network")
     model = model.eval().float()
     explicit_attention(model)
     pixels, ids = load_inputs(args, preprocess, tokenizer)

@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readAsFloat } from '../src/parity/run.js';
@@ -101,6 +101,34 @@ test('an upstream that never exposes the softmax is refused in one line, and no 
   assert.match(r.stderr, /^export_reference: error: 2 hooks never fired \(first: visual\.trunk\.blocks\.0\.attn\.probs\).*please report/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.ok(!existsSync(out) && !existsSync(`${out}.tmp`), 'no partial output');
+});
+
+test('bad inputs: one error line naming the file, exit 1, no file written', async () => {
+  const garbage = path.join(dir, 'garbage.bin');
+  writeFileSync(garbage, 'not a safetensors file, not an image');
+  const truncated = path.join(dir, 'truncated.jpg');
+  const jpeg = readFileSync(path.join(IMAGES, readdirSync(IMAGES).find((f) => /\.jpe?g$/i.test(f))!));
+  writeFileSync(truncated, jpeg.subarray(0, 3000));
+  const cases: Array<[string[], RegExp]> = [
+    [['--inputs', path.join(TINY, 'model.safetensors')], /has neither pixel_values nor input_ids/],
+    [['--inputs', garbage], /garbage\.bin: cannot read it as safetensors \(.*header length/],
+    [['--image', garbage], /garbage\.bin: cannot read it as an image/],
+    [['--image', truncated], /truncated\.jpg: cannot read it as an image \(image file is truncated/],
+  ];
+  for (const [args, message] of cases) {
+    const out = path.join(dir, 'bad.safetensors');
+    const r = exportReference([...args, '--out', out]);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^export_reference: error: .*${message.source}`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!existsSync(out) && !existsSync(`${out}.tmp`), 'no partial output');
+  }
+  const unloadable = spawnSync(TORCH_PYTHON, [SCRIPT, '--model', path.join(dir, 'no-such-model'), '--text', 'x', '--out', path.join(dir, 'm.safetensors')], {
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONPATH: STANDIN },
+  });
+  assert.equal(unloadable.status, 1);
+  assert.match(unloadable.stderr, /^export_reference: error: cannot load .*no-such-model with open_clip \(RuntimeError: .*\); check the name/);
 });
 
 test('import-safe: --help works without open_clip, and a run without it says what to install', () => {

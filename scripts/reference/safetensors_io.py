@@ -8,6 +8,7 @@ The format, as the safetensors project specifies it:
 We pad the header with spaces so the data buffer starts 8-byte aligned (the reference writer does the same,
 and readers that map the file as typed arrays rely on it).
 """
+import os
 import json
 import struct
 from collections import OrderedDict
@@ -61,8 +62,6 @@ def build_header(tensors, metadata=None):
 
 def save_file(tensors, path, metadata=None):
     """Writes an ordered {name: tensor} map; the file is written to path + '.tmp' then renamed (whole or absent)."""
-    import os
-
     header = build_header(tensors, metadata)
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
@@ -80,7 +79,12 @@ def read_header(path):
         if len(head) != 8:
             raise ValueError(f"{path}: too short to be a safetensors file")
         (n,) = struct.unpack("<Q", head)
+        size = os.fstat(f.fileno()).st_size
+        if n > size - 8:  # checked before reading: a garbage length would otherwise allocate gigabytes
+            raise ValueError(f"{path}: header length {n} exceeds the file's {size} bytes; not a safetensors file")
         header = json.loads(f.read(n).decode("utf-8"), object_pairs_hook=OrderedDict)
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: header is not a JSON object; not a safetensors file")
     metadata = header.pop("__metadata__", {}) or {}
     return header, metadata, 8 + n
 
@@ -88,7 +92,6 @@ def read_header(path):
 def load_file(path):
     """Reads every tensor into an ordered {name: tensor} map (the tensors share one buffer read from disk)."""
     header, metadata, start = read_header(path)
-    import os
 
     # readinto a preallocated buffer: f.read() then bytearray() would hold the file twice at the peak.
     buf = bytearray(os.path.getsize(path) - start)
