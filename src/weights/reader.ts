@@ -73,7 +73,8 @@ export class SafetensorsFile {
 
   /**
    * The tensor as int32: I32 as stored, I64 narrowed (token ids and other small integers; a value outside the
-   * int32 range is refused, never wrapped); other dtypes are refused. The bytes come from a fresh, aligned buffer, so the typed views need no copy.
+   * int32 range is refused, never wrapped); other dtypes are refused. The bytes come from a fresh, aligned
+   * buffer, so the typed views need no copy.
    */
   async readInt32(name: string): Promise<Int32Array> {
     const t = this.info(name);
