@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { toleranceFor } from '../src/parity/compare.js';
 import { readAsFloat } from '../src/parity/run.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { FIXTURES, REPO_ROOT, SHARED_DIR, TORCH_PYTHON, diffStats } from './helpers.js';
@@ -53,15 +54,19 @@ async function readAll(file: string): Promise<{ names: string[]; data: Map<strin
   return out;
 }
 
-test('on the golden inputs, the exported reference equals our PyTorch reference bit for bit, tensor for tensor', async () => {
+test('on the golden inputs, the exported reference equals our PyTorch reference within the parity tolerances, tensor for tensor', async () => {
+  // The committed golden file was computed by torch on one CPU; torch on another CPU (AVX-512 or not) sums
+  // in another order, so the two agree to float32 rounding, not bit for bit: each tensor is held to the
+  // parity bar of its kind (probabilities 1e-5, activations 1e-4, logits 1e-3), as `biomedclip parity` does.
   const out = path.join(dir, 'same-inputs.safetensors');
   const r = exportReference(['--inputs', GOLDEN, '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   const [ours, golden] = [await readAll(out), await readAll(GOLDEN)];
   assert.deepEqual(ours.names, golden.names, 'same hook names, in the same order');
-  const worst = Math.max(...golden.names.map((n) => diffStats(ours.data.get(n)!, golden.data.get(n)!).maxAbs));
-  console.log(`export_reference vs golden, ${golden.names.length} tensors: max|diff| ${worst.toExponential(2)} (tolerance 0: same maths, same torch)`);
-  assert.equal(worst, 0);
+  const rows = golden.names.map((n) => ({ name: n, tolerance: toleranceFor(n), ...diffStats(ours.data.get(n)!, golden.data.get(n)!) }));
+  const worst = rows.reduce((a, b) => (b.maxAbs / b.tolerance > a.maxAbs / a.tolerance ? b : a));
+  console.log(`export_reference vs golden, ${rows.length} tensors: worst ${worst.name} max|diff| ${worst.maxAbs.toExponential(2)} (tolerance ${worst.tolerance.toExponential(0)})`);
+  for (const row of rows) assert.ok(row.maxAbs <= row.tolerance, `${row.name}: max|diff| ${row.maxAbs} > ${row.tolerance}`);
   assert.equal(ours.meta.open_clip, '0.0-standin', 'the versions used are recorded in the file');
   assert.equal(parity(out).code, 0);
 });
@@ -135,7 +140,13 @@ test('import-safe: --help works without open_clip, and a run without it says wha
   const help = spawnSync(TORCH_PYTHON, [SCRIPT, '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /--image IMAGE/);
-  const run = spawnSync(TORCH_PYTHON, [SCRIPT, '--text', 'tumor', '--out', path.join(dir, 'ref.safetensors')], { encoding: 'utf8' });
-  if (run.status === 0) return; // a machine with the real open_clip: the file was made
+  const ref = path.join(dir, 'ref.safetensors');
+  const run = spawnSync(TORCH_PYTHON, [SCRIPT, '--text', 'tumor', '--out', ref], { encoding: 'utf8' });
+  if (run.status === 0) {
+    assert.ok(existsSync(ref), 'a machine with the real open_clip: exit 0 means the file was made');
+    return;
+  }
+  assert.equal(run.status, 1);
+  assert.ok(!existsSync(ref), 'no file without open_clip');
   assert.match(run.stderr, /export_reference: error: .*not installed; pip install open_clip_torch/);
 });
