@@ -57,8 +57,8 @@ def vision_hook_modules(model):
     names = ["visual.trunk.patch_embed"]
     for i in range(len(model.visual.trunk.blocks)):
         b = f"visual.trunk.blocks.{i}"
-        names += [f"{b}.norm1", f"{b}.attn.qkv", f"{b}.attn.probs", f"{b}.attn.proj", f"{b}.norm2",
-                  f"{b}.mlp.fc1", f"{b}.mlp.act", f"{b}.mlp.fc2", b]
+        names += [f"{b}.norm1", f"{b}.attn.qkv", f"{b}.attn.probs", f"{b}.attn.proj", f"{b}.attn", f"{b}.norm2",
+                  f"{b}.mlp.fc1", f"{b}.mlp.act", f"{b}.mlp.fc2", f"{b}.mlp", b]
     names += ["visual.trunk.norm", "visual.head.proj"]
     modules = dict(model.named_modules())
     return OrderedDict((n, modules[n[: -len("probs")] + "attn_drop" if n.endswith(".probs") else n]) for n in names)
@@ -66,13 +66,15 @@ def vision_hook_modules(model):
 
 def text_hook_names(model):
     """Text hook names in forward order; `.probs` entries come from output_attentions, not a module."""
-    names = ["text.transformer.embeddings"]
+    names = ["text.transformer.embeddings.LayerNorm", "text.transformer.embeddings"]
     for i in range(len(model.text.transformer.encoder.layer)):
         l = f"text.transformer.encoder.layer.{i}"
         s = f"{l}.attention.self"
         names += [f"{s}.query", f"{s}.key", f"{s}.value", f"{s}.probs", s, f"{l}.attention.output.dense",
-                  f"{l}.attention.output", f"{l}.intermediate.dense", f"{l}.intermediate", f"{l}.output.dense", l]
-    return names + ["text.proj.0", "text.proj.1", "text.proj"]
+                  f"{l}.attention.output.LayerNorm", f"{l}.attention.output", f"{l}.attention",
+                  f"{l}.intermediate.dense", f"{l}.intermediate.intermediate_act_fn", f"{l}.intermediate",
+                  f"{l}.output.dense", f"{l}.output.LayerNorm", f"{l}.output", l]
+    return names + ["text.proj.0", "text.proj.1", "text.proj.2", "text.proj"]
 
 
 def explicit_attention(model):

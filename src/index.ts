@@ -4,15 +4,16 @@
  */
 export { BiomedCLIP, DEFAULT_TEMPLATE, fillTemplate, type Embedding, type LabelScore, type LoadModelOptions, type TraceInputs } from './api/biomedclip.js';
 export { forward, resultTensors, disposeResult, type ForwardInputs, type ForwardResult } from './api/forward.js';
-export { useBackend, availableBackends, BACKENDS, type BackendName } from './backend.js';
+export { useBackend, BACKENDS, type BackendName } from './backend.js';
 export { UserError } from './errors.js';
 export { BiomedCLIPModel } from './model/clip.js';
 export { parseOpenClipConfig, loadConfigFile, DEFAULT_CONFIG, type ClipConfig, type VisionConfig, type TextConfig } from './model/config.js';
 export { Hooks, globToRegExp, type HookOptions, type EditFn } from './model/hooks.js';
-export { expectedTensorShapes, KNOWN_UNUSED } from './model/keys.js';
+export { expectedTensorShapes, KNOWN_UNUSED } from './model/spec.js';
 export { loadModel } from './model/load.js';
 export { l2Normalize, clipLogits, zeroShotProbs } from './model/head.js';
-export { diffTensors, formatDiffTable, TOLERANCES, type HookDiff, type HostTensor } from './parity/compare.js';
+export { compareTraces, diffTensors, formatDiffTable, TOLERANCES, type HookDiff, type TraceSource } from './parity/compare.js';
+export type { HostTensor } from './host-tensor.js';
 export { WordPieceTokenizer, cleanText, type Encoding, type EncodeOptions } from './tokenizer/index.js';
 export { preprocessImage, DEFAULT_PREPROCESS, type ImageInput, type RawImage, type Preprocessed } from './image/index.js';
 export { SafetensorsFile, writeSafetensors } from './weights/index.js';

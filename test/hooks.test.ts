@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { disposeResult, forward } from '../src/api/forward.js';
 import { useBackend } from '../src/backend.js';
+import { UserError } from '../src/errors.js';
 import { Hooks, globToRegExp } from '../src/model/hooks.js';
 import { loadModel } from '../src/model/load.js';
 import { FIXTURES } from './helpers.js';
@@ -45,5 +47,34 @@ test('ablating a head changes the output; an identity edit does not; grads flow'
   assert.ok(Number.isFinite(grad) && grad > 0, `gradient norm ${grad}`);
   assert.equal(tf.memory().numTensors, before);
   px.dispose();
+  model.dispose();
+});
+
+test('a pattern that matches no hook point is an error naming the closest names, before anything runs', async () => {
+  await useBackend('cpu');
+  const model = await loadModel(path.join(FIXTURES, 'tiny'));
+  const pixelValues = tf.zeros([1, 3, 64, 64]) as tf.Tensor4D;
+  const inputIds = tf.tensor2d([[2, 5, 3]], [1, 3], 'int32');
+  const before = tf.memory().numTensors;
+  const fails = (opts: Parameters<typeof forward>[2], inputs: Parameters<typeof forward>[1], message: RegExp) =>
+    assert.throws(() => forward(model, inputs, opts), (err: unknown) => {
+      assert.ok(err instanceof UserError && err.exitCode === 2, String(err));
+      assert.match(err.message, message);
+      console.log(err.message);
+      return true;
+    });
+  // The typo an ablation study must never survive: 'block' for 'blocks'. Nothing is ablated silently.
+  const zero = { fn: (x: tf.Tensor) => tf.zerosLike(x) };
+  fails({ edits: [{ pattern: 'visual.trunk.block.1.attn.probs', ...zero }] }, { pixelValues },
+    /edit pattern 'visual\.trunk\.block\.1\.attn\.probs' matches no hook point; closest: visual\.trunk\.blocks\.1\.attn\.probs/);
+  fails({ capture: ['text.transformer.encoder.layers.*'] }, { inputIds },
+    /capture pattern 'text\.transformer\.encoder\.layers\.\*' matches no hook point; closest: text\.transformer\.encoder\.layer\.\*/);
+  fails({ capture: ['text.*.probs'] }, { pixelValues }, /matches only hooks of the text tower, which does not run on these inputs; pass --text/);
+  // The same patterns with both towers running, or spelled right, are fine.
+  const ok = forward(model, { pixelValues, inputIds }, { capture: ['text.*.probs'] });
+  assert.deepEqual([...ok.hooks.captured.keys()], ['text.transformer.encoder.layer.0.attention.self.probs', 'text.transformer.encoder.layer.1.attention.self.probs']);
+  disposeResult(ok);
+  assert.equal(tf.memory().numTensors, before, 'a refused pattern leaves no tensor behind');
+  tf.dispose([pixelValues, inputIds]);
   model.dispose();
 });

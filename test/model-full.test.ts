@@ -13,12 +13,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../src/backend.js';
-import { disposeResult, forward, resultTensors } from '../src/api/forward.js';
 import { loadModel } from '../src/model/load.js';
-import { diffTensors, formatDiffTable, type HookDiff } from '../src/parity/compare.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { convertCheckpoint } from '../src/convert/convert.js';
 import { REPO_ROOT, TORCH_PYTHON, diffStats, reportDiff } from './helpers.js';
+import { checkAgainstGolden } from './support/golden-parity.js';
 
 let dir = '';
 let golden: SafetensorsFile;
@@ -44,27 +43,8 @@ for (const backend of ['cpu', 'wasm']) {
     await useBackend(backend);
     const model = await loadModel(dir);
     assert.equal(model.parameterCount(), 195_902_721);
-    const before = tf.memory().numTensors;
-    const pixelValues = tf.tensor4d(pixels.data, pixels.shape as [number, number, number, number]);
-    const inputIds = tf.tensor2d(ids.data, ids.shape as [number, number], 'int32');
-    const result = forward(model, { pixelValues, inputIds }, { capture: ['*'] });
-    const rows: HookDiff[] = [];
-    for (const [name, t] of resultTensors(result)) {
-      const info = golden.tensors.get(name);
-      assert.ok(info, `reference has no '${name}'`);
-      rows.push(diffTensors(name, { shape: t.shape, data: (await t.data()) as Float32Array }, { shape: info.shape, data: await golden.readFloat32(name) }));
-    }
-    const worst = (re: RegExp) => rows.filter((r) => re.test(r.name)).reduce((a, b) => (b.maxAbs > a.maxAbs ? b : a));
-    console.log(`${backend}: ${rows.length} tensors compared; worst of each kind:\n${formatDiffTable([worst(/probs$/), worst(/^(visual|text)\.(?!.*probs$)/), ...rows.filter((r) => r.name.startsWith('outputs.'))])}`);
-    const failed = rows.filter((r) => !r.pass).map((r) => r.name);
-    assert.deepEqual(failed, [], `over tolerance: ${failed.join(', ')}`);
+    const rows = await checkAgainstGolden(model, golden, backend);
     for (const r of rows.filter((x) => x.name.endsWith('_features'))) assert.ok(r.cosine >= 0.99999, `${r.name} cosine ${r.cosine}`);
-    const expectedHooks = [...golden.tensors.keys()].filter((k) => !k.startsWith('inputs.') && k !== 'outputs.logit_scale');
-    assert.equal(rows.length, expectedHooks.length, 'every reference tensor was compared');
-    disposeResult(result);
-    pixelValues.dispose();
-    inputIds.dispose();
-    assert.equal(tf.memory().numTensors, before, 'forward leaked tensors');
     model.dispose();
   });
 }

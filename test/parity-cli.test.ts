@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { forwardOrder } from '../src/parity/run.js';
+import { forwardOrder } from '../src/parity/compare.js';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../src/weights/index.js';
 import { FIXTURES, REPO_ROOT } from './helpers.js';
 
@@ -54,12 +54,12 @@ test('the untouched PyTorch golden file passes: exit 0, every tensor compared', 
   assert.equal(report.failed, 0);
   assert.equal(report.firstFailure, null);
   // 47 hooks + 4 outputs: everything in the file except its 2 inputs.
-  assert.equal(report.compared, 51);
+  assert.equal(report.compared, 77);
   const worst = Math.max(...report.rows.map((x: { maxAbs: number }) => x.maxAbs));
-  console.log(`tiny golden: worst max|diff| ${worst.toExponential(2)} over ${report.compared} tensors (tolerances 1e-5 probs, 1e-4 activations, 1e-3 logits)`);
+  console.log(`tiny golden: worst max|diff| ${worst.toExponential(2)} over ${report.compared} tensors (atol 1e-5 probs, 1e-4 scores and activations, 1e-3 logits)`);
   const table = parity('--reference', GOLDEN);
   assert.equal(table.code, 0);
-  assert.match(table.stdout, /parity: PASS, all 51 tensors within tolerance/);
+  assert.match(table.stdout, /parity: PASS, all 77 tensors within tolerance/);
 });
 
 test('one perturbed hook: exit 1, and that hook is named as the first divergence', async () => {
@@ -72,7 +72,7 @@ test('one perturbed hook: exit 1, and that hook is named as the first divergence
   const r = parity('--reference', file);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, new RegExp(`FIRST DIVERGENCE: ${PERTURBED.replace(/\./g, '\\.')} \\(max \\|diff\\| 1\\.00e-2`));
-  assert.match(r.stdout, /parity: FAIL, 1 of 51/);
+  assert.match(r.stdout, /parity: FAIL, 1 of 77/);
   const report = JSON.parse(parity('--reference', file, '--json').stdout);
   assert.equal(report.firstFailure.name, PERTURBED);
   const failing = report.rows.filter((x: { pass: boolean }) => !x.pass).map((x: { name: string }) => x.name);
@@ -120,4 +120,11 @@ test('user errors: one line on stderr and the documented exit codes', async () =
 
 test('forwardOrder keeps reference-only names where the reference has them', () => {
   assert.deepEqual(forwardOrder(['a', 'b', 'c', 'outputs.x'], ['outputs.x', 'a', 'z', 'c', 'b']), ['a', 'z', 'b', 'c', 'outputs.x']);
+});
+
+test('a --capture pattern that matches no hook is a usage error naming the closest hooks', () => {
+  const r = parity('--reference', GOLDEN, '--capture', 'visual.trunk.block.*.attn.probs');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^biomedclip: error: capture pattern 'visual\.trunk\.block\.\*\.attn\.probs' matches no hook point; closest: visual\.trunk\.blocks\.\*\.attn\.probs/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
 });

@@ -1,13 +1,16 @@
 /**
  * The committed tiny PyTorch-reference fixture is well-formed: both safetensors files parse, their tensors
- * tile the data buffer exactly, and golden.safetensors holds every contract hook with the contract's shape.
- * Deliberately independent of src/: a broken fixture should fail here, not only in the parity tests.
+ * tile the data buffer exactly, and golden.safetensors holds exactly the hook points `biomedclip summary
+ * --json` lists (the TS modules' own declarations), each with its declared shape. The file is parsed here
+ * without src/, so a broken fixture fails here and not only in the parity tests; the Python reference
+ * derives its points from its own modules, so this is where the two independent descriptions meet.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, REPO_ROOT } from './helpers.js';
 
 const TINY = path.join(FIXTURES, 'tiny');
 
@@ -76,34 +79,12 @@ function tinyDims(): TinyDims {
   };
 }
 
-/** The hook contract: name → shape, for B images and N texts of T tokens. */
-function expectedHooks(d: TinyDims, B: number, N: number, T: number): Map<string, number[]> {
-  const h = new Map<string, number[]>([['visual.trunk.patch_embed', [B, d.S - 1, d.W]]]);
-  for (let i = 0; i < d.L; i++) {
-    const b = `visual.trunk.blocks.${i}`;
-    for (const n of ['norm1', 'attn.proj', 'norm2', 'mlp.fc2']) h.set(`${b}.${n}`, [B, d.S, d.W]);
-    h.set(`${b}.attn.qkv`, [B, d.S, 3 * d.W]);
-    h.set(`${b}.attn.probs`, [B, d.H, d.S, d.S]);
-    h.set(`${b}.mlp.fc1`, [B, d.S, 4 * d.W]);
-    h.set(`${b}.mlp.act`, [B, d.S, 4 * d.W]);
-    h.set(b, [B, d.S, d.W]);
-  }
-  h.set('visual.trunk.norm', [B, d.S, d.W]);
-  h.set('visual.head.proj', [B, d.embed]);
-  h.set('text.transformer.embeddings', [N, T, d.TW]);
-  for (let i = 0; i < d.TL; i++) {
-    const l = `text.transformer.encoder.layer.${i}`;
-    for (const n of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.self',
-      'attention.output.dense', 'attention.output', 'output.dense']) h.set(`${l}.${n}`, [N, T, d.TW]);
-    h.set(`${l}.attention.self.probs`, [N, d.TH, T, T]);
-    h.set(`${l}.intermediate.dense`, [N, T, d.TI]);
-    h.set(`${l}.intermediate`, [N, T, d.TI]);
-    h.set(l, [N, T, d.TW]);
-  }
-  h.set('text.proj.0', [N, d.P]);
-  h.set('text.proj.1', [N, d.P]);
-  h.set('text.proj', [N, d.embed]);
-  return h;
+/** The hook points TS declares (`summary --json`), in forward order, with `B` and `T` still symbolic. */
+function declaredHooks(): Array<{ name: string; shape: Array<number | string>; kind: string }> {
+  const cli = path.join(REPO_ROOT, 'bin', 'biomedclip.js');
+  const r = spawnSync(process.execPath, [cli, 'summary', '--config', path.join(TINY, 'open_clip_config.json'), '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout).hooks;
 }
 
 test('tiny fixture: model.safetensors is well-formed F32 with open_clip keys', () => {
@@ -137,14 +118,18 @@ test('tiny fixture: golden.safetensors holds inputs, outputs and every hook with
   assert.deepEqual(ids.shape, [3, 17]);
   const outputs: [string, number[]][] = [['outputs.image_features', [B, d.embed]],
     ['outputs.text_features', [N, d.embed]], ['outputs.logits_per_image', [B, N]], ['outputs.logit_scale', []]];
-  const expected = new Map([...outputs, ...expectedHooks(d, B, N, T)]);
-  for (const [name, shape] of expected) {
-    const t = p.tensors.get(name);
-    assert.ok(t, `golden lacks ${name}`);
-    assert.equal(t.dtype, 'F32', name);
-    assert.deepEqual(t.shape, shape, name);
+  for (const [name, shape] of outputs) assert.deepEqual(p.tensors.get(name)?.shape, shape, name);
+  const hooks = declaredHooks();
+  const bind = (shape: Array<number | string>, tower: string) => shape.map((x) => (x === 'B' ? (tower === 'visual' ? B : N) : x === 'T' ? T : x));
+  const goldenHooks = [...p.tensors.keys()].filter((n) => !n.startsWith('inputs.') && !n.startsWith('outputs.'));
+  assert.deepEqual(goldenHooks, hooks.map((h) => h.name), 'the same hook points, in the same forward order');
+  for (const h of hooks) {
+    const t = p.tensors.get(h.name)!;
+    assert.equal(t.dtype, 'F32', h.name);
+    assert.deepEqual(t.shape, bind(h.shape, h.name.split('.')[0]), h.name);
   }
-  assert.equal(p.tensors.size, expected.size + 2, 'no tensors beyond inputs, outputs and hooks');
+  console.log(`golden holds all ${hooks.length} declared hook points with their declared shapes`);
+  assert.equal(p.tensors.size, hooks.length + outputs.length + 2, 'no tensors beyond inputs, outputs and hooks');
   assert.match(p.metadata.logit_scale ?? '', /raw parameter/);
   assert.ok(Math.abs(floats(p, 'outputs.logit_scale')[0] - Math.log(100)) < 1e-6);
 });

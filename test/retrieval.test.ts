@@ -16,7 +16,7 @@ import { resolveTemplates } from '../src/api/templates.js';
 import { command as indexCommand } from '../src/cli/commands/index.js';
 import { command as searchCommand } from '../src/cli/commands/search.js';
 import { UserError } from '../src/errors.js';
-import { expectedTensorShapes } from '../src/model/keys.js';
+import { expectedTensorShapes } from '../src/model/spec.js';
 import { parseOpenClipConfig } from '../src/model/config.js';
 import { buildIndex } from '../src/retrieval/build.js';
 import { IndexReader } from '../src/retrieval/index-reader.js';

@@ -10,8 +10,9 @@ import * as path from 'node:path';
 import { useBackend } from '../src/backend.js';
 import { loadConfigFile } from '../src/model/config.js';
 import { loadModel } from '../src/model/load.js';
-import { expectedTensorShapes } from '../src/model/keys.js';
-import { hookShapes, recordHookShapes, summarize, type SummaryRow } from '../src/model/summary.js';
+import { expectedTensorShapes } from '../src/model/spec.js';
+import { pointShapes } from '../src/model/spec.js';
+import { recordHookShapes, summarize, type SummaryRow } from '../src/model/summary.js';
 import { FIXTURES, REPO_ROOT, SHARED_DIR } from './helpers.js';
 
 const TINY = path.join(FIXTURES, 'tiny');
@@ -58,11 +59,11 @@ test('the table prints the totals and honours --depth', () => {
   assert.doesNotMatch(r.stdout, /blocks/);
 });
 
-test('shapes computed from the config equal those a real forward pass records (tiny model, cpu)', async () => {
+test('the shapes the modules declare equal those a real forward pass records (tiny model, cpu)', async () => {
   await useBackend('cpu');
   const model = await loadModel(TINY);
   const recorded = recordHookShapes(model);
-  const computed = hookShapes(model.config);
+  const computed = pointShapes(model.config);
   assert.deepEqual([...recorded.keys()], [...computed.keys()], 'same hooks in the same forward order');
   for (const [name, shape] of recorded) assert.deepEqual(shape, computed.get(name), name);
   const s = summarize(model.config, recorded);
@@ -90,4 +91,16 @@ test('user errors: both sources, a bad depth, a missing config', () => {
   const missing = summary('--config', path.join(TINY, 'nope.json'));
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^biomedclip: error: cannot read config/);
+});
+
+test("the parts are exported under 'biomedclip-ts/model': one block built alone declares its keys and points", async () => {
+  const m = await import('biomedclip-ts/model');
+  const recorder = new m.SpecRecorder();
+  const cfg = m.loadConfigFile(path.join(TINY, 'open_clip_config.json'));
+  new m.VitBlock(recorder, 'probe.block', cfg.vision);
+  assert.deepEqual([...recorder.params.keys()].slice(0, 4), ['probe.block.norm1.weight', 'probe.block.norm1.bias', 'probe.block.attn.qkv.weight', 'probe.block.attn.qkv.bias']);
+  assert.deepEqual(recorder.params.get('probe.block.attn.qkv.weight'), [96, 32], 'PyTorch layout [out, in]');
+  assert.deepEqual(recorder.points.map((p) => p.name), ['norm1', 'attn.qkv', 'attn.scores', 'attn.probs', 'attn.context', 'attn.proj', 'attn', 'resid_mid',
+    'norm2', 'mlp.fc1', 'mlp.act', 'mlp.fc2', 'mlp'].map((n) => `probe.block.${n}`).concat('probe.block'));
+  assert.deepEqual(recorder.points.find((p) => p.name === 'probe.block.attn.probs'), { name: 'probe.block.attn.probs', shape: ['B', 2, 17, 17], kind: 'probs' });
 });

@@ -33,7 +33,8 @@ class BertEmbeddings(nn.Module):
 
 class BertSelfAttention(nn.Module):
     """Eager attention: scores = (q @ k^T) / sqrt(d) + mask, softmax over keys, probs @ v, heads merged.
-    Unlike timm, HF divides the scores AFTER the product; both are kept as upstream writes them."""
+    Unlike timm, HF divides the scores AFTER the product; both are kept as upstream writes them.
+    scores (mask added), probs and context (per head, before merging) are Identity hook points."""
 
     def __init__(self, c, dev):
         super().__init__()
@@ -42,7 +43,9 @@ class BertSelfAttention(nn.Module):
         self.query = nn.Linear(c.hidden_size, c.hidden_size, device=dev)
         self.key = nn.Linear(c.hidden_size, c.hidden_size, device=dev)
         self.value = nn.Linear(c.hidden_size, c.hidden_size, device=dev)
-        self.probs = nn.Identity()  # hook point for the softmax output, no parameters
+        self.scores = nn.Identity()
+        self.probs = nn.Identity()
+        self.context = nn.Identity()
 
     def split_heads(self, x):
         B, T, _ = x.shape
@@ -53,8 +56,8 @@ class BertSelfAttention(nn.Module):
         k = self.split_heads(self.key(x))
         v = self.split_heads(self.value(x))
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)  # [B, H, T, T]
-        probs = self.probs(nn.functional.softmax(scores + mask, dim=-1))
-        ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous()  # [B, T, H, D]
+        probs = self.probs(nn.functional.softmax(self.scores(scores + mask), dim=-1))
+        ctx = self.context(torch.matmul(probs, v)).permute(0, 2, 1, 3).contiguous()  # [B, T, H, D]
         return ctx.view(ctx.shape[0], ctx.shape[1], -1)  # [B, T, W]
 
 
@@ -81,15 +84,15 @@ class BertAttention(nn.Module):
 
 
 class BertIntermediate(nn.Module):
-    """dense W -> 4W, then exact erf GELU (BERT's hidden_act "gelu")."""
+    """dense W -> 4W, then exact erf GELU (BERT's hidden_act "gelu"), under HF's module name."""
 
     def __init__(self, c, dev):
         super().__init__()
         self.dense = nn.Linear(c.hidden_size, c.intermediate_size, device=dev)
-        self.act = nn.GELU()
+        self.intermediate_act_fn = nn.GELU()
 
     def forward(self, x):
-        return self.act(self.dense(x))
+        return self.intermediate_act_fn(self.dense(x))
 
 
 class BertOutput(nn.Module):

@@ -44,65 +44,39 @@ def build_model(config_json, dev=None):
     return BiomedCLIP(config_from_json(config_json), dev)
 
 
-# ---------------------------------------------------------------- hook names (the TS contract)
+# ---------------------------------------------------------------- hook points
+
+# Every module is a hook point under its path (as register_forward_hook sees it), except these, each with
+# the reason. The TS model declares its points in its own modules; test/reference.test.ts checks that the
+# golden files this reference writes hold exactly the points `biomedclip summary --json` lists.
+NOT_HOOK_POINTS = {
+    "visual": "its output is visual.head.proj's",
+    "visual.trunk": "timm's trunk returns the pooled [CLS] vector; visual.trunk.norm holds every token",
+    "visual.trunk.patch_embed.proj": "the Conv2d's [B,W,g,g] map; patch_embed publishes it as [B,N,W] tokens",
+    "visual.trunk.blocks": "a Sequential: its output is the last block's",
+    "visual.head": "a Sequential: its output is visual.head.proj's",
+    "text": "its output is text.proj's",
+    "text.transformer": "its output is the last encoder layer's",
+    "text.transformer.encoder": "its output is the last layer's",
+    "text.transformer.encoder.layer": "a ModuleList: it holds the layers and is never called",
+    "text.transformer.embeddings.word_embeddings": "a table lookup; the embeddings' sum is published",
+    "text.transformer.embeddings.position_embeddings": "a table lookup; the embeddings' sum is published",
+    "text.transformer.embeddings.token_type_embeddings": "a table lookup; the embeddings' sum is published",
+}
 
 
-def vision_hook_names(cfg):
-    names = ["visual.trunk.patch_embed"]
-    for i in range(cfg.vision.layers):
-        b = f"visual.trunk.blocks.{i}"
-        names += [f"{b}.norm1", f"{b}.attn.qkv", f"{b}.attn.probs", f"{b}.attn.proj", f"{b}.norm2",
-                  f"{b}.mlp.fc1", f"{b}.mlp.act", f"{b}.mlp.fc2", b]
-    return names + ["visual.trunk.norm", "visual.head.proj"]
-
-
-def text_hook_names(cfg):
-    names = ["text.transformer.embeddings"]
-    for i in range(cfg.text.num_hidden_layers):
-        layer = f"text.transformer.encoder.layer.{i}"
-        s = f"{layer}.attention.self"
-        names += [f"{s}.query", f"{s}.key", f"{s}.value", f"{s}.probs", s,
-                  f"{layer}.attention.output.dense", f"{layer}.attention.output",
-                  f"{layer}.intermediate.dense", f"{layer}.intermediate", f"{layer}.output.dense", layer]
-    return names + ["text.proj.0", "text.proj.1", "text.proj"]
-
-
-def hook_shapes(cfg, batch_images, batch_texts, text_len):
-    """The shape each hook must have, as the contract lists them (S = tokens incl. CLS)."""
-    v, t = cfg.vision, cfg.text
-    B, S, W, H = batch_images, v.grid * v.grid + 1, v.width, v.heads
-    N, T, TW, TH = batch_texts, text_len, t.hidden_size, t.num_attention_heads
-    shapes = OrderedDict()
-    for name in vision_hook_names(cfg):
-        leaf = name.rsplit(".", 1)[-1]
-        shapes[name] = {
-            "patch_embed": [B, S - 1, W], "qkv": [B, S, 3 * W], "probs": [B, H, S, S],
-            "fc1": [B, S, int(W * v.mlp_ratio)], "act": [B, S, int(W * v.mlp_ratio)], "proj": [B, S, W],
-        }.get(leaf, [B, S, W])
-    shapes["visual.head.proj"] = [B, cfg.embed_dim]
-    for name in text_hook_names(cfg):
-        if name.endswith(".probs"):
-            shapes[name] = [N, TH, T, T]
-        elif name.endswith("intermediate.dense") or name.endswith("intermediate"):
-            shapes[name] = [N, T, t.intermediate_size]
-        else:
-            shapes[name] = [N, T, TW]
-    shapes["text.proj.0"] = [N, cfg.proj_hidden]
-    shapes["text.proj.1"] = [N, cfg.proj_hidden]
-    shapes["text.proj"] = [N, cfg.embed_dim]
-    return shapes
+def hook_point_modules(model, tower):
+    """(name, module) of every hook point of one tower ("visual" or "text")."""
+    return [(n, m) for n, m in model.named_modules()
+            if n.startswith(tower + ".") and n not in NOT_HOOK_POINTS]
 
 
 class Capture:
-    """Forward hooks on the named modules; each captured output is a float32 copy, keyed by module path."""
+    """Forward hooks on the given modules; each output is kept as a float32 copy, in the order they fire."""
 
-    def __init__(self, model, names):
-        modules = dict(model.named_modules())
-        missing = [n for n in names if n not in modules]
-        if missing:
-            raise KeyError(f"no module for hook names: {missing[:5]}")
+    def __init__(self, named_modules):
         self.tensors = OrderedDict()
-        self.handles = [modules[n].register_forward_hook(self._hook(n)) for n in names]
+        self.handles = [m.register_forward_hook(self._hook(n)) for n, m in named_modules]
 
     def _hook(self, name):
         def hook(_module, _inputs, output):
@@ -117,11 +91,10 @@ class Capture:
 
 
 def run_with_capture(model, pixel_values=None, input_ids=None):
-    """Runs the towers that have inputs; returns (outputs, hooks), both ordered {name: tensor} maps."""
-    cfg = model.cfg
-    names = (vision_hook_names(cfg) if pixel_values is not None else []) + \
-            (text_hook_names(cfg) if input_ids is not None else [])
-    cap = Capture(model, names)
+    """Runs the towers that have inputs; returns (outputs, hooks), both {name: tensor} maps in firing order."""
+    points = (hook_point_modules(model, "visual") if pixel_values is not None else []) + \
+             (hook_point_modules(model, "text") if input_ids is not None else [])
+    cap = Capture(points)
     out = OrderedDict()
     try:
         with torch.no_grad():
@@ -135,9 +108,10 @@ def run_with_capture(model, pixel_values=None, input_ids=None):
             out["outputs.logit_scale"] = model.logit_scale.detach().clone()
     finally:
         cap.close()
-    # Hooks fire in execution order; report them in the contract's order.
-    hooks = OrderedDict((n, cap.tensors[n]) for n in names)
-    return out, hooks
+    silent = [n for n, _ in points if n not in cap.tensors]
+    if silent:
+        raise RuntimeError(f"hook points that never fired: {silent[:5]}")
+    return out, cap.tensors
 
 
 # ---------------------------------------------------------------- loading a model directory

@@ -5,7 +5,8 @@
   /usr/bin/python3 scripts/reference/selfcheck.py --full     # also the full-size model (about a minute)
 
 1. state_dict keys and shapes: the open_clip checkpoint's (full size: 351 tensors, 195,902,721 values).
-2. Every hook fires once, with the shape the TS contract lists.
+2. Every hook point fires once, as float32; attention's scores/probs/context have their [B,H,S,S|D] shapes
+   and agree with each other (softmax(scores) = probs).
 3. The written-out attention equals softmax(q k^T * scale) v computed another way from the captured q/k/v
    (explicit per-head slicing of the fused qkv for timm, einsum with a boolean mask for BERT).
 4. Whole layers against torch's own nn.TransformerEncoderLayer loaded with the same weights (pre-norm for
@@ -29,7 +30,7 @@ from bert import extended_attention_mask  # noqa: E402
 from config import CONFIGS  # noqa: E402
 from init_weights import init_weights  # noqa: E402
 from inputs import pad_ids, seeded_ids, seeded_pixels  # noqa: E402
-from model import build_model, hook_shapes, run_with_capture  # noqa: E402
+from model import build_model, run_with_capture  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 
 TOL = 1e-5
@@ -59,11 +60,22 @@ def check_keys(model, size):
 
 
 def check_hooks(model, hooks, n_img, n_txt, T):
-    want = hook_shapes(model.cfg, n_img, n_txt, T)
-    got = {k: list(v.shape) for k, v in hooks.items()}
-    wrong = [(k, got.get(k), s) for k, s in want.items() if got.get(k) != s]
-    extra = [k for k in got if k not in want]
-    check("hook names and shapes", not wrong and not extra, f"{len(want)} hooks {wrong[:2]} {extra[:2]}")
+    v, t = model.cfg.vision, model.cfg.text
+    S, TH = v.grid * v.grid + 1, t.num_attention_heads
+    want = {}
+    for i in range(v.layers):
+        a = f"visual.trunk.blocks.{i}.attn"
+        want.update({f"{a}.scores": [n_img, v.heads, S, S], f"{a}.probs": [n_img, v.heads, S, S],
+                     f"{a}.context": [n_img, v.heads, S, v.head_width]})
+    for i in range(t.num_hidden_layers):
+        a = f"text.transformer.encoder.layer.{i}.attention.self"
+        want.update({f"{a}.scores": [n_txt, TH, T, T], f"{a}.probs": [n_txt, TH, T, T],
+                     f"{a}.context": [n_txt, TH, T, t.hidden_size // TH]})
+    wrong = [(k, list(hooks[k].shape) if k in hooks else None, s) for k, s in want.items()
+             if k not in hooks or list(hooks[k].shape) != s]
+    check("attention hook points and shapes", not wrong, f"{len(hooks)} hooks {wrong[:2]}")
+    worst = max(max_diff(F.softmax(hooks[k[:-len(".probs")] + ".scores"], dim=-1), hooks[k]) for k in want if k.endswith(".probs"))
+    check("softmax(scores) = probs at every attention", worst <= TOL, f"max|diff| {worst:.2e}")
     dtypes = {v.dtype for v in hooks.values()}
     check("hooks are float32", dtypes == {torch.float32})
 

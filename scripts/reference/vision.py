@@ -22,7 +22,9 @@ class PatchEmbed(nn.Module):
 
 
 class Attention(nn.Module):
-    """timm/models/vision_transformer.py Attention, non-fused path: q is scaled BEFORE q @ k^T, as timm does."""
+    """timm/models/vision_transformer.py Attention, non-fused path: q is scaled BEFORE q @ k^T, as timm does.
+    scores, probs and context are Identity modules: hook points for the pre-softmax scores [B,H,N,N], the
+    softmax output [B,H,N,N] and each head's weighted sum of values [B,H,N,D] (no parameters)."""
 
     def __init__(self, c, dev):
         super().__init__()
@@ -30,7 +32,9 @@ class Attention(nn.Module):
         self.head_dim = c.head_width
         self.scale = self.head_dim ** -0.5
         self.qkv = nn.Linear(c.width, 3 * c.width, bias=True, device=dev)
-        self.probs = nn.Identity()  # hook point for the softmax output, no parameters
+        self.scores = nn.Identity()
+        self.probs = nn.Identity()
+        self.context = nn.Identity()
         self.proj = nn.Linear(c.width, c.width, device=dev)
 
     def forward(self, x):
@@ -39,8 +43,8 @@ class Attention(nn.Module):
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
         q = q * self.scale
-        attn = self.probs((q @ k.transpose(-2, -1)).softmax(dim=-1))  # [B,H,N,N]
-        x = (attn @ v).transpose(1, 2).reshape(B, N, C)  # heads merged back: [B,N,C]
+        attn = self.probs(self.scores(q @ k.transpose(-2, -1)).softmax(dim=-1))  # [B,H,N,N]
+        x = self.context(attn @ v).transpose(1, 2).reshape(B, N, C)  # heads merged back: [B,N,C]
         return self.proj(x)
 
 
@@ -59,17 +63,19 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    """timm Block, pre-norm: x + attn(norm1(x)), then x + mlp(norm2(x)); no layer scale in ViT-B/16."""
+    """timm Block, pre-norm: x + attn(norm1(x)), then x + mlp(norm2(x)); no layer scale in ViT-B/16.
+    resid_mid is an Identity hook point on the residual stream between the two halves."""
 
     def __init__(self, c, dev):
         super().__init__()
         self.norm1 = nn.LayerNorm(c.width, eps=c.eps, device=dev)
         self.attn = Attention(c, dev)
+        self.resid_mid = nn.Identity()
         self.norm2 = nn.LayerNorm(c.width, eps=c.eps, device=dev)
         self.mlp = Mlp(c, dev)
 
     def forward(self, x):
-        x = x + self.attn(self.norm1(x))
+        x = self.resid_mid(x + self.attn(self.norm1(x)))
         return x + self.mlp(self.norm2(x))
 
 

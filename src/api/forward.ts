@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from '../model/clip.js';
-import { Hooks, type HookOptions } from '../model/hooks.js';
+import { Hooks, checkPatterns, type HookOptions } from '../model/hooks.js';
+import type { TraceSource } from '../parity/compare.js';
 
 export interface ForwardInputs {
   /** [B, 3, S, S] normalized pixels. */
@@ -22,7 +23,13 @@ export interface ForwardResult {
   hooks: Hooks;
 }
 
+/** Runs the towers that have inputs; a capture or edit pattern that matches no hook of them is a UserError. */
 export function forward(model: BiomedCLIPModel, inputs: ForwardInputs, hookOptions: HookOptions = {}): ForwardResult {
+  const runs = (name: string) => (name.startsWith('visual.') ? inputs.pixelValues : inputs.inputIds) !== undefined;
+  const running = model.points.filter((p) => runs(p.name)).map((p) => p.name);
+  const idle = model.points.filter((p) => !runs(p.name)).map((p) => p.name);
+  checkPatterns(hookOptions.capture ?? [], running, 'capture pattern', idle);
+  checkPatterns((hookOptions.edits ?? []).map((e) => e.pattern), running, 'edit pattern', idle);
   const hooks = new Hooks(hookOptions);
   const out = tf.tidy(() => {
     const r: Record<string, tf.Tensor2D> = {};
@@ -41,6 +48,12 @@ export function resultTensors(result: ForwardResult): Map<string, tf.Tensor> {
   if (result.textFeatures) m.set('outputs.text_features', result.textFeatures);
   if (result.logitsPerImage) m.set('outputs.logits_per_image', result.logitsPerImage);
   return m;
+}
+
+/** The result as a trace for `compareTraces`: each tensor is downloaded only when compared. */
+export function traceOfResult(result: ForwardResult): TraceSource {
+  const m = resultTensors(result);
+  return { names: [...m.keys()], shape: (n) => m.get(n)!.shape, read: async (n) => (await m.get(n)!.data()) as Float32Array };
 }
 
 export function disposeResult(result: ForwardResult): void {

@@ -8,18 +8,18 @@ import type { Command } from './command.js';
 
 type Loader = () => Promise<{ command: Command }>;
 
-/** name → loader; summaries are repeated here so `--help` does not import every command. */
+/** name → one-line summary and loader: the only list of commands, so `--help` imports none of them. */
 const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   embed: { summary: 'image and text embeddings (features and L2-normalized embeddings)', load: () => import('./commands/embed.js') },
   classify: { summary: 'zero-shot classification of images against text labels', load: () => import('./commands/classify.js') },
-  tokenize: { summary: 'token ids open_clip would give BiomedCLIP for some texts', load: () => import('./commands/tokenize.js') },
-  preprocess: { summary: "image file -> pixel_values, bit-identical to open_clip's preprocessing", load: () => import('./commands/preprocess.js') },
-  convert: { summary: 'convert a PyTorch checkpoint (read without Python) to a model directory', load: () => import('./commands/convert.js') },
-  download: { summary: 'fetch the official weights from the Hugging Face hub and convert them', load: () => import('./commands/download.js') },
+  tokenize: { summary: 'show the token ids open_clip would give BiomedCLIP for some texts', load: () => import('./commands/tokenize.js') },
+  preprocess: { summary: "image file -> BiomedCLIP pixel_values (safetensors), bit-identical to open_clip's preprocessing", load: () => import('./commands/preprocess.js') },
+  convert: { summary: 'convert a PyTorch checkpoint (.bin/.pt, read without Python) to a model directory', load: () => import('./commands/convert.js') },
+  download: { summary: 'fetch the official weights from the Hugging Face hub (cached, verified, resumable) and convert them', load: () => import('./commands/download.js') },
   index: { summary: 'embed every image of a folder into a resumable, NumPy-readable search index', load: () => import('./commands/index.js') },
   search: { summary: 'rank the images of an index by similarity to a text query or a query image', load: () => import('./commands/search.js') },
   parity: { summary: 'compare our activations with a PyTorch reference trace, hook by hook (exit 1 on any failure)', load: () => import('./commands/parity.js') },
-  summary: { summary: 'every module with its output shape and parameter count, and the totals', load: () => import('./commands/summary.js') },
+  summary: { summary: 'every module and hook point with its output shape and parameter count (for teaching)', load: () => import('./commands/summary.js') },
   trace: { summary: 'capture named activations (hooks) of both towers into a safetensors file', load: () => import('./commands/trace.js') },
 };
 

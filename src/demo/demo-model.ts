@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOpenClipConfig } from '../model/config.js';
-import { expectedTensorShapes } from '../model/keys.js';
+import { expectedTensorShapes } from '../model/spec.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/index.js';
 
 /** Marker in the demo's open_clip_config.json; the loader and CLI look for it. */

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Hooks } from './hooks.js';
+import type { Dim, ModuleBuilder } from './module.js';
 
 /** [B, S, H·D] -> [B, H, S, D]: feature f of a token belongs to head f // D, dimension f % D. */
 export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
@@ -21,14 +22,26 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
 }
 
 /**
- * probs = softmax(q kᵀ · scale + mask) over the keys; out = probs v.
+ * Declares the three points `attend` publishes under an attention module's `path`, for `seq` tokens:
+ *   `${path}.scores`  [B, H, S, S]  q·kᵀ · scale + mask, before the softmax (what "attention logits" means)
+ *   `${path}.probs`   [B, H, S, S]  the softmax: row i is query i's weights over the keys
+ *   `${path}.context` [B, H, S, D]  each head's weighted sum of values, before the heads are merged
+ */
+export function declareAttentionPoints(b: ModuleBuilder, path: string, heads: number, headDim: number, seq: Dim): void {
+  b.point(`${path}.scores`, ['B', heads, seq, seq], 'scores');
+  b.point(`${path}.probs`, ['B', heads, seq, seq], 'probs');
+  b.point(`${path}.context`, ['B', heads, seq, headDim]);
+}
+
+/**
+ * probs = softmax(q kᵀ · scale + mask) over the keys; context = probs v.
  *
  * @param q, k, v  [B, H, S, D]
  * @param scale    1/√D. For D = 64 that is 1/8, a power of two, so scaling q first (timm) or the
  *                 scores after (BERT) gives bit-identical results.
  * @param mask     additive [B, 1, 1, S] (0 for real keys, float32's lowest value for padding), or null
- * @param name     hook prefix; the softmax output is published as `${name}.probs` [B, H, S, S]
- * @returns        [B, H, S, D]
+ * @param path     the attention module's path: the points of `declareAttentionPoints` fire under it
+ * @returns        context [B, H, S, D]
  */
 export function attend(
   q: tf.Tensor4D,
@@ -37,12 +50,13 @@ export function attend(
   scale: number,
   mask: tf.Tensor4D | null,
   hooks: Hooks,
-  name: string,
+  path: string,
 ): tf.Tensor4D {
   let scores = tf.mul(tf.matMul(q, k, false, true), scale); // [B, H, S, S]: query i · key j
   // Padding keys get float32's lowest value added, so after softmax's max-subtraction exp() underflows to
   // exactly 0: padded tokens receive no weight at all, whatever their number.
   if (mask !== null) scores = tf.add(scores, mask);
-  const probs = hooks.point(`${name}.probs`, tf.softmax(scores)); // each row sums to 1 over the keys
-  return tf.matMul(probs, v); // [B, H, S, D]: weighted sum of values
+  scores = hooks.point(`${path}.scores`, scores);
+  const probs = hooks.point(`${path}.probs`, tf.softmax(scores)); // each row sums to 1 over the keys
+  return hooks.point(`${path}.context`, tf.matMul(probs, v)); // [B, H, S, D]: weighted sum of values
 }

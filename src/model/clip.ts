@@ -10,19 +10,21 @@ import { clipLogits } from './head.js';
 import { Hooks, NO_HOOKS } from './hooks.js';
 import { TextTower } from './text.js';
 import { VisionTower } from './vision.js';
-import type { WeightStore } from './weights.js';
+import type { HookPointSpec, ModuleBuilder } from './module.js';
 
 export class BiomedCLIPModel {
+  readonly logit_scale: tf.Tensor;
   readonly visual: VisionTower;
   readonly text: TextTower;
-  readonly logit_scale: tf.Tensor;
+  /** Every hook point of both towers, in forward order, as the modules declared them. */
+  readonly points: readonly HookPointSpec[];
 
-  constructor(readonly config: ClipConfig, private readonly weights: WeightStore) {
-    this.visual = new VisionTower(weights, config.vision);
-    this.text = new TextTower(weights, config.text);
-    this.logit_scale = weights.take('logit_scale');
-    const unused = weights.untaken();
-    if (unused.length > 0) throw new Error(`internal: loaded weights no module took: ${unused.join(', ')}`);
+  /** Builds the module tree: from a WeightStore a runnable model, from a SpecRecorder its description. */
+  constructor(readonly config: ClipConfig, private readonly weights: ModuleBuilder) {
+    this.logit_scale = weights.param('logit_scale', []);
+    this.visual = new VisionTower(weights, config.vision, config.embedDim);
+    this.text = new TextTower(weights, config.text, config.embedDim);
+    this.points = weights.points;
   }
 
   /** [B, 3, S, S] normalized pixels -> [B, E] unnormalized image features. */
@@ -42,7 +44,7 @@ export class BiomedCLIPModel {
 
   /** Total scalar parameters (195,902,721 for the public checkpoint). */
   parameterCount(): number {
-    return this.weights.parameterCount();
+    return [...this.weights.params.values()].reduce((n, shape) => n + shape.reduce((a, d) => a * d, 1), 0);
   }
 
   /** Frees every weight tensor; the model is unusable afterwards. */

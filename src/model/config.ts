@@ -37,6 +37,8 @@ export interface TextConfig {
   layerNormEps: number;
   /** Hidden width of the MLP projection: open_clip uses (width + embed_dim) // 2, 640 for BiomedCLIP. */
   projHidden: number;
+  /** [PAD]'s id (0 in BERT vocabs): open_clip's attention mask is `input_ids != pad_token_id`. */
+  padTokenId: number;
 }
 
 export interface PreprocessConfig {
@@ -160,7 +162,16 @@ function parseText(t: Json, embedDim: number, source: string): TextConfig {
     typeVocabSize: num(h, 'type_vocab_size', 2, w, source),
     layerNormEps: num(h, 'layer_norm_eps', 1e-12, w, source),
     projHidden: Math.floor((hiddenSize + embedDim) / 2),
+    padTokenId: tokenId(h, 'pad_token_id', 0, w, source),
   };
+}
+
+function tokenId(o: Json, key: string, fallback: number, where: string, source: string): number {
+  const v = o[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new UserError(`${source}: '${where}.${key}' must be an integer >= 0, got ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 function triple(value: unknown, fallback: [number, number, number], where: string, source: string): [number, number, number] {

@@ -1,14 +1,17 @@
 /**
  * Hook points: every named activation of both towers passes through `hooks.point(name, x)`.
  *
- * Names are PyTorch module paths (`visual.trunk.blocks.3.attn.qkv`), plus `.probs` for the attention
- * softmax output, so a capture lines up with `register_forward_hook` in PyTorch. A hook can
+ * Names are PyTorch module paths (`visual.trunk.blocks.3.attn.qkv`): each module publishes its own output
+ * (see module.ts), so a capture lines up with `register_forward_hook` in PyTorch. A few points are not
+ * modules (`.scores`, `.probs`, `.context` of attention, `.resid_mid` of a ViT block); they are declared
+ * beside the module that publishes them. A hook can
  *   - capture: keep a copy-free reference of the activation (`tf.keep`, disposed by `Hooks.dispose()`),
  *   - edit: return a replacement tensor (zero a head, patch in an activation from another run).
  * Edits are ordinary TF.js ops, so `tf.grad` flows through them. With no hooks, `point` returns `x`
  * untouched after one boolean check: capturing nothing costs nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.js';
 
 /** Returns a replacement for `x`, or undefined to leave it unchanged. */
 export type EditFn = (x: tf.Tensor, name: string) => tf.Tensor | undefined;
@@ -29,7 +32,7 @@ export function globToRegExp(glob: string): RegExp {
 export class Hooks {
   /** Captured activations by hook name, in forward order. Owned by this object until `dispose()`. */
   readonly captured = new Map<string, tf.Tensor>();
-  /** Every hook name the last forward passed through, with its shape (for `--list` and docs). */
+  /** With `recordNames`: every hook name the forward passed through, with its shape, in firing order. */
   readonly seen = new Map<string, number[]>();
   private readonly captureRes: RegExp[];
   private readonly edits: Array<{ re: RegExp; fn: EditFn }>;
@@ -74,3 +77,44 @@ export class Hooks {
 
 /** The shared no-op instance used when a caller passes no hooks. */
 export const NO_HOOKS = new Hooks();
+
+/**
+ * Throws a UserError for the first pattern that matches none of `names` (the hook points of the towers
+ * that will run), naming the pattern and the closest existing names: a capture that captures nothing or an
+ * ablation that ablates nothing must never pass silently. `others` are the points of towers that will not
+ * run, so a pattern that only names those says which inputs are missing.
+ */
+export function checkPatterns(patterns: readonly string[], names: readonly string[], what: string, others: readonly string[] = []): void {
+  for (const pattern of patterns) {
+    const re = globToRegExp(pattern);
+    if (names.some((n) => re.test(n))) continue;
+    if (others.some((n) => re.test(n))) {
+      const tower = others.find((n) => re.test(n))!.split('.')[0];
+      throw new UserError(`${what} '${pattern}' matches only hooks of the ${tower === 'visual' ? 'image' : 'text'} tower, which does not run on these inputs; pass ${tower === 'visual' ? '--image' : '--text'} as well`, 2);
+    }
+    const closest = closestNames(pattern, [...names, ...others]);
+    throw new UserError(`${what} '${pattern}' matches no hook point; closest: ${closest.join(', ')} (\`biomedclip summary\` lists them all)`, 2);
+  }
+}
+
+/** The `n` names (or their every-index `*` forms) nearest to `pattern` by edit distance. */
+export function closestNames(pattern: string, names: readonly string[], n = 3): string[] {
+  const candidates = new Set<string>();
+  for (const name of names) {
+    candidates.add(name);
+    candidates.add(name.replace(/\.\d+(?=\.|$)/g, '.*')); // blocks.3.attn -> blocks.*.attn
+  }
+  const scored = [...candidates].map((c) => ({ c, d: editDistance(pattern, c) }));
+  return scored.sort((a, b) => a.d - b.d || a.c.length - b.c.length).slice(0, n).map((x) => x.c);
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions), one row at a time. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}

@@ -1,36 +1,34 @@
 /**
  * The three building blocks both towers share: Linear, LayerNorm and GELU, written with plain TF.js ops.
+ * Each is a module: it holds its parameters under its checkpoint path and publishes its output as the
+ * hook point of that path, so `visual.trunk.blocks.3.mlp.fc1` can be captured or edited like any module.
+ * `lead` is the shape of the leading (token) axes of the module's input, for the point's declared shape:
+ * ['B', 197] for ViT tokens, ['B', 'T'] for text tokens, ['B'] for pooled vectors.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { WeightStore } from './weights.js';
+import type { Hooks } from './hooks.js';
+import type { Dim, ModuleBuilder } from './module.js';
 
 /**
  * y = x Wᵀ + b with W kept in PyTorch's [out, in] layout: `matMul(x, W, false, true)` multiplies by the
- * transpose without materialising it, so no weight is copied or re-laid out at load time.
+ * transpose without materialising it.
  */
 export class Linear {
   readonly weight: tf.Tensor2D;
   readonly bias: tf.Tensor1D | null;
 
-  constructor(w: WeightStore, readonly path: string, hasBias = true) {
-    this.weight = w.take(`${path}.weight`) as tf.Tensor2D;
-    this.bias = hasBias ? (w.take(`${path}.bias`) as tf.Tensor1D) : null;
+  constructor(b: ModuleBuilder, readonly path: string, readonly inFeatures: number, readonly outFeatures: number, lead: Dim[], hasBias = true) {
+    this.weight = b.param(`${path}.weight`, [outFeatures, inFeatures]) as tf.Tensor2D;
+    this.bias = hasBias ? (b.param(`${path}.bias`, [outFeatures]) as tf.Tensor1D) : null;
+    b.point(path, [...lead, outFeatures]);
   }
 
-  get inFeatures(): number {
-    return this.weight.shape[1];
-  }
-
-  get outFeatures(): number {
-    return this.weight.shape[0];
-  }
-
-  forward<T extends tf.Tensor>(x: T): T {
+  forward<T extends tf.Tensor>(x: T, hooks: Hooks): T {
     const lead = x.shape.slice(0, -1);
     const flat = tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D; // [..., in] -> [N, in]
     let y: tf.Tensor2D = tf.matMul(flat, this.weight, false, true); // [N, out]
     if (this.bias !== null) y = tf.add(y, this.bias);
-    return tf.reshape(y, [...lead, this.outFeatures]) as T; // [N, out] -> [..., out]
+    return hooks.point(this.path, tf.reshape(y, [...lead, this.outFeatures]) as T); // [N, out] -> [..., out]
   }
 }
 
@@ -43,18 +41,19 @@ export class LayerNorm {
   readonly weight: tf.Tensor1D;
   readonly bias: tf.Tensor1D;
 
-  constructor(w: WeightStore, readonly path: string, readonly eps: number) {
-    this.weight = w.take(`${path}.weight`) as tf.Tensor1D;
-    this.bias = w.take(`${path}.bias`) as tf.Tensor1D;
+  constructor(b: ModuleBuilder, readonly path: string, width: number, readonly eps: number, lead: Dim[]) {
+    this.weight = b.param(`${path}.weight`, [width]) as tf.Tensor1D;
+    this.bias = b.param(`${path}.bias`, [width]) as tf.Tensor1D;
+    b.point(path, [...lead, width]);
   }
 
-  forward<T extends tf.Tensor>(x: T): T {
+  forward<T extends tf.Tensor>(x: T, hooks: Hooks): T {
     const axis = x.rank - 1;
     const mean = tf.mean(x, axis, true);
     const centered = tf.sub(x, mean);
     const variance = tf.mean(tf.square(centered), axis, true);
     const normed = tf.mul(centered, tf.rsqrt(tf.add(variance, this.eps)));
-    return tf.add(tf.mul(normed, this.weight), this.bias) as T;
+    return hooks.point(this.path, tf.add(tf.mul(normed, this.weight), this.bias) as T);
   }
 }
 
@@ -64,4 +63,15 @@ export class LayerNorm {
  */
 export function gelu<T extends tf.Tensor>(x: T): T {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as T;
+}
+
+/** GELU as a module (`mlp.act`, `text.proj.1`, BERT's `intermediate_act_fn`): no parameters, one hook point. */
+export class Gelu {
+  constructor(b: ModuleBuilder, readonly path: string, shape: Dim[]) {
+    b.point(path, shape);
+  }
+
+  forward<T extends tf.Tensor>(x: T, hooks: Hooks): T {
+    return hooks.point(this.path, gelu(x));
+  }
 }

@@ -11,12 +11,11 @@ import { UserError } from '../errors.js';
 import { SafetensorsFile, type TensorInfo } from '../weights/index.js';
 import { BiomedCLIPModel } from './clip.js';
 import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from './config.js';
-import { expectedTensorShapes, isKnownUnused, shapeMatches } from './keys.js';
+import { expectedTensorShapes, matchTensors } from './spec.js';
 import { WeightStore } from './weights.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'open_clip_config.json';
-const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
 
 export interface LoadOptions {
   /** Receives informational notes (ignored tensors, default config used). */
@@ -31,34 +30,11 @@ export function loadModelConfig(dir: string, onNote?: (m: string) => void): Clip
   return DEFAULT_CONFIG;
 }
 
-function listed(keys: string[]): string {
-  const shown = keys.slice(0, 3).map((k) => `'${k}'`).join(', ');
-  return keys.length > 3 ? `${shown} and ${keys.length - 3} more` : shown;
-}
-
-/** Checks the file's tensors against the expected table; returns the keys to skip. */
+/** Checks the file's tensors against the model's key table; returns the known-unused keys to skip. */
 export function validateTensors(file: string, tensors: ReadonlyMap<string, TensorInfo>, cfg: ClipConfig): string[] {
-  const expected = expectedTensorShapes(cfg);
-  const fix = 'rebuild the model directory with `biomedclip convert CHECKPOINT --out DIR`';
-  const missing = [...expected.keys()].filter((k) => !tensors.has(k));
-  if (missing.length > 0) throw new UserError(`${file}: missing tensor ${listed(missing)}; ${fix}`);
-  const skipped: string[] = [];
-  const unexpected: string[] = [];
-  for (const [key, info] of tensors) {
-    const shape = expected.get(key);
-    if (shape === undefined) {
-      (isKnownUnused(key) ? skipped : unexpected).push(key);
-      continue;
-    }
-    if (!shapeMatches(key, shape, info.shape)) {
-      throw new UserError(`${file}: tensor '${key}' has shape [${info.shape}], expected [${shape}] for this config; ${fix} (or check open_clip_config.json)`);
-    }
-    if (!FLOAT_DTYPES.has(info.dtype)) {
-      throw new UserError(`${file}: tensor '${key}' is ${info.dtype}, expected F32, F16 or BF16; ${fix}`);
-    }
-  }
-  if (unexpected.length > 0) throw new UserError(`${file}: unexpected tensor ${listed(unexpected)} (not part of this config's model); ${fix}`);
-  return skipped;
+  const entries = [...tensors].map(([name, info]) => ({ name, dtype: info.dtype, shape: info.shape }));
+  const fix = 'rebuild the model directory with `biomedclip convert CHECKPOINT --out DIR` (or check open_clip_config.json)';
+  return matchTensors(file, entries, cfg, { configName: 'its open_clip_config.json', fix }).ignored;
 }
 
 /** Loads `dir` into a ready model on the active TF.js backend. Call `model.dispose()` when done. */
@@ -80,7 +56,11 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Bi
       // One tensor at a time: its float32 copy becomes the backend's tensor and is then dropped.
       tensors.set(key, tf.tensor(await file.readFloat32(key), shape, 'float32'));
     }
-    return new BiomedCLIPModel(cfg, new WeightStore(tensors));
+    const store = new WeightStore(tensors);
+    const model = new BiomedCLIPModel(cfg, store);
+    const untaken = store.untaken();
+    if (untaken.length > 0) throw new Error(`internal: loaded weights no module took: ${untaken.join(', ')}`);
+    return model;
   } catch (err) {
     for (const t of tensors.values()) t.dispose();
     throw err;

@@ -2,16 +2,17 @@
  * A teaching summary of the model, like torchinfo's: every module by its checkpoint path, in forward
  * order, with the shape of its output and the number of parameters it (and its children) hold.
  *
- * Parameter counts come from the key table (`expectedTensorShapes`), so they need no weights: the public
- * checkpoint's 195,902,721 can be checked from `open_clip_config.json` alone. Output shapes come either
- * from a real forward pass with hooks recording every name and shape (`recordHookShapes`), or, without
- * weights, from `hookShapes`, which writes the same shapes out from the config (a test keeps the two equal).
+ * Everything comes from the modules' own declarations (spec.ts), so no weights are needed: the public
+ * checkpoint's 195,902,721 parameters and every hook shape can be checked from `open_clip_config.json`
+ * alone. With a model, `recordHookShapes` records the shapes a real forward pass produces instead (a test
+ * keeps the two equal, which is what proves the declarations true).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from './clip.js';
 import type { ClipConfig } from './config.js';
 import { Hooks } from './hooks.js';
-import { expectedTensorShapes } from './keys.js';
+import type { Dim, HookPointSpec, PointKind } from './module.js';
+import { expectedTensorShapes, modelSpec, pointShapes } from './spec.js';
 
 /** The example batch a summary describes: one image and one text of 8 tokens ([CLS] 6 words [SEP]). */
 export const SUMMARY_BATCH = { images: 1, textTokens: 8 } as const;
@@ -23,8 +24,10 @@ export interface SummaryRow {
   depth: number;
   /** 'module' (has an output), 'parameter' (a tensor held directly, like `cls_token`). */
   kind: 'module' | 'parameter';
-  /** The output shape for the summary batch; null for modules whose output no hook sees. */
+  /** The output shape for the summary batch; null for modules that publish no hook point of their own. */
   outputShape: number[] | null;
+  /** For hook points: the declared shape (`B` batch, `T` text tokens) and how parity compares them. */
+  hook?: { shape: Dim[]; kind: PointKind };
   /** For parameter rows: the tensor's shape. */
   parameterShape?: number[];
   /** Scalar parameters in this module and everything under it. */
@@ -34,40 +37,6 @@ export interface SummaryRow {
 export interface ModelSummary {
   rows: SummaryRow[];
   totals: { visual: number; text: number; logit_scale: number; total: number };
-}
-
-/** Every hook's output shape for `images` images and texts of `tokens` tokens, in forward order. */
-export function hookShapes(cfg: ClipConfig, images = 1, texts = 1, tokens = 8): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  const v = cfg.vision;
-  const [b, w] = [images, v.width];
-  const s = (v.imageSize / v.patchSize) ** 2 + 1; // patches + [CLS]
-  out.set('visual.trunk.patch_embed', [b, s - 1, w]);
-  for (let i = 0; i < v.layers; i++) {
-    const p = `visual.trunk.blocks.${i}`;
-    const entries: Array<[string, number[]]> = [['norm1', [b, s, w]], ['attn.qkv', [b, s, 3 * w]], ['attn.probs', [b, v.heads, s, s]],
-      ['attn.proj', [b, s, w]], ['norm2', [b, s, w]], ['mlp.fc1', [b, s, v.mlpWidth]], ['mlp.act', [b, s, v.mlpWidth]], ['mlp.fc2', [b, s, w]]];
-    for (const [name, shape] of entries) out.set(`${p}.${name}`, shape);
-    out.set(p, [b, s, w]);
-  }
-  out.set('visual.trunk.norm', [b, s, w]);
-  out.set('visual.head.proj', [b, cfg.embedDim]);
-  const t = cfg.text;
-  const [n, h] = [texts, t.hiddenSize];
-  out.set('text.transformer.embeddings', [n, tokens, h]);
-  for (let i = 0; i < t.layers; i++) {
-    const p = `text.transformer.encoder.layer.${i}`;
-    const entries: Array<[string, number[]]> = [['attention.self.query', [n, tokens, h]], ['attention.self.key', [n, tokens, h]],
-      ['attention.self.value', [n, tokens, h]], ['attention.self.probs', [n, t.heads, tokens, tokens]], ['attention.self', [n, tokens, h]],
-      ['attention.output.dense', [n, tokens, h]], ['attention.output', [n, tokens, h]], ['intermediate.dense', [n, tokens, t.intermediateSize]],
-      ['intermediate', [n, tokens, t.intermediateSize]], ['output.dense', [n, tokens, h]]];
-    for (const [name, shape] of entries) out.set(`${p}.${name}`, shape);
-    out.set(p, [n, tokens, h]);
-  }
-  out.set('text.proj.0', [n, t.projHidden]);
-  out.set('text.proj.1', [n, t.projHidden]);
-  out.set('text.proj', [n, cfg.embedDim]);
-  return out;
 }
 
 /** Runs one image of zeros and one 8-token text through `model`, recording every hook's name and shape. */
@@ -154,7 +123,8 @@ function ordered(node: Node): Node[] {
 }
 
 /** The summary rows (depth-first, forward order) and totals for `cfg`, with output shapes from `shapes`. */
-export function summarize(cfg: ClipConfig, shapes: Map<string, number[]> = hookShapes(cfg)): ModelSummary {
+export function summarize(cfg: ClipConfig, shapes: Map<string, number[]> = pointShapes(cfg, SUMMARY_BATCH.images, SUMMARY_BATCH.textTokens)): ModelSummary {
+  const points = new Map<string, HookPointSpec>(modelSpec(cfg).points.map((p) => [p.name, p]));
   const root = buildTree(cfg, shapes);
   const rows: SummaryRow[] = [];
   const visit = (node: Node, depth: number) => {
@@ -164,6 +134,7 @@ export function summarize(cfg: ClipConfig, shapes: Map<string, number[]> = hookS
       depth,
       kind: isParameter ? 'parameter' : 'module',
       outputShape: shapes.get(node.name) ?? null,
+      ...(points.has(node.name) ? { hook: { shape: points.get(node.name)!.shape, kind: points.get(node.name)!.kind } } : {}),
       ...(isParameter ? { parameterShape: node.parameterShape } : {}),
       parameters: node.parameters,
     });

@@ -5,10 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { VisionConfig } from './config.js';
-import { attend, mergeHeads, splitHeads } from './attention.js';
+import { attend, declareAttentionPoints, mergeHeads, splitHeads } from './attention.js';
 import type { Hooks } from './hooks.js';
-import { LayerNorm, Linear, gelu } from './layers.js';
-import type { WeightStore } from './weights.js';
+import { Gelu, LayerNorm, Linear } from './layers.js';
+import type { Dim, ModuleBuilder } from './module.js';
+
+/** Tokens per image: one per patch, plus [CLS]. */
+export function visionTokens(cfg: VisionConfig): number {
+  return (cfg.imageSize / cfg.patchSize) ** 2 + 1;
+}
 
 /**
  * Conv2d(3 → W, kernel = stride = P) on non-overlapping patches is one matrix product per patch: flatten
@@ -18,22 +23,24 @@ import type { WeightStore } from './weights.js';
 export class PatchEmbed {
   readonly proj: { weight: tf.Tensor4D; bias: tf.Tensor1D };
 
-  constructor(w: WeightStore, readonly path: string, readonly patchSize: number) {
-    this.proj = { weight: w.take(`${path}.proj.weight`) as tf.Tensor4D, bias: w.take(`${path}.proj.bias`) as tf.Tensor1D };
+  constructor(b: ModuleBuilder, readonly path: string, readonly cfg: VisionConfig) {
+    const [w, p] = [cfg.width, cfg.patchSize];
+    this.proj = { weight: b.param(`${path}.proj.weight`, [w, 3, p, p]) as tf.Tensor4D, bias: b.param(`${path}.proj.bias`, [w]) as tf.Tensor1D };
+    b.point(path, ['B', visionTokens(cfg) - 1, w]);
   }
 
   /** [B, 3, H, W] pixels -> [B, N, width] patch tokens, row-major: patch (r, c) is token 14r + c. */
-  forward(pixels: tf.Tensor4D): tf.Tensor3D {
+  forward(pixels: tf.Tensor4D, hooks: Hooks): tf.Tensor3D {
     const [b, c, h, w] = pixels.shape;
-    const p = this.patchSize;
+    const p = this.cfg.patchSize;
     const [gh, gw] = [h / p, w / p];
     const grid = tf.reshape(pixels, [b, c, gh, p, gw, p]); // [B, 3, gh, P, gw, P]
     const patches = tf.transpose(grid, [0, 2, 4, 1, 3, 5]); // [B, gh, gw, 3, P, P]
-    const flat = tf.reshape(patches, [b, gh * gw, c * p * p]); // [B, N, 3·P·P]
+    const flat = tf.reshape(patches, [b * gh * gw, c * p * p]); // [B·N, 3·P·P]
     const width = this.proj.weight.shape[0];
     const kernel = tf.reshape(this.proj.weight, [width, c * p * p]); // [W, 3, P, P] -> [W, 3·P·P]
-    const tokens = tf.matMul(tf.reshape(flat, [b * gh * gw, c * p * p]), kernel, false, true); // [B·N, W]
-    return tf.reshape(tf.add(tokens, this.proj.bias), [b, gh * gw, width]); // [B, N, W]
+    const tokens = tf.add(tf.matMul(flat, kernel, false, true), this.proj.bias); // [B·N, W]
+    return hooks.point(this.path, tf.reshape(tokens, [b, gh * gw, width])); // [B, N, W]
   }
 }
 
@@ -41,58 +48,70 @@ export class PatchEmbed {
 export class VitAttention {
   readonly qkv: Linear;
   readonly proj: Linear;
+  readonly heads: number;
 
-  constructor(w: WeightStore, readonly path: string, readonly heads: number) {
-    this.qkv = new Linear(w, `${path}.qkv`);
-    this.proj = new Linear(w, `${path}.proj`);
+  constructor(b: ModuleBuilder, readonly path: string, cfg: VisionConfig, tokens: Dim[]) {
+    const w = cfg.width;
+    this.heads = cfg.heads;
+    this.qkv = new Linear(b, `${path}.qkv`, w, 3 * w, tokens);
+    declareAttentionPoints(b, path, cfg.heads, w / cfg.heads, tokens[1]);
+    this.proj = new Linear(b, `${path}.proj`, w, w, tokens);
+    b.point(path, [...tokens, w]);
   }
 
   forward(x: tf.Tensor3D, hooks: Hooks): tf.Tensor3D {
-    const qkv = hooks.point(`${this.path}.qkv`, this.qkv.forward(x)); // [B, S, 3W]
+    const qkv = this.qkv.forward(x, hooks); // [B, S, 3W]
     // Output feature f of qkv is slot f // W (q, k or v), head (f % W) // D, dimension f % D.
     const [q, k, v] = tf.split(qkv, 3, 2).map((t) => splitHeads(t as tf.Tensor3D, this.heads)); // 3 × [B, H, S, D]
     const scale = 1 / Math.sqrt(q.shape[3]);
     const context = mergeHeads(attend(q, k, v, scale, null, hooks, this.path)); // [B, S, W]
-    return hooks.point(`${this.path}.proj`, this.proj.forward(context));
+    return hooks.point(this.path, this.proj.forward(context, hooks));
   }
 }
 
 /** timm Mlp: fc1 (W → 4W), exact GELU, fc2 (4W → W). */
 export class VitMlp {
   readonly fc1: Linear;
+  readonly act: Gelu;
   readonly fc2: Linear;
 
-  constructor(w: WeightStore, readonly path: string) {
-    this.fc1 = new Linear(w, `${path}.fc1`);
-    this.fc2 = new Linear(w, `${path}.fc2`);
+  constructor(b: ModuleBuilder, readonly path: string, cfg: VisionConfig, tokens: Dim[]) {
+    this.fc1 = new Linear(b, `${path}.fc1`, cfg.width, cfg.mlpWidth, tokens);
+    this.act = new Gelu(b, `${path}.act`, [...tokens, cfg.mlpWidth]);
+    this.fc2 = new Linear(b, `${path}.fc2`, cfg.mlpWidth, cfg.width, tokens);
+    b.point(path, [...tokens, cfg.width]);
   }
 
   forward(x: tf.Tensor3D, hooks: Hooks): tf.Tensor3D {
-    const h = hooks.point(`${this.path}.fc1`, this.fc1.forward(x));
-    const a = hooks.point(`${this.path}.act`, gelu(h));
-    return hooks.point(`${this.path}.fc2`, this.fc2.forward(a));
+    return hooks.point(this.path, this.fc2.forward(this.act.forward(this.fc1.forward(x, hooks), hooks), hooks));
   }
 }
 
-/** Pre-norm residual block: x + attn(norm1(x)), then x + mlp(norm2(x)). */
+/**
+ * Pre-norm residual block: x + attn(norm1(x)), then x + mlp(norm2(x)). The residual stream between the
+ * two halves is published as `${path}.resid_mid` (TransformerLens's name for it): what attention wrote.
+ */
 export class VitBlock {
   readonly norm1: LayerNorm;
   readonly attn: VitAttention;
   readonly norm2: LayerNorm;
   readonly mlp: VitMlp;
 
-  constructor(w: WeightStore, readonly path: string, cfg: VisionConfig) {
-    this.norm1 = new LayerNorm(w, `${path}.norm1`, cfg.layerNormEps);
-    this.attn = new VitAttention(w, `${path}.attn`, cfg.heads);
-    this.norm2 = new LayerNorm(w, `${path}.norm2`, cfg.layerNormEps);
-    this.mlp = new VitMlp(w, `${path}.mlp`);
+  constructor(b: ModuleBuilder, readonly path: string, cfg: VisionConfig) {
+    const tokens: Dim[] = ['B', visionTokens(cfg)];
+    this.norm1 = new LayerNorm(b, `${path}.norm1`, cfg.width, cfg.layerNormEps, tokens);
+    this.attn = new VitAttention(b, `${path}.attn`, cfg, tokens);
+    b.point(`${path}.resid_mid`, [...tokens, cfg.width]);
+    this.norm2 = new LayerNorm(b, `${path}.norm2`, cfg.width, cfg.layerNormEps, tokens);
+    this.mlp = new VitMlp(b, `${path}.mlp`, cfg, tokens);
+    b.point(path, [...tokens, cfg.width]);
   }
 
   forward(x: tf.Tensor3D, hooks: Hooks): tf.Tensor3D {
-    const n1 = hooks.point(`${this.path}.norm1`, this.norm1.forward(x));
-    const afterAttn = tf.add(x, this.attn.forward(n1, hooks)) as tf.Tensor3D;
-    const n2 = hooks.point(`${this.path}.norm2`, this.norm2.forward(afterAttn));
-    return hooks.point(this.path, tf.add(afterAttn, this.mlp.forward(n2, hooks)));
+    const attnOut = this.attn.forward(this.norm1.forward(x, hooks), hooks);
+    const mid = hooks.point(`${this.path}.resid_mid`, tf.add(x, attnOut) as tf.Tensor3D);
+    const mlpOut = this.mlp.forward(this.norm2.forward(mid, hooks), hooks);
+    return hooks.point(this.path, tf.add(mid, mlpOut) as tf.Tensor3D);
   }
 }
 
@@ -104,17 +123,17 @@ export class VisionTransformer {
   readonly blocks: VitBlock[];
   readonly norm: LayerNorm;
 
-  constructor(w: WeightStore, readonly path: string, readonly cfg: VisionConfig) {
-    this.cls_token = w.take(`${path}.cls_token`) as tf.Tensor3D;
-    this.pos_embed = w.take(`${path}.pos_embed`) as tf.Tensor3D;
-    this.patch_embed = new PatchEmbed(w, `${path}.patch_embed`, cfg.patchSize);
-    this.blocks = Array.from({ length: cfg.layers }, (_, i) => new VitBlock(w, `${path}.blocks.${i}`, cfg));
-    this.norm = new LayerNorm(w, `${path}.norm`, cfg.layerNormEps);
+  constructor(b: ModuleBuilder, readonly path: string, readonly cfg: VisionConfig) {
+    this.cls_token = b.param(`${path}.cls_token`, [1, 1, cfg.width]) as tf.Tensor3D;
+    this.pos_embed = b.param(`${path}.pos_embed`, [1, visionTokens(cfg), cfg.width]) as tf.Tensor3D;
+    this.patch_embed = new PatchEmbed(b, `${path}.patch_embed`, cfg);
+    this.blocks = Array.from({ length: cfg.layers }, (_, i) => new VitBlock(b, `${path}.blocks.${i}`, cfg));
+    this.norm = new LayerNorm(b, `${path}.norm`, cfg.width, cfg.layerNormEps, ['B', visionTokens(cfg)]);
   }
 
   /** [B, 3, H, W] -> [B, 1 + N, W] final-normed tokens. */
   forward(pixels: tf.Tensor4D, hooks: Hooks): tf.Tensor3D {
-    const patches = hooks.point(`${this.path}.patch_embed`, this.patch_embed.forward(pixels)); // [B, N, W]
+    const patches = this.patch_embed.forward(pixels, hooks); // [B, N, W]
     const [b, , width] = patches.shape;
     // A learned [CLS] token is prepended; after the blocks it has attended to every patch and serves as
     // the image summary. Then learned absolute position embeddings are added (no dropout at inference).
@@ -123,7 +142,7 @@ export class VisionTransformer {
     // One tidy per block: a tidy frees its intermediates only when it ends, so one around the whole
     // tower would hold all 12 blocks' (GBs at batch 8), past what the wasm heap can address.
     for (const block of this.blocks) x = tf.tidy(() => block.forward(x, hooks));
-    return hooks.point(`${this.path}.norm`, this.norm.forward(x));
+    return this.norm.forward(x, hooks);
   }
 }
 
@@ -132,9 +151,9 @@ export class VisionTower {
   readonly trunk: VisionTransformer;
   readonly head: { proj: Linear };
 
-  constructor(w: WeightStore, readonly cfg: VisionConfig) {
-    this.trunk = new VisionTransformer(w, 'visual.trunk', cfg);
-    this.head = { proj: new Linear(w, 'visual.head.proj', false) };
+  constructor(b: ModuleBuilder, readonly cfg: VisionConfig, embedDim: number) {
+    this.trunk = new VisionTransformer(b, 'visual.trunk', cfg);
+    this.head = { proj: new Linear(b, 'visual.head.proj', cfg.width, embedDim, ['B'], false) };
   }
 
   /** [B, 3, S, S] normalized pixels -> [B, E] unnormalized image features (`encode_image(normalize=False)`). */
@@ -144,6 +163,6 @@ export class VisionTower {
     if (c !== 3 || h !== s || w !== s) throw new Error(`pixel_values must be [B, 3, ${s}, ${s}], got [${pixels.shape}]`);
     const tokens = this.trunk.forward(pixels, hooks); // [B, 1 + N, W]
     const cls = tf.squeeze(tf.slice(tokens, [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D; // [B, W]: token 0
-    return hooks.point('visual.head.proj', this.head.proj.forward(cls)); // [B, E]
+    return this.head.proj.forward(cls, hooks); // [B, E]
   }
 }

@@ -1,19 +1,23 @@
 /**
- * The loaded parameters of a model, looked up by checkpoint key. Modules take their tensors from here in
- * their constructors (`w.take('visual.trunk.norm.weight')`), so a property path always equals a key, and
- * after construction `untaken()` proves that every loaded tensor found its module.
+ * The loaded parameters of a model, handed to the modules by checkpoint key as their constructors ask for
+ * them (`b.param('visual.trunk.norm.weight', [768])`), so a property path always equals a key. After
+ * construction `untaken()` proves that every loaded tensor found its module.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ModuleBuilder } from './module.js';
 
-export class WeightStore {
+export class WeightStore extends ModuleBuilder {
   private readonly taken = new Set<string>();
 
-  constructor(readonly tensors: Map<string, tf.Tensor>) {}
+  constructor(readonly tensors: Map<string, tf.Tensor>) {
+    super();
+  }
 
-  /** The tensor stored under `key`; throws if absent (loading already checked every key, so this is a bug). */
-  take(key: string): tf.Tensor {
+  /** The tensor stored under `key`; loading already checked every key and shape, so a miss is a bug. */
+  protected tensorFor(key: string, shape: number[]): tf.Tensor {
     const t = this.tensors.get(key);
-    if (t === undefined) throw new Error(`internal: no weight '${key}' (the key table and the modules disagree)`);
+    if (t === undefined) throw new Error(`internal: no weight '${key}' (the loader and the modules disagree)`);
+    if (!tf.util.arraysEqual(t.shape, shape)) throw new Error(`internal: weight '${key}' is [${t.shape}], the module declares [${shape}]`);
     this.taken.add(key);
     return t;
   }
@@ -22,14 +26,7 @@ export class WeightStore {
     return [...this.tensors.keys()].filter((k) => !this.taken.has(k));
   }
 
-  /** Number of scalar parameters. */
-  parameterCount(): number {
-    let n = 0;
-    for (const t of this.tensors.values()) n += t.size;
-    return n;
-  }
-
-  dispose(): void {
+  override dispose(): void {
     for (const t of this.tensors.values()) t.dispose();
     this.tensors.clear();
   }

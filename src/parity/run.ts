@@ -12,7 +12,8 @@ import type { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError } from '../errors.js';
 import { globToRegExp } from '../model/hooks.js';
 import { SafetensorsFile } from '../weights/index.js';
-import { diffTensors, toleranceFor, type HookDiff, type HostTensor } from './compare.js';
+import type { HostTensor } from '../host-tensor.js';
+import { compareTraces, pointKinds, traceOfMap, type TraceComparison, type TraceSource } from './compare.js';
 
 export interface ParityOptions {
   /** Globs of hook names to compare (`outputs.*` are always compared); default: every hook. */
@@ -21,18 +22,12 @@ export interface ParityOptions {
   toleranceScale?: number;
 }
 
-export interface ParityReport {
+export interface ParityReport extends TraceComparison {
   reference: string;
   /** The reference file's `__metadata__` (command, torch version, ...), to say what was compared. */
   referenceMetadata: Record<string, string>;
   model: string;
   backend: string;
-  /** One row per compared tensor, in our forward order; reference-only hooks sit where the reference has them. */
-  rows: HookDiff[];
-  /** Hooks we produce that the reference lacks: informational (a reference may capture fewer). */
-  oursOnly: string[];
-  /** The first failing row in forward order: where the two implementations start to diverge. */
-  firstFailure: HookDiff | null;
   pass: boolean;
 }
 
@@ -50,18 +45,9 @@ export async function runParity(clip: BiomedCLIP, referencePath: string, opts: P
     const ours = await clip.trace(inputs, { capture });
     // The raw temperature parameter is part of the golden layout; it is a weight, not an activation.
     ours.set('outputs.logit_scale', { shape: clip.model.logit_scale.shape, data: clip.model.logit_scale.dataSync() as Float32Array });
-    const wanted = comparedNames(ref, capture);
-    const rows: HookDiff[] = [];
-    for (const name of forwardOrder([...ours.keys()], wanted)) {
-      const refTensor = { shape: ref.tensors.get(name)!.shape, data: await readAsFloat(ref, name) };
-      const mine = ours.get(name);
-      const tolerance = toleranceFor(name) * scale;
-      rows.push(mine ? diffTensors(name, mine, refTensor, tolerance) : missingRow(name, refTensor.shape, tolerance));
-    }
-    const wantedSet = new Set(wanted);
-    const oursOnly = [...ours.keys()].filter((n) => !n.startsWith('inputs.') && !wantedSet.has(n));
-    const firstFailure = rows.find((r) => !r.pass) ?? null;
-    return { reference: referencePath, referenceMetadata: ref.metadata, model: clip.modelDir, backend: clip.backend, rows, oursOnly, firstFailure, pass: firstFailure === null && rows.length > 0 };
+    const names = comparedNames(ref, capture);
+    const result = await compareTraces(traceOfMap(ours), traceOfFile(ref), { kinds: pointKinds(clip.model.points), names, scale });
+    return { reference: referencePath, referenceMetadata: ref.metadata, model: clip.modelDir, backend: clip.backend, ...result, pass: result.firstFailure === null && result.rows.length > 0 };
   } finally {
     await ref.close();
   }
@@ -73,25 +59,9 @@ function comparedNames(ref: SafetensorsFile, capture: string[]): string[] {
   return [...ref.tensors.keys()].filter((n) => !n.startsWith('inputs.') && (n.startsWith('outputs.') || res.some((re) => re.test(n))));
 }
 
-/**
- * Orders the reference's names by our forward order (hooks as they fire, then outputs). A name we do not
- * produce keeps its place relative to its neighbours in the reference file, so a missing hook is reported
- * where it would have fired, and the first failing row is still the first divergence.
- */
-export function forwardOrder(oursOrder: string[], referenceNames: string[]): string[] {
-  const position = new Map(oursOrder.map((n, i) => [n, i]));
-  let last = -1;
-  const keyed = referenceNames.map((name, i) => {
-    const p = position.get(name);
-    if (p !== undefined) last = p;
-    // Unknown names sort just after the previous known one, ties broken by reference order.
-    return { name, key: p ?? last + 0.5, i };
-  });
-  return keyed.sort((a, b) => a.key - b.key || a.i - b.i).map((k) => k.name);
-}
-
-function missingRow(name: string, shape: number[], tolerance: number): HookDiff {
-  return { name, shape, tolerance, maxAbs: NaN, maxRel: NaN, cosine: NaN, pass: false, problem: 'not produced by our model' };
+/** A safetensors trace (a golden or reference file) read one tensor at a time. */
+export function traceOfFile(f: SafetensorsFile): TraceSource {
+  return { names: [...f.tensors.keys()], shape: (n) => f.tensors.get(n)!.shape, read: (n) => readAsFloat(f, n) };
 }
 
 /** Any stored tensor as float32 (integer ids widened), for comparing two files value by value. */
@@ -102,22 +72,24 @@ export async function readAsFloat(f: SafetensorsFile, name: string): Promise<Flo
 }
 
 /** `inputs.pixel_values` [B,3,S,S] and/or `inputs.input_ids` [N,T], as the reference stored them. */
+/**
+ * The inputs of a trace or reference file: `inputs.pixel_values` [B,3,S,S] and/or `inputs.input_ids` [N,T]
+ * (the golden layout), or the bare `pixel_values` / `input_ids` of an inputs-only file.
+ */
 export async function readReferenceInputs(f: SafetensorsFile): Promise<Inputs> {
+  const pick = (name: string) => [`inputs.${name}`, name].find((n) => f.tensors.has(n));
+  const [px, ids] = [pick('pixel_values'), pick('input_ids')];
   const out: Inputs = {};
-  if (f.tensors.has('inputs.pixel_values')) {
-    out.pixelValues = { shape: f.tensors.get('inputs.pixel_values')!.shape, data: await f.readFloat32('inputs.pixel_values') };
-  }
-  if (f.tensors.has('inputs.input_ids')) {
-    out.inputIds = { shape: f.tensors.get('inputs.input_ids')!.shape, data: await f.readInt32('inputs.input_ids') };
-  }
-  if (!out.pixelValues && !out.inputIds) {
-    throw new UserError(`${f.path}: has neither inputs.pixel_values nor inputs.input_ids, so it is not a reference trace; make one with scripts/export_reference.py or \`biomedclip trace\``);
+  if (px) out.pixelValues = { shape: f.tensors.get(px)!.shape, data: await f.readFloat32(px) };
+  if (ids) out.inputIds = { shape: f.tensors.get(ids)!.shape, data: await f.readInt32(ids) };
+  if (!px && !ids) {
+    throw new UserError(`${f.path}: has neither inputs.pixel_values nor inputs.input_ids (nor bare pixel_values / input_ids), so it holds no model inputs; make one with scripts/export_reference.py or \`biomedclip trace\``);
   }
   return out;
 }
 
-/** A reference made for another model (other image size, vocab, positions) is the user's mistake, not a crash. */
-function checkInputsFitModel(file: string, inputs: Inputs, clip: BiomedCLIP): void {
+/** Inputs made for another model (other image size, vocab, positions) are the user's mistake, not a crash. */
+export function checkInputsFitModel(file: string, inputs: Inputs, clip: BiomedCLIP): void {
   const s = clip.config.vision.imageSize;
   const px = inputs.pixelValues?.shape;
   if (px && (px.length !== 4 || px[1] !== 3 || px[2] !== s || px[3] !== s)) {

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { BiomedCLIP } from '../api/biomedclip.js';
 import { oneLine, UserError } from '../errors.js';
-import type { HostTensor } from '../parity/compare.js';
+import type { HostTensor } from '../host-tensor.js';
 import { listImages } from './files.js';
 import { modelFingerprint } from './fingerprint.js';
 import { IndexWriter, type IndexInfo, type SkippedFile } from './index-store.js';

@@ -52,7 +52,7 @@ export class SafetensorsFile {
     return this.readInto(t, new Uint8Array(t.byteLength));
   }
 
-  /** The tensor as float32: F32 as stored, F16 and BF16 widened exactly; other dtypes are refused. */
+  /** The tensor as float32: F32 as stored, F16 and BF16 widened exactly, F64 rounded to nearest; other dtypes are refused. */
   async readFloat32(name: string): Promise<Float32Array> {
     const t = this.info(name);
     const count = t.byteLength / DTYPE_SIZE[t.dtype];
@@ -65,6 +65,11 @@ export class SafetensorsFile {
       const half = new Uint16Array(count);
       await this.readInto(t, new Uint8Array(half.buffer));
       return t.dtype === 'F16' ? f16ToF32(half) : bf16ToF32(half);
+    }
+    if (t.dtype === 'F64') {
+      const wide = new Float64Array(count);
+      await this.readInto(t, new Uint8Array(wide.buffer));
+      return Float32Array.from(wide);
     }
     throw new UserError(
       `${this.path}: tensor "${name}" is ${t.dtype}, not a float type; re-create the file with \`biomedclip convert\``,

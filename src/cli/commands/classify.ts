@@ -6,8 +6,6 @@ import { progressBar } from '../../util/progress.js';
 import { TEMPLATE_SETS, resolveTemplates } from '../../api/templates.js';
 
 export const command: Command = {
-  name: 'classify',
-  summary: 'zero-shot classification of images against text labels',
   usage: `Usage: biomedclip classify IMAGE... --labels "a,b,c" [--template T]... [options]
 
 Scores each image against each label as open_clip does: both embeddings L2-normalized, logits =

@@ -35,8 +35,6 @@ Examples:
   biomedclip convert checkpoint.pt --out models/small --dtype f16 --json`;
 
 export const command: Command = {
-  name: 'convert',
-  summary: 'convert a PyTorch checkpoint (.bin/.pt, read without Python) to a model directory',
   usage,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parse('convert', args, { allowPositionals: true, options: { out: { type: 'string' }, config: { type: 'string' }, vocab: { type: 'string' }, dtype: { type: 'string' }, json: { type: 'boolean' } } });

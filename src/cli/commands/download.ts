@@ -37,8 +37,6 @@ Examples:
   biomedclip download --revision main --json`;
 
 export const command: Command = {
-  name: 'download',
-  summary: 'fetch the official weights from the Hugging Face hub (cached, verified, resumable) and convert them',
   usage,
   async run(args: string[]): Promise<number> {
     const { values } = parse('download', args, { options: { revision: { type: 'string' }, out: { type: 'string' }, endpoint: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } } });

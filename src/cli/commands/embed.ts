@@ -4,8 +4,6 @@ import { UserError } from '../../errors.js';
 import { progressBar } from '../../util/progress.js';
 
 export const command: Command = {
-  name: 'embed',
-  summary: 'image and text embeddings (features and L2-normalized embeddings)',
   usage: `Usage: biomedclip embed [--image FILE]... [--text TEXT]... [options]
 
 Embeds each image and text. "features" is the unnormalized encode_image / encode_text output (what

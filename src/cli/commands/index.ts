@@ -8,8 +8,6 @@ import { progressBar, type Progress } from '../../util/progress.js';
 export const EXIT_SKIPPED = 3;
 
 export const command: Command = {
-  name: 'index',
-  summary: 'embed every image of a folder into a resumable, NumPy-readable search index',
   usage: `Usage: biomedclip index IMAGES_DIR --out INDEX [options]
 
 Embeds every image under IMAGES_DIR (recursively: .jpg .jpeg .png .bmp .tif .tiff .webp .gif) into the

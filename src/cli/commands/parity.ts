@@ -1,12 +1,10 @@
 import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
 import { UserError } from '../../errors.js';
-import { TOLERANCES, formatDiffTable, type HookDiff } from '../../parity/compare.js';
+import { TOLERANCES, formatDiffTable, type HookDiff, type ToleranceKind } from '../../parity/compare.js';
 import { runParity, type ParityReport } from '../../parity/run.js';
 
 export const command: Command = {
-  name: 'parity',
-  summary: 'compare our activations with a PyTorch reference trace, hook by hook (exit 1 on any failure)',
   usage: `Usage: biomedclip parity --reference REF.safetensors [--model DIR] [options]
 
 Runs the model on the reference file's own inputs (inputs.pixel_values, inputs.input_ids) and compares
@@ -18,8 +16,9 @@ A hook in the reference that we do not produce, or with another shape, is a fail
 Reference files: scripts/export_reference.py (real open_clip + torch; see docs/parity.md),
 scripts/reference/make_reference.py (independent PyTorch build, seeded weights), or \`biomedclip trace\`.
 
-Tolerances (max |diff|): attention probabilities ${TOLERANCES.probs.toExponential(0)}, activations and features ${TOLERANCES.activation.toExponential(0)},
-logits ${TOLERANCES.logits.toExponential(0)} (they are features times exp(logit_scale) = 100).
+Tolerances, per hook kind as the modules declare it (biomedclip summary --json lists each hook's kind);
+a value passes when |ours - reference| <= atol + rtol * |reference|:
+${tolerancesText()}
 
 Options:
   --reference FILE        the reference trace (golden layout safetensors); required
@@ -58,6 +57,18 @@ Examples:
   },
 };
 
+function tolerancesText(): string {
+  const why: Record<ToleranceKind, string> = {
+    probs: 'attention probabilities, in [0, 1]',
+    scores: 'attention scores before the softmax',
+    activation: 'every other hook and the features',
+    logits: 'features times exp(logit_scale) = 100',
+  };
+  return (Object.keys(TOLERANCES) as ToleranceKind[])
+    .map((k) => `  ${k.padEnd(10)}  atol ${TOLERANCES[k].atol.toExponential(0)}, rtol ${TOLERANCES[k].rtol === 0 ? '0' : TOLERANCES[k].rtol.toExponential(0)}  (${why[k]})`)
+    .join('\n');
+}
+
 function parseScale(value: string | undefined): number {
   if (value === undefined) return 1;
   const x = Number(value);
@@ -68,7 +79,7 @@ function parseScale(value: string | undefined): number {
 /** NaN is not JSON: a comparison that could not be made is null, with its `problem` saying why. */
 function rowJson(r: HookDiff) {
   const num = (x: number) => (Number.isFinite(x) ? x : null);
-  return { name: r.name, shape: r.shape, maxAbs: num(r.maxAbs), maxRel: num(r.maxRel), cosine: num(r.cosine), tolerance: r.tolerance, pass: r.pass, problem: r.problem ?? null };
+  return { name: r.name, kind: r.kind, shape: r.shape, maxAbs: num(r.maxAbs), maxRel: num(r.maxRel), cosine: num(r.cosine), atol: r.atol, rtol: r.rtol, pass: r.pass, problem: r.problem ?? null };
 }
 
 function toJson(r: ParityReport) {
@@ -94,7 +105,7 @@ function formatReport(r: ParityReport): string {
   const failed = r.rows.filter((x) => !x.pass).length;
   if (r.firstFailure) {
     const f = r.firstFailure;
-    const why = f.problem ?? `max |diff| ${f.maxAbs.toExponential(2)} > tolerance ${f.tolerance.toExponential(0)}`;
+    const why = f.problem ?? `max |diff| ${f.maxAbs.toExponential(2)}, over atol ${f.atol.toExponential(0)} + rtol ${f.rtol} x |reference|`;
     lines.push(`FIRST DIVERGENCE: ${f.name} (${why})`);
     lines.push(`parity: FAIL, ${failed} of ${r.rows.length} tensors over tolerance or missing`);
   } else {

@@ -130,8 +130,6 @@ async function run(args: string[]): Promise<number> {
 }
 
 export const command: Command = {
-  name: 'preprocess',
-  summary: "image file -> BiomedCLIP pixel_values (safetensors), bit-identical to open_clip's preprocessing",
   usage,
   run,
 };

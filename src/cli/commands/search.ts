@@ -8,8 +8,6 @@ import { IndexReader } from '../../retrieval/index-reader.js';
 import { searchIndex, type Hit } from '../../retrieval/search.js';
 
 export const command: Command = {
-  name: 'search',
-  summary: 'rank the images of an index by similarity to a text query or a query image',
   usage: `Usage: biomedclip search INDEX "QUERY" [options]
        biomedclip search INDEX --image FILE [options]
 

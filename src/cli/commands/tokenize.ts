@@ -75,8 +75,6 @@ function table(texts: string[], enc: Encoding): string {
 }
 
 export const command: Command = {
-  name: 'tokenize',
-  summary: 'show the token ids open_clip would give BiomedCLIP for some texts',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parse('tokenize', args, {

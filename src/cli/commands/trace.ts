@@ -3,17 +3,18 @@ import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, parsePadTo, pr
 import { DEMO_LABEL } from '../../demo/demo-model.js';
 import type { TraceInputs } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
-import type { HostTensor } from '../../parity/compare.js';
+import type { HostTensor } from '../../host-tensor.js';
+import { checkInputsFitModel, readReferenceInputs } from '../../parity/run.js';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../weights/index.js';
 
 export const command: Command = {
-  name: 'trace',
-  summary: 'capture named activations (hooks) of both towers into a safetensors file',
   usage: `Usage: biomedclip trace [--image FILE]... [--text TEXT]... [--inputs FILE] --out FILE [options]
 
 Runs the model and saves every captured activation under its hook name: the PyTorch module path
-(visual.trunk.blocks.3.attn.qkv, text.transformer.encoder.layer.0.attention.self, ...) plus ".probs" for
-attention probabilities [B,12,S,S]. Images are batched in the order given, then texts. The file also holds
+(visual.trunk.blocks.3.attn.qkv, text.transformer.encoder.layer.0.attention.self, ...), plus attention's
+.scores (pre-softmax) and .probs [B,12,S,S], .context [B,12,S,64] (per head, before merging) and each ViT
+block's .resid_mid; \`biomedclip summary\` lists every hook. A --capture pattern that matches no hook is
+an error naming the closest hooks. Images are batched in the order given, then texts. The file also holds
 inputs.pixel_values, inputs.input_ids and outputs.{image_features,text_features,logits_per_image}, the
 layout of the PyTorch reference's golden files, so \`biomedclip parity\` can compare the two.
 
@@ -54,6 +55,7 @@ Examples:
     const padTo = parsePadTo(values['pad-to']);
     const clip = await openModel(values);
     try {
+      if (values.inputs) checkInputsFitModel(values.inputs, inputs, clip);
       const traced = await clip.trace(inputs, { padTo, capture: values.capture ?? ['*'] });
       const listing = [...traced].map(([name, t]) => ({ name, shape: t.shape }));
       if (values.out) {
@@ -81,16 +83,8 @@ function toWrite(name: string, t: HostTensor): TensorToWrite {
 async function readInputs(file: string): Promise<Pick<TraceInputs, 'pixelValues' | 'inputIds'>> {
   const f = await SafetensorsFile.open(file);
   try {
-    const pick = (...names: string[]) => names.find((n) => f.tensors.has(n));
-    const px = pick('pixel_values', 'inputs.pixel_values');
-    const ids = pick('input_ids', 'inputs.input_ids');
-    if (!px && !ids) throw new UserError(`${file}: has neither pixel_values nor input_ids; see \`biomedclip trace --help\``);
-    const out: Pick<TraceInputs, 'pixelValues' | 'inputIds'> = {};
-    if (px) out.pixelValues = { shape: f.tensors.get(px)!.shape, data: await f.readFloat32(px) };
-    if (ids) out.inputIds = { shape: f.tensors.get(ids)!.shape, data: await f.readInt32(ids) };
-    return out;
+    return await readReferenceInputs(f);
   } finally {
     await f.close();
   }
 }
-
