@@ -70,16 +70,3 @@ export async function useBackend(requested?: string): Promise<BackendName> {
   }
   throw new UserError('no TF.js backend could be initialised; reinstall with `npm ci`');
 }
-
-/** The backends that can be activated on this machine (tries each; leaves the last one active). */
-export async function availableBackends(): Promise<BackendName[]> {
-  const out: BackendName[] = [];
-  for (const name of BACKENDS) {
-    try {
-      if ((await register(name)) && (await tf.setBackend(name))) out.push(name);
-    } catch {
-      // unavailable
-    }
-  }
-  return out;
-}

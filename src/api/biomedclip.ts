@@ -164,7 +164,7 @@ export class BiomedCLIP {
     const templates = opts.templates ?? [DEFAULT_TEMPLATE];
     const labelEmb = await this.labelCache.get(this, labels, templates);
     const imageEmb = await this.encodeImages(images, opts);
-    return imageEmb.map((img) => this.scoreLabels(img.embedding, labelEmb, labels));
+    return this.scoreLabels(imageEmb.map((e) => e.embedding), labelEmb, labels);
   }
 
   /** One normalized embedding per label (template ensemble). */
@@ -174,22 +174,35 @@ export class BiomedCLIP {
     return labels.map((_, i) => meanNormalized(emb.slice(i * templates.length, (i + 1) * templates.length).map((e) => e.embedding)));
   }
 
-  /** exp(logit_scale) · cosine, then softmax over the labels, sorted by probability. */
-  scoreLabels(imageEmbedding: Float32Array, labelEmbeddings: Float32Array[], labels: string[]): LabelScore[] {
-    const logits = labelEmbeddings.map((t) => this.logitScale * dot(imageEmbedding, t));
-    const max = Math.max(...logits);
-    const exps = logits.map((l) => Math.exp(l - max));
-    const sum = exps.reduce((a, b) => a + b, 0);
-    return labels
-      .map((label, i) => ({ label, probability: exps[i] / sum, logit: logits[i] }))
-      .sort((a, b) => b.probability - a.probability);
+  /** For each image: the CLIP head's logits against every label and their softmax, sorted by probability. */
+  async scoreLabels(imageEmbeddings: Float32Array[], labelEmbeddings: Float32Array[], labels: string[]): Promise<LabelScore[][]> {
+    const { logits, probs } = await this.head(imageEmbeddings, labelEmbeddings, true);
+    return logits.map((row, i) =>
+      labels.map((label, j) => ({ label, probability: probs![i][j], logit: row[j] })).sort((a, b) => b.probability - a.probability),
+    );
   }
 
   /** logits_per_image [images][texts] = exp(logit_scale) · cosine. */
   async similarity(images: ImageInput[], texts: string[]): Promise<number[][]> {
     const img = await this.encodeImages(images);
     const txt = await this.encodeTexts(texts);
-    return img.map((i) => txt.map((t) => this.logitScale * dot(i.embedding, t.embedding)));
+    return (await this.head(img.map((e) => e.features), txt.map((e) => e.features), false)).logits;
+  }
+
+  /** The model's CLIP head (head.ts) on host vectors: [A, B] logits, and their softmax over B if asked. */
+  private async head(a: Float32Array[], b: Float32Array[], withProbs: boolean): Promise<{ logits: number[][]; probs?: number[][] }> {
+    if (a.length === 0 || b.length === 0) return { logits: a.map(() => []), probs: a.map(() => []) };
+    const rows = (v: Float32Array[]) => tf.tensor2d(concatRows(v), [v.length, v[0].length]);
+    const out = tf.tidy(() => {
+      const logits = clipLogits(rows(a), rows(b), this.model.logit_scale); // [A, B]
+      return withProbs ? [logits, zeroShotProbs(logits)] : [logits];
+    });
+    try {
+      const [logits, probs] = await Promise.all(out.map((t) => t.array() as Promise<number[][]>));
+      return { logits, probs };
+    } finally {
+      tf.dispose(out);
+    }
   }
 
   /**
@@ -233,6 +246,12 @@ function toRows(features: tf.Tensor2D, embedding: tf.Tensor2D): Embedding[] {
   const f = features.dataSync() as Float32Array;
   const m = embedding.dataSync() as Float32Array;
   return Array.from({ length: n }, (_, i) => ({ features: f.slice(i * e, (i + 1) * e), embedding: m.slice(i * e, (i + 1) * e) }));
+}
+
+function concatRows(rows: Float32Array[]): Float32Array {
+  const out = new Float32Array(rows.length * rows[0].length);
+  rows.forEach((r, i) => out.set(r, i * r.length));
+  return out;
 }
 
 function dot(a: Float32Array, b: Float32Array): number {

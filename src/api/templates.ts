@@ -15,8 +15,6 @@ export const TEMPLATE_SETS: Readonly<Record<string, readonly string[]>> = {
   none: ['{}'],
 };
 
-export const DEFAULT_TEMPLATE_SET = 'openclip-default';
-
 /**
  * `--templates` value → templates: a set's name, or one literal template containing `{}`
  * (e.g. "a microscopy image of {}"). Anything else is a UserError listing the names.
