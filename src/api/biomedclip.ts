@@ -260,7 +260,7 @@ function dot(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
-function meanNormalized(vectors: Float32Array[]): Float32Array {
+export function meanNormalized(vectors: Float32Array[]): Float32Array {
   const out = new Float32Array(vectors[0].length);
   for (const v of vectors) for (let i = 0; i < v.length; i++) out[i] += v[i] / vectors.length;
   const norm = Math.max(Math.sqrt(dot(out, out)), 1e-12);

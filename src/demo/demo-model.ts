@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOpenClipConfig } from '../model/config.js';
 import { expectedTensorShapes } from '../model/spec.js';
+import { mulberry32 } from '../util/random.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/index.js';
 
 /** Marker in the demo's open_clip_config.json; the loader and CLI look for it. */
@@ -37,18 +38,6 @@ export const DEMO_CONFIG = {
   preprocess_cfg: { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
 };
 
-/** mulberry32: a tiny seeded PRNG, so the demo weights are the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomTensor(name: string, shape: number[], next: () => number): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
@@ -71,7 +60,7 @@ export async function writeDemoModel(dir: string, seed = 0, config: typeof DEMO_
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const cfg = parseOpenClipConfig(config, 'demo config');
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const tensors: TensorToWrite[] = [...expectedTensorShapes(cfg)].map(([name, shape]) => ({ name, dtype: 'F32', shape, data: randomTensor(name, shape, next) }));
   writeFileSync(path.join(tmp, 'open_clip_config.json'), `${JSON.stringify(config, null, 2)}\n`);
   writeFileSync(path.join(tmp, 'vocab.txt'), readFileSync(BUNDLED_VOCAB));
