@@ -93,7 +93,7 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
 }
 
 /** Decodes each file of the batch (reporting failures), embeds the readable ones and commits them. */
-async function embedBatch(clip: BiomedCLIP, writer: IndexWriter, root: string, batch: string[], skip: (s: SkippedFile) => void): Promise<void> {
+export async function embedBatch(clip: BiomedCLIP, writer: IndexWriter, root: string, batch: string[], skip: (s: SkippedFile) => void): Promise<void> {
   const entries: Pending[] = [];
   const pixels: Float32Array[] = [];
   for (const rel of batch) {
@@ -124,7 +124,7 @@ async function changedFiles(root: string, indexed: IndexWriter['indexed'], prese
   return changed;
 }
 
-function concat(parts: Float32Array[]): Float32Array {
+export function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const p of parts) {
