@@ -3,6 +3,7 @@
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Command } from '../src/cli/command.js';
 
 /** Repository root (tests run compiled from dist/test/). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,4 +26,21 @@ export function reportDiff(label: string, stats: DiffStats, tolerance: number): 
     `${label}: max|diff| ${stats.maxAbs.toExponential(2)} (tolerance ${tolerance.toExponential(0)}), ` +
       `cosine ${stats.cosine.toFixed(8)}`,
   );
+}
+
+/** Runs a CLI command in this process, capturing what it prints on stdout and stderr. */
+export async function runCommand(cmd: Command, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  try {
+    const code = await cmd.run(args);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
 }

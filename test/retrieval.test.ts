@@ -21,7 +21,7 @@ import { parseOpenClipConfig } from '../src/model/config.js';
 import { buildIndex } from '../src/retrieval/build.js';
 import { IndexReader } from '../src/retrieval/index-reader.js';
 import { writeSafetensors } from '../src/weights/writer.js';
-import { diffStats, FIXTURES, reportDiff, SHARED_DIR, TORCH_PYTHON } from './helpers.js';
+import { diffStats, FIXTURES, reportDiff, runCommand, SHARED_DIR, TORCH_PYTHON } from './helpers.js';
 
 let tmp: string;
 let modelDir: string;
@@ -57,23 +57,6 @@ async function makeVocabModel(dir: string, seed: number): Promise<void> {
     return { name, dtype: 'F32' as const, shape, data };
   });
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
-}
-
-/** Runs a command, capturing stdout/stderr lines. */
-async function runCommand(cmd: typeof indexCommand, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await cmd.run(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
 }
 
 function dot(a: Float32Array, b: Float32Array): number {

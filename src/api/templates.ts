@@ -13,6 +13,13 @@ export const TEMPLATE_SETS: Readonly<Record<string, readonly string[]>> = {
   'openclip-default': ['this is a photo of {}'],
   /** The label alone: for ablations, or labels that are already full sentences. */
   none: ['{}'],
+  // Per dataset, as the paper's zero-shot evaluation used them (Supplementary Table 10 of Zhang et al.,
+  // NEJM AI 2025 / arXiv:2303.00915; class descriptions in docs/eval.md).
+  pcam: ['this is an image of {}', '{} presented in image'],
+  'lc25000-lung': ['this is an image of {}', '{} presented in image'],
+  'lc25000-colon': ['a photo of {}', '{} presented in image'],
+  'tcga-til': ['a photo of {}', '{} presented in image'],
+  rsna: ['a photo of {}', '{} presented in image'],
 };
 
 /**

@@ -66,10 +66,14 @@ export function parsePadTo(value: string | undefined): number | 'longest' | unde
   return n;
 }
 
-/** Prints JSON with arrays of numbers kept on one line each: readable and still valid JSON. */
-export function printJson(value: unknown): void {
+/** JSON with arrays of numbers kept on one line each: readable and still valid JSON. */
+export function jsonText(value: unknown): string {
   const text = JSON.stringify(value, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v), 2);
-  console.log(text.replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, '')}]`));
+  return text.replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, '')}]`);
+}
+
+export function printJson(value: unknown): void {
+  console.log(jsonText(value));
 }
 
 /** One CSV line (RFC 4180 quoting: fields with comma, quote or newline are quoted, quotes doubled). */

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   download: { summary: 'fetch the official weights from the Hugging Face hub (cached, verified, resumable) and convert them', load: () => import('./commands/download.js') },
   index: { summary: 'embed every image of a folder into a resumable, NumPy-readable search index', load: () => import('./commands/index.js') },
   search: { summary: 'rank the images of an index by similarity to a text query or a query image', load: () => import('./commands/search.js') },
+  eval: { summary: 'zero-shot classification and cross-modal retrieval metrics, as the BiomedCLIP paper reports them', load: () => import('./commands/eval.js') },
   parity: { summary: 'compare our activations with a PyTorch reference trace, hook by hook (exit 1 on any failure)', load: () => import('./commands/parity.js') },
   summary: { summary: 'every module and hook point with its output shape and parameter count (for teaching)', load: () => import('./commands/summary.js') },
   trace: { summary: 'capture named activations (hooks) of both towers into a safetensors file', load: () => import('./commands/trace.js') },

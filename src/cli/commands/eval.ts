@@ -1,0 +1,186 @@
+import type { Command } from '../command.js';
+import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { TEMPLATE_SETS } from '../../api/templates.js';
+import { UserError } from '../../errors.js';
+import { evalClassify } from '../../eval/classify.js';
+import { loadCaptionData, loadClassificationData } from '../../eval/dataset.js';
+import { classifyText, retrievalText } from '../../eval/format.js';
+import { templatesOption } from '../../eval/prompts.js';
+import { checkOutDir, classifyReportFiles, retrievalReportFiles, writeReportDir } from '../../eval/report.js';
+import { evalRetrieval } from '../../eval/retrieval.js';
+import type { StoreProgress } from '../../eval/store.js';
+import { progressBar, type Progress } from '../../util/progress.js';
+import { EXIT_SKIPPED } from './index.js';
+
+const COMMON_HELP = `  --bootstrap N      resamples for the 95% confidence intervals (default 1000; 0: none)
+  --seed S           seed of the resamples (default 0): same seed, same intervals
+  --out DIR          also write a report folder (replaced whole if it holds an earlier report)
+  --cache DIR        embedding cache: DIR/images is a \`biomedclip index\` folder (search works on it),
+                     DIR/texts the same for texts (default: per data folder and model under
+                     $XDG_CACHE_HOME or ~/.cache, in biomedclip-ts/eval/)
+  --batch-size N     images per forward pass and per cache commit (default 16)
+${MODEL_HELP}
+
+Embeddings are committed to the cache batch by batch: a killed run resumes where it stopped, and a
+rerun with other prompts or templates embeds only the new texts. Files that cannot be decoded are
+reported on stderr, listed in the results ("skipped") and left out of the metrics.
+
+Exit codes: 0 done; 3 done, but some files were skipped (listed); 1 other errors; 2 bad arguments.`;
+
+export const command: Command = {
+  name: 'eval',
+  summary: 'zero-shot classification and cross-modal retrieval metrics, as the BiomedCLIP paper reports them',
+  usage: `Usage: biomedclip eval classify DATA (--labels-file L.json | --classes-from-folders) [options]
+       biomedclip eval retrieval DATA.csv [options]
+
+eval classify: zero-shot classification of labelled images, open_clip's way (classify --help). DATA is
+a folder with one subfolder of images per class (torchvision's ImageFolder layout) or a CSV with
+image,label columns (image paths relative to the CSV). Reports accuracy, top-k accuracy, balanced
+accuracy, macro-F1, per-class precision/recall/F1/support, one-vs-rest AUROC (per class and macro),
+the confusion matrix, calibration (ECE) and 95% bootstrap intervals.
+
+  --labels-file L.json    class name -> description or list of descriptions, e.g.
+                          {"0": "normal lymph node", "1": "lymph node metastasis"}
+  --classes-from-folders  the folder names are the descriptions (underscores read as spaces)
+  --templates NAME|FILE   a template set: ${Object.keys(TEMPLATE_SETS).join(', ')}
+                          (pcam ... rsna: the paper's per-dataset templates; default openclip-default),
+                          a file with one template per line, or one template with {}
+  --top-k LIST            the k of the top-k accuracies (default 1,5; k >= the class count is left out)
+  --out DIR               metrics.json, predictions.csv, confusion.png, calibration.png, report.md
+
+eval retrieval: DATA.csv has image,caption columns. Every image is ranked against every caption of the
+set by cosine similarity, and every caption against every image; reports Recall@K and the median rank
+of the correct match both ways. An image on several rows is one candidate with several correct captions.
+
+  --recall-at LIST        the K of Recall@K (default 1,5,10, as the paper)
+  --out DIR               metrics.json, ranks.csv, report.md
+
+Options of both:
+${COMMON_HELP}
+
+Output (--json): the object metrics.json holds. classify: {"task","n","accuracy","top_k_accuracy",
+  "balanced_accuracy","macro_f1","auroc_macro","ece","per_class":{class:{"precision","recall","f1",
+  "support","auroc"}},"confusion_matrix","calibration","ci95","bootstrap","model","templates","prompts",
+  "preprocessing","data","skipped","cache"}; retrieval: {"task","n","images","captions",
+  "image_to_text":{"recall@1",...,"median_rank","queries"},"text_to_image":{...},"ci95",...}
+
+Examples:
+  biomedclip eval classify ./pcam_test --labels-file pcam.json --templates pcam --out pcam.report
+  biomedclip eval classify ./lc25000_lung --classes-from-folders --json --bootstrap 2000 --seed 1
+  biomedclip eval classify split.csv --labels-file labels.json --templates my-templates.txt
+  biomedclip eval retrieval pmc_test.csv --out retrieval.report`,
+
+  async run(args) {
+    const [task, ...rest] = args;
+    if (task === 'classify') return runClassify(rest);
+    if (task === 'retrieval') return runRetrieval(rest);
+    throw new UserError(`${task === undefined ? 'missing task' : `unknown task '${task}'`}; use \`biomedclip eval classify DATA ...\` or \`biomedclip eval retrieval DATA.csv\``, 2);
+  },
+};
+
+const SHARED_OPTIONS = {
+  ...MODEL_OPTIONS,
+  bootstrap: { type: 'string', default: '1000' },
+  seed: { type: 'string', default: '0' },
+  out: { type: 'string' },
+  cache: { type: 'string' },
+  'batch-size': { type: 'string' },
+} as const;
+
+async function runClassify(args: string[]): Promise<number> {
+  const { values, positionals } = parse('eval', args, {
+    allowPositionals: true,
+    options: { ...SHARED_OPTIONS, 'labels-file': { type: 'string' }, 'classes-from-folders': { type: 'boolean', default: false }, templates: { type: 'string' }, 'top-k': { type: 'string', default: '1,5' } },
+  });
+  if (positionals.length !== 1) throw new UserError('expected one DATA (an image folder or a CSV); see `biomedclip eval --help`', 2);
+  const shared = await sharedOptions(values);
+  const topK = intList('--top-k', values['top-k']);
+  const templates = templatesOption(values.templates);
+  const data = await loadClassificationData(positionals[0], { labelsFile: values['labels-file'], classesFromFolders: values['classes-from-folders'], exclude: values.cache });
+  if (!values.quiet) for (const note of data.notes) console.error(`biomedclip: note: ${note}`);
+  const clip = await openModel(values);
+  const progress = storeProgress(values.quiet);
+  try {
+    const run = await evalClassify(clip, { data, templates, topK, cacheDir: values.cache, ...shared, ...progress });
+    progress.finish();
+    if (values.out) await writeReportDir(values.out, classifyReportFiles(run));
+    if (values.json) printJson(run.report);
+    else console.log(classifyText(run.report));
+    return finish(run.report, values);
+  } finally {
+    progress.finish();
+    clip.dispose();
+  }
+}
+
+async function runRetrieval(args: string[]): Promise<number> {
+  const { values, positionals } = parse('eval', args, {
+    allowPositionals: true,
+    options: { ...SHARED_OPTIONS, 'recall-at': { type: 'string', default: '1,5,10' } },
+  });
+  if (positionals.length !== 1) throw new UserError('expected one DATA.csv with image,caption columns; see `biomedclip eval --help`', 2);
+  const shared = await sharedOptions(values);
+  const ks = intList('--recall-at', values['recall-at']);
+  const data = await loadCaptionData(positionals[0]);
+  const clip = await openModel(values);
+  const progress = storeProgress(values.quiet);
+  try {
+    const run = await evalRetrieval(clip, { data, ks, cacheDir: values.cache, ...shared, ...progress });
+    progress.finish();
+    if (values.out) await writeReportDir(values.out, retrievalReportFiles(run));
+    if (values.json) printJson(run.report);
+    else console.log(retrievalText(run.report));
+    return finish(run.report, values);
+  } finally {
+    progress.finish();
+    clip.dispose();
+  }
+}
+
+/** Flags both tasks share, checked (with --out) before anything is read or loaded. */
+async function sharedOptions(values: { bootstrap: string; seed: string; out?: string; 'batch-size'?: string }) {
+  const resamples = Number(values.bootstrap);
+  if (!Number.isInteger(resamples) || resamples < 0) throw new UserError(`--bootstrap ${values.bootstrap}: expected a whole number of resamples (0: no intervals)`, 2);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new UserError(`--seed ${values.seed}: expected a non-negative integer`, 2);
+  const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UserError(`--batch-size ${values['batch-size']}: expected a positive integer`, 2);
+  if (values.out !== undefined) await checkOutDir(values.out);
+  return { resamples, seed, batchSize };
+}
+
+function intList(flag: string, value: string): number[] {
+  const ks = value.split(',').map((v) => Number(v.trim()));
+  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UserError(`${flag} ${value}: expected positive integers separated by commas, e.g. 1,5,10`, 2);
+  return [...new Set(ks)].sort((a, b) => a - b);
+}
+
+/** Progress bars (terminal only) and one stderr line per skipped file. */
+function storeProgress(quiet: boolean | undefined): Required<Pick<StoreProgress, 'onProgress' | 'onSkip'>> & { finish(): void } {
+  let bar: Progress | undefined;
+  let current = '';
+  return {
+    onProgress: (what, done, total) => {
+      if (quiet) return;
+      if (current !== what) bar?.done();
+      if (current !== what) bar = progressBar(`eval: embedding ${what}`, total, what);
+      current = what;
+      bar?.update(done);
+    },
+    onSkip: (s) => {
+      bar?.done();
+      console.error(`biomedclip: skipped ${s.path}: ${s.error}`);
+    },
+    finish: () => bar?.done(),
+  };
+}
+
+/** Notes on the cache, and the exit code (3 when files were skipped, as `index`). */
+function finish(r: { skipped: unknown[]; cache: { dir: string; images_embedded: number; images_cached: number; texts_embedded: number; texts_cached: number } }, values: { quiet?: boolean }): number {
+  if (!values.quiet) {
+    const c = r.cache;
+    console.error(`biomedclip: note: cache ${c.dir}: ${c.images_embedded} images and ${c.texts_embedded} texts embedded now, ${c.images_cached} and ${c.texts_cached} from earlier runs`);
+  }
+  if (r.skipped.length > 0) console.error(`biomedclip: ${r.skipped.length} files could not be read and were left out of the metrics (listed above and in "skipped")`);
+  return r.skipped.length > 0 ? EXIT_SKIPPED : 0;
+}

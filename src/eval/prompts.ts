@@ -1,0 +1,40 @@
+/**
+ * From classes to the texts the text tower embeds: every description of a class put into every template
+ * (open_clip's prompt ensembling). Templates come from a named set (src/api/templates.ts, the paper's
+ * per-dataset sets included), a file with one template per line, or one literal template with `{}`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fillTemplate } from '../api/biomedclip.js';
+import { DEFAULT_TEMPLATE_SET, TEMPLATE_SETS, resolveTemplates } from '../api/templates.js';
+import { UserError } from '../errors.js';
+
+export interface Templates {
+  /** The set's name, the file's path, or "literal". */
+  source: string;
+  templates: string[];
+}
+
+/** `--templates` → templates: a set name first, then a file, then a literal template with {}. */
+export function templatesOption(value: string | undefined): Templates {
+  if (value === undefined) return { source: DEFAULT_TEMPLATE_SET, templates: [...TEMPLATE_SETS[DEFAULT_TEMPLATE_SET]] };
+  if (Object.prototype.hasOwnProperty.call(TEMPLATE_SETS, value)) return { source: value, templates: [...TEMPLATE_SETS[value]] };
+  if (existsSync(value)) return { source: value, templates: templatesFile(value) };
+  return { source: 'literal', templates: resolveTemplates(value) };
+}
+
+/** A templates file: one template per line, each with {} where the class description goes; # comments. */
+function templatesFile(file: string): string[] {
+  const lines = readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  if (lines.length === 0) throw new UserError(`--templates ${file}: no templates; write one per line, e.g. "a histopathology image of {}"`, 2);
+  const bad = lines.find((l) => !l.includes('{}'));
+  if (bad !== undefined) throw new UserError(`--templates ${file}: "${bad}" has no {}; mark where the class description goes, e.g. "an image of {}"`, 2);
+  return lines;
+}
+
+/** prompts[c]: the texts of class c, description-major (every template of the first description, ...). */
+export function classPromptTexts(descriptions: string[][], templates: string[]): string[][] {
+  return descriptions.map((ds) => ds.flatMap((d) => templates.map((t) => fillTemplate(t, d))));
+}
