@@ -7,7 +7,7 @@ import type { BiomedCLIP } from '../api/biomedclip.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import { calibration, type Calibration } from './calibration.js';
 import type { ClassificationData } from './dataset.js';
-import { classificationMetrics, predictedClasses, selectRows, type ClassStats, type Predictions } from './metrics.js';
+import { classificationMetrics, predictedClasses, selectRows, type ClassificationMetrics, type ClassStats, type Predictions } from './metrics.js';
 import { classPromptTexts, type Templates } from './prompts.js';
 import { modelInfo, preprocessingInfo, type ModelInfo, type PreprocessingInfo } from './provenance.js';
 import { defaultCacheDir, imageEmbeddings, storeModel, textEmbeddings, type StoreProgress } from './store.js';
@@ -29,14 +29,8 @@ export interface ClassifyEvalOptions extends StoreProgress {
 }
 
 /** The report object: `--json` output and metrics.json. */
-export interface ClassifyReport {
+export interface ClassifyReport extends Omit<ClassificationMetrics, 'per_class' | 'confusion'> {
   task: 'zero-shot classification';
-  n: number;
-  accuracy: number;
-  top_k_accuracy: Record<string, number>;
-  balanced_accuracy: number;
-  macro_f1: number;
-  auroc_macro: number | null;
   ece: number;
   per_class: Record<string, ClassStats>;
   confusion_matrix: { rows: 'true class'; columns: 'predicted class'; classes: string[]; counts: number[][] };

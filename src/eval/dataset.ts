@@ -60,7 +60,7 @@ async function fromFolder(root: string, named: ClassPrompts | undefined, exclude
     if (images) images.push(rel);
     else outside++; // at the top level, or in a hidden folder
   }
-  if (folders.length === 0) throw new UserError(`${root}: no class folders; put each class's images in a subfolder named after the class`);
+  if (folders.length < 2) throw new UserError(`${root}: ${folders.length} class folder(s); zero-shot classification needs one subfolder of images per class, at least 2`);
   const empty = folders.find((f) => byFolder.get(f)?.length === 0);
   if (empty !== undefined) throw new UserError(`${path.join(root, empty)}: class folder with no images; add its images or remove the folder`);
   const prompts = named ?? promptsFromNames(folders);

@@ -1,3 +1,4 @@
+import type { BiomedCLIP } from '../../api/biomedclip.js';
 import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
 import { TEMPLATE_SETS } from '../../api/templates.js';
@@ -98,19 +99,7 @@ async function runClassify(args: string[]): Promise<number> {
   const templates = templatesOption(values.templates);
   const data = await loadClassificationData(positionals[0], { labelsFile: values['labels-file'], classesFromFolders: values['classes-from-folders'], exclude: values.cache });
   if (!values.quiet) for (const note of data.notes) console.error(`biomedclip: note: ${note}`);
-  const clip = await openModel(values);
-  const progress = storeProgress(values.quiet);
-  try {
-    const run = await evalClassify(clip, { data, templates, topK, cacheDir: values.cache, ...shared, ...progress });
-    progress.finish();
-    if (values.out) await writeReportDir(values.out, classifyReportFiles(run));
-    if (values.json) printJson(run.report);
-    else console.log(classifyText(run.report));
-    return finish(run.report, values);
-  } finally {
-    progress.finish();
-    clip.dispose();
-  }
+  return execute(values, (clip, progress) => evalClassify(clip, { data, templates, topK, cacheDir: values.cache, ...shared, ...progress }), classifyReportFiles, classifyText);
 }
 
 async function runRetrieval(args: string[]): Promise<number> {
@@ -122,14 +111,26 @@ async function runRetrieval(args: string[]): Promise<number> {
   const shared = await sharedOptions(values);
   const ks = intList('--recall-at', values['recall-at']);
   const data = await loadCaptionData(positionals[0]);
+  return execute(values, (clip, progress) => evalRetrieval(clip, { data, ks, cacheDir: values.cache, ...shared, ...progress }), retrievalReportFiles, retrievalText);
+}
+
+type Report = Parameters<typeof finish>[0];
+
+/** Loads the model, runs the evaluation, writes --out, prints the report; returns the exit code. */
+async function execute<R extends { report: Report }>(
+  values: { model?: string; backend?: string; quiet?: boolean; json?: boolean; out?: string },
+  evaluate: (clip: BiomedCLIP, progress: StoreProgress) => Promise<R>,
+  files: (run: R) => Record<string, string | Buffer>,
+  text: (report: R['report']) => string,
+): Promise<number> {
   const clip = await openModel(values);
   const progress = storeProgress(values.quiet);
   try {
-    const run = await evalRetrieval(clip, { data, ks, cacheDir: values.cache, ...shared, ...progress });
+    const run = await evaluate(clip, progress);
     progress.finish();
-    if (values.out) await writeReportDir(values.out, retrievalReportFiles(run));
+    if (values.out) await writeReportDir(values.out, files(run));
     if (values.json) printJson(run.report);
-    else console.log(retrievalText(run.report));
+    else console.log(text(run.report));
     return finish(run.report, values);
   } finally {
     progress.finish();
