@@ -205,4 +205,20 @@ test('bad inputs: one error line each, nothing written', async () => {
   await bad(['retrieval', path.join(tmp, 'nocaption.csv')], /no 'caption' column/);
   await bad(['classify', folder, '--classes-from-folders', '--bootstrap', 'many'], /--bootstrap many: expected a whole number/, 2);
   await bad(['classify', folder, '--classes-from-folders', '--templates', 'no-such-set'], /unknown template set/, 2);
+  await fs.writeFile(path.join(tmp, 'templates.txt'), '# mine\na micrograph\n');
+  await bad(['classify', folder, '--classes-from-folders', '--templates', path.join(tmp, 'templates.txt')], /"a micrograph" has no \{\}/, 2);
+  await fs.writeFile(path.join(tmp, 'list.json'), '["tumor", "normal"]');
+  await bad(['classify', folder, '--labels-file', path.join(tmp, 'list.json')], /expected a JSON object/);
+  await fs.writeFile(path.join(tmp, 'one.json'), '{"tumor": ["tumor", ""], "normal_tissue": "normal"}');
+  await bad(['classify', folder, '--labels-file', path.join(tmp, 'one.json')], /class "tumor" needs a non-empty description/);
+});
+
+test('an image changed since it was cached is an error naming it (its embedding would be stale)', async () => {
+  const copy = path.join(tmp, 'changing');
+  await fs.cp(folder, copy, { recursive: true });
+  await fs.rm(path.join(copy, 'tumor', 'truncated.png'));
+  const args = ['classify', copy, '--classes-from-folders', '--bootstrap', '0', '--cache', path.join(tmp, 'cache-changing'), '--quiet', ...MODEL];
+  assert.equal((await runCommand(evalCommand, args)).code, 0);
+  await fs.writeFile(path.join(copy, 'tumor', 'img2.png'), png(1, 7));
+  await assert.rejects(evalCommand.run(args), /1 images changed since they were cached in .* \(e\.g\. tumor\/img2\.png\); delete that folder or pass another --cache/);
 });

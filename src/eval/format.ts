@@ -8,8 +8,11 @@ import type { RetrievalReport } from './retrieval.js';
 
 const f4 = (v: number | null): string => (v === null ? 'n/a' : v.toFixed(4));
 
-function withCi(value: number | null, ci: [number, number] | null | undefined): string {
-  return ci ? `${f4(value)} [${f4(ci[0])}, ${f4(ci[1])}]` : f4(value);
+/** A rank: whole, or a half when it is the mean of two middle ranks (or a bootstrap percentile). */
+const rank = (v: number | null): string => (v === null ? 'n/a' : Number.isInteger(v) ? String(v) : v.toFixed(1));
+
+function withCi(value: number | null, ci: [number, number] | null | undefined, f = f4): string {
+  return ci ? `${f(value)} [${f(ci[0])}, ${f(ci[1])}]` : f(value);
 }
 
 /** Rows of [metric, value with interval] for the headline classification metrics. */
@@ -80,7 +83,7 @@ function retrievalRows(r: RetrievalReport): string[][] {
   return (['image_to_text', 'text_to_image'] as const).map((dir) => [
     dir === 'image_to_text' ? 'image → text' : 'text → image',
     ...keys.map((k) => withCi(r[dir][k], ci[`${dir}.${k}`])),
-    withCi(r[dir].median_rank, ci[`${dir}.median_rank`]),
+    withCi(r[dir].median_rank, ci[`${dir}.median_rank`], rank),
     String(r[dir].queries),
   ]);
 }

@@ -17,7 +17,8 @@ Options:
   --labels LIST      comma-separated labels (required)
   --template T       prompt template with {} for the label; repeatable
   --templates NAME   a named template set: ${Object.keys(TEMPLATE_SETS).join(', ')}
-                     ('biomedclip' = the paper's "this is an image of {}" + "{} presented in image")
+                     ('biomedclip' = the paper's "this is an image of {}" + "{} presented in image";
+                     pcam ... rsna = the paper's per-dataset sets, see docs/eval.md)
   --top K            print only the K most probable labels per image
   --csv              CSV on stdout: file,rank,label,probability,logit
 ${MODEL_HELP}

@@ -15,7 +15,6 @@ import { EXIT_SKIPPED } from './index.js';
 
 const COMMON_HELP = `  --bootstrap N      resamples for the 95% confidence intervals (default 1000; 0: none)
   --seed S           seed of the resamples (default 0): same seed, same intervals
-  --out DIR          also write a report folder (replaced whole if it holds an earlier report)
   --cache DIR        embedding cache: DIR/images is a \`biomedclip index\` folder (search works on it),
                      DIR/texts the same for texts (default: per data folder and model under
                      $XDG_CACHE_HOME or ~/.cache, in biomedclip-ts/eval/)
@@ -43,18 +42,20 @@ the confusion matrix, calibration (ECE) and 95% bootstrap intervals.
   --labels-file L.json    class name -> description or list of descriptions, e.g.
                           {"0": "normal lymph node", "1": "lymph node metastasis"}
   --classes-from-folders  the folder names are the descriptions (underscores read as spaces)
-  --templates NAME|FILE   a template set: ${Object.keys(TEMPLATE_SETS).join(', ')}
-                          (pcam ... rsna: the paper's per-dataset templates; default openclip-default),
+  --templates NAME|FILE   a template set (default openclip-default):
+                          ${Object.keys(TEMPLATE_SETS).join(', ')}
+                          (pcam ... rsna: the paper's per-dataset templates, docs/eval.md),
                           a file with one template per line, or one template with {}
   --top-k LIST            the k of the top-k accuracies (default 1,5; k >= the class count is left out)
-  --out DIR               metrics.json, predictions.csv, confusion.png, calibration.png, report.md
+  --out DIR               write metrics.json, predictions.csv, confusion.png, calibration.png and
+                          report.md there (a new folder, or an earlier report, which is replaced)
 
 eval retrieval: DATA.csv has image,caption columns. Every image is ranked against every caption of the
 set by cosine similarity, and every caption against every image; reports Recall@K and the median rank
 of the correct match both ways. An image on several rows is one candidate with several correct captions.
 
   --recall-at LIST        the K of Recall@K (default 1,5,10, as the paper)
-  --out DIR               metrics.json, ranks.csv, report.md
+  --out DIR               write metrics.json, ranks.csv and report.md there
 
 Options of both:
 ${COMMON_HELP}
@@ -67,7 +68,7 @@ Output (--json): the object metrics.json holds. classify: {"task","n","accuracy"
 
 Examples:
   biomedclip eval classify ./pcam_test --labels-file pcam.json --templates pcam --out pcam.report
-  biomedclip eval classify ./lc25000_lung --classes-from-folders --json --bootstrap 2000 --seed 1
+  biomedclip eval classify ./my_dataset --classes-from-folders --json --bootstrap 2000 --seed 1
   biomedclip eval classify split.csv --labels-file labels.json --templates my-templates.txt
   biomedclip eval retrieval pmc_test.csv --out retrieval.report`,
 
