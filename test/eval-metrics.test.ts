@@ -159,7 +159,9 @@ test('retrieval ranks, Recall@K and median rank equal a NumPy ranking (several p
   const queries = new Float32Array(40 * dim).map((_, x) => candidates[positives[Math.floor(x / dim)][0] * dim + (x % dim)] + 2.5 * noise[x]);
   const ks = [1, 5, 10];
   const [ref] = reference([{ kind: 'retrieval', queries: rowsOfDim(queries, dim), candidates: rowsOfDim(candidates, dim), positives, ks }]);
+  const tensorsBefore = tf.memory().numTensors;
   const ranks = retrievalRanks({ queries, candidates, dim, positives });
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'retrievalRanks leaves no tensors behind');
   assert.deepEqual(Array.from(ranks), ref.ranks);
   for (const k of ks) assert.equal(recallAtK(ranks, k), ref.recall[String(k)], `R@${k}`);
   assert.equal(medianRank(ranks), ref.median_rank);
