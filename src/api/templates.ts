@@ -22,6 +22,9 @@ export const TEMPLATE_SETS: Readonly<Record<string, readonly string[]>> = {
   rsna: ['a photo of {}', '{} presented in image'],
 };
 
+/** The set `eval` uses when no --templates is given: classify's default prompt, DEFAULT_TEMPLATE. */
+export const DEFAULT_TEMPLATE_SET = 'openclip-default';
+
 /**
  * `--templates` value → templates: a set's name, or one literal template containing `{}`
  * (e.g. "a microscopy image of {}"). Anything else is a UserError listing the names.

@@ -28,8 +28,6 @@ reported on stderr, listed in the results ("skipped") and left out of the metric
 Exit codes: 0 done; 3 done, but some files were skipped (listed); 1 other errors; 2 bad arguments.`;
 
 export const command: Command = {
-  name: 'eval',
-  summary: 'zero-shot classification and cross-modal retrieval metrics, as the BiomedCLIP paper reports them',
   usage: `Usage: biomedclip eval classify DATA (--labels-file L.json | --classes-from-folders) [options]
        biomedclip eval retrieval DATA.csv [options]
 
