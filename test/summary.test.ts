@@ -63,7 +63,7 @@ test('the shapes the modules declare equal those a real forward pass records (ti
   await useBackend('cpu');
   const model = await loadModel(TINY);
   const recorded = recordHookShapes(model);
-  const computed = pointShapes(model.config);
+  const computed = pointShapes(model.config, { images: 1, texts: 1, tokens: 8 });
   assert.deepEqual([...recorded.keys()], [...computed.keys()], 'same hooks in the same forward order');
   for (const [name, shape] of recorded) assert.deepEqual(shape, computed.get(name), name);
   const s = summarize(model.config, recorded);

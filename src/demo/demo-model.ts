@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOpenClipConfig } from '../model/config.js';
+import { OPENAI_MEAN, OPENAI_STD } from '../image/types.js';
 import { expectedTensorShapes } from '../model/spec.js';
 import { mulberry32 } from '../util/random.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/index.js';
@@ -35,7 +36,7 @@ export const DEMO_CONFIG = {
       hf_model_config: { hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 256, vocab_size: 30522, max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12 },
     },
   },
-  preprocess_cfg: { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
+  preprocess_cfg: { mean: OPENAI_MEAN, std: OPENAI_STD },
 };
 
 function randomTensor(name: string, shape: number[], next: () => number): Float32Array {

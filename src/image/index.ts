@@ -3,17 +3,18 @@
  * See docs/image.md for the decoders, the Pillow modes, the pixel limit and the 16-bit option.
  */
 import { decodeInput, preprocessDecoded } from './preprocess.js';
-import type { ImageInput, PreprocessConfig, PreprocessOptions, Preprocessed } from './types.js';
+import { OPENAI_MEAN, OPENAI_STD, type ImageInput, type PreprocessConfig, type PreprocessOptions, type Preprocessed } from './types.js';
 
 export type { ImageInput, PreprocessConfig, PreprocessOptions, Preprocessed, RawImage } from './types.js';
+export { OPENAI_MEAN, OPENAI_STD } from './types.js';
 export { PILLOW_MAX_IMAGE_PIXELS } from './header.js';
 export { resolveDecoder } from './preprocess.js';
 
 /** BiomedCLIP's preprocess_cfg (open_clip_config.json): 224 px, OpenAI CLIP's mean and std. */
 export const DEFAULT_PREPROCESS: PreprocessConfig = {
   imageSize: 224,
-  mean: [0.48145466, 0.4578275, 0.40821073],
-  std: [0.26862954, 0.26130258, 0.27577711],
+  mean: OPENAI_MEAN,
+  std: OPENAI_STD,
 };
 
 /**

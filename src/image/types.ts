@@ -3,12 +3,17 @@
  * can import them without importing the pipeline.
  */
 
+/** The `preprocess_cfg` of open_clip_config.json, parsed by model/config.ts. */
 export interface PreprocessConfig {
   /** Side of the square crop fed to the vision tower (224 for BiomedCLIP). */
   imageSize: number;
   mean: [number, number, number];
   std: [number, number, number];
 }
+
+/** OpenAI CLIP's per-channel mean and std, which open_clip (and BiomedCLIP's preprocess_cfg) normalise with. */
+export const OPENAI_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+export const OPENAI_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
 /** Raw pixels, interleaved, row by row: 1 channel = gray (Pillow L), 3 = RGB, 4 = RGBA (resized premultiplied). */
 export interface RawImage {

@@ -9,6 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { OPENAI_MEAN, OPENAI_STD, type PreprocessConfig } from '../image/types.js';
+
+export type { PreprocessConfig } from '../image/types.js';
 
 export interface VisionConfig {
   timmModelName: string;
@@ -41,12 +44,6 @@ export interface TextConfig {
   padTokenId: number;
 }
 
-export interface PreprocessConfig {
-  imageSize: number;
-  mean: [number, number, number];
-  std: [number, number, number];
-}
-
 export interface ClipConfig {
   embedDim: number;
   vision: VisionConfig;
@@ -74,9 +71,6 @@ const HF_MODELS: Record<string, typeof BERT_BASE> = {
   'microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract': BERT_BASE,
   'microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract': BERT_BASE,
 };
-
-export const OPENAI_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
-export const OPENAI_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
 type Json = Record<string, unknown>;
 

@@ -37,9 +37,12 @@ export function expectedTensorShapes(cfg: ClipConfig): ReadonlyMap<string, numbe
   return modelSpec(cfg).params;
 }
 
-/** Hook name → output shape for `images` images and texts of `tokens` tokens (one batch size for both). */
-export function pointShapes(cfg: ClipConfig, batch = 1, tokens = 8): Map<string, number[]> {
-  return new Map(modelSpec(cfg).points.map((p) => [p.name, bindShape(p.shape, { B: batch, T: tokens })]));
+/** Hook name → output shape, for `images` images and `texts` texts of `tokens` tokens (B is per tower). */
+export function pointShapes(cfg: ClipConfig, batch: { images: number; texts: number; tokens: number }): Map<string, number[]> {
+  return new Map(modelSpec(cfg).points.map((p) => {
+    const B = p.name.startsWith('visual.') ? batch.images : batch.texts;
+    return [p.name, bindShape(p.shape, { B, T: batch.tokens })];
+  }));
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Dim, HookPointSpec, PointKind } from './module.js';
 import { expectedTensorShapes, modelSpec, pointShapes } from './spec.js';
 
 /** The example batch a summary describes: one image and one text of 8 tokens ([CLS] 6 words [SEP]). */
-export const SUMMARY_BATCH = { images: 1, textTokens: 8 } as const;
+export const SUMMARY_BATCH = { images: 1, texts: 1, textTokens: 8 } as const;
 
 export interface SummaryRow {
   /** Checkpoint path (`visual.trunk.blocks.0.attn`), or a hook-only name (`....attn.probs`). */
@@ -39,7 +39,7 @@ export interface ModelSummary {
   totals: { visual: number; text: number; logit_scale: number; total: number };
 }
 
-/** Runs one image of zeros and one 8-token text through `model`, recording every hook's name and shape. */
+/** Runs the summary batch (images of zeros, 8-token texts) through `model`, recording every hook's name and shape. */
 export function recordHookShapes(model: BiomedCLIPModel): Map<string, number[]> {
   const hooks = new Hooks({}, true);
   const s = model.config.vision.imageSize;
@@ -47,7 +47,7 @@ export function recordHookShapes(model: BiomedCLIPModel): Map<string, number[]> 
   const ids = [2, 5, 6, 7, 8, 9, 10, 3].slice(0, SUMMARY_BATCH.textTokens);
   tf.tidy(() => {
     model.encodeImage(tf.zeros([SUMMARY_BATCH.images, 3, s, s]) as tf.Tensor4D, hooks);
-    model.encodeText(tf.tensor2d([ids], [1, ids.length], 'int32'), hooks);
+    model.encodeText(tf.tensor2d(Array(SUMMARY_BATCH.texts).fill(ids), [SUMMARY_BATCH.texts, ids.length], 'int32'), hooks);
   });
   return new Map(hooks.seen);
 }
@@ -123,7 +123,7 @@ function ordered(node: Node): Node[] {
 }
 
 /** The summary rows (depth-first, forward order) and totals for `cfg`, with output shapes from `shapes`. */
-export function summarize(cfg: ClipConfig, shapes: Map<string, number[]> = pointShapes(cfg, SUMMARY_BATCH.images, SUMMARY_BATCH.textTokens)): ModelSummary {
+export function summarize(cfg: ClipConfig, shapes: Map<string, number[]> = pointShapes(cfg, { images: SUMMARY_BATCH.images, texts: SUMMARY_BATCH.texts, tokens: SUMMARY_BATCH.textTokens })): ModelSummary {
   const points = new Map<string, HookPointSpec>(modelSpec(cfg).points.map((p) => [p.name, p]));
   const root = buildTree(cfg, shapes);
   const rows: SummaryRow[] = [];

@@ -10,7 +10,7 @@ export const command: Command = {
   usage: `Usage: biomedclip summary [--model DIR | --config open_clip_config.json] [--depth N] [--json]
 
 Lists every module by its checkpoint path (visual.trunk.blocks.0.attn.qkv, text.proj.0, ...) in forward
-order, with the shape of its output for a batch of ${SUMMARY_BATCH.images} image and ${SUMMARY_BATCH.images} text of ${SUMMARY_BATCH.textTokens} tokens, and the number of
+order, with the shape of its output for a batch of ${SUMMARY_BATCH.images} image and ${SUMMARY_BATCH.texts} text of ${SUMMARY_BATCH.textTokens} tokens, and the number of
 parameters it holds (children included); then the totals per tower and overall (195,902,721 for the
 public BiomedCLIP checkpoint). Every row with a shape is a hook point that trace, parity and the hook
 API take by name. Points that are not modules: attention's .scores (before softmax, mask added), .probs
@@ -88,7 +88,7 @@ export function formatSummary(s: ModelSummary, source: string, depth = Infinity)
   const t = s.totals;
   return [
     `BiomedCLIP summary: ${source}`,
-    `batch: ${SUMMARY_BATCH.images} image, ${SUMMARY_BATCH.images} text of ${SUMMARY_BATCH.textTokens} tokens`,
+    `batch: ${SUMMARY_BATCH.images} image, ${SUMMARY_BATCH.texts} text of ${SUMMARY_BATCH.textTokens} tokens`,
     '',
     line('module', 'output shape', 'parameters'),
     ...rows.map((_, i) => line(names[i], shapes[i], params[i])),
