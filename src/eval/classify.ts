@@ -69,7 +69,7 @@ export async function evalClassify(clip: BiomedCLIP, opts: ClassifyEvalOptions):
   const p: Predictions = {
     classes: data.classes.length,
     truth: Int32Array.from(items, (i) => i.label),
-    probs: zeroShotProbabilities(imageRows, classes, dim, clip.logitScale),
+    probs: await zeroShotProbabilities(imageRows, classes, dim, clip.logitScale),
   };
   const topK = opts.topK.filter((k) => k < data.classes.length || k === 1);
   const m = classificationMetrics(p, topK);

@@ -2,9 +2,11 @@
  * Zero-shot scoring from embeddings, open_clip's way (and `biomedclip classify`'s): each class embedding is
  * the mean of the unit embeddings of all its prompts (every description in every template), renormalized;
  * an image's logit for a class is exp(logit_scale) · cosine, and its probabilities are the softmax over the
- * classes. Pure functions of the numbers, so the metrics can be checked on fixed embeddings.
+ * classes. Functions of the numbers alone, so the metrics can be checked on fixed embeddings.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { meanNormalized } from '../api/biomedclip.js';
+import { clipLogits, zeroShotProbs } from '../model/head.js';
 
 /** [K, E] row-major: one unit embedding per class from its prompts' unit embeddings. */
 export function classEmbeddings(promptEmbeddings: Float32Array[][], dim: number): Float32Array {
@@ -15,24 +17,17 @@ export function classEmbeddings(promptEmbeddings: Float32Array[][], dim: number)
 
 /**
  * [n, K] row-major class probabilities of n images (unit rows of `images`, [n, E]) against K classes
- * (unit rows of `classes`, [K, E]), with logits scaled by `logitScale` = exp(logit_scale) (≈ 100).
+ * (unit rows of `classes`, [K, E]), through the model's own CLIP head (head.ts): logits exp(logit_scale) ·
+ * cosine, with `logitScale` = exp(logit_scale) (≈ 100), then the softmax over the classes.
  */
-export function zeroShotProbabilities(images: Float32Array, classes: Float32Array, dim: number, logitScale: number): Float64Array {
-  const n = images.length / dim;
-  const k = classes.length / dim;
-  const probs = new Float64Array(n * k);
-  const logits = new Float64Array(k);
-  for (let i = 0; i < n; i++) {
-    let max = -Infinity;
-    for (let c = 0; c < k; c++) {
-      let dot = 0;
-      for (let j = 0; j < dim; j++) dot += images[i * dim + j] * classes[c * dim + j];
-      logits[c] = logitScale * dot;
-      max = Math.max(max, logits[c]);
-    }
-    let sum = 0;
-    for (let c = 0; c < k; c++) sum += probs[i * k + c] = Math.exp(logits[c] - max); // minus max: no overflow
-    for (let c = 0; c < k; c++) probs[i * k + c] /= sum;
+export async function zeroShotProbabilities(images: Float32Array, classes: Float32Array, dim: number, logitScale: number): Promise<Float64Array> {
+  const probs = tf.tidy(() => {
+    const [n, k] = [images.length / dim, classes.length / dim];
+    return zeroShotProbs(clipLogits(tf.tensor2d(images, [n, dim]), tf.tensor2d(classes, [k, dim]), tf.scalar(Math.log(logitScale)))); // [n, K]
+  });
+  try {
+    return Float64Array.from(await probs.data());
+  } finally {
+    probs.dispose();
   }
-  return probs;
 }
