@@ -1,0 +1,70 @@
+/**
+ * Head ablation: how much the pair's logit moves when one attention head of one layer is switched off.
+ *
+ * - zero-ablation: the head's output (its context, Σ_j A_ij v_j) is zero for every query: its attention
+ *   row is set to 0 (the head then adds only the output projection's bias share, like a dead head).
+ * - mean-ablation: every query's context is replaced by the mean context over the query positions of
+ *   this input, keeping the head's average contribution but removing what depends on where a token is:
+ *   replacing each attention row by the mean row gives exactly that, since context is linear in the row.
+ * Zero-ablation takes the model off its training distribution; mean-ablation much less (Wang et al.
+ * 2022, "Interpretability in the Wild"). All heads of a layer run as one batch; the image tower resumes
+ * from the ablated block (resume.ts), so a full table costs about half the forward passes it counts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BiomedCLIPModel } from '../model/clip.js';
+import { Hooks } from '../model/hooks.js';
+import { attentionPoint, type PairInputs } from './probe.js';
+import { imageFeaturesFrom, logitsAgainst, residualStream, type Tower } from './resume.js';
+
+export type AblationMode = 'zero' | 'mean';
+export const ABLATION_MODES: AblationMode[] = ['zero', 'mean'];
+
+export interface HeadAblation {
+  tower: Tower;
+  mode: AblationMode;
+  /** The unablated logit. */
+  logit: number;
+  /** delta[layer][head] = ablated logit − unablated logit. */
+  delta: number[][];
+}
+
+/**
+ * x [B, H, S, X] (attention probabilities, or per-head contexts) with head `heads[b]` ablated in batch
+ * item b: zeroed, or replaced along the query axis by its mean over that axis.
+ */
+export function ablateHeadPerItem(x: tf.Tensor, heads: number[], mode: AblationMode): tf.Tensor {
+  const [b, h] = x.shape;
+  const keep = new Float32Array(b * h).fill(1);
+  heads.forEach((head, item) => (keep[item * h + head] = 0));
+  const mask = tf.tensor4d(keep, [b, h, 1, 1]);
+  const kept = tf.mul(x, mask);
+  if (mode === 'zero') return kept;
+  return tf.add(kept, tf.mul(tf.mean(x, 2, true), tf.sub(1, mask))); // mean over queries, broadcast back
+}
+
+/** The ablation table of one tower: every (layer, head), for one mode. */
+export async function ablateHeads(model: BiomedCLIPModel, inputs: PairInputs, tower: Tower, mode: AblationMode): Promise<HeadAblation> {
+  const cfg = tower === 'image' ? model.config.vision : model.config.text;
+  const heads = [...Array(cfg.heads).keys()];
+  const [imageFeatures, textFeatures] = tf.tidy(() => [model.encodeImage(inputs.pixels), model.encodeText(inputs.ids)]);
+  const stream = tower === 'image' ? residualStream(model, inputs.pixels) : [];
+  try {
+    const clean = tf.tidy(() => logitsAgainst(model, imageFeatures, textFeatures));
+    const logit = (await clean.data())[0];
+    clean.dispose();
+    const delta: number[][] = [];
+    for (let layer = 0; layer < cfg.layers; layer++) {
+      const edits = [{ pattern: attentionPoint[tower](layer), fn: (x: tf.Tensor) => ablateHeadPerItem(x, heads, mode) }];
+      const logits = tf.tidy(() => {
+        if (tower === 'image') return logitsAgainst(model, imageFeaturesFrom(model, inputs.pixels, stream, layer, heads.length, edits), textFeatures);
+        const ids = tf.tile(inputs.ids, [heads.length, 1]) as tf.Tensor2D;
+        return tf.reshape(model.logits(imageFeatures, model.encodeText(ids, new Hooks({ edits }))), [-1]);
+      });
+      delta.push(Array.from(await logits.data(), (v) => v - logit));
+      logits.dispose();
+    }
+    return { tower, mode, logit, delta };
+  } finally {
+    tf.dispose([imageFeatures, textFeatures, ...stream.filter((t): t is tf.Tensor3D => t !== undefined)]);
+  }
+}
