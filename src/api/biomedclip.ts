@@ -14,9 +14,11 @@ import type { HookOptions } from '../model/hooks.js';
 import { loadModel } from '../model/load.js';
 import { isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../host-tensor.js';
+import { explain, type ExplainOptions, type Explanation, type Method } from '../inspect/explain.js';
 import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
 import { LabelEmbeddingCache } from './label-cache.js';
+import { disposePair, pairInputs } from './pair.js';
 
 export interface LoadModelOptions {
   /** 'tensorflow' | 'wasm' | 'cpu'; the fastest available by default. */
@@ -225,6 +227,19 @@ export class BiomedCLIP {
       disposeResult(result);
       pixelValues?.dispose();
       inputIds?.dispose();
+    }
+  }
+
+  /**
+   * Explains the logit of one image-text pair with each method (src/inspect/, docs/explain.md); also
+   * returns the text's WordPieces and the crop the model saw, for pictures.
+   */
+  async explain(image: ImageInput, text: string, methods: readonly Method[], opts: ExplainOptions & PreprocessOptions = {}): Promise<{ explanations: Explanation[]; tokens: string[]; crop: Uint8Array }> {
+    const pair = await pairInputs(this, image, text, opts);
+    try {
+      return { explanations: await explain(this.model, pair, methods, opts), tokens: pair.tokens, crop: pair.crop };
+    } finally {
+      disposePair(pair);
     }
   }
 

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   parity: { summary: 'compare our activations with a PyTorch reference trace, hook by hook (exit 1 on any failure)', load: () => import('./commands/parity.js') },
   summary: { summary: 'every module and hook point with its output shape and parameter count (for teaching)', load: () => import('./commands/summary.js') },
   trace: { summary: 'capture named activations (hooks) of both towers into a safetensors file', load: () => import('./commands/trace.js') },
+  explain: { summary: 'which image patches and words drive an image-text logit: attention, rollout, relevance, Grad-CAM, LeGrad', load: () => import('./commands/explain.js') },
 };
 
 function topHelp(): string {

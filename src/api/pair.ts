@@ -1,0 +1,33 @@
+/**
+ * One image and one text as the batch-1 model inputs the explanation methods take (src/inspect/): the
+ * preprocessed pixels, the unpadded token ids, and what pictures and tables show (the crop, the tokens).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ImageInput, PreprocessOptions } from '../image/index.js';
+import { preprocessImage } from '../image/index.js';
+import type { PairInputs } from '../inspect/probe.js';
+import type { BiomedCLIP } from './biomedclip.js';
+
+export interface Pair extends PairInputs {
+  /** [S, S, 3] RGB bytes: the crop the model saw. */
+  crop: Uint8Array;
+  /** The text's WordPieces, [CLS] ... [SEP]. */
+  tokens: string[];
+}
+
+/** The caller disposes `pixels` and `ids` (`disposePair`). */
+export async function pairInputs(clip: BiomedCLIP, image: ImageInput, text: string, opts: PreprocessOptions = {}): Promise<Pair> {
+  const p = await preprocessImage(image, clip.config.preprocess, opts);
+  const enc = clip.tokenize([text]); // one text: padded to its own length, so no [PAD]
+  const s = clip.config.preprocess.imageSize;
+  return {
+    pixels: tf.tensor4d(p.pixelValues, [1, 3, s, s]),
+    ids: tf.tensor2d(enc.inputIds, [1, enc.inputIds[0].length], 'int32'),
+    crop: p.crop,
+    tokens: enc.tokens[0],
+  };
+}
+
+export function disposePair(pair: PairInputs): void {
+  tf.dispose([pair.pixels, pair.ids]);
+}

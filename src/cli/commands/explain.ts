@@ -1,0 +1,126 @@
+import * as path from 'node:path';
+import type { Command } from '../command.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
+import { PAIR_HELP, PAIR_OPTIONS, checkPairValues, choiceFlag, intFlag, numberFlag, textsFor } from '../pair.js';
+import { DEMO_WARNING } from '../../demo/demo-model.js';
+import { UserError } from '../../errors.js';
+import { METHODS, type ExplainOptions, type Explanation } from '../../inspect/explain.js';
+import { encodePng, renderHeatmap } from '../../inspect/render/heatmap.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+
+export const command: Command = {
+  name: 'explain',
+  summary: 'which image patches and words drive an image-text logit: attention, rollout, relevance, Grad-CAM, LeGrad',
+  usage: `Usage: biomedclip explain IMAGE... (--text TEXT... | --labels "a,b" [--target a]) [--method M] [options]
+
+Explains s = exp(logit_scale) · cos(image, text) for each image and text with one method, as one value
+per image patch (14 × 14 for BiomedCLIP; patch (r, c) is token 1 + 14r + c) and, for methods that have
+one, one value per text token. Definitions, papers and caveats: docs/explain.md.
+
+Methods (--method, default relevance):
+  attention   block L's attention from [CLS] to each token, mean over heads (or --head H)
+  rollout     attention rollout (Abnar & Zuidema 2020) through all blocks
+  relevance   Chefer et al. 2021: gradient-weighted attention, accumulated over blocks, both towers
+  gradcam     Grad-CAM on visual.trunk.blocks.L.norm1 (image only)
+  legrad      LeGrad (Bousselham et al. 2024), [CLS]-pooled per-layer readings (image only)
+
+Options:
+  --method M         one of ${METHODS.join(', ')}
+  --layer L          attention, gradcam: the block (default: the last)
+  --head H           attention: one head instead of the mean
+  --start-layer L    relevance: first block (default 0); legrad: first block (default layers - 2)
+  --head-fusion F    rollout: mean (default; the paper), max or min (vit-explain)
+  --discard-ratio R  rollout: zero this fraction of the lowest attentions per layer (vit-explain; default 0)
+  --pool P           legrad: cls (default) or mean (LeGrad's open_clip recipe)
+  --top K            patches listed in the summary (default 5)
+  --out FILE.png     picture: the crop, the map over it in viridis, a legend, the tokens; with several
+                     pairs, FILE-<image>-<text>.png (1-based indices)
+${PAIR_HELP}
+${MODEL_HELP}
+
+Output (--json): one object per image-text pair: {"method", "image", "text", "grid": [14,14],
+"image_map": [196 raw values, row-major], "tokens": ["[CLS]", ..., "[SEP]"], "text_map": [one per token]
+or null, "logit"}. Maps are raw, not normalised; the picture normalises them.
+
+Examples:
+  biomedclip explain slide.jpg --text "squamous cell carcinoma" --out slide-relevance.png
+  biomedclip explain slide.jpg --labels "adenocarcinoma,squamous cell carcinoma" --method gradcam --json
+  biomedclip explain ct.png --text "pleural effusion" --method rollout --head-fusion max --discard-ratio 0.9`,
+
+  async run(args) {
+    const { values, positionals } = parse('explain', args, {
+      allowPositionals: true,
+      options: {
+        ...MODEL_OPTIONS,
+        ...PAIR_OPTIONS,
+        method: { type: 'string', default: 'relevance' },
+        layer: { type: 'string' },
+        head: { type: 'string' },
+        'start-layer': { type: 'string' },
+        'head-fusion': { type: 'string' },
+        'discard-ratio': { type: 'string' },
+        pool: { type: 'string' },
+        top: { type: 'string' },
+        out: { type: 'string' },
+      },
+    });
+    if (positionals.length === 0) throw new UserError('no images given; usage: biomedclip explain IMAGE... --text TEXT', 2);
+    checkPairValues(values);
+    const method = choiceFlag('method', values.method, METHODS)!;
+    const opts: ExplainOptions = {
+      layer: intFlag('layer', values.layer),
+      head: intFlag('head', values.head),
+      startLayer: intFlag('start-layer', values['start-layer']),
+      headFusion: choiceFlag('head-fusion', values['head-fusion'], ['mean', 'max', 'min'] as const),
+      discardRatio: numberFlag('discard-ratio', values['discard-ratio'], 0, 1),
+      pool: choiceFlag('pool', values.pool, ['cls', 'mean'] as const),
+    };
+    const top = intFlag('top', values.top, 1) ?? 5;
+    if (values.out !== undefined && path.extname(values.out).toLowerCase() !== '.png') throw new UserError(`--out ${values.out}: expected a .png file name`, 2);
+    const clip = await openModel(values);
+    try {
+      const label = modelLabel(clip);
+      const results: Array<Record<string, unknown>> = [];
+      const pictures: Array<{ file: string; png: Buffer }> = [];
+      const pairs: Array<{ image: string; text: string; i: number; j: number }> = [];
+      for (const [i, image] of positionals.entries()) (await textsFor(clip, image, values)).forEach((text, j) => pairs.push({ image, text, i, j }));
+      if (!values.json) label.tableHeader();
+      for (const { image, text, i, j } of pairs) {
+        const { explanations, tokens, crop } = await clip.explain(image, text, [method], opts);
+        const e = explanations[0];
+        results.push({ ...label.json, method, image, text, grid: e.grid, image_map: e.imageMap, tokens, text_map: e.textMap, logit: e.logit });
+        if (values.out) {
+          const file = pairs.length === 1 ? values.out : values.out.replace(/\.png$/i, `-${i + 1}-${j + 1}.png`);
+          const s = clip.config.preprocess.imageSize;
+          const canvas = renderHeatmap({ crop, size: s, grid: e.grid, imageMap: e.imageMap, title: `${method}  logit ${e.logit.toFixed(3)}  ${path.basename(image)}`, text, tokens, textMap: e.textMap, warning: clip.isDemo ? DEMO_WARNING : undefined });
+          pictures.push({ file, png: encodePng(canvas) });
+        }
+        if (!values.json) printSummary(image, text, e, tokens, top);
+      }
+      // Pictures are written only once every pair has been explained: an error leaves no partial output.
+      for (const p of pictures) await writeFileAtomic(p.file, p.png);
+      if (values.json) printJson(results);
+      else for (const p of pictures) console.log(`wrote ${p.file}`);
+      return 0;
+    } finally {
+      clip.dispose();
+    }
+  },
+};
+
+/** Ten shades, dark to bright: a 14 × 14 map readable in a terminal. */
+const SHADES = ' .:-=+*#%@';
+
+function printSummary(image: string, text: string, e: Explanation, tokens: string[], top: number): void {
+  const [rows, cols] = e.grid;
+  const map = Array.from(e.imageMap);
+  const [min, max] = [Math.min(...map), Math.max(...map)];
+  console.log(`${image}  "${text}"  ${e.method}  logit ${e.logit.toFixed(3)}`);
+  const ranked = map.map((v, k) => ({ v, k })).sort((a, b) => b.v - a.v).slice(0, top);
+  console.log(`  top patches (row, col): ${ranked.map(({ v, k }) => `(${Math.floor(k / cols)}, ${k % cols}) ${v.toPrecision(3)}`).join('  ')}`);
+  for (let r = 0; r < rows; r++) {
+    const row = map.slice(r * cols, (r + 1) * cols).map((v) => SHADES[max > min ? Math.min(9, Math.floor(((v - min) / (max - min)) * 10)) : 0]);
+    console.log(`  |${row.map((c) => c + c).join('')}|`);
+  }
+  if (e.textMap) console.log(`  tokens: ${tokens.map((t, k) => `${t} ${e.textMap![k].toPrecision(3)}`).join('  ')}`);
+}

@@ -1,0 +1,77 @@
+/**
+ * What the explanation commands (explain, ablate, lens, sanity) share: the text side of an image-text
+ * pair (`--text`, or zero-shot `--labels` with a `--target`), number flags with one-line errors, and
+ * turning an image and a text into batch-1 model inputs.
+ */
+import { DEFAULT_TEMPLATE, fillTemplate, type BiomedCLIP } from '../api/biomedclip.js';
+import { UserError } from '../errors.js';
+
+export const PAIR_OPTIONS = {
+  text: { type: 'string', multiple: true },
+  labels: { type: 'string' },
+  target: { type: 'string' },
+  template: { type: 'string' },
+} as const;
+
+export const PAIR_HELP = `Text options (the explained number is the pair's logit, exp(logit_scale) · cosine):
+  --text TEXT        the text; repeatable (each image is paired with each text)
+  --labels "a,b,c"   zero-shot labels instead: the pair is the image and the target label's
+                     prompt, and the logit is that label's zero-shot logit
+  --target LABEL     the label to explain (default: the image's most probable label)
+  --template T       prompt template with {} for the label (default "${DEFAULT_TEMPLATE}")`;
+
+export interface PairValues {
+  text?: string[];
+  labels?: string;
+  target?: string;
+  template?: string;
+}
+
+export function parseLabels(values: PairValues): string[] | undefined {
+  if (values.labels === undefined) return undefined;
+  const labels = values.labels.split(',').map((l) => l.trim()).filter((l) => l !== '');
+  if (labels.length === 0) throw new UserError('--labels is empty; pass --labels "a,b,c"', 2);
+  return labels;
+}
+
+/** Checks that exactly one way of giving texts was used. */
+export function checkPairValues(values: PairValues): void {
+  const labels = parseLabels(values);
+  if (!values.text?.length && !labels) throw new UserError('no text given; pass --text TEXT, or --labels "a,b" [--target a]', 2);
+  if (values.text?.length && labels) throw new UserError('--text and --labels exclude each other', 2);
+  if (values.target !== undefined && !labels?.includes(values.target)) {
+    throw new UserError(`--target '${values.target}' is not one of --labels (${labels?.join(', ') ?? 'none given'})`, 2);
+  }
+}
+
+/** The texts one image is explained against: the --text values, or the target label's prompt. */
+export async function textsFor(clip: BiomedCLIP, image: string, values: PairValues): Promise<string[]> {
+  if (values.text?.length) return values.text;
+  const labels = parseLabels(values)!;
+  const template = values.template ?? DEFAULT_TEMPLATE;
+  const target = values.target ?? (await clip.classify([image], labels, { templates: [template] }))[0][0].label;
+  return [fillTemplate(template, target)];
+}
+
+/** An integer flag, or undefined when absent; one-line error naming the flag otherwise. */
+export function intFlag(flag: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`--${flag} ${value}: expected an integer >= ${min}`, 2);
+  return n;
+}
+
+/** A number flag in [min, max), or undefined when absent. */
+export function numberFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= min && n < max)) throw new UserError(`--${flag} ${value}: expected a number in [${min}, ${max})`, 2);
+  return n;
+}
+
+/** One of `allowed`, or undefined when absent. */
+export function choiceFlag<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new UserError(`--${flag} ${value}: expected one of ${allowed.join(', ')}`, 2);
+  return value as T;
+}

@@ -1,0 +1,165 @@
+/**
+ * An explanation as a picture: the S × S crop the model saw, beside the same crop with the patch map
+ * upsampled (bilinear, as F.interpolate(mode='bilinear') does), min-max normalised and blended in
+ * viridis; under them a legend (method, logit, text, the colour bar with the map's raw minimum and
+ * maximum) and, for methods with a text map, the tokens coloured by their relevance.
+ */
+import { PNG } from 'pngjs';
+import { viridis } from './colormap.js';
+import { CHAR_HEIGHT, CHAR_WIDTH, drawText, fillRect, type Canvas } from './font.js';
+
+export interface HeatmapPicture {
+  /** [S, S, 3] RGB bytes of the preprocessed crop. */
+  crop: Uint8Array;
+  size: number;
+  grid: [number, number];
+  /** grid[0] · grid[1] raw values, row-major. */
+  imageMap: ArrayLike<number>;
+  /** First legend line, e.g. "relevance  logit 21.37". */
+  title: string;
+  /** The text explained (second legend line). */
+  text: string;
+  tokens?: string[];
+  /** One value per token; [CLS] and [SEP] are drawn gray and the others coloured relative to each other
+   * (the pooled [CLS] holds its own identity share of relevance and would darken every word). */
+  textMap?: ArrayLike<number> | null;
+  /** A line drawn in red at the bottom (the demo model's warning). */
+  warning?: string;
+}
+
+const MARGIN = 8;
+const SCALE = 2; // legend text at 10 × 14 px per character
+const LINE = (CHAR_HEIGHT + 3) * SCALE;
+const BLACK: [number, number, number] = [0, 0, 0];
+const WHITE: [number, number, number] = [255, 255, 255];
+/** How much of the colour map shows over the crop. */
+const ALPHA = 0.5;
+
+/** min-max normalisation to [0, 1]; a constant map becomes all zeros (and the legend says so). */
+export function normalise(values: ArrayLike<number>): { unit: Float32Array; min: number; max: number } {
+  const arr = Array.from(values);
+  const [min, max] = [Math.min(...arr), Math.max(...arr)];
+  const unit = Float32Array.from(arr, (v) => (max > min ? (v - min) / (max - min) : 0));
+  return { unit, min, max };
+}
+
+/** [rows, cols] -> [size, size], bilinear with half-pixel centres (align_corners=False), edges clamped. */
+export function upsample(map: ArrayLike<number>, [rows, cols]: [number, number], size: number): Float32Array {
+  const out = new Float32Array(size * size);
+  const coord = (o: number, n: number) => Math.min(n - 1, Math.max(0, ((o + 0.5) * n) / size - 0.5));
+  for (let y = 0; y < size; y++) {
+    const fy = coord(y, rows);
+    const [y0, wy] = [Math.floor(fy), fy - Math.floor(fy)];
+    const y1 = Math.min(rows - 1, y0 + 1);
+    for (let x = 0; x < size; x++) {
+      const fx = coord(x, cols);
+      const [x0, wx] = [Math.floor(fx), fx - Math.floor(fx)];
+      const x1 = Math.min(cols - 1, x0 + 1);
+      const top = map[y0 * cols + x0] * (1 - wx) + map[y0 * cols + x1] * wx;
+      const bottom = map[y1 * cols + x0] * (1 - wx) + map[y1 * cols + x1] * wx;
+      out[y * size + x] = top * (1 - wy) + bottom * wy;
+    }
+  }
+  return out;
+}
+
+const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4) || v === 0 ? v.toPrecision(3) : v.toExponential(2);
+
+/** Words of `text` in lines of at most `chars` characters (a word longer than a line is cut). */
+function wrap(text: string, chars: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + word.length <= chars) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word.slice(0, chars));
+  }
+  return lines;
+}
+
+const SPECIAL = new Set(['[CLS]', '[SEP]', '[PAD]']);
+const GRAY: [number, number, number] = [200, 200, 200];
+
+/** Splits tokens into lines of at most `width` pixels. */
+function tokenLines(tokens: string[], width: number): number[][] {
+  const lines: number[][] = [[]];
+  let used = 0;
+  tokens.forEach((t, i) => {
+    const w = (t.length + 1) * CHAR_WIDTH * SCALE;
+    if (used + w > width && lines[lines.length - 1].length > 0) {
+      lines.push([]);
+      used = 0;
+    }
+    lines[lines.length - 1].push(i);
+    used += w;
+  });
+  return lines;
+}
+
+export function renderHeatmap(p: HeatmapPicture): Canvas {
+  const s = p.size;
+  const width = 3 * MARGIN + 2 * s;
+  const inner = width - 2 * MARGIN;
+  const maxChars = Math.floor(inner / (CHAR_WIDTH * SCALE));
+  const clip = (t: string) => (t.length > maxChars ? `${t.slice(0, maxChars - 3)}...` : t);
+  const textLines = wrap(`"${p.text}"`, maxChars);
+  const warningLines = p.warning ? wrap(p.warning, maxChars) : [];
+  const lines = p.tokens && p.textMap ? tokenLines(p.tokens, inner) : [];
+  const height = 2 * MARGIN + s + (2 + textLines.length + lines.length + warningLines.length) * LINE + 3 * MARGIN;
+  const canvas: Canvas = { width, height, rgb: new Uint8Array(width * height * 3).fill(255) };
+  const { unit, min, max } = normalise(p.imageMap);
+  const heat = upsample(unit, p.grid, s);
+  for (let y = 0; y < s; y++) {
+    for (let x = 0; x < s; x++) {
+      const src = (y * s + x) * 3;
+      const color = viridis(heat[y * s + x]);
+      for (let c = 0; c < 3; c++) {
+        canvas.rgb[((MARGIN + y) * width + MARGIN + x) * 3 + c] = p.crop[src + c];
+        canvas.rgb[((MARGIN + y) * width + 2 * MARGIN + s + x) * 3 + c] = Math.round((1 - ALPHA) * p.crop[src + c] + ALPHA * color[c]);
+      }
+    }
+  }
+  let y = 2 * MARGIN + s;
+  drawText(canvas, clip(p.title), MARGIN, y, BLACK, SCALE);
+  y += LINE;
+  for (const line of textLines) {
+    drawText(canvas, line, MARGIN, y, BLACK, SCALE);
+    y += LINE;
+  }
+  // Colour bar: the map's raw minimum on the left, maximum on the right.
+  const [lo, hi] = max > min ? [fmt(min), fmt(max)] : [`constant ${fmt(min)}`, ''];
+  const barX = MARGIN + (lo.length + 1) * CHAR_WIDTH * SCALE;
+  const barW = inner - (lo.length + hi.length + 2) * CHAR_WIDTH * SCALE;
+  drawText(canvas, lo, MARGIN, y, BLACK, SCALE);
+  for (let x = 0; x < barW; x++) fillRect(canvas, barX + x, y, 1, CHAR_HEIGHT * SCALE, viridis(x / Math.max(1, barW - 1)));
+  drawText(canvas, hi, barX + barW + CHAR_WIDTH * SCALE, y, BLACK, SCALE);
+  y += LINE + 2 * MARGIN;
+  if (p.tokens && p.textMap) {
+    const words = p.tokens.map((t, i) => (SPECIAL.has(t) ? null : p.textMap![i]));
+    const t = normalise(words.filter((v): v is number => v !== null));
+    for (const line of lines) {
+      let x = MARGIN;
+      for (const i of line) {
+        const v = words[i];
+        const color = v === null ? GRAY : viridis(t.max > t.min ? (v - t.min) / (t.max - t.min) : 0);
+        const w = p.tokens[i].length * CHAR_WIDTH * SCALE + SCALE * 2;
+        fillRect(canvas, x, y - SCALE * 2, w, LINE - SCALE, color);
+        const luminance = 0.2126 * color[0] + 0.7152 * color[1] + 0.0722 * color[2];
+        drawText(canvas, p.tokens[i], x + SCALE * 2, y, luminance > 128 ? BLACK : WHITE, SCALE);
+        x += w + CHAR_WIDTH * SCALE;
+      }
+      y += LINE;
+    }
+  }
+  for (const line of warningLines) {
+    drawText(canvas, line, MARGIN, y, [200, 0, 0], SCALE);
+    y += LINE;
+  }
+  return canvas;
+}
+
+/** RGB canvas -> PNG file bytes. */
+export function encodePng(canvas: Canvas): Buffer {
+  const png = new PNG({ width: canvas.width, height: canvas.height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  png.data = Buffer.from(canvas.rgb.buffer, canvas.rgb.byteOffset, canvas.rgb.byteLength);
+  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+}
