@@ -23,6 +23,9 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   summary: { summary: 'every module and hook point with its output shape and parameter count (for teaching)', load: () => import('./commands/summary.js') },
   trace: { summary: 'capture named activations (hooks) of both towers into a safetensors file', load: () => import('./commands/trace.js') },
   explain: { summary: 'which image patches and words drive an image-text logit: attention, rollout, relevance, Grad-CAM, LeGrad', load: () => import('./commands/explain.js') },
+  ablate: { summary: 'the logit change when each attention head of either tower is zero- or mean-ablated', load: () => import('./commands/ablate.js') },
+  lens: { summary: "the logit lens: each image block's [CLS] read through the final norm and head, scored against texts", load: () => import('./commands/lens.js') },
+  sanity: { summary: 'does an explanation depend on the model and the prompt? randomisation, deletion/insertion, prompt checks', load: () => import('./commands/sanity.js') },
 };
 
 function topHelp(): string {

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_TEMPLATE, fillTemplate, type BiomedCLIP } from '../api/biomedclip.js';
 import { UserError } from '../errors.js';
+import type { ExplainOptions } from '../inspect/explain.js';
 
 export const PAIR_OPTIONS = {
   text: { type: 'string', multiple: true },
@@ -74,4 +75,34 @@ export function choiceFlag<T extends string>(flag: string, value: string | undef
   if (value === undefined) return undefined;
   if (!allowed.includes(value as T)) throw new UserError(`--${flag} ${value}: expected one of ${allowed.join(', ')}`, 2);
   return value as T;
+}
+
+/** The method options of explain and sanity. */
+export const EXPLAIN_OPTIONS = {
+  method: { type: 'string' },
+  layer: { type: 'string' },
+  head: { type: 'string' },
+  'start-layer': { type: 'string' },
+  'head-fusion': { type: 'string' },
+  'discard-ratio': { type: 'string' },
+  pool: { type: 'string' },
+} as const;
+
+export const EXPLAIN_OPTIONS_HELP = `Method options:
+  --layer L          attention, gradcam: the block (default: the last)
+  --head H           attention: one head instead of the mean
+  --start-layer L    relevance: first block (default 0); legrad: first block (default layers - 2)
+  --head-fusion F    rollout: mean (default; the paper), max or min (vit-explain)
+  --discard-ratio R  rollout: zero this fraction of the lowest attentions per layer (vit-explain; default 0)
+  --pool P           legrad: cls (default) or mean (LeGrad's open_clip recipe)`;
+
+export function explainOptions(values: { [K in keyof typeof EXPLAIN_OPTIONS]?: string }): ExplainOptions {
+  return {
+    layer: intFlag('layer', values.layer),
+    head: intFlag('head', values.head),
+    startLayer: intFlag('start-layer', values['start-layer']),
+    headFusion: choiceFlag('head-fusion', values['head-fusion'], ['mean', 'max', 'min'] as const),
+    discardRatio: numberFlag('discard-ratio', values['discard-ratio'], 0, 1),
+    pool: choiceFlag('pool', values.pool, ['cls', 'mean'] as const),
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * mulberry32: a tiny seeded PRNG (32-bit state, uniform floats in [0, 1)). Everything random in this package
- * goes through it, so the demo weights and bootstrap resamples are the same on every machine for a seed.
+ * goes through it, so the demo weights, bootstrap resamples and the sanity checks' random orders are the same on every machine
+ * for a seed.
  */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
-import { PAIR_HELP, PAIR_OPTIONS, checkPairValues, choiceFlag, intFlag, numberFlag, textsFor } from '../pair.js';
+import { EXPLAIN_OPTIONS, EXPLAIN_OPTIONS_HELP, PAIR_HELP, PAIR_OPTIONS, checkPairValues, choiceFlag, explainOptions, intFlag, textsFor } from '../pair.js';
 import { DEMO_WARNING } from '../../demo/demo-model.js';
 import { UserError } from '../../errors.js';
-import { METHODS, type ExplainOptions, type Explanation } from '../../inspect/explain.js';
+import { METHODS, type Explanation } from '../../inspect/explain.js';
 import { encodePng, renderHeatmap } from '../../inspect/render/heatmap.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
@@ -26,15 +26,10 @@ Methods (--method, default relevance):
 
 Options:
   --method M         one of ${METHODS.join(', ')}
-  --layer L          attention, gradcam: the block (default: the last)
-  --head H           attention: one head instead of the mean
-  --start-layer L    relevance: first block (default 0); legrad: first block (default layers - 2)
-  --head-fusion F    rollout: mean (default; the paper), max or min (vit-explain)
-  --discard-ratio R  rollout: zero this fraction of the lowest attentions per layer (vit-explain; default 0)
-  --pool P           legrad: cls (default) or mean (LeGrad's open_clip recipe)
   --top K            patches listed in the summary (default 5)
   --out FILE.png     picture: the crop, the map over it in viridis, a legend, the tokens; with several
                      pairs, FILE-<image>-<text>.png (1-based indices)
+${EXPLAIN_OPTIONS_HELP}
 ${PAIR_HELP}
 ${MODEL_HELP}
 
@@ -53,28 +48,15 @@ Examples:
       options: {
         ...MODEL_OPTIONS,
         ...PAIR_OPTIONS,
-        method: { type: 'string', default: 'relevance' },
-        layer: { type: 'string' },
-        head: { type: 'string' },
-        'start-layer': { type: 'string' },
-        'head-fusion': { type: 'string' },
-        'discard-ratio': { type: 'string' },
-        pool: { type: 'string' },
+        ...EXPLAIN_OPTIONS,
         top: { type: 'string' },
         out: { type: 'string' },
       },
     });
     if (positionals.length === 0) throw new UserError('no images given; usage: biomedclip explain IMAGE... --text TEXT', 2);
     checkPairValues(values);
-    const method = choiceFlag('method', values.method, METHODS)!;
-    const opts: ExplainOptions = {
-      layer: intFlag('layer', values.layer),
-      head: intFlag('head', values.head),
-      startLayer: intFlag('start-layer', values['start-layer']),
-      headFusion: choiceFlag('head-fusion', values['head-fusion'], ['mean', 'max', 'min'] as const),
-      discardRatio: numberFlag('discard-ratio', values['discard-ratio'], 0, 1),
-      pool: choiceFlag('pool', values.pool, ['cls', 'mean'] as const),
-    };
+    const method = choiceFlag('method', values.method ?? 'relevance', METHODS)!;
+    const opts = explainOptions(values);
     const top = intFlag('top', values.top, 1) ?? 5;
     if (values.out !== undefined && path.extname(values.out).toLowerCase() !== '.png') throw new UserError(`--out ${values.out}: expected a .png file name`, 2);
     const clip = await openModel(values);
