@@ -1,0 +1,145 @@
+/**
+ * The explanation commands on the demo model (real image size and tokenizer, toy width): explain's JSON
+ * has exactly the fields of the contract and equals the library's maps; --out writes a PNG whose left
+ * panel is the crop the model saw; ablate, lens and sanity print their tables as JSON; bad input gives
+ * one error line, a non-zero exit and no picture; and every command leaves tf.memory() as it found it.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { PNG } from 'pngjs';
+import { BiomedCLIP } from '../src/api/biomedclip.js';
+import { writeDemoModel } from '../src/demo/demo-model.js';
+import { preprocessImage } from '../src/image/index.js';
+import { REPO_ROOT, SHARED_DIR } from './helpers.js';
+
+const IMAGE = path.join(SHARED_DIR, 'data', 'images', '02_adenocarcinoma_histopathology.jpg');
+const TEXT = 'adenocarcinoma with glandular structures';
+let dir = '';
+let model = '';
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-explain-'));
+  model = path.join(dir, 'demo');
+  await writeDemoModel(model);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args, '--model', model, '--backend', 'wasm', '--quiet'], { encoding: 'utf8' });
+}
+
+function json(...args: string[]) {
+  const r = cli(...args, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test('explain --json: exactly the contract fields per pair, the library maps, a text map only where the method has one', async () => {
+  const out = json('explain', IMAGE, '--text', TEXT, '--text', 'normal tissue', '--method', 'relevance');
+  assert.equal(out.length, 2, 'one object per image-text pair');
+  const [first] = out;
+  assert.deepEqual(Object.keys(first).sort(), ['grid', 'image', 'image_map', 'logit', 'method', 'model', 'text', 'text_map', 'tokens'].sort(), 'contract fields (+ the demo label)');
+  assert.deepEqual(first.grid, [14, 14]);
+  assert.equal(first.image_map.length, 196);
+  assert.equal(first.tokens[0], '[CLS]');
+  assert.equal(first.tokens.at(-1), '[SEP]');
+  assert.equal(first.text_map.length, first.tokens.length);
+  const clip = await BiomedCLIP.load(model, { backend: 'wasm' });
+  const { explanations } = await clip.explain(IMAGE, TEXT, ['relevance']);
+  clip.dispose();
+  const diff = Math.max(...first.image_map.map((v: number, i: number) => Math.abs(v - explanations[0].imageMap[i])));
+  assert.ok(diff <= 1e-6, `CLI vs library image map: ${diff}`);
+  const gradcam = json('explain', IMAGE, '--text', TEXT, '--method', 'gradcam')[0];
+  assert.equal(gradcam.text_map, null);
+  assert.ok(gradcam.image_map.every((v: number) => v >= 0), 'Grad-CAM is a ReLU');
+});
+
+test('explain --out writes a PNG: the crop the model saw, the map over it, a legend', async () => {
+  const file = path.join(dir, 'map.png');
+  const r = cli('explain', IMAGE, '--text', TEXT, '--method', 'rollout', '--out', file);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /top patches \(row, col\)/);
+  const png = PNG.sync.read(readFileSync(file));
+  const crop = (await preprocessImage(IMAGE)).crop;
+  assert.ok(png.width >= 2 * 224 && png.height > 224, `${png.width}x${png.height}`);
+  let same = 0;
+  let blended = 0;
+  for (let y = 0; y < 224; y++) {
+    for (let x = 0; x < 224; x++) {
+      const left = ((8 + y) * png.width + 8 + x) * 4;
+      const right = ((8 + y) * png.width + 16 + 224 + x) * 4;
+      if ([0, 1, 2].every((c) => png.data[left + c] === crop[(y * 224 + x) * 3 + c])) same++;
+      if ([0, 1, 2].some((c) => png.data[right + c] !== crop[(y * 224 + x) * 3 + c])) blended++;
+    }
+  }
+  assert.equal(same, 224 * 224, 'left panel = the crop');
+  assert.ok(blended > 0.9 * 224 * 224, 'right panel = the crop blended with the map');
+});
+
+test('ablate, lens and sanity print their tables as JSON', () => {
+  const ablation = json('ablate', IMAGE, '--text', TEXT);
+  assert.deepEqual(ablation.tables.map((t: { tower: string; mode: string }) => `${t.tower}.${t.mode}`), ['image.zero', 'image.mean', 'text.zero', 'text.mean']);
+  for (const t of ablation.tables) assert.deepEqual([t.delta.length, t.delta[0].length], [2, 2], 'layers × heads of the demo');
+  const lens = json('lens', IMAGE, '--labels', 'adenocarcinoma,normal tissue');
+  assert.equal(lens.layers.length, 2);
+  assert.ok(Math.abs(lens.layers[1].probability.reduce((a: number, b: number) => a + b) - 1) < 1e-6);
+  const sanity = json('sanity', IMAGE, '--labels', 'adenocarcinoma,normal tissue', '--target', 'adenocarcinoma', '--method', 'gradcam', '--step', '98');
+  assert.deepEqual(sanity.randomization.map((r: { step: string }) => r.step), ['visual.head.proj + visual.trunk.norm', 'visual.trunk.blocks.1', 'visual.trunk.blocks.0', 'visual.trunk.patch_embed + cls_token + pos_embed']);
+  assert.equal(sanity.deletion.metric, 'probability');
+  assert.equal(sanity.deletion.curve.length, 3, '0, 98 and 196 patches removed');
+  assert.deepEqual(sanity.prompt.map((p: { kind: string }) => p.kind), ['unrelated', 'shuffled']);
+  const rollout = json('sanity', IMAGE, '--text', TEXT, '--method', 'rollout', '--checks', 'prompt');
+  assert.ok(rollout.prompt.every((p: { spearman: number }) => p.spearman === 1), 'rollout never sees the text');
+});
+
+test('bad input: one error line, a non-zero exit, no picture', () => {
+  const file = path.join(dir, 'bad', 'out.png');
+  const cases: Array<[string[], number, RegExp]> = [
+    [['explain', path.join(dir, 'missing.jpg'), '--text', TEXT, '--out', file], 1, /missing\.jpg/],
+    [['explain', IMAGE, '--text', TEXT, '--method', 'saliency'], 2, /--method saliency: expected one of attention, rollout/],
+    [['explain', IMAGE, '--text', TEXT, '--layer', '7'], 2, /--layer 7: must be an integer from 0 to 1/],
+    [['explain', IMAGE, '--text', TEXT, '--out', path.join(dir, 'map.jpg')], 2, /expected a \.png/],
+    [['explain', IMAGE, '--labels', 'a,b', '--target', 'c'], 2, /--target 'c' is not one of --labels/],
+    [['explain', IMAGE], 2, /no text given/],
+    [['sanity', IMAGE, '--text', TEXT], 2, /missing --method/],
+    [['ablate', IMAGE, IMAGE, '--text', TEXT], 2, /exactly one image/],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = cli(...args);
+    assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
+    assert.equal(errors.length, 1, r.stderr);
+    assert.match(errors[0], message);
+  }
+  assert.ok(!existsSync(path.dirname(file)) || readdirSync(path.dirname(file)).length === 0, 'no partial picture');
+});
+
+test('explain, ablate, lens and sanity leave tf.memory().numTensors unchanged', async () => {
+  const commands = ['explain', 'ablate', 'lens', 'sanity'];
+  const runs: Record<string, string[]> = {
+    explain: [IMAGE, '--text', TEXT, '--method', 'legrad'],
+    ablate: [IMAGE, '--text', TEXT, '--tower', 'image', '--mode', 'mean'],
+    lens: [IMAGE, '--text', TEXT],
+    sanity: [IMAGE, '--text', TEXT, '--method', 'relevance', '--step', '98'],
+  };
+  const log = console.log;
+  try {
+    for (const [k, name] of commands.entries()) {
+      const { command } = await import(`../src/cli/commands/${name}.js`);
+      const args = [...runs[name], '--model', model, '--backend', 'wasm', '--quiet', '--json'];
+      console.log = () => {};
+      if (k === 0) await command.run(args); // warm-up: backend and kernel set-up allocate once
+      const before = tf.memory().numTensors;
+      assert.equal(await command.run(args), 0);
+      console.log = log;
+      assert.equal(tf.memory().numTensors, before, `${name} leaked tensors`);
+    }
+  } finally {
+    console.log = log;
+  }
+});
