@@ -41,6 +41,8 @@ Options:
                          single-threaded wasm and cpu backends thread for thread
   --image-batches LIST   image batch sizes (default 1,8; batch 8 on cpu takes minutes at full size)
   --no-torch             skip the PyTorch side
+  --explain-backends L   backends for the seconds-per-explanation table that follows (default wasm;
+                         scripts/bench_explain.ts, same model); 'none' skips it
 
 Examples:
   npm run bench -- --backends wasm --image-batches 1
@@ -130,7 +132,7 @@ function fail(message: string): never {
 function options() {
   try {
     return parseArgs({
-      options: { model: { type: 'string' }, backends: { type: 'string' }, threads: { type: 'string' }, 'no-torch': { type: 'boolean' }, worker: { type: 'string' }, 'image-batches': { type: 'string' }, help: { type: 'boolean' } },
+      options: { model: { type: 'string' }, backends: { type: 'string' }, threads: { type: 'string' }, 'no-torch': { type: 'boolean' }, worker: { type: 'string' }, 'image-batches': { type: 'string' }, 'explain-backends': { type: 'string' }, help: { type: 'boolean' } },
     }).values;
   } catch (err) {
     fail(`${(err as Error).message.split('\n')[0]}; see npm run bench -- --help`);
@@ -176,6 +178,11 @@ async function main(): Promise<void> {
     }
     const what = tmp ? 'full-size BiomedCLIP (random weights)' : `model ${model}`;
     console.log(`Embeddings per second (ratio to PyTorch; PyTorch given ${threads} threads), ${what}:\n${table(reports)}`);
+    const explainBackends = values['explain-backends'] ?? 'wasm';
+    if (explainBackends !== 'none') {
+      const script = path.join(ROOT, 'dist', 'scripts', 'bench_explain.js');
+      spawnSync(process.execPath, [script, '--model', model, '--backends', explainBackends], { stdio: 'inherit' });
+    }
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
