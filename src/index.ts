@@ -1,6 +1,7 @@
 /**
  * biomedclip-ts: BiomedCLIP in TypeScript on TensorFlow.js. The library API is `BiomedCLIP`; the model,
- * hooks, tokenizer, image pipeline and weights I/O are exported for those who want the parts.
+ * hooks, tokenizer, image pipeline, weights I/O and the explanation methods (src/inspect) are exported
+ * for those who want the parts.
  */
 export { BiomedCLIP, DEFAULT_TEMPLATE, fillTemplate, type Embedding, type LabelScore, type LoadModelOptions, type TraceInputs } from './api/biomedclip.js';
 export { forward, resultTensors, disposeResult, type ForwardInputs, type ForwardResult } from './api/forward.js';
@@ -18,3 +19,5 @@ export { WordPieceTokenizer, cleanText, type Encoding, type EncodeOptions } from
 export { preprocessImage, DEFAULT_PREPROCESS, type ImageInput, type RawImage, type Preprocessed } from './image/index.js';
 export { SafetensorsFile, writeSafetensors } from './weights/index.js';
 export { convertCheckpoint } from './convert/convert.js';
+export * from './inspect/index.js';
+export { pairInputs, disposePair, type Pair } from './api/pair.js';

@@ -2,7 +2,8 @@
  * Full-size parity (768 wide, 12 layers, 30522-row embedding): a seeded random BiomedCLIP built by the
  * independent PyTorch reference (scripts/reference, Debian's python3-torch) against ours, on the cpu and
  * wasm backends, for 2 images and 3 texts: every hook tensor, the features and the logits. Then the
- * padding invariance: texts padded to their longest member give the features of padding to 256.
+ * padding invariance: texts padded to their longest member give the features of padding to 256. And the
+ * explanation methods against torch autograd on this model (the tiny-model checks: explain-oracle.test).
  * Takes a few minutes: the model is generated (784 MB, ~25 s) into a temp dir and deleted afterwards.
  */
 import { after, before, test } from 'node:test';
@@ -16,8 +17,10 @@ import { useBackend } from '../src/backend.js';
 import { loadModel } from '../src/model/load.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { convertCheckpoint } from '../src/convert/convert.js';
+import { explain, METHODS } from '../src/inspect/explain.js';
 import { REPO_ROOT, TORCH_PYTHON, diffStats, reportDiff } from './helpers.js';
 import { checkAgainstGolden } from './support/golden-parity.js';
+import { assertChecks, checkMap, goldenPair, runOracle, type MapCheck } from './support/explain-oracle.js';
 
 let dir = '';
 let golden: SafetensorsFile;
@@ -82,4 +85,21 @@ test('a torch.save full-size checkpoint converts to exactly the reference weight
   assert.equal(ours.tensors.size, ref.tensors.size, 'position_ids dropped, nothing else');
   await ours.close();
   await ref.close();
+});
+
+test('explanation methods match torch autograd at full size on wasm: attention, rollout, relevance (both towers), Grad-CAM, LeGrad', async () => {
+  const oracle = await runOracle(dir, ['--image', '0', '--text', '2']); // the 17-token text
+  await useBackend('wasm');
+  const model = await loadModel(dir);
+  const start = tf.memory().numTensors;
+  const pair = await goldenPair(dir, 0, oracle);
+  const checks: MapCheck[] = [];
+  for (const e of await explain(model, pair, METHODS)) {
+    checks.push(checkMap(`${e.method}.image`, e.imageMap, oracle.get(`${e.method}.image`)));
+    if (e.textMap) checks.push(checkMap(`${e.method}.text`, e.textMap, oracle.get(`${e.method}.text`)));
+  }
+  assertChecks('full size, wasm', checks);
+  tf.dispose([pair.pixels, pair.ids]);
+  assert.equal(tf.memory().numTensors, start, 'the methods leaked tensors');
+  model.dispose();
 });
