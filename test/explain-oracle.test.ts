@@ -15,7 +15,7 @@ import { explain, METHODS, type ExplainOptions } from '../src/inspect/explain.js
 import { logitLens } from '../src/inspect/lens.js';
 import { patchActivations } from '../src/inspect/patching.js';
 import { loadModel } from '../src/model/load.js';
-import type { HostTensor } from '../src/parity/compare.js';
+import type { HostTensor } from '../src/host-tensor.js';
 import { FIXTURES } from './helpers.js';
 import { assertChecks, checkMap, goldenPair, runOracle, type MapCheck } from './support/explain-oracle.js';
 

@@ -1,11 +1,11 @@
 /**
  * Head ablation: how much the pair's logit moves when one attention head of one layer is switched off.
  *
- * - zero-ablation: the head's output (its context, Σ_j A_ij v_j) is zero for every query: its attention
- *   row is set to 0 (the head then adds only the output projection's bias share, like a dead head).
+ * Both edit the head's context (`….context` [B, H, S, D], Σ_j A_ij v_j for query i, before the heads are
+ * merged and projected):
+ * - zero-ablation: the head's context is 0 for every query (the head then contributes nothing).
  * - mean-ablation: every query's context is replaced by the mean context over the query positions of
- *   this input, keeping the head's average contribution but removing what depends on where a token is:
- *   replacing each attention row by the mean row gives exactly that, since context is linear in the row.
+ *   this input, keeping the head's average contribution but removing what depends on the token.
  * Zero-ablation takes the model off its training distribution; mean-ablation much less (Wang et al.
  * 2022, "Interpretability in the Wild"). All heads of a layer run as one batch; the image tower resumes
  * from the ablated block (resume.ts), so a full table costs about half the forward passes it counts.
@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { Hooks } from '../model/hooks.js';
-import { attentionPoint, type PairInputs } from './probe.js';
+import { attentionModule, type PairInputs } from './probe.js';
 import { imageFeaturesFrom, logitsAgainst, residualStream, type Tower } from './resume.js';
 
 export type AblationMode = 'zero' | 'mean';
@@ -29,7 +29,7 @@ export interface HeadAblation {
 }
 
 /**
- * x [B, H, S, X] (attention probabilities, or per-head contexts) with head `heads[b]` ablated in batch
+ * x [B, H, S, X] (per-head contexts, or attention probabilities) with head `heads[b]` ablated in batch
  * item b: zeroed, or replaced along the query axis by its mean over that axis.
  */
 export function ablateHeadPerItem(x: tf.Tensor, heads: number[], mode: AblationMode): tf.Tensor {
@@ -54,7 +54,7 @@ export async function ablateHeads(model: BiomedCLIPModel, inputs: PairInputs, to
     clean.dispose();
     const delta: number[][] = [];
     for (let layer = 0; layer < cfg.layers; layer++) {
-      const edits = [{ pattern: attentionPoint[tower](layer), fn: (x: tf.Tensor) => ablateHeadPerItem(x, heads, mode) }];
+      const edits = [{ pattern: `${attentionModule[tower](layer)}.context`, fn: (x: tf.Tensor) => ablateHeadPerItem(x, heads, mode) }];
       const logits = tf.tidy(() => {
         if (tower === 'image') return logitsAgainst(model, imageFeaturesFrom(model, inputs.pixels, stream, layer, heads.length, edits), textFeatures);
         const ids = tf.tile(inputs.ids, [heads.length, 1]) as tf.Tensor2D;

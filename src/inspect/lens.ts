@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { l2Normalize } from '../model/head.js';
-import { Hooks } from '../model/hooks.js';
+import { Hooks, NO_HOOKS } from '../model/hooks.js';
 
 /** How a block's tokens become one vector: [CLS], as BiomedCLIP's trunk pools, or the token mean. */
 export type Pool = 'cls' | 'mean';
@@ -16,7 +16,8 @@ export type Pool = 'cls' | 'mean';
 /** [B, S, W] residual stream -> [B, E] image features, as if the trunk ended here. */
 export function lensFeatures(model: BiomedCLIPModel, tokens: tf.Tensor3D, pool: Pool = 'cls'): tf.Tensor2D {
   const pooled = pool === 'cls' ? (tf.squeeze(tf.slice(tokens, [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D) : tf.mean(tokens, 1) as tf.Tensor2D; // [B, W]
-  return model.visual.head.proj.forward(model.visual.trunk.norm.forward(pooled)); // [B, E]
+  // A reading, not the model's forward pass: the norm and head publish no hook points here.
+  return model.visual.head.proj.forward(model.visual.trunk.norm.forward(pooled, NO_HOOKS), NO_HOOKS); // [B, E]
 }
 
 export interface LensRow {

@@ -4,7 +4,7 @@
  * (r, c) is token 1 + 14r + c. The matrices are at most 197 × 197, so plain loops (in double precision)
  * are fast enough and keep every step visible. See docs/explain.md for each method's paper and caveats.
  */
-import type { HostTensor } from '../parity/compare.js';
+import type { HostTensor } from '../host-tensor.js';
 
 /** How rollout merges the heads of a layer: the paper averages; vit-explain also offers max and min. */
 export type HeadFusion = 'mean' | 'max' | 'min';

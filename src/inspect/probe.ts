@@ -11,8 +11,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import type { ClipConfig } from '../model/config.js';
+import { pointShapes } from '../model/spec.js';
 import { Hooks, type EditFn } from '../model/hooks.js';
-import type { HostTensor } from '../parity/compare.js';
+import type { HostTensor } from '../host-tensor.js';
 import { registerGradients } from './gradients.js';
 
 /** One image and one text, as model inputs: [1, 3, S, S] normalized pixels and [1, T] token ids. */
@@ -37,28 +38,23 @@ export interface ProbeResult {
   gradients: Map<string, HostTensor>;
 }
 
-/** Hook names of the attention probabilities [B, H, S, S] of one tower's layer. */
-export const attentionPoint = {
-  image: (layer: number) => `visual.trunk.blocks.${layer}.attn.probs`,
-  text: (layer: number) => `text.transformer.encoder.layer.${layer}.attention.self.probs`,
+/** The attention module of one tower's layer; its points are `.scores`, `.probs` and `.context`. */
+export const attentionModule = {
+  image: (layer: number) => `visual.trunk.blocks.${layer}.attn`,
+  text: (layer: number) => `text.transformer.encoder.layer.${layer}.attention.self`,
 };
 
-/** Image tokens: [CLS] plus one per patch of the grid (197 for 224 px in 16 px patches). */
-export function imageTokens(cfg: ClipConfig): number {
-  const grid = cfg.vision.imageSize / cfg.vision.patchSize;
-  return grid * grid + 1;
-}
+/** Hook names of the attention probabilities [B, H, S, S] of one tower's layer. */
+export const attentionPoint = {
+  image: (layer: number) => `${attentionModule.image(layer)}.probs`,
+  text: (layer: number) => `${attentionModule.text(layer)}.probs`,
+};
 
-/**
- * The shape, at batch 1, of the hook points the methods differentiate: attention probabilities of either
- * tower and the ViT's per-token [1, S, W] activations (norm1, block outputs). `textTokens` is T.
- */
+/** The shape at batch 1 (texts of `textTokens` tokens) of a hook point, as the model declares it. */
 export function pointShape(cfg: ClipConfig, name: string, textTokens: number): number[] {
-  const s = imageTokens(cfg);
-  if (/^visual\.trunk\.blocks\.\d+\.attn\.probs$/.test(name)) return [1, cfg.vision.heads, s, s];
-  if (/^text\.transformer\.encoder\.layer\.\d+\.attention\.self\.probs$/.test(name)) return [1, cfg.text.heads, textTokens, textTokens];
-  if (/^visual\.trunk\.blocks\.\d+(\.norm1|\.norm2)?$/.test(name)) return [1, s, cfg.vision.width];
-  throw new Error(`internal: no gradient shape known for hook '${name}'`);
+  const shape = pointShapes(cfg, 1, textTokens).get(name);
+  if (shape === undefined) throw new Error(`internal: the model has no hook point '${name}'`);
+  return shape;
 }
 
 /** The pair's logit as a scalar tensor: both towers, the CLIP head, batch 1. */

@@ -45,8 +45,8 @@ export function imageFeaturesFrom(
   const { trunk, head } = model.visual;
   let x = tf.tile(entering, [batch, 1, 1]) as tf.Tensor3D; // [B, S, W]
   for (const block of trunk.blocks.slice(from)) x = tf.tidy(() => block.forward(x, hooks));
-  const cls = tf.squeeze(tf.slice(trunk.norm.forward(x), [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D; // [B, W]
-  return head.proj.forward(cls); // [B, E]
+  const cls = tf.squeeze(tf.slice(trunk.norm.forward(x, hooks), [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D; // [B, W]
+  return head.proj.forward(cls, hooks); // [B, E]
 }
 
 /** Logits [B] of `imageFeatures` [B, E] against one text's features [1, E]. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { PairInputs } from '../../src/inspect/probe.js';
-import type { HostTensor } from '../../src/parity/compare.js';
+import type { HostTensor } from '../../src/host-tensor.js';
 import { SafetensorsFile } from '../../src/weights/index.js';
 import { REPO_ROOT, TORCH_PYTHON } from '../helpers.js';
 

@@ -6,8 +6,6 @@ import { UserError } from '../../errors.js';
 import { ABLATION_MODES, ablateHeads, type HeadAblation } from '../../inspect/ablate.js';
 
 export const command: Command = {
-  name: 'ablate',
-  summary: 'the logit change when each attention head of either tower is zero- or mean-ablated',
   usage: `Usage: biomedclip ablate IMAGE (--text TEXT | --labels "a,b" [--target a]) [options]
 
 For every (layer, head) of the chosen towers, switches that one head off and reports how much the pair's

@@ -9,8 +9,6 @@ import { encodePng, renderHeatmap } from '../../inspect/render/heatmap.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
 export const command: Command = {
-  name: 'explain',
-  summary: 'which image patches and words drive an image-text logit: attention, rollout, relevance, Grad-CAM, LeGrad',
   usage: `Usage: biomedclip explain IMAGE... (--text TEXT... | --labels "a,b" [--target a]) [--method M] [options]
 
 Explains s = exp(logit_scale) · cos(image, text) for each image and text with one method, as one value

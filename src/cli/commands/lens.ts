@@ -7,8 +7,6 @@ import { UserError } from '../../errors.js';
 import { logitLens } from '../../inspect/lens.js';
 
 export const command: Command = {
-  name: 'lens',
-  summary: "the logit lens: each image block's [CLS] read through the final norm and head, scored against texts",
   usage: `Usage: biomedclip lens IMAGE (--text TEXT... | --labels "a,b,c") [options]
 
 The logit lens for the image tower: after every block, the residual stream's [CLS] token is passed

@@ -14,8 +14,6 @@ type Check = (typeof CHECKS)[number];
 const UNRELATED = 'a photograph of a red bicycle leaning against a brick wall';
 
 export const command: Command = {
-  name: 'sanity',
-  summary: 'does an explanation depend on the model and the prompt? randomisation, deletion/insertion, prompt checks',
   usage: `Usage: biomedclip sanity IMAGE (--text TEXT | --labels "a,b" [--target a]) --method M [options]
 
 Three checks that a heatmap explains the model and the prompt, not just the image (docs/explain.md):
