@@ -91,3 +91,18 @@ for (const backend of ['cpu', 'wasm']) {
     model.dispose();
   });
 }
+
+test('patching per head: a head context of the last block matters only at [CLS]; a typo in the point is an error', async () => {
+  await useBackend('cpu');
+  const model = await loadModel(TINY);
+  const [pair, corrupt] = [await goldenPair(TINY, 0, plain), await goldenPair(TINY, 1, plain)];
+  const last = model.config.vision.layers - 1;
+  const r = await patchActivations(model, pair, corrupt, { point: 'visual.trunk.blocks.{layer}.attn.context', layers: [last], perHead: true });
+  const [row] = r.recovered as number[][][];
+  assert.equal(row.length, 17, 'every token position');
+  assert.ok(row[0].some((v) => Math.abs(v) > 1e-3), `[CLS] heads: ${row[0]}`);
+  assert.ok(row.slice(1).every((heads) => heads.every((v) => v === 0)), 'other positions never reach the [CLS] output');
+  await assert.rejects(patchActivations(model, pair, corrupt, { point: 'visual.trunk.blocks.{layer}.attn.contxt' }), /matches no hook point; closest: visual\.trunk\.blocks\.0\.attn\.context/);
+  tf.dispose([pair.pixels, pair.ids, corrupt.pixels, corrupt.ids]);
+  model.dispose();
+});

@@ -8,13 +8,14 @@
  * 1 means that activation alone carries the difference, 0 that it carries none of it. The clean and
  * corrupted pairs differ in one tower (another image, or a text of the same token length); the patched
  * point belongs to that tower. Points are any hook with `{layer}` in its name: the residual stream
- * `visual.trunk.blocks.{layer}` (the default, [B, S, W]: patched per position), attention probabilities
- * `…attn.probs` ([B, H, S, S]: per query position, and per head with `perHead`), and so on.
+ * `visual.trunk.blocks.{layer}` (the default, [B, S, W]: patched per position) or `….resid_mid`, a head's
+ * context `…attn.context` ([B, H, S, D]: per query position, and per head with `perHead`), and so on.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
-import { Hooks } from '../model/hooks.js';
+import { Hooks, checkPatterns } from '../model/hooks.js';
+import { pointShapes } from '../model/spec.js';
 import type { PairInputs } from './probe.js';
 import { imageFeaturesFrom, logitsAgainst, residualStream } from './resume.js';
 
@@ -70,6 +71,7 @@ export async function patchActivations(model: BiomedCLIPModel, clean: PairInputs
   const cfg = tower === 'image' ? model.config.vision : model.config.text;
   const layers = opts.layers ?? [...Array(cfg.layers).keys()];
   const names = layers.map((l) => point.replace('{layer}', String(l)));
+  checkPatterns(names, [...pointShapes(model.config).keys()], 'patch point');
   const captured = new Hooks({ capture: names });
   const [sClean, textCorrupt, imageCorrupt] = tf.tidy(() => {
     const s = model.logits(model.encodeImage(clean.pixels, tower === 'image' ? captured : undefined), model.encodeText(clean.ids, tower === 'text' ? captured : undefined));
@@ -79,8 +81,7 @@ export async function patchActivations(model: BiomedCLIPModel, clean: PairInputs
   const stream = tower === 'image' ? residualStream(model, corrupted.pixels) : [];
   try {
     const [s0, s1] = [(await sClean.data())[0], (await sCorrupt.data())[0]];
-    const first = captured.captured.get(names[0]);
-    if (first === undefined) throw new UserError(`patch point '${names[0]}' is not a hook of the ${tower} tower; see \`biomedclip trace --list\``);
+    const first = captured.captured.get(names[0])!;
     const headAxis = first.rank === 4;
     if (opts.perHead && !headAxis) throw new UserError(`perHead: '${names[0]}' has no head axis (shape [${first.shape}])`);
     const positions = opts.positions ?? [...Array(first.shape[headAxis ? 2 : 1]).keys()];
