@@ -14,8 +14,9 @@ export const PAIR_OPTIONS = {
   template: { type: 'string' },
 } as const;
 
-export const PAIR_HELP = `Text options (the explained number is the pair's logit, exp(logit_scale) · cosine):
-  --text TEXT        the text; repeatable (each image is paired with each text)
+/** The text options' help; `many`: several images and texts are allowed (explain). */
+export const pairHelp = (many: boolean) => `Text options (the explained number is the pair's logit, exp(logit_scale) · cosine):
+  --text TEXT        the text${many ? '; repeatable (each image is paired with each text)' : ''}
   --labels "a,b,c"   zero-shot labels instead: the pair is the image and the target label's
                      prompt, and the logit is that label's zero-shot logit
   --target LABEL     the label to explain (default: the image's most probable label)

@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
-import { PAIR_HELP, PAIR_OPTIONS, checkPairValues, choiceFlag, textsFor } from '../pair.js';
+import { pairHelp, PAIR_OPTIONS, checkPairValues, choiceFlag, textsFor } from '../pair.js';
 import { disposePair, pairInputs } from '../../api/pair.js';
 import { UserError } from '../../errors.js';
 import { ABLATION_MODES, ablateHeads, type HeadAblation } from '../../inspect/ablate.js';
@@ -19,7 +19,9 @@ and mode for BiomedCLIP). See docs/explain.md.
 Options:
   --tower T          image, text or both (default both)
   --mode M           zero, mean or both (default both)
-${PAIR_HELP}
+
+${pairHelp(false)}
+
 ${MODEL_HELP}
 
 Output (--json): {"image", "text", "logit", "tables": [{"tower", "mode", "delta": [[Δ per head] per layer]}]}.

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
-import { EXPLAIN_OPTIONS, EXPLAIN_OPTIONS_HELP, PAIR_HELP, PAIR_OPTIONS, checkPairValues, choiceFlag, explainOptions, intFlag, textsFor } from '../pair.js';
+import { EXPLAIN_OPTIONS, EXPLAIN_OPTIONS_HELP, pairHelp, PAIR_OPTIONS, checkPairValues, choiceFlag, explainOptions, intFlag, textsFor } from '../pair.js';
 import { DEMO_WARNING } from '../../demo/demo-model.js';
 import { UserError } from '../../errors.js';
 import { METHODS, type Explanation } from '../../inspect/explain.js';
@@ -27,8 +27,11 @@ Options:
   --top K            patches listed in the summary (default 5)
   --out FILE.png     picture: the crop, the map over it in viridis, a legend, the tokens; with several
                      pairs, FILE-<image>-<text>.png (1-based indices)
+
 ${EXPLAIN_OPTIONS_HELP}
-${PAIR_HELP}
+
+${pairHelp(true)}
+
 ${MODEL_HELP}
 
 Output (--json): one object per image-text pair: {"method", "image", "text", "grid": [14,14],

@@ -20,6 +20,7 @@ Options:
   --labels "a,b,c"   zero-shot labels, each put into --template (adds a probability column per label)
   --template T       prompt template with {} (default "${DEFAULT_TEMPLATE}")
   --pool P           cls (default: as the model pools) or mean (token mean, as LeGrad's open_clip code)
+
 ${MODEL_HELP}
 
 Output (--json): {"image", "texts", "layers": [{"layer", "cosine": [per text], "logit": [per text],

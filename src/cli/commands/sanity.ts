@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
-import { EXPLAIN_OPTIONS, EXPLAIN_OPTIONS_HELP, PAIR_HELP, PAIR_OPTIONS, checkPairValues, choiceFlag, explainOptions, intFlag, parseLabels, textsFor } from '../pair.js';
+import { EXPLAIN_OPTIONS, EXPLAIN_OPTIONS_HELP, pairHelp, PAIR_OPTIONS, checkPairValues, choiceFlag, explainOptions, intFlag, parseLabels, textsFor } from '../pair.js';
 import { DEFAULT_TEMPLATE, fillTemplate, type BiomedCLIP } from '../../api/biomedclip.js';
 import { disposePair, pairInputs, type Pair } from '../../api/pair.js';
 import { UserError } from '../../errors.js';
@@ -34,8 +34,11 @@ Options:
   --seed N           seed of the re-initialisation, the random order and the shuffle (default 0)
   --step K           patches removed/inserted per step (default 1: 197 forward passes per curve)
   --unrelated TEXT   the unrelated prompt (default "${UNRELATED}")
+
 ${EXPLAIN_OPTIONS_HELP}
-${PAIR_HELP}
+
+${pairHelp(false)}
+
 ${MODEL_HELP}
 
 Output (--json): {"method", "image", "text", "logit", "randomization": [{"step", "spearman",
