@@ -95,61 +95,72 @@ function tokenLines(tokens: string[], width: number): number[][] {
   return lines;
 }
 
-export function renderHeatmap(p: HeatmapPicture): Canvas {
+/** The crop at (MARGIN, MARGIN) and, right of it, the crop blended with the upsampled map. */
+function drawPanels(canvas: Canvas, p: HeatmapPicture, unit: Float32Array): void {
   const s = p.size;
-  const width = 3 * MARGIN + 2 * s;
-  const inner = width - 2 * MARGIN;
-  const maxChars = Math.floor(inner / (CHAR_WIDTH * SCALE));
-  const clip = (t: string) => (t.length > maxChars ? `${t.slice(0, maxChars - 3)}...` : t);
-  const textLines = wrap(`"${p.text}"`, maxChars);
-  const warningLines = p.warning ? wrap(p.warning, maxChars) : [];
-  const lines = p.tokens && p.textMap ? tokenLines(p.tokens, inner) : [];
-  const height = 2 * MARGIN + s + (2 + textLines.length + lines.length + warningLines.length) * LINE + 3 * MARGIN;
-  const canvas: Canvas = { width, height, rgb: new Uint8Array(width * height * 3).fill(255) };
-  const { unit, min, max } = normalise(p.imageMap);
   const heat = upsample(unit, p.grid, s);
   for (let y = 0; y < s; y++) {
     for (let x = 0; x < s; x++) {
       const src = (y * s + x) * 3;
       const color = viridis(heat[y * s + x]);
       for (let c = 0; c < 3; c++) {
-        canvas.rgb[((MARGIN + y) * width + MARGIN + x) * 3 + c] = p.crop[src + c];
-        canvas.rgb[((MARGIN + y) * width + 2 * MARGIN + s + x) * 3 + c] = Math.round((1 - ALPHA) * p.crop[src + c] + ALPHA * color[c]);
+        canvas.rgb[((MARGIN + y) * canvas.width + MARGIN + x) * 3 + c] = p.crop[src + c];
+        canvas.rgb[((MARGIN + y) * canvas.width + 2 * MARGIN + s + x) * 3 + c] = Math.round((1 - ALPHA) * p.crop[src + c] + ALPHA * color[c]);
       }
     }
   }
-  let y = 2 * MARGIN + s;
-  drawText(canvas, clip(p.title), MARGIN, y, BLACK, SCALE);
-  y += LINE;
-  for (const line of textLines) {
-    drawText(canvas, line, MARGIN, y, BLACK, SCALE);
-    y += LINE;
-  }
-  // Colour bar: the map's raw minimum on the left, maximum on the right.
+}
+
+/** The colour bar at height y: the map's raw minimum on the left, maximum on the right. */
+function drawColourBar(canvas: Canvas, y: number, min: number, max: number): void {
+  const inner = canvas.width - 2 * MARGIN;
   const [lo, hi] = max > min ? [fmt(min), fmt(max)] : [`constant ${fmt(min)}`, ''];
   const barX = MARGIN + (lo.length + 1) * CHAR_WIDTH * SCALE;
   const barW = inner - (lo.length + hi.length + 2) * CHAR_WIDTH * SCALE;
   drawText(canvas, lo, MARGIN, y, BLACK, SCALE);
   for (let x = 0; x < barW; x++) fillRect(canvas, barX + x, y, 1, CHAR_HEIGHT * SCALE, viridis(x / Math.max(1, barW - 1)));
   drawText(canvas, hi, barX + barW + CHAR_WIDTH * SCALE, y, BLACK, SCALE);
-  y += LINE + 2 * MARGIN;
-  if (p.tokens && p.textMap) {
-    const words = p.tokens.map((t, i) => (SPECIAL.has(t) ? null : p.textMap![i]));
-    const t = normalise(words.filter((v): v is number => v !== null));
-    for (const line of lines) {
-      let x = MARGIN;
-      for (const i of line) {
-        const v = words[i];
-        const color = v === null ? GRAY : viridis(t.max > t.min ? (v - t.min) / (t.max - t.min) : 0);
-        const w = p.tokens[i].length * CHAR_WIDTH * SCALE + SCALE * 2;
-        fillRect(canvas, x, y - SCALE * 2, w, LINE - SCALE, color);
-        const luminance = 0.2126 * color[0] + 0.7152 * color[1] + 0.0722 * color[2];
-        drawText(canvas, p.tokens[i], x + SCALE * 2, y, luminance > 128 ? BLACK : WHITE, SCALE);
-        x += w + CHAR_WIDTH * SCALE;
-      }
-      y += LINE;
+}
+
+/** The tokens in boxes coloured by relevance, from height y, one line per entry of `lines`; returns the next y. */
+function drawTokens(canvas: Canvas, tokens: string[], textMap: ArrayLike<number>, lines: number[][], y: number): number {
+  const words = tokens.map((t, i) => (SPECIAL.has(t) ? null : textMap[i]));
+  const t = normalise(words.filter((v): v is number => v !== null));
+  for (const line of lines) {
+    let x = MARGIN;
+    for (const i of line) {
+      const v = words[i];
+      const color = v === null ? GRAY : viridis(t.max > t.min ? (v - t.min) / (t.max - t.min) : 0);
+      const w = tokens[i].length * CHAR_WIDTH * SCALE + SCALE * 2;
+      fillRect(canvas, x, y - SCALE * 2, w, LINE - SCALE, color);
+      const luminance = 0.2126 * color[0] + 0.7152 * color[1] + 0.0722 * color[2];
+      drawText(canvas, tokens[i], x + SCALE * 2, y, luminance > 128 ? BLACK : WHITE, SCALE);
+      x += w + CHAR_WIDTH * SCALE;
     }
+    y += LINE;
   }
+  return y;
+}
+
+export function renderHeatmap(p: HeatmapPicture): Canvas {
+  const width = 3 * MARGIN + 2 * p.size;
+  const maxChars = Math.floor((width - 2 * MARGIN) / (CHAR_WIDTH * SCALE));
+  const title = p.title.length > maxChars ? `${p.title.slice(0, maxChars - 3)}...` : p.title;
+  const textLines = wrap(`"${p.text}"`, maxChars);
+  const warningLines = p.warning ? wrap(p.warning, maxChars) : [];
+  const tokenRows = p.tokens && p.textMap ? tokenLines(p.tokens, width - 2 * MARGIN) : [];
+  const height = 2 * MARGIN + p.size + (2 + textLines.length + tokenRows.length + warningLines.length) * LINE + 3 * MARGIN;
+  const canvas: Canvas = { width, height, rgb: new Uint8Array(width * height * 3).fill(255) };
+  const { unit, min, max } = normalise(p.imageMap);
+  drawPanels(canvas, p, unit);
+  let y = 2 * MARGIN + p.size;
+  for (const line of [title, ...textLines]) {
+    drawText(canvas, line, MARGIN, y, BLACK, SCALE);
+    y += LINE;
+  }
+  drawColourBar(canvas, y, min, max);
+  y += LINE + 2 * MARGIN;
+  if (p.tokens && p.textMap) y = drawTokens(canvas, p.tokens, p.textMap, tokenRows, y);
   for (const line of warningLines) {
     drawText(canvas, line, MARGIN, y, [200, 0, 0], SCALE);
     y += LINE;
