@@ -14,4 +14,4 @@ export { cascadingRandomization, deletionInsertion, promptSensitivity, shuffleWo
 export { imageCascade, randomize } from './randomize.js';
 export { spearman, auc } from './stats.js';
 export { registerGradients, GRADIENTS } from './gradients.js';
-export { renderHeatmap, encodePng, type HeatmapPicture } from './render/heatmap.js';
+export { renderHeatmap, type HeatmapPicture } from './render/heatmap.js';

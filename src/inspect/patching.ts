@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { Hooks, checkPatterns } from '../model/hooks.js';
-import { pointShapes } from '../model/spec.js';
+import { modelSpec } from '../model/spec.js';
 import type { PairInputs } from './probe.js';
 import { imageFeaturesFrom, logitsAgainst, residualStream } from './resume.js';
 
@@ -71,7 +71,7 @@ export async function patchActivations(model: BiomedCLIPModel, clean: PairInputs
   const cfg = tower === 'image' ? model.config.vision : model.config.text;
   const layers = opts.layers ?? [...Array(cfg.layers).keys()];
   const names = layers.map((l) => point.replace('{layer}', String(l)));
-  checkPatterns(names, [...pointShapes(model.config).keys()], 'patch point');
+  checkPatterns(names, [...modelSpec(model.config).points.map((p) => p.name)], 'patch point');
   const captured = new Hooks({ capture: names });
   const [sClean, textCorrupt, imageCorrupt] = tf.tidy(() => {
     const s = model.logits(model.encodeImage(clean.pixels, tower === 'image' ? captured : undefined), model.encodeText(clean.ids, tower === 'text' ? captured : undefined));

@@ -52,7 +52,7 @@ export const attentionPoint = {
 
 /** The shape at batch 1 (texts of `textTokens` tokens) of a hook point, as the model declares it. */
 export function pointShape(cfg: ClipConfig, name: string, textTokens: number): number[] {
-  const shape = pointShapes(cfg, 1, textTokens).get(name);
+  const shape = pointShapes(cfg, { images: 1, texts: 1, tokens: textTokens }).get(name);
   if (shape === undefined) throw new Error(`internal: the model has no hook point '${name}'`);
   return shape;
 }

@@ -5,7 +5,7 @@ import { EXPLAIN_OPTIONS, EXPLAIN_OPTIONS_HELP, pairHelp, PAIR_OPTIONS, checkPai
 import { DEMO_WARNING } from '../../demo/demo-model.js';
 import { UserError } from '../../errors.js';
 import { METHODS, type Explanation } from '../../inspect/explain.js';
-import { encodePng, renderHeatmap } from '../../inspect/render/heatmap.js';
+import { renderHeatmap } from '../../inspect/render/heatmap.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
 export const command: Command = {
@@ -76,7 +76,7 @@ Examples:
           const file = pairs.length === 1 ? values.out : values.out.replace(/\.png$/i, `-${i + 1}-${j + 1}.png`);
           const s = clip.config.preprocess.imageSize;
           const canvas = renderHeatmap({ crop, size: s, grid: e.grid, imageMap: e.imageMap, title: `${method}  logit ${e.logit.toFixed(3)}  ${path.basename(image)}`, text, tokens, textMap: e.textMap, warning: clip.isDemo ? DEMO_WARNING : undefined });
-          pictures.push({ file, png: encodePng(canvas) });
+          pictures.push({ file, png: canvas.toPng() });
         }
         if (!values.json) printSummary(image, text, e, tokens, top);
       }

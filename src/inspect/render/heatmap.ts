@@ -2,11 +2,12 @@
  * An explanation as a picture: the S × S crop the model saw, beside the same crop with the patch map
  * upsampled (bilinear, as F.interpolate(mode='bilinear') does), min-max normalised and blended in
  * viridis; under them a legend (method, logit, text, the colour bar with the map's raw minimum and
- * maximum) and, for methods with a text map, the tokens coloured by their relevance.
+ * maximum) and, for methods with a text map, the tokens coloured by their relevance. The canvas, font and
+ * PNG encoding are the report charts' (src/eval/raster.ts).
  */
-import { PNG } from 'pngjs';
+import { ADVANCE, GLYPH_HEIGHT } from '../../eval/font.js';
+import { BLACK, Raster, WHITE, type Rgb } from '../../eval/raster.js';
 import { viridis } from './colormap.js';
-import { CHAR_HEIGHT, CHAR_WIDTH, drawText, fillRect, type Canvas } from './font.js';
 
 export interface HeatmapPicture {
   /** [S, S, 3] RGB bytes of the preprocessed crop. */
@@ -29,9 +30,8 @@ export interface HeatmapPicture {
 
 const MARGIN = 8;
 const SCALE = 2; // legend text at 10 × 14 px per character
-const LINE = (CHAR_HEIGHT + 3) * SCALE;
-const BLACK: [number, number, number] = [0, 0, 0];
-const WHITE: [number, number, number] = [255, 255, 255];
+const LINE = (GLYPH_HEIGHT + 3) * SCALE;
+const CHAR = ADVANCE * SCALE;
 /** How much of the colour map shows over the crop. */
 const ALPHA = 0.5;
 
@@ -77,14 +77,14 @@ function wrap(text: string, chars: number): string[] {
 }
 
 const SPECIAL = new Set(['[CLS]', '[SEP]', '[PAD]']);
-const GRAY: [number, number, number] = [200, 200, 200];
+const GRAY: Rgb = [200, 200, 200];
 
 /** Splits tokens into lines of at most `width` pixels. */
 function tokenLines(tokens: string[], width: number): number[][] {
   const lines: number[][] = [[]];
   let used = 0;
   tokens.forEach((t, i) => {
-    const w = (t.length + 1) * CHAR_WIDTH * SCALE;
+    const w = (t.length + 1) * CHAR;
     if (used + w > width && lines[lines.length - 1].length > 0) {
       lines.push([]);
       used = 0;
@@ -96,7 +96,7 @@ function tokenLines(tokens: string[], width: number): number[][] {
 }
 
 /** The crop at (MARGIN, MARGIN) and, right of it, the crop blended with the upsampled map. */
-function drawPanels(canvas: Canvas, p: HeatmapPicture, unit: Float32Array): void {
+function drawPanels(canvas: Raster, p: HeatmapPicture, unit: Float32Array): void {
   const s = p.size;
   const heat = upsample(unit, p.grid, s);
   for (let y = 0; y < s; y++) {
@@ -104,26 +104,26 @@ function drawPanels(canvas: Canvas, p: HeatmapPicture, unit: Float32Array): void
       const src = (y * s + x) * 3;
       const color = viridis(heat[y * s + x]);
       for (let c = 0; c < 3; c++) {
-        canvas.rgb[((MARGIN + y) * canvas.width + MARGIN + x) * 3 + c] = p.crop[src + c];
-        canvas.rgb[((MARGIN + y) * canvas.width + 2 * MARGIN + s + x) * 3 + c] = Math.round((1 - ALPHA) * p.crop[src + c] + ALPHA * color[c]);
+        canvas.data[((MARGIN + y) * canvas.width + MARGIN + x) * 3 + c] = p.crop[src + c];
+        canvas.data[((MARGIN + y) * canvas.width + 2 * MARGIN + s + x) * 3 + c] = Math.round((1 - ALPHA) * p.crop[src + c] + ALPHA * color[c]);
       }
     }
   }
 }
 
 /** The colour bar at height y: the map's raw minimum on the left, maximum on the right. */
-function drawColourBar(canvas: Canvas, y: number, min: number, max: number): void {
+function drawColourBar(canvas: Raster, y: number, min: number, max: number): void {
   const inner = canvas.width - 2 * MARGIN;
   const [lo, hi] = max > min ? [fmt(min), fmt(max)] : [`constant ${fmt(min)}`, ''];
-  const barX = MARGIN + (lo.length + 1) * CHAR_WIDTH * SCALE;
-  const barW = inner - (lo.length + hi.length + 2) * CHAR_WIDTH * SCALE;
-  drawText(canvas, lo, MARGIN, y, BLACK, SCALE);
-  for (let x = 0; x < barW; x++) fillRect(canvas, barX + x, y, 1, CHAR_HEIGHT * SCALE, viridis(x / Math.max(1, barW - 1)));
-  drawText(canvas, hi, barX + barW + CHAR_WIDTH * SCALE, y, BLACK, SCALE);
+  const barX = MARGIN + (lo.length + 1) * CHAR;
+  const barW = inner - (lo.length + hi.length + 2) * CHAR;
+  canvas.text(MARGIN, y, lo, { scale: SCALE });
+  for (let x = 0; x < barW; x++) canvas.fillRect(barX + x, y, 1, GLYPH_HEIGHT * SCALE, viridis(x / Math.max(1, barW - 1)));
+  canvas.text(barX + barW + CHAR, y, hi, { scale: SCALE });
 }
 
 /** The tokens in boxes coloured by relevance, from height y, one line per entry of `lines`; returns the next y. */
-function drawTokens(canvas: Canvas, tokens: string[], textMap: ArrayLike<number>, lines: number[][], y: number): number {
+function drawTokens(canvas: Raster, tokens: string[], textMap: ArrayLike<number>, lines: number[][], y: number): number {
   const words = tokens.map((t, i) => (SPECIAL.has(t) ? null : textMap[i]));
   const t = normalise(words.filter((v): v is number => v !== null));
   for (const line of lines) {
@@ -131,46 +131,39 @@ function drawTokens(canvas: Canvas, tokens: string[], textMap: ArrayLike<number>
     for (const i of line) {
       const v = words[i];
       const color = v === null ? GRAY : viridis(t.max > t.min ? (v - t.min) / (t.max - t.min) : 0);
-      const w = tokens[i].length * CHAR_WIDTH * SCALE + SCALE * 2;
-      fillRect(canvas, x, y - SCALE * 2, w, LINE - SCALE, color);
+      const w = tokens[i].length * CHAR + SCALE * 2;
+      canvas.fillRect(x, y - SCALE * 2, w, LINE - SCALE, color);
       const luminance = 0.2126 * color[0] + 0.7152 * color[1] + 0.0722 * color[2];
-      drawText(canvas, tokens[i], x + SCALE * 2, y, luminance > 128 ? BLACK : WHITE, SCALE);
-      x += w + CHAR_WIDTH * SCALE;
+      canvas.text(x + SCALE * 2, y, tokens[i], { scale: SCALE, color: luminance > 128 ? BLACK : WHITE });
+      x += w + CHAR;
     }
     y += LINE;
   }
   return y;
 }
 
-export function renderHeatmap(p: HeatmapPicture): Canvas {
+export function renderHeatmap(p: HeatmapPicture): Raster {
   const width = 3 * MARGIN + 2 * p.size;
-  const maxChars = Math.floor((width - 2 * MARGIN) / (CHAR_WIDTH * SCALE));
+  const maxChars = Math.floor((width - 2 * MARGIN) / (CHAR));
   const title = p.title.length > maxChars ? `${p.title.slice(0, maxChars - 3)}...` : p.title;
   const textLines = wrap(`"${p.text}"`, maxChars);
   const warningLines = p.warning ? wrap(p.warning, maxChars) : [];
   const tokenRows = p.tokens && p.textMap ? tokenLines(p.tokens, width - 2 * MARGIN) : [];
   const height = 2 * MARGIN + p.size + (2 + textLines.length + tokenRows.length + warningLines.length) * LINE + 3 * MARGIN;
-  const canvas: Canvas = { width, height, rgb: new Uint8Array(width * height * 3).fill(255) };
+  const canvas = new Raster(width, height);
   const { unit, min, max } = normalise(p.imageMap);
   drawPanels(canvas, p, unit);
   let y = 2 * MARGIN + p.size;
   for (const line of [title, ...textLines]) {
-    drawText(canvas, line, MARGIN, y, BLACK, SCALE);
+    canvas.text(MARGIN, y, line, { scale: SCALE });
     y += LINE;
   }
   drawColourBar(canvas, y, min, max);
   y += LINE + 2 * MARGIN;
   if (p.tokens && p.textMap) y = drawTokens(canvas, p.tokens, p.textMap, tokenRows, y);
   for (const line of warningLines) {
-    drawText(canvas, line, MARGIN, y, [200, 0, 0], SCALE);
+    canvas.text(MARGIN, y, line, { scale: SCALE, color: [200, 0, 0] });
     y += LINE;
   }
   return canvas;
-}
-
-/** RGB canvas -> PNG file bytes. */
-export function encodePng(canvas: Canvas): Buffer {
-  const png = new PNG({ width: canvas.width, height: canvas.height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
-  png.data = Buffer.from(canvas.rgb.buffer, canvas.rgb.byteOffset, canvas.rgb.byteLength);
-  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
 }
