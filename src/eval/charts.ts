@@ -5,8 +5,8 @@
  * perfect calibration, the gap to the bin's mean confidence in red, and how many items each bin holds.
  */
 import type { CalibrationBin } from './calibration.js';
-import { LINE_HEIGHT, textWidth } from './font.js';
-import { BLACK, clip, GREY, Raster, WHITE, type Rgb } from './raster.js';
+import { LINE_HEIGHT, textWidth } from '../draw/font.js';
+import { BLACK, clip, GREY, Raster, WHITE, type Rgb } from '../draw/raster.js';
 
 const S = 2; // font scale: 10×14 px glyphs
 const LABEL_CHARS = 24;

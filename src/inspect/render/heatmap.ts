@@ -3,10 +3,10 @@
  * upsampled (bilinear, as F.interpolate(mode='bilinear') does), min-max normalised and blended in
  * viridis; under them a legend (method, logit, text, the colour bar with the map's raw minimum and
  * maximum) and, for methods with a text map, the tokens coloured by their relevance. The canvas, font and
- * PNG encoding are the report charts' (src/eval/raster.ts).
+ * PNG encoding are src/draw/'s, shared with the evaluation charts.
  */
-import { ADVANCE, GLYPH_HEIGHT } from '../../eval/font.js';
-import { BLACK, Raster, WHITE, type Rgb } from '../../eval/raster.js';
+import { ADVANCE, GLYPH_HEIGHT } from '../../draw/font.js';
+import { BLACK, Raster, WHITE, type Rgb } from '../../draw/raster.js';
 import { viridis } from './colormap.js';
 
 export interface HeatmapPicture {

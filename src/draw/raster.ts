@@ -1,6 +1,7 @@
 /**
- * A minimal RGB canvas for the report charts: filled rectangles, straight lines and bitmap text, encoded
- * to PNG with pngjs. Enough for a confusion matrix and a reliability diagram, small enough to read.
+ * A minimal RGB canvas for the PNGs we draw (evaluation charts, explanation heatmaps): rectangles, lines
+ * and bitmap text, encoded to PNG with pngjs. Enough for a confusion matrix, a reliability diagram and a
+ * heatmap panel; small enough to read.
  */
 import { PNG } from 'pngjs';
 import { ADVANCE, glyph, textWidth } from './font.js';

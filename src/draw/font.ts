@@ -1,5 +1,5 @@
 /**
- * A 5×7 bitmap font for the report charts (printable ASCII), drawn for this project so the PNGs need no
+ * A 5×7 bitmap font for the PNGs we draw (printable ASCII), drawn for this project so the PNGs need no
  * font files or canvas library. Each glyph is 7 rows of 5 pixels ('#' on), top to bottom; lowercase
  * letters with a descender (g j p q y) have an eighth row below the baseline. Characters outside ASCII
  * are drawn as a hollow box, so a label never silently loses a letter.
