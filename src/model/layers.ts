@@ -10,23 +10,28 @@ import type { Hooks } from './hooks.js';
 import type { Dim, ModuleBuilder } from './module.js';
 
 /**
- * y = x Wᵀ + b with W kept in PyTorch's [out, in] layout: `matMul(x, W, false, true)` multiplies by the
- * transpose without materialising it.
+ * PyTorch's y = x Wᵀ + b. The file holds W as [out, in]; the loader keeps that layout or lays W out as
+ * [in, out], whichever the backend multiplies faster (its one layout step, load.ts): on wasm only the
+ * plain x·W reaches the fast XNNPACK kernel, on cpu the transposed product is the faster one.
  */
 export class Linear {
+  /** [out, in] (as in the checkpoint) or [in, out] (Wᵀ), per the builder's `matrixLayout`. */
   readonly weight: tf.Tensor2D;
   readonly bias: tf.Tensor1D | null;
+  /** True when `weight` is held [out, in], so the product needs the transpose flag. */
+  private readonly outIn: boolean;
 
   constructor(b: ModuleBuilder, readonly path: string, readonly inFeatures: number, readonly outFeatures: number, lead: Dim[], hasBias = true) {
-    this.weight = b.param(`${path}.weight`, [outFeatures, inFeatures]) as tf.Tensor2D;
+    this.weight = b.matrix(`${path}.weight`, [outFeatures, inFeatures]);
     this.bias = hasBias ? (b.param(`${path}.bias`, [outFeatures]) as tf.Tensor1D) : null;
+    this.outIn = b.matrixLayout === 'out-in';
     b.point(path, [...lead, outFeatures]);
   }
 
   forward<T extends tf.Tensor>(x: T, hooks: Hooks): T {
     const lead = x.shape.slice(0, -1);
     const flat = tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D; // [..., in] -> [N, in]
-    let y: tf.Tensor2D = tf.matMul(flat, this.weight, false, true); // [N, out]
+    let y: tf.Tensor2D = tf.matMul(flat, this.weight, false, this.outIn); // [N, in] · W -> [N, out]
     if (this.bias !== null) y = tf.add(y, this.bias);
     return hooks.point(this.path, tf.reshape(y, [...lead, this.outFeatures]) as T); // [N, out] -> [..., out]
   }

@@ -11,7 +11,8 @@ import { UserError } from '../errors.js';
 import { SafetensorsFile, type TensorInfo } from '../weights/index.js';
 import { BiomedCLIPModel } from './clip.js';
 import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from './config.js';
-import { expectedTensorShapes, matchTensors } from './spec.js';
+import { matrixShape, type MatrixLayout } from './module.js';
+import { expectedTensorShapes, matchTensors, modelSpec } from './spec.js';
 import { WeightStore } from './weights.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -37,6 +38,39 @@ export function validateTensors(file: string, tensors: ReadonlyMap<string, Tenso
   return matchTensors(file, entries, cfg, { configName: 'its open_clip_config.json', fix }).ignored;
 }
 
+/**
+ * The layout of the weight matrices that each backend multiplies fastest, measured with
+ * scripts/bench_kernels.ts (docs/performance.md): tfjs-backend-wasm runs x·W in XNNPACK but x·Wᵀ in a
+ * scalar loop (~10x slower); the cpu backend's loop is faster on x·Wᵀ; webgpu's shader is faster on
+ * x·W; tensorflow (not measurable here) multiplies either natively, so the file's layout stays.
+ */
+const FAST_LAYOUT: Record<string, MatrixLayout> = { wasm: 'in-out', webgpu: 'in-out', cpu: 'out-in', tensorflow: 'out-in' };
+
+/**
+ * The one load-time layout step (files keep PyTorch's layouts): a weight matrix, declared [out, ...in],
+ * is handed to the backend as the 2-D [out, in] (a free reshape) or, transposed on the host, as [in, out].
+ * One tensor at a time, so no second copy of the model is ever held.
+ */
+export function layoutMatrix(data: Float32Array, shape: number[], layout: MatrixLayout): { data: Float32Array; shape: number[] } {
+  const [rows, cols] = matrixShape(shape, 'out-in');
+  return { data: layout === 'in-out' ? transpose2d(data, rows, cols) : data, shape: matrixShape(shape, layout) };
+}
+
+/** [rows, cols] -> [cols, rows], in 64×64 tiles so that both the reads and the writes stay in cache. */
+function transpose2d(src: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(src.length);
+  const tile = 64;
+  for (let r0 = 0; r0 < rows; r0 += tile) {
+    for (let c0 = 0; c0 < cols; c0 += tile) {
+      const [rEnd, cEnd] = [Math.min(r0 + tile, rows), Math.min(c0 + tile, cols)];
+      for (let r = r0; r < rEnd; r++) {
+        for (let c = c0; c < cEnd; c++) out[c * rows + r] = src[r * cols + c];
+      }
+    }
+  }
+  return out;
+}
+
 /** Loads `dir` into a ready model on the active TF.js backend. Call `model.dispose()` when done. */
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<BiomedCLIPModel> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -49,14 +83,18 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Bi
   const cfg = loadModelConfig(dir, opts.onNote);
   const file = await SafetensorsFile.open(weightsPath);
   const tensors = new Map<string, tf.Tensor>();
+  const layout = FAST_LAYOUT[tf.getBackend()] ?? 'out-in';
+  const { matrices } = modelSpec(cfg);
   try {
     const skipped = validateTensors(weightsPath, file.tensors, cfg);
     if (skipped.length > 0) opts.onNote?.(`ignored ${skipped.length} tensor(s) the forward pass never uses: ${skipped.join(', ')}`);
     for (const [key, shape] of expectedTensorShapes(cfg)) {
       // One tensor at a time: its float32 copy becomes the backend's tensor and is then dropped.
-      tensors.set(key, tf.tensor(await file.readFloat32(key), shape, 'float32'));
+      const data = await file.readFloat32(key);
+      const laid = matrices.has(key) ? layoutMatrix(data, shape, layout) : { data, shape };
+      tensors.set(key, tf.tensor(laid.data, laid.shape, 'float32'));
     }
-    const store = new WeightStore(tensors);
+    const store = new WeightStore(tensors, layout);
     const model = new BiomedCLIPModel(cfg, store);
     const untaken = store.untaken();
     if (untaken.length > 0) throw new Error(`internal: loaded weights no module took: ${untaken.join(', ')}`);

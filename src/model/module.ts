@@ -12,6 +12,18 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
+/**
+ * How the weight matrices that multiply activations (`ModuleBuilder.matrix`) are held in memory: PyTorch's
+ * [out, in], or [in, out]. The loader picks, per backend, the one that backend multiplies fastest (load.ts).
+ */
+export type MatrixLayout = 'out-in' | 'in-out';
+
+/** [out, ...in] (a PyTorch weight's shape) as the 2-D matrix of `layout`. */
+export function matrixShape(shape: number[], layout: MatrixLayout): [number, number] {
+  const [out, inputs] = [shape[0], shape.slice(1).reduce((a, b) => a * b, 1)];
+  return layout === 'out-in' ? [out, inputs] : [inputs, out];
+}
+
 /** A dimension of a hook's output: a number fixed by the config, or the batch `B`, or the text length `T`. */
 export type Dim = number | 'B' | 'T';
 
@@ -34,12 +46,25 @@ export abstract class ModuleBuilder {
   readonly params = new Map<string, number[]>();
   /** Every hook point, in the order the forward pass fires them. */
   readonly points: HookPointSpec[] = [];
+  /** The keys declared through `matrix`: the ones the loader may lay out for the backend. */
+  readonly matrices = new Set<string>();
+  /** How `matrix` hands its tensors out (a recorder's is irrelevant: it hands out none). */
+  matrixLayout: MatrixLayout = 'out-in';
 
   /** The parameter stored under `key`, which has `shape` (Linear weights are [out, in], as in PyTorch). */
   param(key: string, shape: number[]): tf.Tensor {
     if (this.params.has(key)) throw new Error(`internal: parameter '${key}' declared twice`);
     this.params.set(key, shape);
     return this.tensorFor(key, shape);
+  }
+
+  /**
+   * A weight that multiplies activations (a Linear weight; the patch kernel seen as [W, 3·P·P]), declared
+   * with its PyTorch shape [out, ...in]; handed out as a 2-D matrix in `matrixLayout`.
+   */
+  matrix(key: string, shape: number[]): tf.Tensor2D {
+    this.matrices.add(key);
+    return this.param(key, shape) as tf.Tensor2D;
   }
 
   /** Declares that the forward pass publishes `name` with `shape`; returns the name for `hooks.point`. */

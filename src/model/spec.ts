@@ -16,6 +16,8 @@ export interface ModelSpec {
   params: ReadonlyMap<string, number[]>;
   /** Every hook point, in forward order. */
   points: readonly HookPointSpec[];
+  /** The weights that multiply activations (declared with `matrix`): what the loader may lay out. */
+  matrices: ReadonlySet<string>;
 }
 
 const specs = new WeakMap<ClipConfig, ModelSpec>();
@@ -26,7 +28,7 @@ export function modelSpec(cfg: ClipConfig): ModelSpec {
   if (spec === undefined) {
     const recorder = new SpecRecorder();
     new BiomedCLIPModel(cfg, recorder); // constructors only declare: no tensor is made or read
-    spec = { params: recorder.params, points: recorder.points };
+    spec = { params: recorder.params, points: recorder.points, matrices: recorder.matrices };
     specs.set(cfg, spec);
   }
   return spec;

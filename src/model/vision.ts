@@ -17,15 +17,19 @@ export function visionTokens(cfg: VisionConfig): number {
 
 /**
  * Conv2d(3 → W, kernel = stride = P) on non-overlapping patches is one matrix product per patch: flatten
- * each P×P×3 patch in the kernel's (channel, row, column) order and multiply by the kernel reshaped to
- * [W, 3·P·P]. The reshape of the [W, 3, P, P] weight is a view of the same memory order, not a re-layout.
+ * each P×P×3 patch in the kernel's (channel, row, column) order and multiply by the kernel seen as a
+ * [W, 3·P·P] matrix (the same memory order as [W, 3, P, P]), which the loader hands over laid out like a
+ * Linear weight (load.ts).
  */
 export class PatchEmbed {
-  readonly proj: { weight: tf.Tensor4D; bias: tf.Tensor1D };
+  /** weight: the kernel as a matrix, [W, 3·P·P] or [3·P·P, W] per the builder's `matrixLayout`. */
+  readonly proj: { weight: tf.Tensor2D; bias: tf.Tensor1D };
+  private readonly outIn: boolean;
 
   constructor(b: ModuleBuilder, readonly path: string, readonly cfg: VisionConfig) {
     const [w, p] = [cfg.width, cfg.patchSize];
-    this.proj = { weight: b.param(`${path}.proj.weight`, [w, 3, p, p]) as tf.Tensor4D, bias: b.param(`${path}.proj.bias`, [w]) as tf.Tensor1D };
+    this.proj = { weight: b.matrix(`${path}.proj.weight`, [w, 3, p, p]), bias: b.param(`${path}.proj.bias`, [w]) as tf.Tensor1D };
+    this.outIn = b.matrixLayout === 'out-in';
     b.point(path, ['B', visionTokens(cfg) - 1, w]);
   }
 
@@ -37,9 +41,8 @@ export class PatchEmbed {
     const grid = tf.reshape(pixels, [b, c, gh, p, gw, p]); // [B, 3, gh, P, gw, P]
     const patches = tf.transpose(grid, [0, 2, 4, 1, 3, 5]); // [B, gh, gw, 3, P, P]
     const flat = tf.reshape(patches, [b * gh * gw, c * p * p]); // [B·N, 3·P·P]
-    const width = this.proj.weight.shape[0];
-    const kernel = tf.reshape(this.proj.weight, [width, c * p * p]); // [W, 3, P, P] -> [W, 3·P·P]
-    const tokens = tf.add(tf.matMul(flat, kernel, false, true), this.proj.bias); // [B·N, W]
+    const width = this.cfg.width;
+    const tokens = tf.add(tf.matMul(flat, this.proj.weight, false, this.outIn), this.proj.bias); // [B·N, W]
     return hooks.point(this.path, tf.reshape(tokens, [b, gh * gw, width])); // [B, N, W]
   }
 }
