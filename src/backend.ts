@@ -1,13 +1,26 @@
 /**
  * Choosing the TF.js backend. `tensorflow` (libtensorflow through @tensorflow/tfjs-node-gpu on CUDA or
- * @tensorflow/tfjs-node on CPU) is the fastest but is an optional install the user makes; `wasm` (XNNPACK
- * kernels) and `cpu` (plain JavaScript) always work. The default is the fastest one that loads.
+ * @tensorflow/tfjs-node on CPU) is an optional install the user makes; `webgpu` (Dawn, src/backends/webgpu.ts)
+ * comes with the optional `webgpu` package and is the default only on a real GPU; `wasm` (XNNPACK kernels)
+ * and `cpu` (plain JavaScript) always work. The default is the fastest one that loads.
  */
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from './errors.js';
+import { registerWasm } from './backends/wasm-threads.js';
+import { registerWebGPU } from './backends/webgpu.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export const BACKENDS: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKENDS: BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+export interface BackendOptions {
+  /**
+   * Threads of the wasm backend's XNNPACK pool (default 1; above 1 loads the package's threaded build,
+   * src/backends/wasm-threads.ts). Other backends ignore it: cpu is single-threaded JavaScript,
+   * tensorflow and webgpu size their own parallelism.
+   */
+  threads?: number;
+}
 
 /** The npm packages that provide the `tensorflow` backend, GPU first. */
 const NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
@@ -24,13 +37,15 @@ async function loadTensorflow(): Promise<string | null> {
   return null;
 }
 
-async function register(name: BackendName): Promise<boolean> {
-  if (tf.findBackendFactory(name) != null) return true;
+/** `explicit`: the user named this backend (webgpu then accepts a software adapter). */
+async function register(name: BackendName, threads: number, explicit: boolean): Promise<boolean> {
   switch (name) {
     case 'tensorflow':
-      return (await loadTensorflow()) !== null;
+      return tf.findBackendFactory(name) != null || (await loadTensorflow()) !== null;
+    case 'webgpu':
+      return tf.findBackendFactory(name) != null || registerWebGPU(explicit);
     case 'wasm':
-      await import('@tensorflow/tfjs-backend-wasm');
+      await registerWasm(threads);
       return true;
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
@@ -38,11 +53,17 @@ async function register(name: BackendName): Promise<boolean> {
   }
 }
 
+function checkThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new UserError(`--threads ${threads}: expected a positive integer (this machine has ${availableParallelism()} cores)`, 2);
+}
+
 /**
  * Activates `requested`, or the fastest available backend when undefined. Throws a UserError naming the
  * install command when an explicitly requested backend is missing.
  */
-export async function useBackend(requested?: string): Promise<BackendName> {
+export async function useBackend(requested?: string, opts: BackendOptions = {}): Promise<BackendName> {
+  const threads = opts.threads ?? 1;
+  checkThreads(threads);
   // Production mode skips per-op debug checks and the "install tfjs-node" banner, which would otherwise
   // be printed into the user's --json output.
   tf.enableProdMode();
@@ -51,16 +72,13 @@ export async function useBackend(requested?: string): Promise<BackendName> {
       throw new UserError(`unknown backend '${requested}'; valid backends: ${BACKENDS.join(', ')}`);
     }
     const name = requested as BackendName;
-    if (!(await register(name)) || !(await tf.setBackend(name))) {
-      const fix = name === 'tensorflow' ? 'install it with `npm install @tensorflow/tfjs-node` (CPU) or `@tensorflow/tfjs-node-gpu` (CUDA), or' : '';
-      throw new UserError(`backend '${name}' is not available; ${fix} use --backend wasm or --backend cpu`);
-    }
+    if (!(await register(name, threads, true)) || !(await tf.setBackend(name))) throw new UserError(`backend '${name}' is not available; ${installHint(name)}`);
     await tf.ready();
     return name;
   }
   for (const name of BACKENDS) {
     try {
-      if ((await register(name)) && (await tf.setBackend(name))) {
+      if ((await register(name, threads, false)) && (await tf.setBackend(name))) {
         await tf.ready();
         return name;
       }
@@ -69,4 +87,10 @@ export async function useBackend(requested?: string): Promise<BackendName> {
     }
   }
   throw new UserError('no TF.js backend could be initialised; reinstall with `npm ci`');
+}
+
+function installHint(name: BackendName): string {
+  if (name === 'tensorflow') return 'install it with `npm install @tensorflow/tfjs-node` (CPU) or `@tensorflow/tfjs-node-gpu` (CUDA), or use --backend wasm';
+  if (name === 'webgpu') return 'it needs the optional packages `webgpu` and `@tensorflow/tfjs-backend-webgpu` (`npm install webgpu @tensorflow/tfjs-backend-webgpu`) and a WebGPU adapter (a GPU with Vulkan/Metal/D3D12 drivers, or Mesa\'s EGL + OpenGL ES for the software one: README, "Backends"); or use --backend wasm';
+  return 'reinstall with `npm ci`, or use --backend cpu';
 }
