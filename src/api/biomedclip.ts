@@ -4,34 +4,45 @@
  * are plain typed arrays, so callers never manage TF.js memory. Every call leaves `tf.memory()` as it
  * found it (tested).
  */
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName } from '../backend.js';
 import { UserError } from '../errors.js';
 import { preprocessImage, type ImageInput, type PreprocessOptions } from '../image/index.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
-import { clipLogits, l2Normalize, zeroShotProbs } from '../model/head.js';
+import { clipLogits, zeroShotProbs } from '../model/head.js';
 import type { HookOptions } from '../model/hooks.js';
 import { loadModel } from '../model/load.js';
 import { isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../host-tensor.js';
 import { explain, type ExplainOptions, type Explanation, type Method } from '../inspect/explain.js';
 import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
+import { WorkerPool } from '../parallel/pool.js';
+import { chunks, pipeline } from '../parallel/pipeline.js';
+import type { Task } from '../parallel/protocol.js';
+import { embedIdBatch, embedPixelBatch, toRows, type Embedding, type FlatEmbeddings } from './embed.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
 import { LabelEmbeddingCache } from './label-cache.js';
 import { disposePair, pairInputs } from './pair.js';
 
+export type { Embedding } from './embed.js';
+
 export interface LoadModelOptions {
-  /** 'tensorflow' | 'wasm' | 'cpu'; the fastest available by default. */
+  /** 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'; the fastest available by default. */
   backend?: string;
+  /**
+   * Worker threads for bulk work (more than one batch of images, more than 4 batches of texts), each with
+   * its own backend and copy of the model (src/parallel/). Default: one per core on wasm and cpu; 1 (no
+   * pool: the work stays in this thread) on tensorflow and webgpu, which parallelize by themselves.
+   */
+  workers?: number;
+  /**
+   * wasm's XNNPACK threads per model. Default: every core for this thread's model (one image, a few texts,
+   * trace), and cores / workers for each pool worker's.
+   */
+  threads?: number;
   /** Informational notes (ignored tensors, default config); silent by default. */
   onNote?: (message: string) => void;
-}
-
-export interface Embedding {
-  /** The unnormalized `encode_image` / `encode_text` output. */
-  features: Float32Array;
-  /** `features` L2-normalized: dot products of embeddings are cosine similarities. */
-  embedding: Float32Array;
 }
 
 export interface TextOptions {
@@ -42,8 +53,15 @@ export interface TextOptions {
 export interface ImageOptions extends PreprocessOptions {
   /** Images per forward pass; bounds memory for long lists (default 8). */
   batchSize?: number;
-  /** Called after each batch with the number of images done. */
+  /** Called after each batch (on any worker) with the number of images done. */
   onProgress?: (done: number, total: number) => void;
+}
+
+/** What a caller running many batches itself (`index`) needs: a runner and how many batches to keep going. */
+export interface BatchRunner {
+  /** Batches to keep in flight: 1 in this thread, enough to keep every pool worker busy otherwise. */
+  window: number;
+  embedPixels(px: HostTensor): Promise<Embedding[]>;
 }
 
 export interface LabelScore {
@@ -63,29 +81,51 @@ export interface TraceInputs {
 /** open_clip's default zero-shot prompt in BiomedCLIP's model card. */
 export const DEFAULT_TEMPLATE = 'this is a photo of {}';
 
+/** Texts per forward pass; a list needs more than TEXT_POOL_BATCHES of them before it goes to the pool. */
+const TEXT_BATCH = 64;
+const TEXT_POOL_BATCHES = 4;
+
+/** Parallelism settings resolved from LoadModelOptions for the backend in use. */
+interface Parallelism {
+  workers: number;
+  /** wasm threads of each pool worker's model. */
+  workerThreads: number;
+}
+
+function positive(name: string, value: number | undefined): number | undefined {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new UserError(`--${name} ${value}: expected a positive integer`, 2);
+  return value;
+}
+
 export class BiomedCLIP {
   private tokenizerCache: WordPieceTokenizer | undefined;
   /** Zero-shot label embeddings by label set + templates: classifying many images re-embeds no text. */
   private readonly labelCache = new LabelEmbeddingCache(16);
   /** True for the random-weight demo model (`--model demo`): its outputs carry no meaning. */
   readonly isDemo: boolean;
-  /** exp(logit_scale), the temperature of the logits: read from the backend once, not once per score. */
-  readonly logitScale: number;
+  /** The worker pool, started by the first bulk call and kept until `dispose()`. */
+  private pool: Promise<WorkerPool> | undefined;
 
   private constructor(
     readonly model: BiomedCLIPModel,
     readonly modelDir: string,
     readonly backend: BackendName,
+    /** exp(logit_scale), the temperature of the logits: read from the backend once, not once per score. */
+    readonly logitScale: number,
+    readonly parallelism: Parallelism,
   ) {
     this.isDemo = isDemoModel(modelDir);
-    this.logitScale = Math.exp(model.logit_scale.dataSync()[0]);
   }
 
   /** Loads `dir` (a model directory: model.safetensors, open_clip_config.json, vocab.txt). */
   static async load(dir: string, opts: LoadModelOptions = {}): Promise<BiomedCLIP> {
-    const backend = await useBackend(opts.backend);
+    const cores = availableParallelism();
+    const threads = positive('threads', opts.threads);
+    const backend = await useBackend(opts.backend, { threads: threads ?? cores });
     const model = await loadModel(dir, { onNote: opts.onNote });
-    return new BiomedCLIP(model, dir, backend);
+    const logitScale = Math.exp((await model.logit_scale.data())[0]); // async: webgpu cannot read synchronously
+    const workers = positive('workers', opts.workers) ?? (backend === 'wasm' || backend === 'cpu' ? cores : 1);
+    return new BiomedCLIP(model, dir, backend, logitScale, { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)) });
   }
 
   get config() {
@@ -119,42 +159,72 @@ export class BiomedCLIP {
     return this.tokenizer.encode(texts, { contextLength: typeof padTo === 'number' ? padTo : contextLength, padTo });
   }
 
+  /**
+   * Embeddings of `images`, in input order, `batchSize` at a time. With more than one batch the batches run
+   * on the worker pool (every core by default), decoded here while the workers compute.
+   */
   async encodeImages(images: ImageInput[], opts: ImageOptions = {}): Promise<Embedding[]> {
-    const batch = opts.batchSize ?? 8;
+    const batches = chunks(images, opts.batchSize ?? 8);
+    const runner = await this.batchRunner(batches.length);
     const out: Embedding[] = [];
-    for (let start = 0; start < images.length; start += batch) {
-      const px = await this.pixelValues(images.slice(start, start + batch), opts);
-      out.push(...this.embedPixels(px));
-      opts.onProgress?.(out.length, images.length);
-    }
+    let done = 0;
+    await pipeline(batches, runner.window, {
+      prepare: (batch) => this.pixelValues(batch, opts),
+      run: (px) => runner.embedPixels(px).then((rows) => {
+        opts.onProgress?.((done += rows.length), images.length);
+        return rows;
+      }),
+      consume: (rows) => void out.push(...rows),
+    });
     return out;
   }
 
+  /** Embeddings of `texts`, in input order, in batches of 64 (each padded to its longest text by default). */
   async encodeTexts(texts: string[], opts: TextOptions = {}): Promise<Embedding[]> {
-    if (texts.length === 0) return [];
-    const enc = this.tokenize(texts, opts);
-    return this.embedIds(enc.inputIds);
-  }
-
-  /** Features of already preprocessed pixels [B, 3, S, S]. */
-  embedPixels(px: HostTensor): Embedding[] {
-    return this.embed(() => this.model.encodeImage(tf.tensor4d(px.data, px.shape as [number, number, number, number])));
-  }
-
-  /** Features of already tokenized ids (rows of equal length, [PAD] = 0). */
-  embedIds(ids: number[][]): Embedding[] {
-    return this.embed(() => this.model.encodeText(tf.tensor2d(ids, [ids.length, ids[0].length], 'int32')));
-  }
-
-  private embed(run: () => tf.Tensor2D): Embedding[] {
-    const [features, embedding] = tf.tidy(() => {
-      const f = run();
-      return [f, l2Normalize(f)];
+    const batches = chunks(texts, TEXT_BATCH);
+    const pool = batches.length > TEXT_POOL_BATCHES ? await this.startPool() : undefined;
+    const out: Embedding[] = [];
+    await pipeline(batches, pool?.capacity ?? 1, {
+      prepare: async (batch) => idsTensor(this.tokenize(batch, opts).inputIds),
+      run: async (ids) => toRows(await this.runBatch({ kind: 'ids', ids }, pool)),
+      consume: (rows) => void out.push(...rows),
     });
-    const rows = toRows(features, embedding);
-    features.dispose();
-    embedding.dispose();
-    return rows;
+    return out;
+  }
+
+  /** Features of already preprocessed pixels [B, 3, S, S], in this thread. */
+  async embedPixels(px: HostTensor): Promise<Embedding[]> {
+    return toRows(await embedPixelBatch(this.model, px));
+  }
+
+  /** Features of already tokenized ids (rows of equal length, [PAD] = 0), in this thread. */
+  async embedIds(ids: number[][]): Promise<Embedding[]> {
+    return toRows(await embedIdBatch(this.model, idsTensor(ids)));
+  }
+
+  /**
+   * How to run `batches` image batches: on the worker pool when there is more than one and more than one
+   * worker (starting the pool on first use), in this thread otherwise.
+   */
+  async batchRunner(batches: number): Promise<BatchRunner> {
+    const pool = batches > 1 ? await this.startPool() : undefined;
+    return {
+      window: pool?.capacity ?? 1,
+      embedPixels: async (px) => toRows(await this.runBatch({ kind: 'pixels', px }, pool)),
+    };
+  }
+
+  /** The pool (started on first use, once), or undefined when this model runs with one worker. */
+  private async startPool(): Promise<WorkerPool | undefined> {
+    const { workers, workerThreads } = this.parallelism;
+    if (workers < 2) return undefined;
+    this.pool ??= WorkerPool.start({ modelDir: this.modelDir, backend: this.backend, threads: workerThreads, workers });
+    return this.pool;
+  }
+
+  private runBatch(task: Task, pool: WorkerPool | undefined): Promise<FlatEmbeddings> {
+    if (pool) return pool.run(task);
+    return task.kind === 'pixels' ? embedPixelBatch(this.model, task.px) : embedIdBatch(this.model, task.ids);
   }
 
   /**
@@ -243,8 +313,14 @@ export class BiomedCLIP {
     }
   }
 
+  /** Frees the model and stops the worker pool (a process with a running pool does not exit). */
   dispose(): void {
     this.model.dispose();
+    void this.pool?.then(
+      (p) => p.close(),
+      () => undefined, // a pool that failed to start has nothing to stop
+    );
+    this.pool = undefined;
   }
 }
 
@@ -254,13 +330,6 @@ export function fillTemplate(template: string, label: string): string {
 
 function idsTensor(rows: number[][]): { shape: number[]; data: Int32Array } {
   return { shape: [rows.length, rows[0].length], data: Int32Array.from(rows.flat()) };
-}
-
-function toRows(features: tf.Tensor2D, embedding: tf.Tensor2D): Embedding[] {
-  const [n, e] = features.shape;
-  const f = features.dataSync() as Float32Array;
-  const m = embedding.dataSync() as Float32Array;
-  return Array.from({ length: n }, (_, i) => ({ features: f.slice(i * e, (i + 1) * e), embedding: m.slice(i * e, (i + 1) * e) }));
 }
 
 function concatRows(rows: Float32Array[]): Float32Array {

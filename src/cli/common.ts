@@ -12,6 +12,8 @@ import { DEMO_LABEL, DEMO_WARNING, ensureDemoModel } from '../demo/demo-model.js
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
   backend: { type: 'string' },
+  workers: { type: 'string' },
+  threads: { type: 'string' },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -23,16 +25,23 @@ export const MODEL_HELP = `Model options:
                      random-weight model that works offline (its scores are meaningless;
                      its outputs say so: a JSON "model" field, a CSV "model" column,
                      a table's first line)
-  --backend NAME     tensorflow | wasm | cpu (default: the fastest available)
+  --backend NAME     tensorflow | webgpu | wasm | cpu (default: the fastest available;
+                     webgpu only on a real GPU unless named)
+  --workers N        worker threads for bulk work, each with its own copy of the model
+                     (default: one per core on wasm and cpu; 1 on tensorflow and webgpu)
+  --threads N        wasm threads per model (default: every core for single images and
+                     texts, cores / workers in each worker)
   --json             machine-readable JSON on stdout
   --quiet            no notes on stderr`;
 
 export { parse } from './args.js';
 
-export async function openModel(values: { model?: string; backend?: string; quiet?: boolean }): Promise<BiomedCLIP> {
+export async function openModel(values: { model?: string; backend?: string; workers?: string; threads?: string; quiet?: boolean }): Promise<BiomedCLIP> {
+  const workers = count('workers', values.workers);
+  const threads = count('threads', values.threads);
   const dir = values.model === 'demo' ? await ensureDemoModel() : await modelDirOrDownload(values.model, values.quiet);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
-  const clip = await BiomedCLIP.load(dir, { backend: values.backend, onNote: note });
+  const clip = await BiomedCLIP.load(dir, { backend: values.backend, workers, threads, onNote: note });
   // Never quiet: results of random weights must not be mistaken for BiomedCLIP's.
   if (clip.isDemo) console.error(`biomedclip: warning: ${DEMO_WARNING}`);
   return clip;
@@ -56,6 +65,14 @@ async function modelDirOrDownload(model: string | undefined, quiet?: boolean): P
   } catch (err) {
     throw new UserError(`no model found and the download failed (${oneLine(err)}); run \`biomedclip download\` when online, or use --model demo (random weights) to try the commands`);
   }
+}
+
+/** `--workers N` / `--threads N`: a positive integer, or undefined for the default. */
+function count(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--${flag} ${value}: expected a positive integer`, 2);
+  return n;
 }
 
 /** `--pad-to N|longest` → the API's padTo. */

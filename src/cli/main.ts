@@ -39,7 +39,7 @@ function topHelp(): string {
     'Commands:',
     ...lines,
     '',
-    'Common options: --model DIR, --backend tensorflow|wasm|cpu, --json',
+    'Common options: --model DIR, --backend tensorflow|webgpu|wasm|cpu, --workers N, --threads N, --json',
   ].join('\n');
 }
 

@@ -17,7 +17,7 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import type { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError } from '../errors.js';
-import { concat, embedBatch } from '../retrieval/build.js';
+import { concat, embedInto } from '../retrieval/build.js';
 import { modelFingerprint } from '../retrieval/fingerprint.js';
 import { IndexReader } from '../retrieval/index-reader.js';
 import { IndexWriter, readInfo, type IndexModel, type SkippedFile } from '../retrieval/index-store.js';
@@ -69,11 +69,7 @@ export async function imageEmbeddings(clip: BiomedCLIP, cacheDir: string, root: 
     const unique = [...new Set(paths)];
     const todo = await uncached(writer, root, unique, skip);
     const gone = skipped.length; // cached, but the file is no longer there
-    const batch = opts.batchSize ?? 16;
-    for (let start = 0; start < todo.length; start += batch) {
-      await embedBatch(clip, writer, root, todo.slice(start, start + batch), skip);
-      opts.onProgress?.('images', Math.min(todo.length, start + batch), todo.length);
-    }
+    await embedInto(clip, writer, root, todo, opts.batchSize ?? 16, { skip, onProgress: (done, total) => opts.onProgress?.('images', done, total) });
     complete = true;
     const stored = await readStore(dir);
     const embeddings = new Map(unique.filter((p) => stored.has(p)).map((p) => [p, stored.get(p) as Float32Array]));

@@ -44,7 +44,7 @@ export async function runParity(clip: BiomedCLIP, referencePath: string, opts: P
     const capture = opts.capture ?? ['*'];
     const ours = await clip.trace(inputs, { capture });
     // The raw temperature parameter is part of the golden layout; it is a weight, not an activation.
-    ours.set('outputs.logit_scale', { shape: clip.model.logit_scale.shape, data: clip.model.logit_scale.dataSync() as Float32Array });
+    ours.set('outputs.logit_scale', { shape: clip.model.logit_scale.shape, data: (await clip.model.logit_scale.data()) as Float32Array }); // async: webgpu
     const names = comparedNames(ref, capture);
     const result = await compareTraces(traceOfMap(ours), traceOfFile(ref), { kinds: pointKinds(clip.model.points), names, scale });
     return { reference: referencePath, referenceMetadata: ref.metadata, model: clip.modelDir, backend: clip.backend, ...result, pass: result.firstFailure === null && result.rows.length > 0 };

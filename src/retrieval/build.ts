@@ -13,6 +13,7 @@ import { listImages } from './files.js';
 import { modelFingerprint } from './fingerprint.js';
 import { IndexWriter, type IndexInfo, type SkippedFile } from './index-store.js';
 import type { ManifestEntry } from './manifest.js';
+import { chunks, pipeline } from '../parallel/pipeline.js';
 
 export interface BuildOptions {
   imagesDir: string;
@@ -63,15 +64,11 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
     const present = new Set(listing.images);
     const todo = listing.images.filter((p) => !writer.indexed.has(p));
     const changed = await changedFiles(root, writer.indexed, present);
-    let done = 0;
-    for (let start = 0; start < todo.length; start += batchSize) {
-      await embedBatch(clip, writer, root, todo.slice(start, start + batchSize), (s) => {
-        skipped.push(s);
-        opts.onSkip?.(s);
-      });
-      done = Math.min(todo.length, start + batchSize);
-      opts.onProgress?.(done, todo.length);
-    }
+    const skip = (s: SkippedFile) => {
+      skipped.push(s);
+      opts.onSkip?.(s);
+    };
+    await embedInto(clip, writer, root, todo, batchSize, { skip, onProgress: opts.onProgress });
     complete = true;
     return {
       index: out,
@@ -92,8 +89,34 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
   }
 }
 
-/** Decodes each file of the batch (reporting failures), embeds the readable ones and commits them. */
-export async function embedBatch(clip: BiomedCLIP, writer: IndexWriter, root: string, batch: string[], skip: (s: SkippedFile) => void): Promise<void> {
+/**
+ * Embeds the images `todo` (paths relative to `root`) into `writer`, `batchSize` at a time: decoded here,
+ * several batches at once on the worker pool, each committed in order after all before it, so a killed
+ * run resumes where its commits end. Unreadable files go to `skip`; `onProgress` counts images handled.
+ */
+export async function embedInto(
+  clip: BiomedCLIP,
+  writer: IndexWriter,
+  root: string,
+  todo: string[],
+  batchSize: number,
+  on: { skip: (s: SkippedFile) => void; onProgress?: (done: number, total: number) => void },
+): Promise<void> {
+  const batches = chunks(todo, batchSize);
+  const runner = await clip.batchRunner(batches.length);
+  let done = 0;
+  await pipeline(batches, runner.window, {
+    prepare: (batch) => decodeBatch(clip, root, batch, on.skip),
+    run: async (decoded) => ({ ...decoded, embeddings: decoded.px ? await runner.embedPixels(decoded.px) : [] }),
+    consume: async ({ entries, embeddings }, batch) => {
+      if (entries.length > 0) await writer.append(entries, concat(embeddings.map((e) => e.embedding))); // [n, E]
+      on.onProgress?.((done += batch.length), todo.length);
+    },
+  });
+}
+
+/** Decodes each file of the batch, reporting the unreadable ones: the readable ones' entries and pixels. */
+async function decodeBatch(clip: BiomedCLIP, root: string, batch: string[], skip: (s: SkippedFile) => void): Promise<{ entries: Pending[]; px: HostTensor | null }> {
   const entries: Pending[] = [];
   const pixels: Float32Array[] = [];
   for (const rel of batch) {
@@ -107,11 +130,9 @@ export async function embedBatch(clip: BiomedCLIP, writer: IndexWriter, root: st
       skip({ path: rel, error: oneLine(err) });
     }
   }
-  if (entries.length === 0) return;
+  if (entries.length === 0) return { entries, px: null };
   const s = clip.config.preprocess.imageSize;
-  const px: HostTensor = { shape: [entries.length, 3, s, s], data: concat(pixels) };
-  const emb = clip.embedPixels(px);
-  await writer.append(entries, concat(emb.map((e) => e.embedding))); // [n, E]
+  return { entries, px: { shape: [entries.length, 3, s, s], data: concat(pixels) } };
 }
 
 async function changedFiles(root: string, indexed: IndexWriter['indexed'], present: Set<string>): Promise<string[]> {
