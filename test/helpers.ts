@@ -16,6 +16,14 @@ export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 /** The Python that has Debian's torch/torchvision/PIL (plain `python3` may be another interpreter). */
 export const TORCH_PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
 
+/**
+ * The backends a parity test runs on: `defaults`, or the comma-separated BIOMEDCLIP_TEST_BACKENDS
+ * (scripts/gpu-check.sh sets it to the GPU backends).
+ */
+export function testBackends(defaults: string[]): string[] {
+  return process.env.BIOMEDCLIP_TEST_BACKENDS?.split(',') ?? defaults;
+}
+
 /** The parity tool's own comparison (max abs/rel error, cosine), so tests and `biomedclip parity` agree. */
 export { diffArrays as diffStats, type ArrayDiff as DiffStats } from '../src/parity/compare.js';
 import type { ArrayDiff as DiffStats } from '../src/parity/compare.js';

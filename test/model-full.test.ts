@@ -18,7 +18,7 @@ import { loadModel } from '../src/model/load.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { convertCheckpoint } from '../src/convert/convert.js';
 import { explain, METHODS } from '../src/inspect/explain.js';
-import { REPO_ROOT, TORCH_PYTHON, diffStats, reportDiff } from './helpers.js';
+import { REPO_ROOT, TORCH_PYTHON, diffStats, reportDiff, testBackends } from './helpers.js';
 import { checkAgainstGolden } from './support/golden-parity.js';
 import { assertChecks, checkMap, goldenPair, runOracle, type MapCheck } from './support/explain-oracle.js';
 
@@ -41,7 +41,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-for (const backend of ['cpu', 'wasm']) {
+for (const backend of testBackends(['cpu', 'wasm'])) {
   test(`full-size model matches the PyTorch reference on ${backend}: 2 images, 3 texts, every hook`, async () => {
     await useBackend(backend);
     const model = await loadModel(dir);

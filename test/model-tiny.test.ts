@@ -1,6 +1,7 @@
 /**
  * Per-component and per-tower parity on the committed tiny fixture: every hook tensor, the features and
- * the logits against the independent PyTorch reference (scripts/reference), on the cpu and wasm backends.
+ * the logits against the independent PyTorch reference (scripts/reference), on the cpu, wasm and webgpu
+ * backends (webgpu on Mesa's llvmpipe where there is no GPU; BIOMEDCLIP_TEST_BACKENDS picks others).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,12 +9,12 @@ import * as path from 'node:path';
 import { useBackend } from '../src/backend.js';
 import { loadModel } from '../src/model/load.js';
 import { SafetensorsFile } from '../src/weights/index.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, testBackends } from './helpers.js';
 import { checkAgainstGolden } from './support/golden-parity.js';
 
 const TINY = path.join(FIXTURES, 'tiny');
 
-for (const backend of ['cpu', 'wasm']) {
+for (const backend of testBackends(['cpu', 'wasm', 'webgpu'])) {
   test(`tiny model matches the PyTorch reference on ${backend} (every hook, features, logits)`, async () => {
     await useBackend(backend);
     const golden = await SafetensorsFile.open(path.join(TINY, 'golden.safetensors'));
