@@ -69,7 +69,7 @@ test('the worker pool gives the single-thread results, in input order, with prog
 
     const texts = Array.from({ length: 300 }, (_, i) => `finding number ${i}${' with more words'.repeat(i % 4)}`);
     const ta = await single.encodeTexts(texts);
-    const tb = await pooled.encodeTexts(texts); // 5 batches of 64: on the pool
+    const tb = await pooled.encodeTexts(texts); // 10 batches of 32: on the pool
     const textDiff = maxDiff(ta, tb);
     console.log(`300 texts, 3 workers vs this thread: max|diff| ${textDiff.toExponential(2)} (tolerance 1e-6)`);
     assert.ok(textDiff <= 1e-6);

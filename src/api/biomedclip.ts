@@ -20,7 +20,7 @@ import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
 import { WorkerPool } from '../parallel/pool.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
 import type { Task } from '../parallel/protocol.js';
-import { embedIdBatch, embedPixelBatch, toRows, type Embedding, type FlatEmbeddings } from './embed.js';
+import { embedIdBatch, embedPixelBatch, toRows, type Embedding, type FlatEmbeddings, type HostIds } from './embed.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
 import { LabelEmbeddingCache } from './label-cache.js';
 import { disposePair, pairInputs } from './pair.js';
@@ -31,7 +31,7 @@ export interface LoadModelOptions {
   /** 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'; the fastest available by default. */
   backend?: string;
   /**
-   * Worker threads for bulk work (more than one batch of images, more than 4 batches of texts), each with
+   * Worker threads for bulk work (more than one batch of images, more than 8 batches of texts), each with
    * its own backend and copy of the model (src/parallel/). Default: one per core on wasm and cpu; 1 (no
    * pool: the work stays in this thread) on tensorflow and webgpu, which parallelize by themselves.
    */
@@ -62,6 +62,7 @@ export interface BatchRunner {
   /** Batches to keep in flight: 1 in this thread, enough to keep every pool worker busy otherwise. */
   window: number;
   embedPixels(px: HostTensor): Promise<Embedding[]>;
+  embedIds(ids: HostIds): Promise<Embedding[]>;
 }
 
 export interface LabelScore {
@@ -81,9 +82,12 @@ export interface TraceInputs {
 /** open_clip's default zero-shot prompt in BiomedCLIP's model card. */
 export const DEFAULT_TEMPLATE = 'this is a photo of {}';
 
-/** Texts per forward pass; a list needs more than TEXT_POOL_BATCHES of them before it goes to the pool. */
-const TEXT_BATCH = 64;
-const TEXT_POOL_BATCHES = 4;
+/**
+ * Texts per forward pass; a list needs more than TEXT_POOL_BATCHES of them before it goes to the pool:
+ * a few batches of labels take less time than workers take to load their copies of the model.
+ */
+const TEXT_BATCH = 32;
+const TEXT_POOL_BATCHES = 8;
 
 /** Parallelism settings resolved from LoadModelOptions for the backend in use. */
 interface Parallelism {
@@ -165,7 +169,7 @@ export class BiomedCLIP {
    */
   async encodeImages(images: ImageInput[], opts: ImageOptions = {}): Promise<Embedding[]> {
     const batches = chunks(images, opts.batchSize ?? 8);
-    const runner = await this.batchRunner(batches.length);
+    const runner = await this.batchRunner(batches.length > 1);
     const out: Embedding[] = [];
     let done = 0;
     await pipeline(batches, runner.window, {
@@ -179,14 +183,17 @@ export class BiomedCLIP {
     return out;
   }
 
-  /** Embeddings of `texts`, in input order, in batches of 64 (each padded to its longest text by default). */
+  /**
+   * Embeddings of `texts`, in input order, in batches of 32 (each padded to its longest text by default);
+   * more than 8 batches run on the worker pool.
+   */
   async encodeTexts(texts: string[], opts: TextOptions = {}): Promise<Embedding[]> {
     const batches = chunks(texts, TEXT_BATCH);
-    const pool = batches.length > TEXT_POOL_BATCHES ? await this.startPool() : undefined;
+    const runner = await this.batchRunner(batches.length > TEXT_POOL_BATCHES);
     const out: Embedding[] = [];
-    await pipeline(batches, pool?.capacity ?? 1, {
+    await pipeline(batches, runner.window, {
       prepare: async (batch) => idsTensor(this.tokenize(batch, opts).inputIds),
-      run: async (ids) => toRows(await this.runBatch({ kind: 'ids', ids }, pool)),
+      run: (ids) => runner.embedIds(ids),
       consume: (rows) => void out.push(...rows),
     });
     return out;
@@ -203,14 +210,15 @@ export class BiomedCLIP {
   }
 
   /**
-   * How to run `batches` image batches: on the worker pool when there is more than one and more than one
-   * worker (starting the pool on first use), in this thread otherwise.
+   * How to run many batches: on the worker pool for `bulk` work when this model has more than one worker
+   * (starting the pool on first use), in this thread otherwise.
    */
-  async batchRunner(batches: number): Promise<BatchRunner> {
-    const pool = batches > 1 ? await this.startPool() : undefined;
+  async batchRunner(bulk: boolean): Promise<BatchRunner> {
+    const pool = bulk ? await this.startPool() : undefined;
     return {
       window: pool?.capacity ?? 1,
       embedPixels: async (px) => toRows(await this.runBatch({ kind: 'pixels', px }, pool)),
+      embedIds: async (ids) => toRows(await this.runBatch({ kind: 'ids', ids }, pool)),
     };
   }
 
@@ -328,7 +336,7 @@ export function fillTemplate(template: string, label: string): string {
   return template.includes('{}') ? template.split('{}').join(label) : `${template} ${label}`;
 }
 
-function idsTensor(rows: number[][]): { shape: number[]; data: Int32Array } {
+function idsTensor(rows: number[][]): HostIds {
   return { shape: [rows.length, rows[0].length], data: Int32Array.from(rows.flat()) };
 }
 

@@ -103,7 +103,7 @@ export async function embedInto(
   on: { skip: (s: SkippedFile) => void; onProgress?: (done: number, total: number) => void },
 ): Promise<void> {
   const batches = chunks(todo, batchSize);
-  const runner = await clip.batchRunner(batches.length);
+  const runner = await clip.batchRunner(batches.length > 1);
   let done = 0;
   await pipeline(batches, runner.window, {
     prepare: (batch) => decodeBatch(clip, root, batch, on.skip),
