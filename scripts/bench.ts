@@ -1,13 +1,14 @@
 /**
- * `npm run bench`: throughput and memory of the TS model on every available backend, beside the PyTorch
- * reference measured the same way (same thread count, same cases), with ratios. Measurement only.
+ * `npm run bench`: what a user gets from each backend with default settings (every core), beside the
+ * PyTorch reference on all cores, and optionally ONNX Runtime (`--onnx`, scripts/bench_onnx.ts). Measurement
+ * only; docs/performance.md keeps the figures and what bought them.
  *
- *   npm run bench -- [--model DIR] [--backends wasm,cpu] [--threads N] [--image-batches 1,8] [--no-torch]
+ *   npm run bench -- [--model DIR] [--backends wasm,cpu] [--workers N] [--threads N] [--no-torch] [--onnx]
  *   npm run bench -- --help
  *
  * Without --model, a full-size random-weight model is generated with the PyTorch reference into a temp dir
- * (speed does not depend on the weights' values). Each backend runs in its own child process, so each peak
- * RSS is that backend's alone.
+ * (speed does not depend on the weights' values). Each backend runs in its own child process, so each
+ * peak RSS is that backend's alone.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,113 +16,107 @@ import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
+import { BiomedCLIP, type BatchRunner } from '../src/api/biomedclip.js';
 import { BACKENDS, useBackend } from '../src/backend.js';
-import { loadModel } from '../src/model/load.js';
-import type { BiomedCLIPModel } from '../src/model/clip.js';
+import { wasmThreads } from '../src/backends/wasm-threads.js';
+import { webgpuAdapterName } from '../src/backends/webgpu.js';
+import { pipeline } from '../src/parallel/pipeline.js';
+import { BENCH_CASES, type BenchReport, fromCaseList, randomIds, randomPixels, table } from './bench_report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
 
-interface Case { name: string; batch: number; iterations: number; ms_per_batch: number; embeddings_per_s: number }
-/** `threads` is what the backend really used: wasm in Node has no thread support (1), cpu is plain JS (1),
- * tensorflow sizes its own pool ('native'); only PyTorch takes --threads. */
-interface Report { backend: string; threads: number | string; load_s: number; peak_rss_bytes: number; cases: Case[] }
-
 const HELP = `Usage: npm run bench -- [options]
 
-Embeddings per second and peak memory of the TS model on each backend, beside the PyTorch reference on
-the same cases (image batches, 8 short labels, 8 texts of 256 tokens), with ratios to PyTorch.
+Per backend, with default settings (every core): model load time, one image's latency, bulk images/s
+(batches of 8 on the worker pool), 10-token labels/s (batches of 32) and 256-token texts/s (batches of 8),
+peak RSS and what each pool worker adds to it; beside the PyTorch reference on all cores, with ratios.
 
 Options:
-  --model DIR            model directory (default: a full-size random-weight model made by the
-                         PyTorch reference in a temp dir; needs Debian's python3-torch)
-  --backends LIST        comma-separated, of tensorflow,wasm,cpu (default: all; absent ones are reported)
-  --threads N            PyTorch's thread count (default: all cores); pass 1 to compare with the
-                         single-threaded wasm and cpu backends thread for thread
-  --image-batches LIST   image batch sizes (default 1,8; batch 8 on cpu takes minutes at full size)
-  --no-torch             skip the PyTorch side
-  --explain-backends L   backends for the seconds-per-explanation table that follows (default wasm;
-                         scripts/bench_explain.ts, same model); 'none' skips it
+  --model DIR        model directory (default: a full-size random-weight model made by the PyTorch
+                     reference in a temp dir; needs Debian's python3-torch)
+  --backends LIST    comma-separated, of ${BACKENDS.join(',')} (default: all; absent ones are reported)
+  --workers N        pool workers (default: the library's, one per core on wasm and cpu)
+  --threads N        wasm threads per model (default: the library's)
+  --seconds S        time each case at least this long (default 2)
+  --no-torch         skip the PyTorch side
+  --onnx             add ONNX Runtime (scripts/bench_onnx.ts: exports the reference with torch and installs
+                     onnxruntime-node into .cache/, not into the package; needs the npm registry once)
+  --explain-backends L  backends for the seconds-per-explanation table that follows (default wasm;
+                     scripts/bench_explain.ts, same model); 'none' skips it
 
 Examples:
-  npm run bench -- --backends wasm --image-batches 1
-  npm run bench -- --model ./biomedclip --threads 1`;
+  npm run bench -- --backends wasm
+  npm run bench -- --model ./biomedclip --backends wasm,webgpu --onnx`;
 
-/** Threads the current backend computes with (see Report.threads). */
-async function threadsUsed(backend: string): Promise<number | string> {
-  if (backend === 'wasm') return (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
-  return backend === 'cpu' ? 1 : 'native';
-}
-
-/** Times `run` (after one warm-up call) for at least one batch and about 2 seconds. */
-async function timeCase(name: string, batch: number, run: () => tf.Tensor): Promise<Case> {
-  const once = async () => {
-    const out = run();
-    await out.data(); // forces the backend to finish
-    out.dispose();
-  };
-  await once();
-  const times: number[] = [];
+/** Mean ms per call of `fn` after one warm-up call, over at least 2 calls and `seconds`. */
+async function msPerCall(fn: () => Promise<unknown>, seconds: number): Promise<number> {
+  await fn();
+  let n = 0;
   const start = performance.now();
-  while (times.length < 1 || performance.now() - start < 2000) {
-    const t0 = performance.now();
-    await once();
-    times.push(performance.now() - t0);
+  while (n < 2 || performance.now() - start < seconds * 1000) {
+    await fn();
+    n++;
   }
-  const mean = times.reduce((a, b) => a + b) / times.length;
-  return { name, batch, iterations: times.length, ms_per_batch: +mean.toFixed(2), embeddings_per_s: +((batch * 1000) / mean).toFixed(3) };
+  return (performance.now() - start) / n;
 }
 
-function randomIds(batch: number, tokens: number, vocab: number): tf.Tensor2D {
-  const ids = new Int32Array(batch * tokens);
-  for (let i = 0; i < ids.length; i++) ids[i] = i % tokens === 0 ? 2 : i % tokens === tokens - 1 ? 3 : 5 + Math.floor(Math.random() * (vocab - 5));
-  return tf.tensor2d(ids, [batch, tokens], 'int32');
+/** Items/s of `batches` batches through a runner, `window` at a time, as a bulk command runs them. */
+async function bulkRate<T>(runner: BatchRunner, make: () => T, run: (x: T) => Promise<unknown>, batch: number, seconds: number): Promise<number> {
+  const batches = Math.max(2 * runner.window, 4);
+  const round = () => pipeline(Array.from({ length: batches }, make), runner.window, { prepare: async (x) => x, run, consume: () => undefined });
+  return (batches * batch * 1000) / (await msPerCall(round, seconds));
 }
 
-async function worker(model: string, backend: string, imageBatches: number[]): Promise<Report> {
-  await useBackend(backend);
+interface WorkerOptions {
+  model: string;
+  backend: string;
+  workers?: number;
+  threads?: number;
+  seconds: number;
+}
+
+/** One backend, in this (child) process. */
+async function measure(o: WorkerOptions): Promise<BenchReport> {
+  const cores = availableParallelism();
+  await useBackend(o.backend, { threads: o.threads ?? cores }); // as BiomedCLIP.load does; timed apart from loading
   const t0 = performance.now();
-  const m: BiomedCLIPModel = await loadModel(model);
-  const load_s = +((performance.now() - t0) / 1000).toFixed(3);
-  const s = m.config.vision.imageSize;
-  const cases: Case[] = [];
-  for (const batch of imageBatches) {
-    const px = tf.randomNormal([batch, 3, s, s]) as tf.Tensor4D;
-    cases.push(await timeCase(`image batch ${batch}`, batch, () => tf.tidy(() => m.encodeImage(px))));
-    px.dispose();
+  const clip = await BiomedCLIP.load(o.model, { backend: o.backend, workers: o.workers, threads: o.threads });
+  const loadS = (performance.now() - t0) / 1000;
+  const s = clip.config.vision.imageSize;
+  const vocab = clip.config.text.vocabSize;
+  try {
+    const here = await clip.batchRunner(false);
+    const latencyMs = await msPerCall(() => here.embedPixels(randomPixels(1, s)), o.seconds);
+    const longTexts = (8 * 1000) / (await msPerCall(() => here.embedIds(randomIds(8, 256, vocab)), o.seconds));
+    const rssOneModel = process.memoryUsage().rss;
+    const bulk = await clip.batchRunner(true); // starts the pool (not timed: once per process)
+    const images = await bulkRate(bulk, () => randomPixels(8, s), (px) => bulk.embedPixels(px), 8, o.seconds);
+    const labels = await bulkRate(bulk, () => randomIds(32, 10, vocab), (ids) => bulk.embedIds(ids), 32, o.seconds);
+    const { workers, workerThreads } = clip.parallelism;
+    const peak = process.resourceUsage().maxRSS * 1024;
+    const pool = workers > 1 ? `${workers} workers × ${workerThreads} thr` : '';
+    const single = o.backend === 'wasm' ? `1 image: ${wasmThreads()} thr` : o.backend === 'webgpu' ? (webgpuAdapterName ?? '').split(' (')[0] : o.backend === 'tensorflow' ? 'native threads' : '';
+    return {
+      backend: o.backend,
+      setup: [pool, single].filter((x) => x !== '').join('; '),
+      load_s: loadS,
+      latency_ms: latencyMs,
+      images_per_s: images,
+      labels_per_s: labels,
+      long_texts_per_s: longTexts,
+      peak_rss_bytes: peak,
+      rss_per_worker_bytes: workers > 1 ? Math.max(0, peak - rssOneModel) / workers : undefined,
+    };
+  } finally {
+    clip.dispose();
   }
-  for (const [tokens, label] of [[8, '8-token labels'], [256, '256-token texts']] as const) {
-    const ids = randomIds(8, tokens, m.config.text.vocabSize);
-    cases.push(await timeCase(`text ${label}`, 8, () => tf.tidy(() => m.encodeText(ids))));
-    ids.dispose();
-  }
-  m.dispose();
-  return { backend, threads: await threadsUsed(backend), load_s, peak_rss_bytes: process.resourceUsage().maxRSS * 1024, cases };
 }
 
-function child(args: string[]): Report | string {
+function child(args: string[]): BenchReport | string {
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return (r.stderr || r.stdout).trim().split('\n').pop() ?? 'failed';
-  return JSON.parse(r.stdout) as Report;
-}
-
-function table(reports: Report[]): string {
-  const torch = reports.find((r) => r.backend === 'pytorch');
-  const names = reports[0].cases.map((c) => c.name);
-  const rows = [['backend', 'load s', 'peak RSS MB', ...names.map((n) => `${n} /s`)]];
-  for (const r of reports) {
-    const ratio = (i: number) => {
-      const ref = torch?.cases.find((c) => c.name === r.cases[i].name);
-      return ref && r !== torch ? ` (${(r.cases[i].embeddings_per_s / ref.embeddings_per_s).toFixed(2)}x)` : '';
-    };
-    rows.push([`${r.backend} (${r.threads} thr)`, r.load_s.toFixed(2), (r.peak_rss_bytes / 2 ** 20).toFixed(0), ...names.map((n) => {
-      const i = r.cases.findIndex((c) => c.name === n);
-      return i < 0 ? '-' : `${r.cases[i].embeddings_per_s.toFixed(2)}${ratio(i)}`;
-    })]);
-  }
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((row) => row[j].length)));
-  return rows.map((row) => row.map((c, j) => c.padEnd(widths[j])).join('  ')).join('\n');
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as BenchReport;
 }
 
 function fail(message: string): never {
@@ -132,52 +127,74 @@ function fail(message: string): never {
 function options() {
   try {
     return parseArgs({
-      options: { model: { type: 'string' }, backends: { type: 'string' }, threads: { type: 'string' }, 'no-torch': { type: 'boolean' }, worker: { type: 'string' }, 'image-batches': { type: 'string' }, 'explain-backends': { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        model: { type: 'string' },
+        backends: { type: 'string' },
+        workers: { type: 'string' },
+        threads: { type: 'string' },
+        seconds: { type: 'string', default: '2' },
+        'no-torch': { type: 'boolean' },
+        onnx: { type: 'boolean' },
+        'explain-backends': { type: 'string' },
+        worker: { type: 'string' },
+        help: { type: 'boolean' },
+      },
     }).values;
   } catch (err) {
     fail(`${(err as Error).message.split('\n')[0]}; see npm run bench -- --help`);
   }
 }
 
+function positive(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0) || (flag !== 'seconds' && !Number.isInteger(n))) fail(`--${flag} ${value}: expected a positive ${flag === 'seconds' ? 'number' : 'integer'}`);
+  return n;
+}
+
 async function main(): Promise<void> {
   const values = options();
   if (values.help) return console.log(HELP);
-  const threads = Number(values.threads ?? availableParallelism());
-  if (!Number.isInteger(threads) || threads < 1) fail(`--threads ${values.threads}: expected a positive integer`);
-  // Batch 8 on the pure-JS cpu backend takes minutes; `--image-batches 1` keeps a quick run quick.
-  const imageBatchesArg = values['image-batches'] ?? '1,8';
-  const imageBatches = imageBatchesArg.split(',').map(Number);
-  if (!imageBatches.every((b) => Number.isInteger(b) && b >= 1)) fail(`--image-batches ${imageBatchesArg}: expected positive integers, e.g. 1,8`);
+  const workers = positive('workers', values.workers);
+  const threads = positive('threads', values.threads);
+  const seconds = positive('seconds', values.seconds)!;
   const backends = values.backends?.split(',') ?? BACKENDS;
   const unknown = backends.filter((b) => !(BACKENDS as string[]).includes(b));
   if (unknown.length > 0) fail(`--backends: unknown backend '${unknown[0]}'; valid: ${BACKENDS.join(', ')}`);
   if (values.worker) {
-    console.log(JSON.stringify(await worker(values.model!, values.worker, imageBatches)));
+    console.log(JSON.stringify(await measure({ model: values.model!, backend: values.worker, workers, threads, seconds })));
     return;
   }
   let model = values.model;
   let tmp: string | undefined;
   if (!model) {
     tmp = mkdtempSync(path.join(tmpdir(), 'biomedclip-bench-'));
-    model = tmp;
+    model = path.join(tmp, 'model');
     console.error('bench: generating a full-size random-weight model with the PyTorch reference...');
     execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   try {
-    const reports: Report[] = [];
+    const reports: BenchReport[] = [];
+    const passOn = [...(values.workers ? ['--workers', values.workers] : []), ...(values.threads ? ['--threads', values.threads] : []), '--seconds', String(seconds)];
     for (const b of backends) {
       console.error(`bench: ${b}...`);
-      const r = child(['--worker', b, '--model', model, '--image-batches', imageBatchesArg]);
+      const r = child(['--worker', b, '--model', model, ...passOn]);
       if (typeof r === 'string') console.error(`bench: ${b} unavailable: ${r}`);
       else reports.push(r);
     }
+    const cores = availableParallelism();
     if (!values['no-torch']) {
       console.error('bench: pytorch reference...');
-      const out = execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/bench_reference.py'), '--model', model, '--threads', String(threads), '--image-batches', imageBatchesArg], { encoding: 'utf8' });
-      reports.push(JSON.parse(out) as Report);
+      const out = execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/bench_reference.py'), '--model', model, '--threads', String(cores), '--min-seconds', String(seconds), ...BENCH_CASES.torchArgs], { encoding: 'utf8' });
+      reports.push(fromCaseList(JSON.parse(out), `${cores} thr`));
+    }
+    if (values.onnx) {
+      console.error('bench: onnxruntime...');
+      const out = execFileSync(process.execPath, [path.join(ROOT, 'dist/scripts/bench_onnx.js'), '--model', model, '--seconds', String(seconds)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      reports.push(JSON.parse(out.trim().split('\n').pop()!) as BenchReport);
     }
     const what = tmp ? 'full-size BiomedCLIP (random weights)' : `model ${model}`;
-    console.log(`Embeddings per second (ratio to PyTorch; PyTorch given ${threads} threads), ${what}:\n${table(reports)}`);
+    console.log(`${what}, ${cores} cores; ratios to PyTorch on all cores:\n${table(reports)}`);
     const explainBackends = values['explain-backends'] ?? 'wasm';
     if (explainBackends !== 'none') {
       const script = path.join(ROOT, 'dist', 'scripts', 'bench_explain.js');

@@ -5,8 +5,9 @@
   /usr/bin/python3 scripts/reference/bench_reference.py --model /tmp/ref-full --threads 2
 
 Measures: model load time from model.safetensors (config + file read + tensors ready), image embeddings/s
-at each --image-batches size (default 1 and 8), text embeddings/s for 8-token labels and 256-token texts
-(batch --text-batch), and peak RSS of the process (Python + torch + model). Each case runs once untimed (warm-up: first-call allocations
+at each --image-batches size (default 1 and 8), text embeddings/s for each --text-cases entry TOKENSxBATCH
+(default 10-token labels in batches of 32, 256-token texts in batches of 8), and peak RSS of the process
+(Python + torch + model). Each case runs once untimed (warm-up: first-call allocations
 and thread-pool start-up are not what a steady-state rate should include), then repeats until it has run
 both --min-iters times and --min-seconds; the rate is embeddings / mean wall time per batch (the fastest
 batch is reported too, as ms_per_batch_min).
@@ -30,7 +31,8 @@ def parse_args(argv):
     p.add_argument("--model", required=True, help="model directory made by make_reference.py (or a converter)")
     p.add_argument("--threads", type=int, required=True, help="torch intra-op threads (use the TS bench's)")
     p.add_argument("--image-batches", default="1,8", help="comma-separated image batch sizes (default 1,8)")
-    p.add_argument("--text-batch", type=int, default=8, help="texts per batch for both text cases (default 8)")
+    p.add_argument("--text-cases", default="10x32,256x8",
+                   help="comma-separated TOKENSxBATCH text cases (default 10x32,256x8)")
     p.add_argument("--min-iters", type=int, default=2, help="timed batches per case at least (default 2)")
     p.add_argument("--min-seconds", type=float, default=2.0, help="timed seconds per case at least (default 2)")
     p.add_argument("--seed", type=int, default=0, help="seeds the random inputs")
@@ -70,10 +72,11 @@ def run_cases(model, args):
         x = torch.randn(batch, 3, S, S, generator=g)
         cases.append({"name": f"image batch {batch}", "tower": "image", "tokens": None,
                       **time_case(lambda: model.encode_image(x), batch, args)})
-    for tokens, label in ((8, "8-token labels"), (256, "256-token texts")):
-        ids = text_ids(args.text_batch, tokens, V, g)
-        cases.append({"name": f"text {label}", "tower": "text", "tokens": tokens,
-                      **time_case(lambda: model.encode_text(ids), args.text_batch, args)})
+    for case in args.text_cases.split(","):
+        tokens, batch = (int(x) for x in case.split("x"))
+        ids = text_ids(batch, tokens, V, g)
+        cases.append({"name": f"text {tokens} tokens x {batch}", "tower": "text", "tokens": tokens,
+                      **time_case(lambda: model.encode_text(ids), batch, args)})
     return cases
 
 
