@@ -14,6 +14,7 @@ import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from './config.js';
 import { matrixShape, type MatrixLayout } from './module.js';
 import { expectedTensorShapes, matchTensors, modelSpec } from './spec.js';
 import { WeightStore } from './weights.js';
+import { fillWasmTensor } from '../backends/wasm-heap.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'open_clip_config.json';
@@ -47,28 +48,47 @@ export function validateTensors(file: string, tensors: ReadonlyMap<string, Tenso
 const FAST_LAYOUT: Record<string, MatrixLayout> = { wasm: 'in-out', webgpu: 'in-out', cpu: 'out-in', tensorflow: 'out-in' };
 
 /**
- * The one load-time layout step (files keep PyTorch's layouts): a weight matrix, declared [out, ...in],
- * is handed to the backend as the 2-D [out, in] (a free reshape) or, transposed on the host, as [in, out].
- * One tensor at a time, so no second copy of the model is ever held.
+ * The one load-time layout step (files keep PyTorch's layouts): a weight matrix, declared [out, ...in], is
+ * handed to the backend as the 2-D [out, in] (a free reshape) or, transposed on the host, as [in, out]. One
+ * tensor at a time, never a second copy of the model: on wasm each tensor is read (and transposed) straight
+ * into the backend's heap (backends/wasm-heap.ts), elsewhere into one array that becomes the tensor.
  */
-export function layoutMatrix(data: Float32Array, shape: number[], layout: MatrixLayout): { data: Float32Array; shape: number[] } {
+async function loadTensor(file: SafetensorsFile, key: string, shape: number[], matrix: boolean, layout: MatrixLayout, scratch?: Float32Array): Promise<tf.Tensor> {
+  const transpose = matrix && layout === 'in-out';
   const [rows, cols] = matrixShape(shape, 'out-in');
-  return { data: layout === 'in-out' ? transpose2d(data, rows, cols) : data, shape: matrixShape(shape, layout) };
+  const target = matrix ? matrixShape(shape, layout) : shape;
+  const fill = async (dest: Float32Array) => {
+    if (transpose) return transpose2d(await file.readFloat32(key, scratch), rows, cols, dest);
+    const data = await file.readFloat32(key, dest); // F32 lands in `dest` itself; other dtypes are widened
+    if (data.buffer !== dest.buffer) dest.set(data);
+  };
+  const inPlace = await fillWasmTensor(target, fill);
+  if (inPlace !== null) return inPlace;
+  const data = transpose ? new Float32Array(rows * cols) : await file.readFloat32(key);
+  if (transpose) await fill(data);
+  return tf.tensor(data, target, 'float32');
 }
 
-/** [rows, cols] -> [cols, rows], in 64×64 tiles so that both the reads and the writes stay in cache. */
-function transpose2d(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(src.length);
-  const tile = 64;
+/**
+ * [rows, cols] -> [cols, rows] into `out`, in 32×32 tiles: the writes run along the output and a tile's reads
+ * stay in cache (~4x faster than the plain double loop at 768×3072).
+ */
+export function transpose2d(src: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  const tile = 32;
   for (let r0 = 0; r0 < rows; r0 += tile) {
+    const rEnd = Math.min(r0 + tile, rows);
     for (let c0 = 0; c0 < cols; c0 += tile) {
-      const [rEnd, cEnd] = [Math.min(r0 + tile, rows), Math.min(c0 + tile, cols)];
-      for (let r = r0; r < rEnd; r++) {
-        for (let c = c0; c < cEnd; c++) out[c * rows + r] = src[r * cols + c];
+      for (let c = c0; c < Math.min(c0 + tile, cols); c++) {
+        for (let r = r0, o = c * rows + r0, i = r0 * cols + c; r < rEnd; r++, o++, i += cols) out[o] = src[i];
       }
     }
   }
-  return out;
+}
+
+/** Elements of the model's largest weight matrix. */
+function largestMatrix(cfg: ClipConfig): number {
+  const { params, matrices } = modelSpec(cfg);
+  return Math.max(...[...matrices].map((k) => params.get(k)!.reduce((a, b) => a * b, 1)));
 }
 
 /** Loads `dir` into a ready model on the active TF.js backend. Call `model.dispose()` when done. */
@@ -85,14 +105,13 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Bi
   const tensors = new Map<string, tf.Tensor>();
   const layout = FAST_LAYOUT[tf.getBackend()] ?? 'out-in';
   const { matrices } = modelSpec(cfg);
+  // A matrix to transpose is read into this reused buffer first, not into a fresh (zeroed) array.
+  const scratch = layout === 'in-out' ? new Float32Array(largestMatrix(cfg)) : undefined;
   try {
     const skipped = validateTensors(weightsPath, file.tensors, cfg);
     if (skipped.length > 0) opts.onNote?.(`ignored ${skipped.length} tensor(s) the forward pass never uses: ${skipped.join(', ')}`);
     for (const [key, shape] of expectedTensorShapes(cfg)) {
-      // One tensor at a time: its float32 copy becomes the backend's tensor and is then dropped.
-      const data = await file.readFloat32(key);
-      const laid = matrices.has(key) ? layoutMatrix(data, shape, layout) : { data, shape };
-      tensors.set(key, tf.tensor(laid.data, laid.shape, 'float32'));
+      tensors.set(key, await loadTensor(file, key, shape, matrices.has(key), layout, scratch));
     }
     const store = new WeightStore(tensors, layout);
     const model = new BiomedCLIPModel(cfg, store);

@@ -52,13 +52,17 @@ export class SafetensorsFile {
     return this.readInto(t, new Uint8Array(t.byteLength));
   }
 
-  /** The tensor as float32: F32 as stored, F16 and BF16 widened exactly, F64 rounded to nearest; other dtypes are refused. */
-  async readFloat32(name: string): Promise<Float32Array> {
+  /**
+   * The tensor as float32: F32 as stored, F16 and BF16 widened exactly, F64 rounded to nearest; other dtypes
+   * are refused. `scratch`, when large enough, receives an F32 tensor instead of a new array (a view of it
+   * is returned): a loader that copies each tensor elsewhere at once saves allocating and zeroing one.
+   */
+  async readFloat32(name: string, scratch?: Float32Array): Promise<Float32Array> {
     const t = this.info(name);
     const count = t.byteLength / DTYPE_SIZE[t.dtype];
     if (t.dtype === 'F32') {
-      const out = new Float32Array(count);
-      await this.readInto(t, new Uint8Array(out.buffer));
+      const out = scratch !== undefined && scratch.length >= count ? scratch.subarray(0, count) : new Float32Array(count);
+      await this.readInto(t, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
       return out;
     }
     if (t.dtype === 'F16' || t.dtype === 'BF16') {
