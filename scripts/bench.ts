@@ -21,7 +21,7 @@ import { BACKENDS, useBackend } from '../src/backend.js';
 import { wasmThreads } from '../src/backends/wasm-threads.js';
 import { webgpuAdapterName } from '../src/backends/webgpu.js';
 import { pipeline } from '../src/parallel/pipeline.js';
-import { BENCH_CASES, type BenchReport, fromCaseList, randomIds, randomPixels, table } from './bench_report.js';
+import { BENCH_CASES, type BenchReport, fromCaseList, msPerCall, randomIds, randomPixels, table } from './bench_report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
@@ -48,18 +48,6 @@ Options:
 Examples:
   npm run bench -- --backends wasm
   npm run bench -- --model ./biomedclip --backends wasm,webgpu --onnx`;
-
-/** Mean ms per call of `fn` after one warm-up call, over at least 2 calls and `seconds`. */
-async function msPerCall(fn: () => Promise<unknown>, seconds: number): Promise<number> {
-  await fn();
-  let n = 0;
-  const start = performance.now();
-  while (n < 2 || performance.now() - start < seconds * 1000) {
-    await fn();
-    n++;
-  }
-  return (performance.now() - start) / n;
-}
 
 /** Items/s of `batches` batches through a runner, `window` at a time, as a bulk command runs them. */
 async function bulkRate<T>(runner: BatchRunner, make: () => T, run: (x: T) => Promise<unknown>, batch: number, seconds: number): Promise<number> {

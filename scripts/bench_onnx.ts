@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadModelConfig } from '../src/model/load.js';
-import { randomIds, randomPixels, type BenchReport } from './bench_report.js';
+import { msPerCall, randomIds, randomPixels, type BenchReport } from './bench_report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
@@ -50,17 +50,6 @@ function loadOrt(): Ort {
     });
   }
   return createRequire(path.join(CACHE, 'package.json'))('onnxruntime-node') as Ort;
-}
-
-async function msPerCall(fn: () => Promise<unknown>, seconds: number): Promise<number> {
-  await fn();
-  let n = 0;
-  const start = performance.now();
-  while (n < 2 || performance.now() - start < seconds * 1000) {
-    await fn();
-    n++;
-  }
-  return (performance.now() - start) / n;
 }
 
 async function main(): Promise<void> {

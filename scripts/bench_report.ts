@@ -58,6 +58,18 @@ export function fromCaseList(r: CaseList, setup: string): BenchReport {
   };
 }
 
+/** Mean ms per call of `fn` after one warm-up call, over at least 2 calls and `seconds`. */
+export async function msPerCall(fn: () => Promise<unknown>, seconds: number): Promise<number> {
+  await fn();
+  let n = 0;
+  const start = performance.now();
+  while (n < 2 || performance.now() - start < seconds * 1000) {
+    await fn();
+    n++;
+  }
+  return (performance.now() - start) / n;
+}
+
 /** Standard-normal-ish pixels [B, 3, S, S] (speed does not depend on the values). */
 export function randomPixels(batch: number, size: number): HostTensor {
   const data = new Float32Array(batch * 3 * size * size);
