@@ -62,6 +62,24 @@ function contextPerHead(probs: tf.Tensor3D, v: tf.Tensor3D): tf.Tensor3D {
 }
 
 /**
+ * Both products per head, one image (batch row) at a time in its own tidy: never more than H slices alive,
+ * where slicing all B·H heads at once made the wasm backend slow down sharply past a few dozen pieces.
+ */
+function perImagePerHead(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, b: number): tf.Tensor {
+  const [bh, s, d] = q.shape;
+  const h = bh / b;
+  const rows = Array.from({ length: b }, (_, i) =>
+    tf.tidy(() => {
+      const pick = (x: tf.Tensor3D) => tf.slice(x, [i * h, 0, 0], [h, s, d]) as tf.Tensor3D; // [H, S, D]
+      return contextPerHead(tf.softmax(scoresPerHead(pick(q), pick(k))), pick(v));
+    }),
+  );
+  const out = tf.concat(rows, 0);
+  tf.dispose(rows);
+  return out;
+}
+
+/**
  * softmax(q·kᵀ)·v for q, k, v [B, H, S, D] (as [B·H, S, D]), each product written as one batched
  * matMul, as one 2-D product per head, or with the second operand laid out transposed first.
  */
@@ -74,6 +92,7 @@ function attentionCandidates(b: number, h: number, s: number, d: number): Candid
     ['per head, batched', () => tf.matMul(tf.softmax(scoresPerHead(q, k)), v)],
     ['per head, per head', () => contextPerHead(tf.softmax(scoresPerHead(q, k)), v)],
     ['batched, batched with vᵀ laid out', () => tf.matMul(tf.softmax(tf.matMul(q, k, false, true)), tf.transpose(v, [0, 2, 1]), false, true)],
+    ['per head, per head, one image at a time', () => perImagePerHead(q, k, v, b)],
   ];
   return variants.map(([how, run]) => ({ name: `attention ${shape} q·kᵀ, probs·v: ${how}`, flops, run: () => tf.tidy(run) }));
 }
