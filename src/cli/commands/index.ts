@@ -16,8 +16,9 @@ index directory INDEX, for \`biomedclip search\`:
   INDEX/manifest.jsonl   one line per row: {"row","path","size","mtimeMs"}, path relative to IMAGES_DIR
   INDEX/index.json       image root, model, embed dim, count, skipped files
 
-Each batch is committed before the next starts: after Ctrl-C or a kill, rerun the same command and only
-the images not yet committed are embedded. Running it again later adds new images. Files that cannot be
+Batches run on every core (one worker per core by default, --workers) and are committed in order, each
+after all before it: after Ctrl-C or a kill, rerun the same command and only the images not yet
+committed are embedded. Running it again later adds new images. Files that cannot be
 read or decoded are reported on stderr, listed in the output and in index.json, and skipped.
 
 Options:
