@@ -78,6 +78,7 @@ const RAISED_LIMITS = ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPe
 export async function registerWebGPU(allowSoftware: boolean): Promise<boolean> {
   let dawn: { create: (flags: string[]) => Gpu; globals: object };
   let tfWebgpu: { WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend };
+  if (!allowSoftware && !hasGpuDevice()) return false; // the usual default case: no need to load Dawn
   try {
     dawn = (await import(DAWN_PACKAGE)) as typeof dawn;
   } catch {
