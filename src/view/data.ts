@@ -114,8 +114,13 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
     images,
     texts: textViews,
     explanations,
-    colormap: { name: 'viridis', lut: viridisLut() },
+    colormap: overlayColormap(),
   };
+}
+
+/** The overlays' colormap: viridis, perceptually uniform and readable by colour-blind readers. */
+export function overlayColormap(): ViewModel['colormap'] {
+  return { name: 'viridis', lut: viridisLut() };
 }
 
 /** One pass of the image tower capturing every layer's attention (and, INTERIM, every block for the lens). */

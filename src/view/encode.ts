@@ -16,7 +16,7 @@ export class Blocks {
 
   add(prefix: string, bytes: Uint8Array): BlockRef {
     const id = `${prefix}-${this.entries.length}`;
-    this.entries.push({ id, base64: gzipSync(bytes, { level: 9 }).toString('base64') });
+    this.entries.push({ id, base64: gzipSync(bytes).toString('base64') });
     return { id, bytes: bytes.length };
   }
 
