@@ -34,6 +34,8 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
+const blockElement = (b: { id: string; base64: string }) => `<script type="application/octet-stream" id="${b.id}">${b.base64}</script>`;
+
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 export function buildPage(view: ViewModel): Page {
@@ -76,6 +78,7 @@ export function buildPage(view: ViewModel): Page {
   data.cost = [...parts, jsonLine];
   jsonLine.bytes = scriptJson(data).length;
   data.cost.sort((a, b) => b.bytes - a.bytes);
+  const later = new Set(images.slice(1).map((img) => img.attention.block.id));
   const title = `BiomedCLIP attention: ${view.images.map((i) => i.name.split(/[\\/]/).pop()).join(', ')}`;
   const html = [
     '<!doctype html>',
@@ -87,8 +90,11 @@ export function buildPage(view: ViewModel): Page {
     '</head><body>',
     '<main id="app"><p class="loading">Loading the attention data…</p></main>',
     `<script type="application/json" id="view-data">${scriptJson(data)}</script>`,
-    ...blocks.entries.map((b) => `<script type="application/octet-stream" id="${b.id}">${b.base64}</script>`),
+    // What the first view needs comes before the script, the other images' attention after it: the
+    // script starts drawing while the browser still parses those (the page waits for them if asked early).
+    ...blocks.entries.filter((b) => !later.has(b.id)).map(blockElement),
     `<script>${script}</script>`,
+    ...blocks.entries.filter((b) => later.has(b.id)).map(blockElement),
     '</body></html>',
     '',
   ].join('\n');

@@ -20,11 +20,26 @@ function base64Bytes(text: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** The bytes of block `id`: base64 → gzip → bytes, without any library. */
-async function readBlock(id: string): Promise<Uint8Array<ArrayBuffer>> {
-  const gz = base64Bytes(document.getElementById(id)!.textContent!);
-  const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/** The element of block `id`; blocks after the script exist once the page is parsed. */
+async function blockElement(id: string): Promise<HTMLElement> {
+  if (!document.getElementById(id) && document.readyState === 'loading') {
+    await new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }));
+  }
+  return document.getElementById(id)!;
+}
+
+/** The `bytes` bytes of block `id`: base64 → gzip → bytes, without any library. */
+async function readBlock(id: string, bytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  const gz = base64Bytes((await blockElement(id)).textContent!);
+  const reader = new Blob([gz]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+  const out = new Uint8Array(bytes); // the size is known: no growing buffers, no final copy
+  let at = 0;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    out.set(r.value, at);
+    at += r.value.length;
+  }
+  if (at !== bytes) throw new Error(`block ${id}: ${at} bytes instead of ${bytes}`);
+  return out;
 }
 
 /** One input's attention, every layer and head: 8-bit values with a float32 maximum per row. */
@@ -73,7 +88,7 @@ class Attention {
 }
 
 async function readAttention(packed: PackedAttention): Promise<Attention> {
-  return new Attention(await readBlock(packed.block.id), packed);
+  return new Attention(await readBlock(packed.block.id, packed.block.bytes), packed);
 }
 
 /** The colormap: 256 RGB entries. */

@@ -82,16 +82,19 @@ function onKey(e: KeyboardEvent): void {
 }
 
 async function boot(): Promise<void> {
+  performance.mark('viewer:start');
   const data = readPageData();
   viewer.data = data;
   viewer.lut = readLut(data);
   const size = data.model.vision.imageSize;
-  viewer.crops = await Promise.all(data.images.map(async (img) => cropCanvas(await readBlock(img.crop.id), size)));
+  viewer.crops = await Promise.all(data.images.map(async (img) => cropCanvas(await readBlock(img.crop.id, img.crop.bytes), size)));
   viewer.texts = await Promise.all(data.texts.map((t) => readAttention(t.attention)));
   await decodeImage(0);
+  performance.mark('viewer:decoded');
   viewer.state = { image: 0, query: 0, pinned: false, layer: data.model.vision.layers - 1, head: -1, textLayer: data.model.text.layers - 1, textHead: -1, textQuery: null, focus: 'image', opacity: 0.8, smooth: false, scale: 'range' };
   const sections = [pageHeader(), imageSection(), textSection(), explainSection(), lensSection(), pageFooter()];
   document.getElementById('app')!.replaceChildren(...sections);
+  performance.mark('viewer:built');
   watch(['focus'], () => {
     document.getElementById('image-tower')!.classList.toggle('has-keys', viewer.state.focus === 'image');
     document.getElementById('text-tower')!.classList.toggle('has-keys', viewer.state.focus === 'text');
