@@ -52,7 +52,8 @@ interface Opened {
   page: Page;
   errors: string[];
   requests: string[];
-  readyMs: number;
+  /** Milliseconds from navigation to the first image drawn, and to the whole page. */
+  timing: { firstImageMs: number; readyMs: number };
 }
 
 /** Opens a page file and waits until the viewer has drawn its first image. */
@@ -67,8 +68,8 @@ async function open(file: string, viewport = { width: 1280, height: 900 }): Prom
   page.on('request', (r) => requests.push(r.url()));
   await page.goto(pathToFileURL(file).href);
   await page.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
-  const readyMs = (await page.evaluate('window.viewerTiming.readyMs')) as number;
-  return { page, errors, requests, readyMs };
+  const timing = (await page.evaluate('window.viewerTiming')) as Opened['timing'];
+  return { page, errors, requests, timing };
 }
 
 /** RGBA pixels of an element's screenshot. */
@@ -93,13 +94,13 @@ async function hoverPatch(page: Page, r: number, c: number): Promise<void> {
 const pressed = (page: Page, group: string, within = '#image-tower') => page.locator(`${within} [aria-label=${group}] [aria-pressed=true]`).textContent();
 
 test('opens from a file URL with no console error and no request but the file itself', async () => {
-  const { page, errors, requests, readyMs } = await open(demoPage);
+  const { page, errors, requests, timing } = await open(demoPage);
   await page.waitForTimeout(200);
   assert.deepEqual(errors, []);
   assert.deepEqual(requests, [pathToFileURL(demoPage).href]);
   assert.equal(await page.locator('#image-tower').count(), 1);
   assert.match((await page.locator('.warning').textContent())!, /random weights/);
-  console.log(`demo page (2 images, 2 texts, ${(readFileSync(demoPage).length / 1e6).toFixed(2)} MB): first image drawn after ${readyMs.toFixed(0)} ms`);
+  console.log(`demo page (2 images, 2 texts, ${(readFileSync(demoPage).length / 1e6).toFixed(2)} MB): first image drawn after ${timing.firstImageMs.toFixed(0)} ms, the whole page after ${timing.readyMs.toFixed(0)} ms`);
   await page.screenshot({ path: path.join(SHOTS, 'demo.png'), fullPage: true });
   await page.close();
 });
@@ -224,7 +225,7 @@ test('4 full-size images (12 × 12 heads × 197 tokens each): time to the first 
   await fs.writeFile(file, page.html);
   const opened = await open(file);
   const fcp = (await opened.page.evaluate("performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1")) as number;
-  console.log(`4 full-size images, ${(page.bytes / 1e6).toFixed(1)} MB: first contentful paint ${fcp.toFixed(0)} ms, first image drawn ${opened.readyMs.toFixed(0)} ms (goal < 2000 ms)`);
+  console.log(`4 full-size images, ${(page.bytes / 1e6).toFixed(1)} MB: first contentful paint ${fcp.toFixed(0)} ms, first image drawn ${opened.timing.firstImageMs.toFixed(0)} ms (goal < 2000 ms), whole page ${opened.timing.readyMs.toFixed(0)} ms`);
   assert.deepEqual(opened.errors, []);
   await hoverPatch(opened.page, 7, 7);
   assert.equal(await opened.page.locator('#query-name').textContent(), 'patch (7, 7)');
