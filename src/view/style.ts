@@ -34,7 +34,6 @@ h3 { font-size: 13px; font-weight: 600; margin: 0 0 8px; color: var(--ink); }
 .tower-body { display: flex; gap: 28px; flex-wrap: wrap; }
 .figure { width: 448px; }
 .main-canvas { display: block; border-radius: 4px; cursor: crosshair; outline: none; }
-.main-canvas:focus-visible { box-shadow: 0 0 0 3px var(--accent-soft); }
 .caption { display: flex; align-items: center; gap: 8px; margin: 10px 0 6px; }
 .query-name { font-weight: 600; }
 .chip { font: inherit; font-size: 12px; margin-left: auto; border: 1px solid var(--line); background: var(--paper); border-radius: 999px; padding: 2px 10px; cursor: pointer; }
@@ -54,6 +53,9 @@ h3 { font-size: 13px; font-weight: 600; margin: 0 0 8px; color: var(--ink); }
 .seg { font: inherit; font-size: 12px; min-width: 28px; padding: 3px 6px; border: 1px solid var(--line); background: var(--paper); border-radius: 5px; cursor: pointer; color: var(--ink); }
 .seg:hover { border-color: #9ca3af; }
 .seg[aria-pressed=true] { background: var(--ink); border-color: var(--ink); color: #fff; }
+.seg:focus { outline: none; }
+.seg:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
+kbd { margin-right: 2px; font: 11px var(--mono); border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 4px; padding: 0 4px; background: var(--paper); color: var(--ink); }
 .model-view { margin-top: 14px; }
 .model-canvas { display: block; cursor: pointer; }
 .head-views { display: flex; flex-wrap: wrap; gap: 14px; }
@@ -64,7 +66,8 @@ h3 { font-size: 13px; font-weight: 600; margin: 0 0 8px; color: var(--ink); }
 .head-view .query-token:hover { fill: var(--accent); font-weight: 600; }
 .head-view .link { stroke: var(--accent); stroke-width: 2; }
 .head-view .key-shade { fill: var(--accent); fill-opacity: 0.28; }
-.explain-body { display: flex; flex-direction: column; gap: 12px; }
+.explain-body { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 12px; }
+.scores-card { grid-column: 1 / -1; }
 .card-head { display: flex; justify-content: space-between; align-items: baseline; gap: 12px; margin-bottom: 10px; }
 .pair-text { font-weight: 600; }
 .logit { font-size: 12.5px; color: var(--muted); }

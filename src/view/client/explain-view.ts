@@ -4,7 +4,7 @@
  * relevance, and the zero-shot scores when the page has labels.
  */
 
-const SMALL_SIZE = 176;
+const SMALL_SIZE = 160;
 
 function explainSection(): HTMLElement {
   const body = h('div', { class: 'explain-body' });

@@ -12,7 +12,6 @@ function imageSection(): HTMLElement {
   const [rows, cols] = vision.grid;
   const canvas = hiDpiCanvas(MAIN_SIZE, MAIN_SIZE, 'main-canvas');
   canvas.id = 'image-canvas';
-  canvas.tabIndex = 0;
   const ctx = canvas.getContext('2d')!;
   const queryLabel = h('span', { class: 'query-name', id: 'query-name' });
   const clsShare = h('span', { class: 'muted', id: 'cls-share' });

@@ -4,7 +4,15 @@
  * when the first image was drawn and when the whole page was (the browser tests report both).
  */
 
-const KEYS_HELP = '↑ ↓ layer · ← → head · m head mean · c [CLS] as query · Esc unpin · [ ] previous/next image';
+/** The keys, as the header shows them: [keys, what they do]. */
+const KEYS_HELP: Array<[string[], string]> = [
+  [['↑', '↓'], 'layer'],
+  [['←', '→'], 'head'],
+  [['m'], 'head mean'],
+  [['c'], '[CLS] as query'],
+  [['Esc'], 'unpin'],
+  [['[', ']'], 'previous / next image'],
+];
 
 async function decodeImage(i: number): Promise<DecodedImage> {
   viewer.images[i] ??= { crop: viewer.crops[i], attention: await readAttention(viewer.data.images[i].attention) };
@@ -38,7 +46,7 @@ function pageHeader(): HTMLElement {
     h('p', { class: 'muted' }, `model ${data.model.dir} · image tower ${v.layers} × ${v.heads} heads · text tower ${t.layers} × ${t.heads} heads · ${data.images.length} image(s), ${data.texts.length} text(s)`),
     data.model.warning ? h('p', { class: 'warning', role: 'alert' }, `⚠ ${data.model.warning}`) : null,
     data.images.length > 1 ? strip : null,
-    h('p', { class: 'keys' }, KEYS_HELP),
+    h('p', { class: 'keys' }, 'Keys (for the tower under the pointer): ', ...KEYS_HELP.flatMap(([keys, what], i) => [...keys.map((k) => h('kbd', {}, k)), ` ${what}${i < KEYS_HELP.length - 1 ? ' · ' : ''}`])),
   );
 }
 

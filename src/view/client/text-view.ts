@@ -23,9 +23,11 @@ function textSection(): HTMLElement {
   );
 }
 
-/** Width of a token column: the longest token in the monospace font, at least 60 px. */
+/** Width of a token column: the longest token as the page's monospace font draws it, plus a margin. */
 function columnWidth(tokens: string[]): number {
-  return Math.max(60, Math.min(200, 8 + 7.3 * Math.max(...tokens.map((t) => t.length))));
+  const ctx = document.createElement('canvas').getContext('2d')!;
+  ctx.font = `12.5px ${getComputedStyle(document.documentElement).getPropertyValue('--mono')}`;
+  return Math.ceil(Math.max(48, ...tokens.map((t) => ctx.measureText(t).width)) + 12);
 }
 
 function headView(index: number, tokens: string[], text: string): HTMLElement {
