@@ -239,7 +239,9 @@ test('a BiomedCLIP-shaped model (12 layers × 12 heads, narrow, random weights):
   Object.assign(config.model_cfg.text_cfg.hf_model_config, { hidden_size: 192, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 768 });
   await writeDemoModel(dir, 1, config);
   const file = path.join(tmp, 'model12.html');
-  const r = await runCommand(viewCommand, [IMAGES[0], '--model', dir, '--backend', 'cpu', '--text', TEXTS[0], '--labels', 'squamous cell carcinoma,adenocarcinoma,normal lung tissue', '--out', file, '--quiet']);
+  const images = [IMAGES[0], path.join(SHARED_DIR, 'data', 'images', '02_adenocarcinoma_histopathology.jpg')];
+  const texts = ['squamous cell carcinoma with keratin pearls', 'gland forming adenocarcinoma'];
+  const r = await runCommand(viewCommand, [...images, '--model', dir, '--backend', 'cpu', ...texts.flatMap((t) => ['--text', t]), '--labels', 'squamous cell carcinoma,adenocarcinoma,normal lung tissue', '--out', file, '--quiet']);
   assert.equal(r.code, 0, r.err);
   const { page, errors } = await open(file);
   assert.deepEqual(errors, []);
@@ -248,7 +250,9 @@ test('a BiomedCLIP-shaped model (12 layers × 12 heads, narrow, random weights):
   await page.keyboard.press('ArrowRight');
   assert.equal(await pressed(page, 'Head'), '6');
   await page.keyboard.press('m');
-  await hoverPatch(page, 5, 8);
+  await hoverPatch(page, 4, 7);
   await page.screenshot({ path: path.join(SHOTS, 'model12.png'), fullPage: true });
+  // docs/viewer.png (README) is this one: the header and the image tower.
+  await page.screenshot({ path: path.join(SHOTS, 'model12-top.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1000 } });
   await page.close();
 });

@@ -19,7 +19,7 @@ import { attentionName, collectView } from '../src/view/data.js';
 import { dequantize, quantizeAttention, unpackBlock } from '../src/view/encode.js';
 import { buildPage } from '../src/view/page.js';
 import { fullSizeView, randomAttention } from './support/view-fixtures.js';
-import { SHARED_DIR, runCommand } from './helpers.js';
+import { REPO_ROOT, SHARED_DIR, runCommand } from './helpers.js';
 
 const IMAGE = path.join(SHARED_DIR, 'data', 'images', '01_squamous_cell_carcinoma_histopathology.jpeg');
 let tmp: string;
@@ -144,4 +144,18 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
   }
   assert.equal(existsSync(out), false);
   assert.deepEqual((await fs.readdir(tmp)).filter((f) => f === 'bad.html' || f === 'page.png' || f.includes('.tmp-')), [], 'no page and no temporary file left');
+});
+
+test("the README's and docs/viewer.md's view command runs as written (data and output paths substituted)", async () => {
+  for (const doc of ['README.md', 'docs/viewer.md']) {
+    const line = readFileSync(path.join(REPO_ROOT, doc), 'utf8').split('\n').find((l) => l.startsWith('node bin/biomedclip.js view '))!;
+    assert.ok(line, `${doc} has a view command`);
+    // The quoted arguments, as a shell would split them.
+    const args = [...line.replace('node bin/biomedclip.js view ', '').matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+    const out = path.join(tmp, `${doc.replace(/\W/g, '-')}.html`);
+    const fixed = args.map((a) => (a.startsWith('../shared/') ? path.join(SHARED_DIR, a.slice('../shared/'.length)) : a === 'report.html' ? out : a));
+    const r = await runCommand(viewCommand, [...fixed, '--backend', 'cpu', '--quiet']);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(existsSync(out));
+  }
 });

@@ -43,7 +43,7 @@ function pageHeader(): HTMLElement {
     'header',
     { class: 'page-head' },
     h('div', { class: 'title-row' }, h('h1', {}, 'BiomedCLIP attention'), downloadButton()),
-    h('p', { class: 'muted' }, `model ${data.model.dir} · image tower ${v.layers} × ${v.heads} heads · text tower ${t.layers} × ${t.heads} heads · ${data.images.length} image(s), ${data.texts.length} text(s)`),
+    h('p', { class: 'muted', title: data.model.dir }, `model ${data.model.dir.split(/[\\/]/).filter(Boolean).pop()} · image tower ${v.layers} × ${v.heads} heads · text tower ${t.layers} × ${t.heads} heads · ${data.images.length} image(s), ${data.texts.length} text(s)`),
     data.model.warning ? h('p', { class: 'warning', role: 'alert' }, `⚠ ${data.model.warning}`) : null,
     data.images.length > 1 ? strip : null,
     h('p', { class: 'keys' }, 'Keys (for the tower under the pointer): ', ...KEYS_HELP.flatMap(([keys, what], i) => [...keys.map((k) => h('kbd', {}, k)), ` ${what}${i < KEYS_HELP.length - 1 ? ' · ' : ''}`])),
@@ -86,6 +86,8 @@ function onKey(e: KeyboardEvent): void {
   const action = actions[e.key];
   if (!action) return;
   e.preventDefault();
+  // A button clicked earlier keeps its focus ring and would look selected after the keys moved on.
+  if (document.activeElement instanceof HTMLButtonElement) document.activeElement.blur();
   action();
 }
 
