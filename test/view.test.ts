@@ -106,6 +106,18 @@ test("each text's attention cut from the padded batch equals the text run alone 
   assert.ok(Math.abs(e.logit - logit[0]) < 1e-3, `pair logit ${e.logit} = similarity ${logit[0]}`);
 });
 
+test('labels alone: their prompts are the texts, and the lens gives a zero-shot probability per layer', async () => {
+  const view = await collectView(clip, { images: [IMAGE], texts: [], labels: ['tumor', 'normal tissue'], template: 'a slide of {}' });
+  assert.deepEqual(view.texts.map((t) => t.text), ['a slide of tumor', 'a slide of normal tissue']);
+  for (const row of view.images[0].lens!.layers) assert.ok(Math.abs(row.probability!.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  const last = view.images[0].lens!.layers.at(-1)!;
+  const scores = view.images[0].scores!;
+  // The last layer's reading is the model's output: its probabilities are the zero-shot scores.
+  for (const [i, label] of ['tumor', 'normal tissue'].entries()) {
+    assert.ok(Math.abs(last.probability![i] - scores.find((s) => s.label === label)!.probability) < 1e-4, label);
+  }
+});
+
 test('the command writes the page and says what it costs', async () => {
   const out = path.join(tmp, 'report.html');
   const r = await runCommand(viewCommand, [IMAGE, '--demo', '--backend', 'cpu', '--text', 'tumor cells', '--labels', 'tumor,normal', '--out', out, '--json', '--quiet']);

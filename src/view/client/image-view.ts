@@ -12,6 +12,7 @@ function imageSection(): HTMLElement {
   const [rows, cols] = vision.grid;
   const canvas = hiDpiCanvas(MAIN_SIZE, MAIN_SIZE, 'main-canvas');
   canvas.id = 'image-canvas';
+  canvas.setAttribute('role', 'img');
   const ctx = canvas.getContext('2d')!;
   const queryLabel = h('span', { class: 'query-name', id: 'query-name' });
   const clsShare = h('span', { class: 'muted', id: 'cls-share' });
@@ -55,6 +56,7 @@ function imageSection(): HTMLElement {
     drawGrid(ctx, rows, cols, MAIN_SIZE);
     if (query > 0) outlinePatch(ctx, query - 1, rows, cols, pinned);
     queryLabel.textContent = `${queryName(query)}${pinned ? ' · pinned' : ''}`;
+    canvas.setAttribute('aria-label', `attention from ${queryName(query)} over the patches, layer ${layer}, ${head < 0 ? 'head mean' : `head ${head}`}`);
     clsShare.textContent = `attention to [CLS] (not drawn): ${fmt(row[0])}`;
     barSlot.replaceChildren(colorBar(viewer.lut, min, max, `attention, layer ${layer}, ${head < 0 ? 'head mean' : `head ${head}`}`));
   });
