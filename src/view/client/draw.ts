@@ -64,9 +64,9 @@ interface MapStyle {
   ramp?: boolean;
 }
 
-/** A [rows × cols] map as a tiny canvas in the colormap, alpha rising with the value. */
-function mapCanvas(values: ArrayLike<number>, rows: number, cols: number, style: MapStyle): HTMLCanvasElement {
-  const c = h('canvas', { width: cols, height: rows });
+/** A [rows × cols] map as a tiny canvas in the colormap, alpha rising with the value (into `reuse` if given). */
+function mapCanvas(values: ArrayLike<number>, rows: number, cols: number, style: MapStyle, reuse?: HTMLCanvasElement): HTMLCanvasElement {
+  const c = reuse ?? h('canvas', { width: cols, height: rows });
   const img = new ImageData(cols, rows);
   for (let i = 0; i < rows * cols; i++) {
     const t = scaled(values[i], style.min ?? 0, style.max);

@@ -18,6 +18,7 @@ function modelView(): HTMLElement {
   canvas.id = 'model-canvas';
   const ctx = canvas.getContext('2d')!;
   const title = h('h3', {});
+  const scratch = h('canvas', { width: cols, height: rows }); // one thumbnail at a time, drawn then copied
   const at = (e: MouseEvent): { layer: number; head: number } | null => {
     const r = canvas.getBoundingClientRect();
     const col = Math.floor((e.clientX - r.left - THUMB_LABEL) / pitch);
@@ -49,7 +50,7 @@ function modelView(): HTMLElement {
       for (let c = 0; c < columns; c++) {
         const patches = img.attention.row(l, c === heads ? -1 : c, viewer.state.query).subarray(1);
         const [min, max] = mapRange(patches);
-        const map = mapCanvas(patches, rows, cols, { lut: viewer.lut, min, max, opacity: 1, ramp: false });
+        const map = mapCanvas(patches, rows, cols, { lut: viewer.lut, min, max, opacity: 1, ramp: false }, scratch);
         ctx.imageSmoothingEnabled = false;
         ctx.drawImage(map, THUMB_LABEL + c * pitch, THUMB_LABEL - 8 + l * pitch, cell, cell);
       }
