@@ -44,11 +44,13 @@ function lensChart(lens: LensRecord, measure: 'cosine' | 'probability', marked: 
   const x = (l: number) => left + (n > 1 ? (l / (n - 1)) * (w - left - right) : (w - left - right) / 2);
   const y = (v: number) => top + (1 - (v - lo) / (hi - lo)) * (hh - top - bottom);
   const root = svg('svg', { width: w, height: hh, viewBox: `0 0 ${w} ${hh}`, class: 'chart', role: 'img', 'aria-label': `logit lens: ${measure} per layer` });
+  const step = (hi - lo) / 4;
+  const decimals = Math.max(2, Math.ceil(-Math.log10(step)) + 1); // enough that the 5 labels differ
   for (let k = 0; k <= 4; k++) {
-    const v = lo + ((hi - lo) * k) / 4;
+    const v = lo + step * k;
     root.append(svg('line', { x1: left, x2: w - right, y1: y(v), y2: y(v), class: 'gridline' }));
     const label = svg('text', { x: left - 6, y: y(v) + 3, 'text-anchor': 'end', class: 'axis' });
-    label.textContent = measure === 'probability' ? `${Math.round(v * 100)}%` : v.toFixed(2);
+    label.textContent = measure === 'probability' ? `${Math.round(v * 100)}%` : v.toFixed(decimals);
     root.append(label);
   }
   lens.layers.forEach((l) => {
