@@ -144,10 +144,12 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
     [[IMAGE, '--labels', ' , ', '--out', out], /--labels is empty/],
     [[IMAGE, '--text', 'x', '--methods', 'saliency', '--out', out], /unknown method 'saliency'; valid: /],
     [[broken, '--text', 'x', '--out', out], /broken\.png/],
+    [[IMAGE, '--bogus'], /Unknown option '--bogus'.*see `biomedclip view --help`/],
+    [[IMAGE, '--text', 'x', '--out', out, '--demo', '--model', '/elsewhere'], /--demo and --model \/elsewhere exclude each other/],
   ];
   for (const [args, message] of cases) {
     // Through main(), which turns a thrown error into the one line users see.
-    const r = await runCommand({ usage: '', run: (a) => main(['view', ...a]) }, [...args, '--model', 'demo', '--backend', 'cpu', '--quiet']);
+    const r = await runCommand({ usage: '', run: (a) => main(['view', ...a]) }, ['--model', 'demo', '--backend', 'cpu', '--quiet', ...args]);
     assert.notEqual(r.code, 0, args.join(' '));
     const lines = r.err.split('\n').filter((l) => !l.includes('warning: demo model'));
     assert.equal(lines.length, 1, r.err);
