@@ -25,8 +25,10 @@ export interface Page {
 
 function clientScript(): string {
   if (!existsSync(CLIENT_SCRIPT)) throw new Error(`the viewer's browser script ${CLIENT_SCRIPT} is missing; run \`npm run build\``);
-  // Global declarations of the client files stay inside one function scope; source-map comments go.
-  return `(() => {\n${readFileSync(CLIENT_SCRIPT, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '')}\n})();`;
+  const code = readFileSync(CLIENT_SCRIPT, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
+  if (/<\/script|<!--/i.test(code)) throw new Error('internal: the viewer script must not contain </script or <!-- (it is inlined)');
+  // Global declarations of the client files stay inside one function scope.
+  return `(() => {\n${code}\n})();`;
 }
 
 /** JSON inside a <script> element: `<` escaped so no string can close the element. */
