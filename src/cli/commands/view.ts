@@ -20,7 +20,7 @@ Writes one self-contained HTML page (docs/viewer.md) that shows, for each image 
   - the logit lens: each image block's [CLS] scored against the texts, per layer.
 Keyboard: arrows move layer and head, m head mean, c [CLS], Esc unpin, [ ] previous/next image.
 The page fetches nothing (data, script and style are inside; its Content-Security-Policy forbids any
-request). Attention is stored as 8 bits per value with a scale per row, gzipped: about 4 MB per image at
+request). Attention is stored as 8 bits per value with a scale per row, gzipped: 2.5 to 6 MB per image at
 full size. Its "download data" button saves one image's numbers as JSON in the contracts of
 \`explain --json\`, \`lens --json\` and \`trace\`.
 
