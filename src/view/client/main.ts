@@ -14,9 +14,14 @@ const KEYS_HELP: Array<[string[], string]> = [
   [['[', ']'], 'previous / next image'],
 ];
 
-async function decodeImage(i: number): Promise<DecodedImage> {
-  viewer.images[i] ??= { crop: viewer.crops[i], attention: await readAttention(viewer.data.images[i].attention) };
-  return viewer.images[i]!;
+/** Image i's attention, decoded once: a second caller while it decodes waits for the same work. */
+const decoding = new Map<number, Promise<DecodedImage>>();
+
+function decodeImage(i: number): Promise<DecodedImage> {
+  if (!decoding.has(i)) {
+    decoding.set(i, readAttention(viewer.data.images[i].attention).then((attention) => (viewer.images[i] = { crop: viewer.crops[i], attention })));
+  }
+  return decoding.get(i)!;
 }
 
 async function selectImage(i: number): Promise<void> {
@@ -123,6 +128,11 @@ async function boot(): Promise<void> {
   timing.readyMs = performance.now();
   (window as unknown as { viewerTiming: typeof timing }).viewerTiming = timing;
   document.body.dataset.ready = 'true';
+  // The other images are decoded while the reader looks at the first, so switching to them is instant.
+  for (let i = 1; i < data.images.length; i++) {
+    await new Promise((resolve) => ('requestIdleCallback' in window ? requestIdleCallback(resolve) : setTimeout(resolve, 50)));
+    await decodeImage(i);
+  }
 }
 
 boot().catch((err: unknown) => {
