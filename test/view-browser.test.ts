@@ -229,6 +229,10 @@ test('4 full-size images (12 × 12 heads × 197 tokens each): time to the first 
   assert.deepEqual(opened.errors, []);
   await hoverPatch(opened.page, 7, 7);
   assert.equal(await opened.page.locator('#query-name').textContent(), 'patch (7, 7)');
+  const first = await pixels(opened.page, '#image-canvas');
+  await opened.page.locator('.strip-item[data-index="3"]').click();
+  await opened.page.waitForSelector('.strip-item[data-index="3"][aria-current=true]');
+  assert.ok(changed(first, await pixels(opened.page, '#image-canvas')) > 0.05, 'the fourth image is drawn');
   await opened.page.close();
 });
 
