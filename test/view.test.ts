@@ -144,6 +144,7 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
     [[IMAGE, '--labels', ' , ', '--out', out], /--labels is empty/],
     [[IMAGE, '--text', 'x', '--methods', 'saliency', '--out', out], /unknown method 'saliency'; valid: /],
     [[broken, '--text', 'x', '--out', out], /broken\.png/],
+    [[IMAGE, IMAGE, '--text', 'x', '--out', out], /is given twice/],
     [[IMAGE, '--bogus'], /Unknown option '--bogus'.*see `biomedclip view --help`/],
     [[IMAGE, '--text', 'x', '--out', out, '--demo', '--model', '/elsewhere'], /--demo and --model \/elsewhere exclude each other/],
   ];

@@ -60,6 +60,9 @@ Examples:
     const labels = values.labels?.split(',').map((l) => l.trim()).filter((l) => l !== '');
     if (values.labels !== undefined && labels!.length === 0) throw new UserError('--labels is empty; pass --labels "a,b,c"', 2);
     if (!values.text?.length && !labels) throw new UserError('no text given; pass --text TEXT (repeatable) or --labels "a,b,c"', 2);
+    // The page pairs maps with their image and text by name: each must be given once.
+    const twice = [positionals, values.text ?? []].map((list) => list.find((x, i) => list.indexOf(x) !== i)).find((x) => x !== undefined);
+    if (twice !== undefined) throw new UserError(`'${twice}' is given twice; give each image and text once`, 2);
     const methods = values.methods?.split(',').map((m) => m.trim()).filter((m) => m !== '');
     const clip = await openModel({ ...values, model: values.demo ? 'demo' : values.model });
     try {
