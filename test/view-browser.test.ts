@@ -237,6 +237,7 @@ test('4 full-size images (12 × 12 heads × 197 tokens each): time to the first 
 });
 
 test('a BiomedCLIP-shaped model (12 layers × 12 heads, narrow, random weights): the full page', async () => {
+  // rollout only: the gradient methods cost minutes at this depth on the cpu backend; the demo pages test them.
   const dir = path.join(tmp, 'model12');
   const config = structuredClone(DEMO_CONFIG);
   Object.assign(config.model_cfg.vision_cfg, { width: 192, layers: 12, head_width: 16 });
@@ -245,7 +246,7 @@ test('a BiomedCLIP-shaped model (12 layers × 12 heads, narrow, random weights):
   const file = path.join(tmp, 'model12.html');
   const images = [IMAGES[0], path.join(SHARED_DIR, 'data', 'images', '02_adenocarcinoma_histopathology.jpg')];
   const texts = ['squamous cell carcinoma with keratin pearls', 'gland forming adenocarcinoma'];
-  const r = await runCommand(viewCommand, [...images, '--model', dir, '--backend', 'cpu', ...texts.flatMap((t) => ['--text', t]), '--labels', 'squamous cell carcinoma,adenocarcinoma,normal lung tissue', '--out', file, '--quiet']);
+  const r = await runCommand(viewCommand, [...images, '--model', dir, '--backend', 'cpu', ...texts.flatMap((t) => ['--text', t]), '--labels', 'squamous cell carcinoma,adenocarcinoma,normal lung tissue', '--methods', 'rollout', '--out', file, '--quiet']);
   assert.equal(r.code, 0, r.err);
   const { page, errors } = await open(file);
   assert.deepEqual(errors, []);
