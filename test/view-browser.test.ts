@@ -246,7 +246,7 @@ test('a BiomedCLIP-shaped model (12 layers × 12 heads, narrow, random weights):
   const file = path.join(tmp, 'model12.html');
   const images = [IMAGES[0], path.join(SHARED_DIR, 'data', 'images', '02_adenocarcinoma_histopathology.jpg')];
   const texts = ['squamous cell carcinoma with keratin pearls', 'gland forming adenocarcinoma'];
-  const r = await runCommand(viewCommand, [...images, '--model', dir, '--backend', 'cpu', ...texts.flatMap((t) => ['--text', t]), '--labels', 'squamous cell carcinoma,adenocarcinoma,normal lung tissue', '--methods', 'rollout', '--out', file, '--quiet']);
+  const r = await runCommand(viewCommand, [...images, '--model', dir, '--backend', 'wasm', ...texts.flatMap((t) => ['--text', t]), '--labels', 'squamous cell carcinoma,adenocarcinoma,normal lung tissue', '--methods', 'rollout', '--out', file, '--quiet']);
   assert.equal(r.code, 0, r.err);
   const { page, errors } = await open(file);
   assert.deepEqual(errors, []);
