@@ -237,7 +237,7 @@ test('4 full-size images (12 × 12 heads × 197 tokens each): time to the first 
 });
 
 test('a BiomedCLIP-shaped model (12 layers × 12 heads, narrow, random weights): the full page', async () => {
-  // rollout only: the gradient methods cost minutes at this depth on the cpu backend; the demo pages test them.
+  // rollout only, on wasm: the gradient methods would double the time at this depth; the demo pages test them.
   const dir = path.join(tmp, 'model12');
   const config = structuredClone(DEMO_CONFIG);
   Object.assign(config.model_cfg.vision_cfg, { width: 192, layers: 12, head_width: 16 });
