@@ -18,7 +18,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
 import { command as viewCommand } from '../src/cli/commands/view.js';
 import { DEMO_CONFIG, ensureDemoModel, writeDemoModel } from '../src/demo/demo-model.js';
-import { attentionName } from '../src/view/data.js';
+import { attentionPoint } from '../src/inspect/probe.js';
 import { buildPage } from '../src/view/page.js';
 import { fullSizeView } from './support/view-fixtures.js';
 import { SHARED_DIR, runCommand } from './helpers.js';
@@ -200,12 +200,12 @@ test('"download data": JSON in the contracts of explain --json, lens --json and 
   assert.equal(data.zero_shot.scores.length, 3);
   const image = data.trace[0];
   assert.equal(image.image, IMAGES[0]);
-  assert.deepEqual(image.tensors.map((t: { name: string }) => t.name), [attentionName.image(0), attentionName.image(1)]);
+  assert.deepEqual(image.tensors.map((t: { name: string }) => t.name), [attentionPoint.image(0), attentionPoint.image(1)]);
   assert.deepEqual(image.tensors[1].shape, [1, 2, 197, 197]);
   assert.deepEqual(data.trace[1].tokens.at(-1), '[SEP]');
   const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
   try {
-    const want = (await clip.trace({ images: [IMAGES[0]] }, { capture: [attentionName.image(1)] })).get(attentionName.image(1))!.data;
+    const want = (await clip.trace({ images: [IMAGES[0]] }, { capture: [attentionPoint.image(1)] })).get(attentionPoint.image(1))!.data;
     const got: number[] = image.tensors[1].data;
     let worst = 0;
     for (let r = 0; r < 2 * 197; r++) {

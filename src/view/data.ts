@@ -1,19 +1,25 @@
 /**
  * The viewer's data adapter: runs the model on the images and texts and returns everything the page shows,
  * as host arrays: every layer's attention probabilities of both towers (captured by hook name, as `trace`
- * does), the explanation maps of each image-text pair (as `explain --json` reports them), the logit lens
- * (as `lens --json`) and the zero-shot scores. The page format (page.ts) knows nothing of the model.
+ * does), the explanation maps of each image-text pair (src/inspect's `explain`, as `explain --json` reports
+ * them), the logit lens (src/inspect's `logitLens`, as `lens --json`) and the zero-shot scores. The page
+ * format (page.ts) knows nothing of the model.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_TEMPLATE, fillTemplate, type BiomedCLIP } from '../api/biomedclip.js';
 import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
 import { UserError } from '../errors.js';
 import type { HostTensor } from '../host-tensor.js';
 import { preprocessImage } from '../image/index.js';
+import { METHODS, type Method } from '../inspect/explain.js';
+import { logitLens } from '../inspect/lens.js';
+import { attentionPoint } from '../inspect/probe.js';
+import { viridis } from '../inspect/render/colormap.js';
+import { zeroShotProbs } from '../model/head.js';
 import type { ExplainRecord, LabelScore, LensRecord, PageData } from './contract.js';
-import { lensCosines, pairLogits, rollout, viridisLut } from './interim.js';
 
-/** Explanation methods the viewer can show (INTERIM: relevance and gradcam need src/inspect's gradients). */
-export const VIEW_METHODS = ['rollout'] as const;
+/** The explanation methods shown by default: the three of `biomedclip explain` that issue 14 names. */
+export const VIEW_METHODS: readonly Method[] = ['rollout', 'relevance', 'gradcam'];
 
 export interface ViewRequest {
   /** Image files. */
@@ -57,19 +63,13 @@ export interface ViewModel {
   colormap: { name: string; lut: Uint8Array };
 }
 
-/** Hook names of the attention probabilities [B, H, S, S] of one tower's layer. */
-export const attentionName = {
-  image: (layer: number) => `visual.trunk.blocks.${layer}.attn.probs`,
-  text: (layer: number) => `text.transformer.encoder.layer.${layer}.attention.self.probs`,
-};
-
 const range = (n: number) => [...Array(n).keys()];
 
 export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<ViewModel> {
   const { vision, text } = clip.config;
   const methods = [...(req.methods ?? VIEW_METHODS)];
-  const unknown = methods.filter((m) => !(VIEW_METHODS as readonly string[]).includes(m));
-  if (unknown.length > 0) throw new UserError(`--methods: unknown method '${unknown[0]}'; valid: ${VIEW_METHODS.join(', ')}`, 2);
+  const unknown = methods.find((m) => !(METHODS as readonly string[]).includes(m));
+  if (unknown !== undefined) throw new UserError(`--methods: unknown method '${unknown}'; valid: ${METHODS.join(', ')}`, 2);
   const template = req.template ?? DEFAULT_TEMPLATE;
   const fromLabels = req.texts.length === 0;
   const texts = fromLabels ? (req.labels ?? []).map((l) => fillTemplate(template, l)) : req.texts;
@@ -83,23 +83,18 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
   const grid = vision.imageSize / vision.patchSize;
   for (const name of req.images) {
     req.onStep?.(`image tower: ${name}`);
-    const traced = await traceImage(clip, name);
-    const logits = pairLogits(clip.model, [traced.features], textFeatures)[0];
-    const cosines = lensCosines(clip.model, traced.blocks, textFeatures);
+    const traced = await traceImage(clip, name, textFeatures);
     const scores = req.labels && labelEmbeddings ? (await clip.scoreLabels([traced.features], labelEmbeddings, req.labels))[0] : null;
-    const lens: LensRecord = {
-      image: name,
-      texts,
-      layers: cosines.map((cosine, layer) => {
-        const logit = cosine.map((c) => clip.logitScale * c);
-        return { layer, cosine, logit, ...(fromLabels && req.labels ? { probability: softmax(logit) } : {}) };
-      }),
-    };
+    const probability = fromLabels && req.labels ? lensProbabilities(traced.lens) : undefined;
+    const lens: LensRecord = { image: name, texts, layers: traced.lens.map((row, l) => ({ ...row, ...(probability ? { probability: probability[l] } : {}) })) };
     images.push({ name, crop: traced.crop, attention: traced.attention, lens, scores });
-    const imageRollout = rollout(traced.attention).slice(1);
-    textViews.forEach((t, j) => {
-      explanations.push({ method: 'rollout', image: name, text: t.text, grid: [grid, grid], image_map: Array.from(imageRollout), tokens: t.tokens, text_map: Array.from(rollout(t.attention)), logit: logits[j] });
-    });
+    for (const text of texts) {
+      req.onStep?.(`explain: ${methods.join(', ')} for "${text}"`);
+      const r = await clip.explain(name, text, methods as Method[]);
+      for (const e of r.explanations) {
+        explanations.push({ method: e.method, image: name, text, grid: e.grid, image_map: Array.from(e.imageMap), tokens: r.tokens, text_map: e.textMap && Array.from(e.textMap), logit: e.logit });
+      }
+    }
   }
   return {
     model: {
@@ -118,24 +113,29 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
   };
 }
 
-/** The overlays' colormap: viridis, perceptually uniform and readable by colour-blind readers. */
+/** The overlays' colormap: viridis, as `explain`'s pictures, as 256 RGB entries. */
 export function overlayColormap(): ViewModel['colormap'] {
-  return { name: 'viridis', lut: viridisLut() };
+  return { name: 'viridis', lut: Uint8Array.from(range(256).flatMap((i) => viridis(i / 255))) };
 }
 
-/** One pass of the image tower capturing every layer's attention (and, INTERIM, every block for the lens). */
-async function traceImage(clip: BiomedCLIP, name: string) {
+/** The image tower's pass capturing every layer's attention, and the logit lens against the texts. */
+async function traceImage(clip: BiomedCLIP, name: string, textFeatures: Float32Array[]) {
   const { layers } = clip.config.vision;
   const p = await preprocessImage(name, clip.config.preprocess);
   const s = clip.config.preprocess.imageSize;
-  const blockNames = range(layers).map((l) => `visual.trunk.blocks.${l}`);
-  const traced = await clip.trace({ pixelValues: { shape: [1, 3, s, s], data: p.pixelValues } }, { capture: [...range(layers).map(attentionName.image), ...blockNames] });
-  return {
-    crop: p.crop,
-    attention: range(layers).map((l) => traced.get(attentionName.image(l))!),
-    blocks: blockNames.map((n) => traced.get(n)!),
-    features: traced.get('outputs.image_features')!.data,
-  };
+  const traced = await clip.trace({ pixelValues: { shape: [1, 3, s, s], data: p.pixelValues } }, { capture: range(layers).map(attentionPoint.image) });
+  const pixels = tf.tensor4d(p.pixelValues, [1, 3, s, s]);
+  const texts = tf.tensor2d(textFeatures.map((t) => Array.from(t))); // [N, E]
+  try {
+    return {
+      crop: p.crop,
+      attention: range(layers).map((l) => traced.get(attentionPoint.image(l))!),
+      features: traced.get('outputs.image_features')!.data,
+      lens: await logitLens(clip.model, pixels, texts),
+    };
+  } finally {
+    tf.dispose([pixels, texts]);
+  }
 }
 
 /**
@@ -145,14 +145,14 @@ async function traceImage(clip: BiomedCLIP, name: string) {
 async function traceTexts(clip: BiomedCLIP, texts: string[]): Promise<{ views: TextView[]; features: Float32Array[] }> {
   const { layers, heads } = clip.config.text;
   const enc = clip.tokenize(texts);
-  const traced = await clip.trace({ texts }, { capture: range(layers).map(attentionName.text) });
+  const traced = await clip.trace({ texts }, { capture: range(layers).map(attentionPoint.text) });
   const t = enc.inputIds[0].length;
   const feats = traced.get('outputs.text_features')!;
   const e = feats.shape[1];
   const views = texts.map((text, i) => {
     const n = enc.attentionMask[i].reduce((a, b) => a + b, 0);
     const attention = range(layers).map((l) => {
-      const all = traced.get(attentionName.text(l))!.data; // [N, H, T, T]
+      const all = traced.get(attentionPoint.text(l))!.data; // [N, H, T, T]
       const data = new Float32Array(heads * n * n);
       for (let h = 0; h < heads; h++) for (let q = 0; q < n; q++) data.set(all.subarray(((i * heads + h) * t + q) * t, ((i * heads + h) * t + q) * t + n), (h * n + q) * n);
       return { shape: [1, heads, n, n], data };
@@ -162,9 +162,7 @@ async function traceTexts(clip: BiomedCLIP, texts: string[]): Promise<{ views: T
   return { views, features: texts.map((_, i) => feats.data.slice(i * e, (i + 1) * e)) };
 }
 
-function softmax(logits: number[]): number[] {
-  const max = Math.max(...logits);
-  const e = logits.map((l) => Math.exp(l - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
+/** Each lens row's logits through the CLIP head's softmax over the texts: the zero-shot probability per layer. */
+function lensProbabilities(rows: Array<{ logit: number[] }>): number[][] {
+  return tf.tidy(() => zeroShotProbs(tf.tensor2d(rows.map((r) => r.logit))).arraySync() as number[][]);
 }

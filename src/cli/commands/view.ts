@@ -4,6 +4,7 @@ import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../commo
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { METHODS } from '../../inspect/explain.js';
 import { VIEW_METHODS, collectView } from '../../view/data.js';
 import { buildPage } from '../../view/page.js';
 
@@ -28,7 +29,8 @@ Options:
   --text TEXT        a text; repeatable (default: the prompts of --labels)
   --labels "a,b,c"   zero-shot labels: adds each image's scores (and, without --text, the texts)
   --template T       prompt template with {} for the labels (default "${DEFAULT_TEMPLATE}")
-  --methods M,M      explanation methods to show (default and valid: ${VIEW_METHODS.join(', ')})
+  --methods M,M      explanation methods per pair (default ${VIEW_METHODS.join(',')}; any of
+                     ${METHODS.join(', ')}; see biomedclip explain --help)
   --out FILE.html    the page to write (atomically: no partial file on error)
   --demo             same as --model demo: the random-weight demo model, offline
 ${MODEL_HELP}
