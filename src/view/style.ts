@@ -75,8 +75,10 @@ kbd { margin-right: 2px; font: 11px var(--mono); border: 1px solid var(--line); 
 .map-figure { margin: 0; }
 .map-figure canvas { display: block; border-radius: 4px; }
 .map-figure figcaption { font-size: 12px; margin-top: 4px; }
-.token-row { display: flex; flex-wrap: wrap; align-items: center; gap: 3px; margin-top: 6px; }
-.token-row-label { width: 74px; font-size: 12px; color: var(--muted); }
+.map-range { display: block; font-size: 11.5px; }
+.token-row { display: grid; grid-template-columns: 74px 1fr; align-items: baseline; margin-top: 6px; }
+.token-row-label { font-size: 12px; color: var(--muted); }
+.tokens { display: flex; flex-wrap: wrap; gap: 3px; }
 .tok { font: 12.5px var(--mono); padding: 1px 5px; border-radius: 4px; }
 .tok-special { color: var(--muted); border: 1px dashed var(--line); }
 .scores-card .score-row { display: grid; grid-template-columns: minmax(140px, 260px) 1fr 56px 90px; gap: 10px; align-items: center; font-size: 13px; margin: 3px 0; }

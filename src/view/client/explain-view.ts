@@ -4,7 +4,7 @@
  * relevance, and the zero-shot scores when the page has labels.
  */
 
-const SMALL_SIZE = 160;
+const SMALL_SIZE = 148;
 
 function explainSection(): HTMLElement {
   const body = h('div', { class: 'explain-body' });
@@ -31,9 +31,9 @@ function explainCard(img: DecodedImage, records: ExplainRecord[]): HTMLElement {
     const canvas = hiDpiCanvas(SMALL_SIZE, SMALL_SIZE, 'small-canvas');
     const [min, max] = [minOf(r.image_map), maxOf(r.image_map)];
     drawOverlay(canvas.getContext('2d')!, img.crop, mapCanvas(r.image_map, r.grid[0], r.grid[1], { lut: viewer.lut, min, max, opacity: 0.85 }), SMALL_SIZE, false);
-    return h('figure', { class: 'map-figure', 'data-method': r.method }, canvas, h('figcaption', {}, h('strong', {}, r.method), h('span', { class: 'muted' }, ` ${fmt(min)} … ${fmt(max)}`)));
+    return h('figure', { class: 'map-figure', 'data-method': r.method, style: `width: ${SMALL_SIZE}px` }, canvas, h('figcaption', {}, h('strong', {}, r.method), h('span', { class: 'muted map-range' }, `${fmt(min)} … ${fmt(max)}`)));
   });
-  const tokenRows = records.filter((r) => r.text_map !== null).map((r) => h('div', { class: 'token-row' }, h('span', { class: 'token-row-label' }, r.method), ...coloredTokens(r.tokens, r.text_map!)));
+  const tokenRows = records.filter((r) => r.text_map !== null).map((r) => h('div', { class: 'token-row' }, h('span', { class: 'token-row-label' }, r.method), h('div', { class: 'tokens' }, ...coloredTokens(r.tokens, r.text_map!))));
   return h(
     'article',
     { class: 'card explain-card' },
