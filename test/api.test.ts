@@ -13,9 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP, fillTemplate } from '../src/api/biomedclip.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { SafetensorsFile } from '../src/weights/index.js';
-import { REPO_ROOT, SHARED_DIR } from './helpers.js';
+import { EXAMPLE_IMAGES, REPO_ROOT, SHARED_DIR } from './helpers.js';
 
-const IMAGES = ['02_adenocarcinoma_histopathology.jpg', '08_skimage_cell_gray.png'].map((f) => path.join(SHARED_DIR, 'data', 'images', f));
+const IMAGES = [EXAMPLE_IMAGES.adenocarcinoma, EXAMPLE_IMAGES.squamous];
 const LABELS = ['adenocarcinoma histopathology', 'brain MRI', 'chest X-ray'];
 let dir = '';
 let clip: BiomedCLIP;

@@ -13,6 +13,12 @@ export const SHARED_DIR = process.env.BIOMEDCLIP_SHARED ?? path.resolve(REPO_ROO
 
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 
+/** The model card's two example images, shipped in assets/examples/ (MIT; see assets/README.md). */
+export const EXAMPLE_IMAGES = {
+  squamous: path.join(REPO_ROOT, 'assets', 'examples', 'squamous_cell_carcinoma_histopathology.jpeg'),
+  adenocarcinoma: path.join(REPO_ROOT, 'assets', 'examples', 'adenocarcinoma_histopathology.jpg'),
+};
+
 /** The Python that has Debian's torch/torchvision/PIL (plain `python3` may be another interpreter). */
 export const TORCH_PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
 

@@ -26,8 +26,10 @@ ${MODEL_HELP}
 Output (--json): [{"file","scores":[{"label","probability","logit"}]}], scores sorted by probability.
 
 Examples:
-  biomedclip classify slide.jpg --labels "adenocarcinoma,squamous cell carcinoma,normal tissue" --json
-  biomedclip classify *.png --labels "pneumonia,normal" --template "this is an image of {}" --template "{} presented in image"`,
+  biomedclip classify assets/examples/adenocarcinoma_histopathology.jpg --model demo \\
+      --labels "adenocarcinoma,squamous cell carcinoma,normal tissue" --json
+  biomedclip classify assets/examples/*.jp*g --labels "adenocarcinoma,squamous cell carcinoma" \\
+      --template "this is an image of {}" --template "{} presented in image"`,
 
   async run(args) {
     const { values, positionals } = parse('classify', args, {

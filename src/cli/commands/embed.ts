@@ -21,8 +21,9 @@ ${MODEL_HELP}
 Output (--json): {"images":[{"file","features":[512],"embedding":[512]}],"texts":[{"text","features","embedding"}]}
 
 Examples:
-  biomedclip embed --model ./biomedclip --image chest.png --text "chest X-ray" --json
-  biomedclip embed --image a.jpg --image b.jpg --backend wasm --json > emb.json`,
+  biomedclip embed --model demo --image assets/examples/adenocarcinoma_histopathology.jpg --text "adenocarcinoma" --json
+  biomedclip embed --image assets/examples/adenocarcinoma_histopathology.jpg \\
+      --image assets/examples/squamous_cell_carcinoma_histopathology.jpeg --backend wasm --json > emb.json`,
 
   async run(args) {
     const { values } = parse('embed', args, {

@@ -32,7 +32,7 @@ Output (--json): {"index","root","count","embedDim","added","alreadyIndexed","sk
                   "changed","missing","otherFiles","truncatedBytes","model":{"dir","fingerprint"}}
 
 Examples:
-  biomedclip index ./scans --out ./scans.index
+  biomedclip index assets/examples --out examples.index --model demo
   biomedclip index ./scans --out ./scans.index --model ./biomedclip --batch-size 32 --json
   python -c "import numpy as np; print(np.load('scans.index/embeddings.npy').shape)"`,
 

@@ -30,9 +30,9 @@ Options:
   -h, --help            this help
 
 Examples:
-  biomedclip preprocess slide.jpg --out slide.safetensors
+  biomedclip preprocess assets/examples/adenocarcinoma_histopathology.jpg --out slide.safetensors
   biomedclip preprocess ct.png --out ct.safetensors --png ct_crop.png --sixteen-bit rescale
-  biomedclip preprocess scan.png --out scan.safetensors --decoder js --json`;
+  biomedclip preprocess assets/examples/squamous_cell_carcinoma_histopathology.jpeg --out scan.safetensors --decoder js --json`;
 
 interface Parsed {
   image: string;

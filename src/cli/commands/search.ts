@@ -25,8 +25,8 @@ ${MODEL_HELP}
 Output (--json): {"index","query":{"text"|"image"},"count","complete","results":[{"rank","path","file","cosine","logit","row"}]}
 
 Examples:
-  biomedclip search ./scans.index "chest X-ray showing pneumonia" --top 5
-  biomedclip search ./scans.index --image ./query.png --json
+  biomedclip search examples.index "adenocarcinoma histopathology" --top 1
+  biomedclip search examples.index --image assets/examples/adenocarcinoma_histopathology.jpg --json
   biomedclip search ./scans.index "H&E stained tissue" --csv > hits.csv`,
 
   async run(args) {

@@ -30,7 +30,8 @@ Options:
 ${MODEL_HELP}
 
 Examples:
-  biomedclip trace --image slide.jpg --capture 'visual.trunk.blocks.*.attn.probs' --out attn.safetensors
+  biomedclip trace --image assets/examples/adenocarcinoma_histopathology.jpg \\
+      --capture 'visual.trunk.blocks.*.attn.probs' --out attn.safetensors
   biomedclip trace --text "tumor cells" --text "normal tissue" --pad-to 256 --out text.safetensors
   biomedclip trace --inputs golden.safetensors --out ours.safetensors`,
 
