@@ -146,6 +146,18 @@ test('bad input: one error line, non-zero exit, no output file', () => {
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), '--help']);
 });
 
+test("BiomedCLIP.load('demo') resolves the demo model as the CLI's --model demo does", async () => {
+  const demo = await BiomedCLIP.load('demo', { backend: 'cpu' });
+  try {
+    assert.equal(demo.isDemo, true);
+    assert.ok(path.isAbsolute(demo.modelDir), demo.modelDir);
+    const [e] = await demo.encodeTexts(['tumor']);
+    assert.equal(e.embedding.length, 64);
+  } finally {
+    demo.dispose();
+  }
+});
+
 test('first use without a model: tries the download, and offline says how to go on', () => {
   const env = { ...process.env, HF_HOME: path.join(dir, 'hf-empty'), HF_ENDPOINT: 'http://127.0.0.1:9' };
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), 'embed', '--text', 'tumor'], { encoding: 'utf8', env });

@@ -12,7 +12,7 @@ import type { BiomedCLIPModel } from '../model/clip.js';
 import { clipLogits, l2Normalize, zeroShotProbs } from '../model/head.js';
 import type { HookOptions } from '../model/hooks.js';
 import { loadModel } from '../model/load.js';
-import { isDemoModel } from '../demo/demo-model.js';
+import { ensureDemoModel, isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../host-tensor.js';
 import { explain, type ExplainOptions, type Explanation, type Method } from '../inspect/explain.js';
 import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
@@ -81,11 +81,15 @@ export class BiomedCLIP {
     this.logitScale = Math.exp(model.logit_scale.dataSync()[0]);
   }
 
-  /** Loads `dir` (a model directory: model.safetensors, open_clip_config.json, vocab.txt). */
+  /**
+   * Loads `dir` (a model directory: model.safetensors, open_clip_config.json, vocab.txt), or `'demo'`: the
+   * random-weight demo model, generated on first use, exactly as the CLI's `--model demo`.
+   */
   static async load(dir: string, opts: LoadModelOptions = {}): Promise<BiomedCLIP> {
     const backend = await useBackend(opts.backend);
-    const model = await loadModel(dir, { onNote: opts.onNote });
-    return new BiomedCLIP(model, dir, backend);
+    const modelDir = dir === 'demo' ? await ensureDemoModel() : dir;
+    const model = await loadModel(modelDir, { onNote: opts.onNote });
+    return new BiomedCLIP(model, modelDir, backend);
   }
 
   get config() {

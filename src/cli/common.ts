@@ -7,7 +7,7 @@ import { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError, oneLine } from '../errors.js';
 import { downloadModel } from '../hub/download-model.js';
 import { resolveModelDir } from '../hub/model-dir.js';
-import { DEMO_LABEL, DEMO_WARNING, ensureDemoModel } from '../demo/demo-model.js';
+import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
@@ -30,7 +30,8 @@ export const MODEL_HELP = `Model options:
 export { parse } from './args.js';
 
 export async function openModel(values: { model?: string; backend?: string; quiet?: boolean }): Promise<BiomedCLIP> {
-  const dir = values.model === 'demo' ? await ensureDemoModel() : await modelDirOrDownload(values.model, values.quiet);
+  // 'demo' is resolved by BiomedCLIP.load, as for library users.
+  const dir = values.model === 'demo' ? 'demo' : await modelDirOrDownload(values.model, values.quiet);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
   const clip = await BiomedCLIP.load(dir, { backend: values.backend, onNote: note });
   // Never quiet: results of random weights must not be mistaken for BiomedCLIP's.
