@@ -16,6 +16,7 @@ import { ensureDemoModel, isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../host-tensor.js';
 import { explain, type ExplainOptions, type Explanation, type Method } from '../inspect/explain.js';
 import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
+import { describeNonFinite, findNonFinite } from '../util/finite.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
 import { LabelEmbeddingCache } from './label-cache.js';
 import { disposePair, pairInputs } from './pair.js';
@@ -25,6 +26,8 @@ export interface LoadModelOptions {
   backend?: string;
   /** Informational notes (ignored tensors, default config); silent by default. */
   onNote?: (message: string) => void;
+  /** Load weights holding NaN/Inf (refused by default); embeddings and scores are still never non-finite. */
+  allowNonfinite?: boolean;
 }
 
 export interface Embedding {
@@ -69,8 +72,8 @@ export class BiomedCLIP {
   private readonly labelCache = new LabelEmbeddingCache(16);
   /** True for the random-weight demo model (`--model demo`): its outputs carry no meaning. */
   readonly isDemo: boolean;
-  /** exp(logit_scale), the temperature of the logits: read from the backend once, not once per score. */
-  readonly logitScale: number;
+  /** exp(logit_scale), read from the backend once, not once per score; checked by the `logitScale` getter. */
+  private readonly scale: number;
 
   private constructor(
     readonly model: BiomedCLIPModel,
@@ -78,7 +81,15 @@ export class BiomedCLIP {
     readonly backend: BackendName,
   ) {
     this.isDemo = isDemoModel(modelDir);
-    this.logitScale = Math.exp(model.logit_scale.dataSync()[0]);
+    this.scale = Math.exp(model.logit_scale.dataSync()[0]);
+  }
+
+  /** exp(logit_scale), the temperature of the logits; refused when it is not finite in float32, as open_clip computes it. */
+  get logitScale(): number {
+    if (!Number.isFinite(Math.fround(this.scale))) {
+      throw new UserError(`${this.modelDir}: exp(logit_scale) = ${this.scale} is not a finite float32 temperature, so every logit would be too; the weights are damaged: download or convert them again`);
+    }
+    return this.scale;
   }
 
   /**
@@ -88,7 +99,7 @@ export class BiomedCLIP {
   static async load(dir: string, opts: LoadModelOptions = {}): Promise<BiomedCLIP> {
     const backend = await useBackend(opts.backend);
     const modelDir = dir === 'demo' ? await ensureDemoModel() : dir;
-    const model = await loadModel(modelDir, { onNote: opts.onNote });
+    const model = await loadModel(modelDir, { onNote: opts.onNote, allowNonfinite: opts.allowNonfinite });
     return new BiomedCLIP(model, modelDir, backend);
   }
 
@@ -127,8 +138,9 @@ export class BiomedCLIP {
     const batch = opts.batchSize ?? 8;
     const out: Embedding[] = [];
     for (let start = 0; start < images.length; start += batch) {
-      const px = await this.pixelValues(images.slice(start, start + batch), opts);
-      out.push(...this.embedPixels(px));
+      const slice = images.slice(start, start + batch);
+      const px = await this.pixelValues(slice, opts);
+      out.push(...this.embedPixels(px, slice.map((img, i) => inputName(img, start + i))));
       opts.onProgress?.(out.length, images.length);
     }
     return out;
@@ -137,20 +149,23 @@ export class BiomedCLIP {
   async encodeTexts(texts: string[], opts: TextOptions = {}): Promise<Embedding[]> {
     if (texts.length === 0) return [];
     const enc = this.tokenize(texts, opts);
-    return this.embedIds(enc.inputIds);
+    return this.embedIds(enc.inputIds, texts.map((t) => `text ${JSON.stringify(t.length > 60 ? `${t.slice(0, 60)}…` : t)}`));
   }
 
-  /** Features of already preprocessed pixels [B, 3, S, S]. */
-  embedPixels(px: HostTensor): Embedding[] {
-    return this.embed(() => this.model.encodeImage(tf.tensor4d(px.data, px.shape as [number, number, number, number])));
+  /**
+   * Features of already preprocessed pixels [B, 3, S, S]. `names` (file names, say) name the input whose
+   * features come out non-finite, which is an error: no embedding with NaN or Inf ever leaves this class.
+   */
+  embedPixels(px: HostTensor, names?: string[]): Embedding[] {
+    return this.embed(() => this.model.encodeImage(tf.tensor4d(px.data, px.shape as [number, number, number, number])), names ?? rowNames('image', px.shape[0]));
   }
 
-  /** Features of already tokenized ids (rows of equal length, [PAD] = 0). */
-  embedIds(ids: number[][]): Embedding[] {
-    return this.embed(() => this.model.encodeText(tf.tensor2d(ids, [ids.length, ids[0].length], 'int32')));
+  /** Features of already tokenized ids (rows of equal length, [PAD] = 0); `names` as for embedPixels. */
+  embedIds(ids: number[][], names?: string[]): Embedding[] {
+    return this.embed(() => this.model.encodeText(tf.tensor2d(ids, [ids.length, ids[0].length], 'int32')), names ?? rowNames('text', ids.length));
   }
 
-  private embed(run: () => tf.Tensor2D): Embedding[] {
+  private embed(run: () => tf.Tensor2D, names: string[]): Embedding[] {
     const [features, embedding] = tf.tidy(() => {
       const f = run();
       return [f, l2Normalize(f)];
@@ -158,6 +173,10 @@ export class BiomedCLIP {
     const rows = toRows(features, embedding);
     features.dispose();
     embedding.dispose();
+    rows.forEach((row, i) => {
+      const bad = findNonFinite(row.embedding);
+      if (bad) throw new UserError(`${names[i]}: the forward pass gave ${describeNonFinite(bad)} in the embedding; the model overflows float32 on this input: check its weights (download or convert them again)`);
+    });
     return rows;
   }
 
@@ -254,6 +273,16 @@ export class BiomedCLIP {
 
 export function fillTemplate(template: string, label: string): string {
   return template.includes('{}') ? template.split('{}').join(label) : `${template} ${label}`;
+}
+
+/** How errors name an input: its path, else its kind and position. */
+function inputName(input: ImageInput, index: number): string {
+  if (typeof input === 'string') return input;
+  return input instanceof Uint8Array ? `<image bytes #${index + 1}>` : `<raw image #${index + 1}>`;
+}
+
+function rowNames(kind: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${kind} #${i + 1} of the batch`);
 }
 
 function idsTensor(rows: number[][]): { shape: number[]; data: Int32Array } {

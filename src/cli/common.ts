@@ -29,11 +29,11 @@ export const MODEL_HELP = `Model options:
 
 export { parse } from './args.js';
 
-export async function openModel(values: { model?: string; backend?: string; quiet?: boolean }): Promise<BiomedCLIP> {
+export async function openModel(values: { model?: string; backend?: string; quiet?: boolean; allowNonfinite?: boolean }): Promise<BiomedCLIP> {
   // 'demo' is resolved by BiomedCLIP.load, as for library users.
   const dir = values.model === 'demo' ? 'demo' : await modelDirOrDownload(values.model, values.quiet);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
-  const clip = await BiomedCLIP.load(dir, { backend: values.backend, onNote: note });
+  const clip = await BiomedCLIP.load(dir, { backend: values.backend, onNote: note, allowNonfinite: values.allowNonfinite });
   // Never quiet: results of random weights must not be mistaken for BiomedCLIP's.
   if (clip.isDemo) console.error(`biomedclip: warning: ${DEMO_WARNING}`);
   return clip;

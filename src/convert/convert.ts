@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from '../model/config.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { describeNonFinite, findNonFinite } from '../util/finite.js';
 import { progressBar } from '../util/progress.js';
 import { f32ToF16 } from '../weights/dtype.js';
 import { SafetensorsWriter, type TensorSpec } from '../weights/writer.js';
@@ -29,6 +30,8 @@ export interface ConvertOptions {
   /** vocab.txt path (default: the one beside the checkpoint, else none, with a note). */
   vocab?: string;
   dtype?: 'f32' | 'f16';
+  /** Copy NaN/Inf weights instead of refusing the checkpoint (the loader still refuses them by default). */
+  allowNonfinite?: boolean;
   onNote?: (msg: string) => void;
   progress?: boolean;
 }
@@ -61,7 +64,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertRe
     if (vocab !== undefined) await writeFileAtomic(path.join(opts.outDir, VOCAB_FILE), vocab);
     const outFile = path.join(opts.outDir, WEIGHTS_FILE);
     const metadata = provenance(opts.checkpoint, source.format, sourceSha256, dtype);
-    const parameters = await writeModel(outFile, source, plan, dtype, metadata, opts.progress === true);
+    const parameters = await writeModel(outFile, source, plan, { dtype, metadata, showProgress: opts.progress === true, allowNonfinite: opts.allowNonfinite === true, checkpoint: opts.checkpoint, note });
     return { tensors: plan.tensors.length, parameters, dropped: plan.dropped, sourceSha256, outFile };
   } finally {
     await source.close();
@@ -125,6 +128,27 @@ async function prepareOutDir(dir: string): Promise<void> {
   }
 }
 
+/** NaN/Inf weights are refused (one NaN makes every output NaN) unless --allow-nonfinite asks to copy them. */
+function checkFinite(values: Float32Array, name: string, opts: WriteOptions): void {
+  const bad = findNonFinite(values);
+  if (bad === undefined) return;
+  if (!opts.allowNonfinite) {
+    throw new UserError(`${opts.checkpoint}: tensor "${name}" has ${describeNonFinite(bad)}; the checkpoint is damaged: download it again (or pass --allow-nonfinite to convert it as it is)`);
+  }
+  opts.note(`copied ${describeNonFinite(bad)} of tensor "${name}" (--allow-nonfinite): loading the model refuses them unless asked (\`biomedclip trace --allow-nonfinite\`)`);
+}
+
+/** float32 → float16, refusing finite values that float16 cannot hold (|v| > 65504 would become Inf). */
+function toF16(values: Float32Array, name: string, checkpoint: string): Uint16Array {
+  const half = f32ToF16(values);
+  for (let i = 0; i < half.length; i++) {
+    if ((half[i] & 0x7c00) === 0x7c00 && Number.isFinite(values[i])) {
+      throw new UserError(`${checkpoint}: tensor "${name}" holds ${values[i]} (index ${i}), beyond float16's range of ±65504; convert with --dtype f32`);
+    }
+  }
+  return half;
+}
+
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
@@ -152,15 +176,19 @@ function provenance(checkpoint: string, format: TensorSource['format'], sha: str
   };
 }
 
+interface WriteOptions {
+  dtype: 'f32' | 'f16';
+  metadata: Record<string, string>;
+  showProgress: boolean;
+  allowNonfinite: boolean;
+  /** The checkpoint's path, for messages. */
+  checkpoint: string;
+  note: (m: string) => void;
+}
+
 /** Streams every planned tensor into `outFile` (atomic); returns the parameter count. */
-async function writeModel(
-  outFile: string,
-  source: TensorSource,
-  plan: ConversionPlan,
-  dtype: 'f32' | 'f16',
-  metadata: Record<string, string>,
-  showProgress: boolean,
-): Promise<number> {
+async function writeModel(outFile: string, source: TensorSource, plan: ConversionPlan, opts: WriteOptions): Promise<number> {
+  const { dtype, metadata, showProgress } = opts;
   const specs: TensorSpec[] = plan.tensors.map((t) => ({ name: t.target, dtype: dtype === 'f16' ? 'F16' : 'F32', shape: t.shape }));
   const counts = plan.tensors.map((t) => t.shape.reduce((a, b) => a * b, 1));
   const total = counts.reduce((a, b) => a + b, 0);
@@ -170,7 +198,8 @@ async function writeModel(
     let done = 0;
     for (const [i, t] of plan.tensors.entries()) {
       const values = await source.readFloat32(t.source);
-      await writer.write(t.target, dtype === 'f16' ? f32ToF16(values) : values);
+      checkFinite(values, t.source, opts);
+      await writer.write(t.target, dtype === 'f16' ? toF16(values, t.source, opts.checkpoint) : values);
       done += counts[i];
       bar?.update(done);
     }

@@ -3,11 +3,13 @@
  * `DIR/open_clip_config.json` (optional: BiomedCLIP's own config otherwise). Every tensor is checked
  * against the key table before any is read: missing, unexpected, mis-shaped or non-float tensors are
  * errors naming the key. Only the known-unused tensors (position_ids, BERT pooler) are reported and skipped.
+ * A tensor holding NaN or Inf is refused as it is read, naming the tensor and how many values are bad.
  */
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
+import { describeNonFinite, findNonFinite } from '../util/finite.js';
 import { SafetensorsFile, type TensorInfo } from '../weights/index.js';
 import { BiomedCLIPModel } from './clip.js';
 import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from './config.js';
@@ -20,6 +22,8 @@ export const CONFIG_FILE = 'open_clip_config.json';
 export interface LoadOptions {
   /** Receives informational notes (ignored tensors, default config used). */
   onNote?: (message: string) => void;
+  /** Load weights holding NaN/Inf instead of refusing them (to trace where a broken checkpoint goes wrong). */
+  allowNonfinite?: boolean;
 }
 
 /** Reads the directory's config, or BiomedCLIP's default when the file is absent. */
@@ -54,7 +58,10 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Bi
     if (skipped.length > 0) opts.onNote?.(`ignored ${skipped.length} tensor(s) the forward pass never uses: ${skipped.join(', ')}`);
     for (const [key, shape] of expectedTensorShapes(cfg)) {
       // One tensor at a time: its float32 copy becomes the backend's tensor and is then dropped.
-      tensors.set(key, tf.tensor(await file.readFloat32(key), shape, 'float32'));
+      const values = await file.readFloat32(key);
+      const bad = opts.allowNonfinite ? undefined : findNonFinite(values);
+      if (bad) throw new UserError(`${weightsPath}: tensor '${key}' has ${describeNonFinite(bad)}; the weights are damaged: download or convert them again`);
+      tensors.set(key, tf.tensor(values, shape, 'float32'));
     }
     const store = new WeightStore(tensors);
     const model = new BiomedCLIPModel(cfg, store);

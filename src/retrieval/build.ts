@@ -110,7 +110,7 @@ export async function embedBatch(clip: BiomedCLIP, writer: IndexWriter, root: st
   if (entries.length === 0) return;
   const s = clip.config.preprocess.imageSize;
   const px: HostTensor = { shape: [entries.length, 3, s, s], data: concat(pixels) };
-  const emb = clip.embedPixels(px);
+  const emb = clip.embedPixels(px, entries.map((e) => path.join(root, e.path))); // refuses non-finite rows, naming the image
   await writer.append(entries, concat(emb.map((e) => e.embedding))); // [n, E]
 }
 

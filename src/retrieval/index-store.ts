@@ -14,6 +14,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { describeNonFinite, findNonFinite } from '../util/finite.js';
 import { acquireLock, type Lock } from './lock.js';
 import { manifestLines, scanManifest, type ManifestEntry } from './manifest.js';
 import { encodeNpyHeader, NPY_HEADER_BYTES, parseNpyHeader } from './npy.js';
@@ -158,6 +159,8 @@ export class IndexWriter {
     const e = this.info.embedDim;
     if (rows.length !== entries.length * e) throw new Error(`index: ${rows.length} values for ${entries.length} rows of ${e}`);
     if (entries.length === 0) return;
+    const bad = findNonFinite(rows);
+    if (bad) throw new Error(`index: refusing to store ${describeNonFinite(bad)} (row ${this.count + Math.floor(bad.first / e)}, ${entries[Math.floor(bad.first / e)].path})`);
     const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength); // host order: little-endian on every Node platform
     await this.npy.write(bytes, 0, bytes.length, NPY_HEADER_BYTES + this.count * e * 4);
     await this.npy.datasync(); // (1) data on disk before its commit line

@@ -8,7 +8,7 @@ import type { Command } from '../command.js';
 import { parse } from '../args.js';
 
 const usage = `Usage: biomedclip convert CHECKPOINT --out DIR [--config open_clip_config.json] [--vocab vocab.txt]
-                          [--dtype f32|f16] [--json]
+                          [--dtype f32|f16] [--allow-nonfinite] [--json]
 
 Converts BiomedCLIP weights into a model directory for embed, classify and trace:
   DIR/model.safetensors      the weights (open_clip key names, PyTorch layouts), written last and atomically
@@ -26,7 +26,10 @@ Options:
                    BiomedCLIP's built-in config)
   --vocab FILE     BiomedBERT's vocab.txt (default: the one beside CHECKPOINT; without it, text embedding
                    will not work from DIR)
-  --dtype f32|f16  storage type of the weights (default f32; f16 halves the file, computations stay f32)
+  --dtype f32|f16  storage type of the weights (default f32; f16 halves the file, computations stay f32;
+                   values beyond float16's ±65504 are refused)
+  --allow-nonfinite  copy NaN/Inf weights instead of refusing the checkpoint (the model then loads only
+                   with \`trace --allow-nonfinite\`, to find where it goes wrong)
   --json           print a machine-readable report on stdout
 
 Examples:
@@ -37,7 +40,7 @@ Examples:
 export const command: Command = {
   usage,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parse('convert', args, { allowPositionals: true, options: { out: { type: 'string' }, config: { type: 'string' }, vocab: { type: 'string' }, dtype: { type: 'string' }, json: { type: 'boolean' } } });
+    const { values, positionals } = parse('convert', args, { allowPositionals: true, options: { out: { type: 'string' }, config: { type: 'string' }, vocab: { type: 'string' }, dtype: { type: 'string' }, json: { type: 'boolean' }, 'allow-nonfinite': { type: 'boolean' } } });
     if (positionals.length !== 1) {
       throw new UserError(`convert: expected one CHECKPOINT, got ${positionals.length}; see \`biomedclip convert --help\``, 2);
     }
@@ -51,6 +54,7 @@ export const command: Command = {
       config: values.config,
       vocab: values.vocab,
       dtype,
+      allowNonfinite: values['allow-nonfinite'] === true,
       onNote: (m) => console.error(`biomedclip: note: ${m}`),
       progress: !json,
     });
