@@ -76,7 +76,11 @@ test('tiny.pt converts: values, files, dropped position_ids, provenance', async 
   const sha = createHash('sha256').update(readFileSync(path.join(fx, 'tiny.pt'))).digest('hex');
   assert.equal(report.sourceSha256, sha);
   assert.equal(report.outFile, path.join(outDir, 'model.safetensors'));
-  assert.deepEqual(readdirSync(outDir).sort(), ['model.safetensors', 'open_clip_config.json', 'vocab.txt']);
+  assert.deepEqual(readdirSync(outDir).sort(), ['fingerprint.json', 'model.safetensors', 'open_clip_config.json', 'vocab.txt']);
+  const stored = JSON.parse(readFileSync(path.join(outDir, 'fingerprint.json'), 'utf8'));
+  assert.equal(stored.weights.sha256, createHash('sha256').update(readFileSync(report.outFile)).digest('hex'), 'the whole file, hashed as it was written');
+  assert.equal(stored.weights.sha256, report.sha256);
+  assert.equal(stored.provenance.source_sha256, sha);
   assert.equal(readFileSync(path.join(outDir, 'vocab.txt'), 'utf8'), readFileSync(path.join(fx, 'vocab.txt'), 'utf8'));
   const st = await SafetensorsFile.open(report.outFile);
   assert.equal(st.metadata.source_sha256, sha);

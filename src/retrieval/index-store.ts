@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { describeNonFinite, findNonFinite } from '../util/finite.js';
+import { FINGERPRINT_PREFIX } from './fingerprint.js';
 import { acquireLock, type Lock } from './lock.js';
 import { manifestLines, scanManifest, type ManifestEntry } from './manifest.js';
 import { encodeNpyHeader, NPY_HEADER_BYTES, parseNpyHeader } from './npy.js';
@@ -211,6 +212,9 @@ async function createInfo(dir: string, opts: OpenWriterOptions): Promise<IndexIn
 function checkCompatible(dir: string, info: IndexInfo, opts: OpenWriterOptions): void {
   if (info.root !== opts.root) {
     throw new UserError(`--out ${dir}: this index holds images of ${info.root}, not ${opts.root}; index them into a new --out directory`);
+  }
+  if (!info.model.fingerprint.startsWith(FINGERPRINT_PREFIX)) {
+    throw new UserError(`--out ${dir}: built by an older version whose model fingerprint covered only part of the weights; index into a new --out directory`);
   }
   if (info.model.fingerprint !== opts.model.fingerprint || info.embedDim !== opts.embedDim) {
     throw new UserError(`--out ${dir}: built with another model (${info.model.dir}); pass --model ${info.model.dir} to resume, or a new --out directory`);

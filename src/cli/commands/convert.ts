@@ -11,9 +11,13 @@ const usage = `Usage: biomedclip convert CHECKPOINT --out DIR [--config open_cli
                           [--dtype f32|f16] [--allow-nonfinite] [--json]
 
 Converts BiomedCLIP weights into a model directory for embed, classify and trace:
-  DIR/model.safetensors      the weights (open_clip key names, PyTorch layouts), written last and atomically
+  DIR/model.safetensors      the weights (open_clip key names, PyTorch layouts)
   DIR/open_clip_config.json  copied from --config
   DIR/vocab.txt              copied from --vocab
+  DIR/fingerprint.json       sha256 of the whole weights file and its provenance (index/search compare it)
+The directory is built beside DIR and swapped in only when complete: a failed or killed run leaves the
+previous model in DIR loading as before (other files in DIR are kept), and the next run removes what a
+killed one left.
 CHECKPOINT is a torch.save file (.bin/.pt, zip format of torch >= 1.6) or an open_clip .safetensors file.
 The pickle inside a .bin is read by a restricted reader that understands only state dicts and never runs
 code: any other Python global is refused by name. Every key and shape is checked against the config before
@@ -68,5 +72,6 @@ function summary(r: ConvertReport): string {
   return [
     `wrote ${r.outFile}: ${r.tensors} tensors, ${r.parameters.toLocaleString('en-US')} parameters${dropped}`,
     `source sha256: ${r.sourceSha256}`,
+    `model sha256:  ${r.sha256}`,
   ].join('\n');
 }

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson, type ModelLabel } from '../common.js';
 import { UserError } from '../../errors.js';
 import type { BiomedCLIP } from '../../api/biomedclip.js';
-import { modelFingerprint } from '../../retrieval/fingerprint.js';
+import { FINGERPRINT_PREFIX, modelFingerprint } from '../../retrieval/fingerprint.js';
 import { IndexReader } from '../../retrieval/index-reader.js';
 import { searchIndex, type Hit } from '../../retrieval/search.js';
 
@@ -69,6 +69,9 @@ async function openIndexModel(reader: IndexReader, values: { model?: string; bac
   const dir = values.model ?? reader.info.model.dir;
   if (values.model === undefined && !existsSync(dir)) {
     throw new UserError(`the index's model ${dir} no longer exists; pass --model DIR with the same weights`);
+  }
+  if (!reader.info.model.fingerprint.startsWith(FINGERPRINT_PREFIX)) {
+    throw new UserError(`${reader.dir}: built by an older version whose model fingerprint covered only part of the weights; rebuild it with \`biomedclip index ${reader.info.root} --out NEW_INDEX\``);
   }
   const clip = await openModel({ ...values, model: dir });
   if ((await modelFingerprint(clip.modelDir)) !== reader.info.model.fingerprint) {
