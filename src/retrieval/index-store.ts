@@ -120,8 +120,10 @@ export class IndexWriter {
     try {
       const info = (await readInfo(dir)) ?? (await createInfo(dir, opts));
       checkCompatible(dir, info, opts);
-      const writer = await IndexWriter.recover(dir, info, lock);
-      return writer;
+      const opened = await IndexWriter.recover(dir, info, lock);
+      // Incomplete until close() says otherwise: a run killed from here on leaves an index search reads as such.
+      await writeInfo(dir, { ...info, count: opened.recovery.rows, complete: false, updated: new Date().toISOString() });
+      return opened;
     } catch (err) {
       await lock.release();
       throw err;

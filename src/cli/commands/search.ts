@@ -15,6 +15,8 @@ Ranks the images of INDEX (built by \`biomedclip index\`) by cosine similarity b
 and the query's: a text (text-to-image) or, with --image, an image (image-to-image). Scores are the
 cosine and CLIP's logit, exp(logit_scale) · cosine. The model is the one the index was built with
 (index.json); --model may name another copy of the same weights.
+The index is verified first (every manifest line, the row counts, the .npy size, finite unit-norm rows):
+a damaged index is refused with a line that says how to repair it (usually: re-run \`biomedclip index\`).
 
 Options:
   --top K            how many results (default 10)
