@@ -40,10 +40,22 @@ export interface Embedding {
 export interface TextOptions {
   /** 'longest' (default: same CLS features, less compute) or a fixed length such as open_clip's 256. */
   padTo?: number | 'longest';
+  /** Texts per forward pass (default 32, at most MAX_BATCH): bounds memory whatever the number of texts. */
+  batchSize?: number;
 }
 
+/**
+ * The most images or texts one forward pass takes, whatever a caller asks: activation memory grows with the
+ * batch (a text batch holds batch × 12 × T² attention scores per layer: 1,000 texts of 256 tokens, 3 GB).
+ */
+export const MAX_BATCH = 256;
+/** Texts per forward pass by default: 32 × 12 × 256² float32 scores = 100 MB per layer at most. */
+export const DEFAULT_TEXT_BATCH = 32;
+/** Label prompts embedded per step of `labelEmbeddings`: only their template embeddings are held at once. */
+const LABEL_STEP_TEXTS = 1024;
+
 export interface ImageOptions extends PreprocessOptions {
-  /** Images per forward pass; bounds memory for long lists (default 8). */
+  /** Images per forward pass; bounds memory for long lists (default 8, at most MAX_BATCH). */
   batchSize?: number;
   /** Called after each batch with the number of images done. */
   onProgress?: (done: number, total: number) => void;
@@ -79,6 +91,7 @@ export class BiomedCLIP {
     readonly model: BiomedCLIPModel,
     readonly modelDir: string,
     readonly backend: BackendName,
+    private readonly onNote?: (message: string) => void,
   ) {
     this.isDemo = isDemoModel(modelDir);
     this.scale = Math.exp(model.logit_scale.dataSync()[0]);
@@ -100,7 +113,7 @@ export class BiomedCLIP {
     const backend = await useBackend(opts.backend);
     const modelDir = dir === 'demo' ? await ensureDemoModel() : dir;
     const model = await loadModel(modelDir, { onNote: opts.onNote, allowNonfinite: opts.allowNonfinite });
-    return new BiomedCLIP(model, modelDir, backend);
+    return new BiomedCLIP(model, modelDir, backend, opts.onNote);
   }
 
   get config() {
@@ -129,13 +142,13 @@ export class BiomedCLIP {
     const contextLength = this.config.text.contextLength;
     const padTo = opts.padTo ?? 'longest';
     if (typeof padTo === 'number' && (padTo < 2 || padTo > this.config.text.maxPositions)) {
-      throw new UserError(`--pad-to ${padTo}: must be between 2 and ${this.config.text.maxPositions}`);
+      throw new UserError(`--pad-to ${padTo}: must be between 2 and ${this.config.text.maxPositions}`, 2);
     }
     return this.tokenizer.encode(texts, { contextLength: typeof padTo === 'number' ? padTo : contextLength, padTo });
   }
 
   async encodeImages(images: ImageInput[], opts: ImageOptions = {}): Promise<Embedding[]> {
-    const batch = opts.batchSize ?? 8;
+    const batch = batchSize(opts.batchSize, 8);
     const out: Embedding[] = [];
     for (let start = 0; start < images.length; start += batch) {
       const slice = images.slice(start, start + batch);
@@ -146,10 +159,35 @@ export class BiomedCLIP {
     return out;
   }
 
+  /**
+   * Embeds texts in batches of bounded size and length, so memory does not grow with their number: texts
+   * are grouped by token count (each batch is padded to its longest, so little compute goes to padding)
+   * and results come back in the order given. Like open_clip, a text longer than the context length (256
+   * tokens for BiomedCLIP, or `padTo`) is truncated to it, keeping [SEP]; a note says so.
+   */
   async encodeTexts(texts: string[], opts: TextOptions = {}): Promise<Embedding[]> {
-    if (texts.length === 0) return [];
-    const enc = this.tokenize(texts, opts);
-    return this.embedIds(enc.inputIds, texts.map((t) => `text ${JSON.stringify(t.length > 60 ? `${t.slice(0, 60)}…` : t)}`));
+    const batch = batchSize(opts.batchSize, DEFAULT_TEXT_BATCH);
+    const out = new Array<Embedding>(texts.length);
+    for (const rows of this.textBatches(texts, opts.padTo ?? 'longest', batch)) {
+      const enc = this.tokenize(rows.map((i) => texts[i]), opts);
+      const emb = this.embedIds(enc.inputIds, rows.map((i) => `text ${JSON.stringify(texts[i].length > 60 ? `${texts[i].slice(0, 60)}…` : texts[i])}`));
+      rows.forEach((i, k) => (out[i] = emb[k]));
+    }
+    return out;
+  }
+
+  /** Indices of `texts` in batches of at most `size`, shortest texts first when padding to the longest. */
+  private textBatches(texts: string[], padTo: number | 'longest', size: number): number[][] {
+    const context = typeof padTo === 'number' ? padTo : this.config.text.contextLength;
+    // Token counts up to the position table, to tell truncated texts (and sort) without padding anything.
+    const lengths = texts.map((t) => this.tokenizer.encode([t], { contextLength: this.config.text.maxPositions, padTo: 'longest' }).inputIds[0].length);
+    const truncated = lengths.filter((n) => n > context).length;
+    if (truncated > 0) this.onNote?.(`${truncated} text(s) longer than the ${context}-token context truncated to it, as open_clip does`);
+    const order = texts.map((_, i) => i);
+    if (padTo === 'longest') order.sort((a, b) => Math.min(lengths[a], context) - Math.min(lengths[b], context) || a - b);
+    const batches: number[][] = [];
+    for (let start = 0; start < order.length; start += size) batches.push(order.slice(start, start + size));
+    return batches;
   }
 
   /**
@@ -192,11 +230,19 @@ export class BiomedCLIP {
     return this.scoreLabels(imageEmb.map((e) => e.embedding), labelEmb, labels);
   }
 
-  /** One normalized embedding per label (template ensemble). */
+  /**
+   * One normalized embedding per label (template ensemble), streamed: labels are embedded a step at a time
+   * and only each label's final embedding is kept, so memory holds one step's prompts, not every label's.
+   */
   async labelEmbeddings(labels: string[], templates: string[]): Promise<Float32Array[]> {
-    const texts = labels.flatMap((label) => templates.map((t) => fillTemplate(t, label)));
-    const emb = await this.encodeTexts(texts);
-    return labels.map((_, i) => meanNormalized(emb.slice(i * templates.length, (i + 1) * templates.length).map((e) => e.embedding)));
+    const step = Math.max(1, Math.floor(LABEL_STEP_TEXTS / templates.length));
+    const out: Float32Array[] = [];
+    for (let start = 0; start < labels.length; start += step) {
+      const chunk = labels.slice(start, start + step);
+      const emb = await this.encodeTexts(chunk.flatMap((label) => templates.map((t) => fillTemplate(t, label))));
+      chunk.forEach((_, i) => out.push(meanNormalized(emb.slice(i * templates.length, (i + 1) * templates.length).map((e) => e.embedding))));
+    }
+    return out;
   }
 
   /** For each image: the CLIP head's logits against every label and their softmax, sorted by probability. */
@@ -217,6 +263,7 @@ export class BiomedCLIP {
   /** The model's CLIP head (head.ts) on host vectors: [A, B] logits, and their softmax over B if asked. */
   private async head(a: Float32Array[], b: Float32Array[], withProbs: boolean): Promise<{ logits: number[][]; probs?: number[][] }> {
     if (a.length === 0 || b.length === 0) return { logits: a.map(() => []), probs: a.map(() => []) };
+    void this.logitScale; // refuses a temperature that is not finite in float32: every logit would be too
     const rows = (v: Float32Array[]) => tf.tensor2d(concatRows(v), [v.length, v[0].length]);
     const out = tf.tidy(() => {
       const logits = clipLogits(rows(a), rows(b), this.model.logit_scale); // [A, B]
@@ -273,6 +320,13 @@ export class BiomedCLIP {
 
 export function fillTemplate(template: string, label: string): string {
   return template.includes('{}') ? template.split('{}').join(label) : `${template} ${label}`;
+}
+
+/** A batch size option: an integer from 1 to MAX_BATCH. */
+function batchSize(value: number | undefined, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH) throw new UserError(`batch size ${value}: expected an integer from 1 to ${MAX_BATCH}`, 2);
+  return n;
 }
 
 /** How errors name an input: its path, else its kind and position. */

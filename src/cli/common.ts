@@ -27,7 +27,7 @@ export const MODEL_HELP = `Model options:
   --json             machine-readable JSON on stdout
   --quiet            no notes on stderr`;
 
-export { parse } from './args.js';
+export { intOption, MAX_TOP, oneFormat, outputFile, padToOption, parse } from './args.js';
 
 export async function openModel(values: { model?: string; backend?: string; quiet?: boolean; allowNonfinite?: boolean }): Promise<BiomedCLIP> {
   // 'demo' is resolved by BiomedCLIP.load, as for library users.
@@ -57,14 +57,6 @@ async function modelDirOrDownload(model: string | undefined, quiet?: boolean): P
   } catch (err) {
     throw new UserError(`no model found and the download failed (${oneLine(err)}); run \`biomedclip download\` when online, or use --model demo (random weights) to try the commands`);
   }
-}
-
-/** `--pad-to N|longest` → the API's padTo. */
-export function parsePadTo(value: string | undefined): number | 'longest' | undefined {
-  if (value === undefined || value === 'longest') return value;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 2) throw new UserError(`--pad-to ${value}: expected an integer >= 2 or 'longest'`, 2);
-  return n;
 }
 
 /** JSON with arrays of numbers kept on one line each: readable and still valid JSON. */

@@ -14,7 +14,8 @@
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from '../model/config.js';
+import { DEFAULT_CONFIG, parseOpenClipConfig, type ClipConfig } from '../model/config.js';
+import { readJsonFile } from '../util/json-file.js';
 import { fileDigest } from '../hub/verify.js';
 import { MODEL_DIR_FILES } from '../hub/model-dir.js';
 import { writeFingerprint } from '../retrieval/fingerprint.js';
@@ -96,7 +97,7 @@ function resolveConfig(opts: ConvertOptions, note: (m: string) => void): Resolve
     note(`no ${CONFIG_FILE} given or beside the checkpoint: checking against BiomedCLIP's built-in config`);
     return { cfg: DEFAULT_CONFIG, name: "BiomedCLIP's built-in config" };
   }
-  const cfg = loadConfigFile(file); // UserError on unreadable or invalid files
+  const cfg = parseOpenClipConfig(readJsonFile(file, "pass the checkpoint's open_clip_config.json"), file); // UserError on unreadable or invalid files
   return { cfg, name: file, text: readFileSync(file, 'utf8') };
 }
 

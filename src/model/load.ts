@@ -10,14 +10,17 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import { describeNonFinite, findNonFinite } from '../util/finite.js';
+import { readJsonFile } from '../util/json-file.js';
 import { SafetensorsFile, type TensorInfo } from '../weights/index.js';
 import { BiomedCLIPModel } from './clip.js';
-import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from './config.js';
+import { DEFAULT_CONFIG, parseOpenClipConfig, type ClipConfig } from './config.js';
 import { expectedTensorShapes, matchTensors } from './spec.js';
 import { WeightStore } from './weights.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'open_clip_config.json';
+/** How a config that is not JSON is fixed. */
+const CONFIG_FIX = "pass the checkpoint's open_clip_config.json (or rebuild the model directory with `biomedclip convert`)";
 
 export interface LoadOptions {
   /** Receives informational notes (ignored tensors, default config used). */
@@ -29,7 +32,7 @@ export interface LoadOptions {
 /** Reads the directory's config, or BiomedCLIP's default when the file is absent. */
 export function loadModelConfig(dir: string, onNote?: (m: string) => void): ClipConfig {
   const file = path.join(dir, CONFIG_FILE);
-  if (existsSync(file)) return loadConfigFile(file);
+  if (existsSync(file)) return parseOpenClipConfig(readJsonFile(file, CONFIG_FIX), file);
   onNote?.(`${dir} has no ${CONFIG_FILE}: using BiomedCLIP's default configuration`);
   return DEFAULT_CONFIG;
 }

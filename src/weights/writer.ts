@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { tempPathFor } from '../util/atomic.js';
+import { outputError, tempPathFor } from '../util/atomic.js';
 import { DTYPE_SIZE, elementCount, isDType, type DType } from './dtype.js';
 import { encodeHeader } from './header.js';
 
@@ -94,7 +94,9 @@ export class SafetensorsWriter {
     const infos = specs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.shape, byteLength: specBytes(s) }));
     const header = encodeHeader(infos, metadata);
     const tmp = tempPathFor(path);
-    const handle = await fs.open(tmp, 'wx');
+    const handle = await fs.open(tmp, 'wx').catch((err: unknown) => {
+      throw outputError(path, err);
+    });
     const writer = new SafetensorsWriter(path, tmp, handle, infos, 0);
     try {
       await writer.writeBytes(header);
@@ -127,7 +129,10 @@ export class SafetensorsWriter {
     await h.close();
     this.handle = undefined;
     this.digest = this.hash.digest('hex');
-    await fs.rename(this.tmp, this.path);
+    await fs.rename(this.tmp, this.path).catch(async (err: unknown) => {
+      await fs.rm(this.tmp, { force: true });
+      throw outputError(this.path, err);
+    });
   }
 
   /** The committed file's sha256 (hex). */

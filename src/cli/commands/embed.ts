@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, parsePadTo, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, oneFormat, openModel, padToOption, parse, printJson } from '../common.js';
 import { UserError } from '../../errors.js';
 import { progressBar } from '../../util/progress.js';
 
@@ -14,8 +14,9 @@ Options:
   --image FILE       an image file (JPEG, PNG, ...); repeatable
   --text TEXT        a text; repeatable
   --csv              CSV on stdout: kind,source,e0..eN (the L2-normalized embedding)
-  --pad-to N         pad texts to N tokens (open_clip uses 256); default: the longest text,
-                     which gives the same features with less compute
+  --pad-to N         pad texts to N tokens (2 to 512; open_clip uses 256); default: the longest text
+                     of each batch, which gives the same features with less compute. Texts longer
+                     than the 256-token context (or N) are truncated, as open_clip does (with a note)
 ${MODEL_HELP}
 
 Output (--json): {"images":[{"file","features":[512],"embedding":[512]}],"texts":[{"text","features","embedding"}]}
@@ -32,7 +33,8 @@ Examples:
     const images = values.image ?? [];
     const texts = values.text ?? [];
     if (images.length === 0 && texts.length === 0) throw new UserError('nothing to embed; pass --image FILE and/or --text TEXT', 2);
-    const padTo = parsePadTo(values['pad-to']);
+    oneFormat(values, ['json', 'csv']);
+    const padTo = padToOption(values['pad-to']);
     const clip = await openModel(values);
     try {
       const bar = progressBar('embed', images.length, 'images');

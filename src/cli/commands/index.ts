@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
+import { intOption, MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
+import { MAX_BATCH } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { buildIndex } from '../../retrieval/build.js';
 import { progressBar, type Progress } from '../../util/progress.js';
@@ -22,7 +23,7 @@ read or decoded are reported on stderr, listed in the output and in index.json, 
 
 Options:
   --out INDEX        index directory (created; must be new, empty, or an index of the same folder and model)
-  --batch-size N     images per forward pass and per commit (default 16)
+  --batch-size N     images per forward pass and per commit (default 16, at most 256)
 ${MODEL_HELP}
 
 Exit codes: 0 every image indexed; 3 index complete but some files were skipped (listed);
@@ -43,7 +44,7 @@ Examples:
     });
     if (positionals.length !== 1) throw new UserError('expected one IMAGES_DIR; see `biomedclip index --help`', 2);
     if (!values.out) throw new UserError('missing --out INDEX (the index directory to create or resume)', 2);
-    const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
+    const batchSize = intOption('batch-size', values['batch-size'], 1, MAX_BATCH, 'images per forward pass, each holding its activations');
     const clip = await openModel(values);
     let bar: Progress | undefined; // created at the first batch, when the number of images to do is known
     try {

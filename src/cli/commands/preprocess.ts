@@ -5,7 +5,10 @@
  */
 import { PNG } from 'pngjs';
 import type { Command } from '../command.js';
-import { parse } from '../args.js';
+import { intOption, outputFile, parse } from '../args.js';
+
+/** The largest --max-pixels: 2^30 pixels (12 times Pillow's default limit). */
+const MAX_PIXELS_LIMIT = 2 ** 30;
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { writeSafetensors } from '../../weights/safetensors.js';
@@ -25,7 +28,7 @@ Options:
                         (js is exact for PNG; for JPEG it differs from Pillow, see docs/image.md)
   --sixteen-bit MODE    16-bit gray images: pillow (default; values above 255 saturate, as in open_clip)
                         or rescale (stretch the image's min..max onto 0..255 first)
-  --max-pixels N        refuse larger images (default ${PILLOW_MAX_IMAGE_PIXELS}, Pillow's limit)
+  --max-pixels N        refuse larger images (default ${PILLOW_MAX_IMAGE_PIXELS}, Pillow's limit; at most 2^30)
   --json                print a JSON summary on stdout
   -h, --help            this help
 
@@ -66,10 +69,9 @@ function parseOptions(args: string[]): Parsed {
     throw new UserError(`preprocess takes exactly one IMAGE, got ${positionals.length}; see biomedclip preprocess --help`, 2);
   }
   if (values.out === undefined) throw new UserError('preprocess needs --out FILE.safetensors', 2);
-  const maxPixels = values['max-pixels'] === undefined ? undefined : Number(values['max-pixels']);
-  if (maxPixels !== undefined && !(Number.isInteger(maxPixels) && maxPixels > 0)) {
-    throw new UserError(`--max-pixels must be a positive integer, got '${values['max-pixels']}'`, 2);
-  }
+  const maxPixels = intOption('max-pixels', values['max-pixels'], 1, MAX_PIXELS_LIMIT, 'a decoded image of 2^30 pixels already takes 3 GB');
+  outputFile('out', values.out, '.safetensors');
+  if (values.png !== undefined) outputFile('png', values.png, '.png');
   return {
     image: positionals[0],
     out: values.out,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson, type ModelLabel } from '../common.js';
+import { intOption, MAX_TOP, MODEL_HELP, MODEL_OPTIONS, modelLabel, oneFormat, openModel, parse, printJson, type ModelLabel } from '../common.js';
 import { UserError } from '../../errors.js';
 import type { BiomedCLIP } from '../../api/biomedclip.js';
 import { FINGERPRINT_PREFIX, modelFingerprint } from '../../retrieval/fingerprint.js';
@@ -40,9 +40,8 @@ Examples:
     if (indexDir === undefined) throw new UserError('expected INDEX and a "QUERY" (or --image FILE); see `biomedclip search --help`', 2);
     if (extra.length > 0) throw new UserError(`unexpected argument '${extra[0]}'; quote a query with spaces: "chest X-ray"`, 2);
     if ((text === undefined) === (values.image === undefined)) throw new UserError('give either a "QUERY" text or --image FILE (exactly one)', 2);
-    if (values.json && values.csv) throw new UserError('--json and --csv exclude each other; pick one', 2);
-    const top = Number(values.top);
-    if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${values.top}: expected a positive integer`, 2);
+    oneFormat(values, ['json', 'csv']);
+    const top = intOption('top', values.top, 1, MAX_TOP) as number;
     const reader = await IndexReader.open(indexDir);
     try {
       const clip = await openIndexModel(reader, values);

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, parsePadTo, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, outputFile, padToOption, parse, printJson } from '../common.js';
 import { DEMO_LABEL } from '../../demo/demo-model.js';
 import type { TraceInputs } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
@@ -58,7 +58,8 @@ Examples:
     if (!inputs.images?.length && !inputs.texts?.length && !inputs.pixelValues && !inputs.inputIds) {
       throw new UserError('nothing to trace; pass --image, --text or --inputs', 2);
     }
-    const padTo = parsePadTo(values['pad-to']);
+    const padTo = padToOption(values['pad-to']);
+    if (values.out) outputFile('out', values.out, '.safetensors');
     const allowNonfinite = values['allow-nonfinite'];
     const clip = await openModel({ ...values, allowNonfinite });
     try {
