@@ -11,7 +11,7 @@ open_clip returns with normalize=False); "embedding" is its L2-normalized form, 
 cosine similarities.
 
 Options:
-  --image FILE       an image file (JPEG, PNG, ...); repeatable
+  --image FILE       an image file (PNG, JPEG, BMP, GIF, TIFF, WebP); repeatable
   --text TEXT        a text; repeatable
   --csv              CSV on stdout: kind,source,e0..eN (the L2-normalized embedding)
   --pad-to N         pad texts to N tokens (2 to 512; open_clip uses 256); default: the longest text

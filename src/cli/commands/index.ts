@@ -11,8 +11,9 @@ export const EXIT_SKIPPED = 3;
 export const command: Command = {
   usage: `Usage: biomedclip index IMAGES_DIR --out INDEX [options]
 
-Embeds every image under IMAGES_DIR (recursively: .jpg .jpeg .png .bmp .tif .tiff .webp .gif) into the
-index directory INDEX, for \`biomedclip search\`:
+Embeds every image under IMAGES_DIR (recursively: .jpg .jpeg .png .bmp .tif .tiff .webp .gif, each
+decoded as Pillow decodes it: a GIF's first frame, a TIFF's first page) into the index directory INDEX,
+for \`biomedclip search\`:
   INDEX/embeddings.npy   float32 [N, E], L2-normalized rows (np.load / FAISS read it as is)
   INDEX/manifest.jsonl   one line per row: {"row","path","size","mtimeMs"}, path relative to IMAGES_DIR
   INDEX/index.json       image root, model, embed dim, count, skipped files

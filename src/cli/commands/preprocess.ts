@@ -17,7 +17,8 @@ import type { PreprocessOptions } from '../../image/index.js';
 
 const usage = `Usage: biomedclip preprocess IMAGE --out FILE.safetensors [options]
 
-Turns a PNG or JPEG into BiomedCLIP's pixel_values exactly as open_clip does (Pillow + torchvision:
+Turns a PNG, JPEG, BMP, GIF (first frame), TIFF (first page) or WebP into BiomedCLIP's pixel_values
+exactly as open_clip does, decoded as Pillow decodes each (Pillow + torchvision:
 resize shortest side to 224 with Pillow's bicubic, center crop 224, RGB, normalize with CLIP's mean/std),
 and writes them as float32 tensor "pixel_values" of shape [1, 3, 224, 224] in a safetensors file.
 
