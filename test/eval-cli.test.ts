@@ -203,7 +203,7 @@ test('bad inputs: one error line each, nothing written', async () => {
   await bad(['classify', folder], /--labels-file L\.json or --classes-from-folders/, 2);
   await fs.writeFile(path.join(tmp, 'nocaption.csv'), 'image,text\na.png,x\n');
   await bad(['retrieval', path.join(tmp, 'nocaption.csv')], /no 'caption' column/);
-  await bad(['classify', folder, '--classes-from-folders', '--bootstrap', 'many'], /--bootstrap many: expected a whole number/, 2);
+  await bad(['classify', folder, '--classes-from-folders', '--bootstrap', 'many'], /--bootstrap many: expected an integer from 0 to 100,000/, 2);
   await bad(['classify', folder, '--classes-from-folders', '--templates', 'no-such-set'], /unknown template set/, 2);
   await fs.writeFile(path.join(tmp, 'templates.txt'), '# mine\na micrograph\n');
   await bad(['classify', folder, '--classes-from-folders', '--templates', path.join(tmp, 'templates.txt')], /"a micrograph" has no \{\}/, 2);
