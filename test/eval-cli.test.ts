@@ -65,7 +65,7 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
   for (const c of CLASSES) assert.equal(json.per_class[c].support, PER_CLASS);
   assert.deepEqual(json.skipped.map((s: { path: string }) => s.path), ['tumor/truncated.png']);
   assert.equal(json.model.demo, true);
-  assert.match(json.model.fingerprint, /^sha256-sampled:/);
+  assert.match(json.model.fingerprint, /^sha256:[0-9a-f]{32}$/);
   assert.deepEqual(json.templates, { source: 'pcam', templates: ['this is an image of {}', '{} presented in image'] });
   assert.deepEqual(json.prompts.tumor, ['this is an image of tumor', 'tumor presented in image', 'this is an image of metastatic tumor tissue', 'metastatic tumor tissue presented in image']);
   assert.equal(json.preprocessing.crop, 'center 224x224');
