@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP, DEFAULT_TEXT_BATCH } from '../src/api/biomedclip.js';
 import { LabelEmbeddingCache } from '../src/api/label-cache.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
-import { EXAMPLE_IMAGES, REPO_ROOT } from './helpers.js';
+import { cli, EXAMPLE_IMAGES, oneErrorLine } from './helpers.js';
 
 let dir = '';
 let clip: BiomedCLIP;
@@ -39,10 +38,6 @@ after(() => {
   clip?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args], { encoding: 'utf8' });
-}
 
 test('2,000 short labels and one 300-word label: batches of at most 32 texts, grouped by length, long one truncated', async () => {
   const labels = Array.from({ length: 2000 }, (_, i) => `finding number ${i}`);
@@ -118,12 +113,5 @@ test('every size-like option is bounded: exit 2 and one line naming the bound', 
     [['classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a', '--top', '0'], /--top 0: expected an integer from 1 to 100,000/],
     [['preprocess', EXAMPLE_IMAGES.squamous, '--out', path.join(dir, 'p.safetensors'), '--max-pixels', '99999999999'], /--max-pixels 99999999999: expected an integer from 1 to 1,073,741,824/],
   ];
-  for (const [args, pattern] of cases) {
-    const r = cli(...args);
-    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-    const errors = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
-    assert.equal(errors.length, 1, r.stderr);
-    assert.match(errors[0], pattern);
-    assert.equal(r.stdout, '');
-  }
+  for (const [args, pattern] of cases) oneErrorLine(cli(...args), 2, pattern);
 });

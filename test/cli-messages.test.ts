@@ -5,14 +5,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { labelsOption, splitLabels } from '../src/cli/labels.js';
 import { UserError } from '../src/errors.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
-import { EXAMPLE_IMAGES, REPO_ROOT } from './helpers.js';
+import { cli, EXAMPLE_IMAGES, oneErrorLine as oneError } from './helpers.js';
 
 let dir = '';
 let demo = '';
@@ -24,20 +23,6 @@ before(async () => {
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args], { encoding: 'utf8' });
-}
-
-/** Exactly one error line, matching `pattern`, exit `code`, nothing on stdout; returns the line. */
-function oneError(r: ReturnType<typeof cli>, code: number, pattern: RegExp): string {
-  assert.equal(r.status, code, r.stderr);
-  const errors = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
-  assert.equal(errors.length, 1, r.stderr);
-  assert.match(errors[0], pattern);
-  assert.equal(r.stdout, '');
-  return errors[0];
-}
 
 test('--labels: CSV quoting, doubled quotes, repeated flags append; empty, unclosed and repeated labels refused', () => {
   assert.deepEqual(splitLabels('a,"b,c",d'), ['a', 'b,c', 'd']);

@@ -5,7 +5,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import * as path from 'node:path';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { FINGERPRINT_FILE, modelFingerprint } from '../src/retrieval/fingerprint.js';
 import { SafetensorsFile } from '../src/weights/index.js';
-import { EXAMPLE_IMAGES, REPO_ROOT } from './helpers.js';
+import { cli as runCli, EXAMPLE_IMAGES } from './helpers.js';
 
 let dir = '';
 let a = '';
@@ -40,9 +39,7 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args, '--backend', 'cpu'], { encoding: 'utf8' });
-}
+const cli = (...args: string[]) => runCli(...args, '--backend', 'cpu');
 
 test('two models that differ in one middle weight have different fingerprints', async () => {
   const fa = await modelFingerprint(a);

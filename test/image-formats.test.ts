@@ -9,10 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { main } from '../src/cli/main.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { IMAGE_EXTENSIONS } from '../src/retrieval/files.js';
-import { EXAMPLE_IMAGES, TORCH_PYTHON } from './helpers.js';
+import { cliInProcess, EXAMPLE_IMAGES, TORCH_PYTHON } from './helpers.js';
 
 let dir = '';
 let images = '';
@@ -37,20 +36,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('index embeds a file of every extension it lists; none is skipped', async () => {
   assert.deepEqual([...IMAGE_EXTENSIONS].sort(), ['.bmp', '.gif', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp']);
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { log: console.log, error: console.error };
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  let code: number;
-  try {
-    code = await main(['index', images, '--out', path.join(dir, 'index'), '--model', path.join(dir, 'demo'), '--backend', 'cpu', '--json']);
-  } finally {
-    console.log = saved.log;
-    console.error = saved.error;
-  }
-  assert.equal(code, 0, err.join('\n'));
-  const result = JSON.parse(out.join('\n'));
+  const r = await cliInProcess('index', images, '--out', path.join(dir, 'index'), '--model', path.join(dir, 'demo'), '--backend', 'cpu', '--json');
+  assert.equal(r.code, 0, r.errors.join('\n'));
+  const result = JSON.parse(r.out);
   assert.deepEqual(result.skipped, []);
   assert.equal(result.count, IMAGE_EXTENSIONS.size);
   const manifest = readFileSync(path.join(dir, 'index', 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).path);

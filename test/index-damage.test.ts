@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, cpSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { main } from '../src/cli/main.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { NPY_HEADER_BYTES } from '../src/retrieval/npy.js';
-import { EXAMPLE_IMAGES } from './helpers.js';
+import { cliInProcess, EXAMPLE_IMAGES } from './helpers.js';
 
 let dir = '';
 let images = '';
@@ -21,21 +20,7 @@ let model = '';
 let pristine = '';
 const E = 64; // the demo model's embedding width
 
-/** Runs the CLI in-process: exit code, stdout and the error lines. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; errors: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { log: console.log, error: console.error };
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main([...args, '--backend', 'cpu', '--quiet']);
-    return { code, out: out.join('\n'), errors: err.filter((l) => l.startsWith('biomedclip: error:')) };
-  } finally {
-    console.log = saved.log;
-    console.error = saved.error;
-  }
-}
+const cli = (...args: string[]) => cliInProcess(...args, '--backend', 'cpu', '--quiet');
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-damage-'));

@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -15,7 +14,7 @@ import { BiomedCLIP } from '../src/api/biomedclip.js';
 import { UserError } from '../src/errors.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../src/weights/index.js';
-import { EXAMPLE_IMAGES, REPO_ROOT } from './helpers.js';
+import { cli as runCli, EXAMPLE_IMAGES, oneErrorLine } from './helpers.js';
 
 let dir = '';
 let demo = '';
@@ -45,18 +44,8 @@ async function variant(name: string, key: string, edit: (values: Float32Array) =
   return out;
 }
 
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args, '--backend', 'cpu'], { encoding: 'utf8' });
-}
-
-/** Exit 1, exactly one error line matching `pattern`, and nothing on stdout. */
-function failsWithOneLine(r: ReturnType<typeof cli>, pattern: RegExp): void {
-  assert.equal(r.status, 1, r.stderr);
-  const errors = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
-  assert.equal(errors.length, 1, r.stderr);
-  assert.match(errors[0], pattern);
-  assert.equal(r.stdout, '', 'nothing printed on stdout');
-}
+const cli = (...args: string[]) => runCli(...args, '--backend', 'cpu');
+const failsWithOneLine = (r: ReturnType<typeof cli>, pattern: RegExp) => oneErrorLine(r, 1, pattern);
 
 test('a NaN weight: loading names the tensor and the count; embed, classify and index refuse', async () => {
   const model = await variant('nan', 'visual.trunk.patch_embed.proj.weight', (v) => {
