@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BiomedCLIP, DEFAULT_TEXT_BATCH } from '../src/api/biomedclip.js';
+import { BiomedCLIP, DEFAULT_TEXT_BATCH, MAX_BATCH_TOKENS } from '../src/api/biomedclip.js';
 import { LabelEmbeddingCache } from '../src/api/label-cache.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { cli, EXAMPLE_IMAGES, oneErrorLine } from './helpers.js';
@@ -29,7 +29,7 @@ before(async () => {
   clip.model.encodeText = (ids, hooks) => {
     batches.push(ids.shape);
     // Refuse before computing: an unbounded batch would take gigabytes (the bug this test guards against).
-    if (ids.shape[0] > DEFAULT_TEXT_BATCH || ids.shape[1] > 256) throw new Error(`unbounded text batch [${ids.shape}]`);
+    if (ids.shape[0] > DEFAULT_TEXT_BATCH || ids.shape[1] > 256 || ids.shape[0] * ids.shape[1] > MAX_BATCH_TOKENS) throw new Error(`unbounded text batch [${ids.shape}]`);
     return encodeText(ids, hooks);
   };
 });
@@ -39,7 +39,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('2,000 short labels and one 300-word label: batches of at most 32 texts, grouped by length, long one truncated', async () => {
+test('2,000 short labels and one 300-word label: batches of at most 32 texts and 2,048 tokens, grouped by length, long one truncated', async () => {
   const labels = Array.from({ length: 2000 }, (_, i) => `finding number ${i}`);
   labels.push(Array.from({ length: 300 }, (_, i) => `word${i % 7}`).join(' '));
   batches.length = 0;
@@ -49,8 +49,8 @@ test('2,000 short labels and one 300-word label: batches of at most 32 texts, gr
   console.log(`2,001 labels: ${batches.length} text batches, widest [${batches.reduce((w, b) => (b[1] > w[1] ? b : w))}], RSS growth ${((process.memoryUsage().rss - rss) / 2 ** 20).toFixed(0)} MB`);
   assert.equal(scores.length, 2001);
   assert.ok(scores.every((s) => Number.isFinite(s.probability)));
-  assert.equal(batches.length, Math.ceil(2001 / DEFAULT_TEXT_BATCH));
-  assert.ok(batches.every(([rows]) => rows <= DEFAULT_TEXT_BATCH));
+  assert.equal(batches.length, Math.ceil(2000 / DEFAULT_TEXT_BATCH) + 1, 'the long label gets a batch of its own');
+  assert.ok(batches.every(([rows, tokens]) => rows <= DEFAULT_TEXT_BATCH && rows * tokens <= MAX_BATCH_TOKENS));
   assert.equal(batches.filter(([, tokens]) => tokens === 256).length, 1, 'only the batch holding the long label is 256 tokens wide');
   assert.ok(notes.some((n) => /1 text\(s\) longer than the 256-token context truncated to it, as open_clip does/.test(n)), notes.join(' | '));
 });
@@ -68,6 +68,10 @@ test('batched texts equal texts embedded one by one, in the order given', async 
   const before = tf.memory().numTensors;
   await clip.encodeTexts(texts, { batchSize: 3 });
   assert.equal(tf.memory().numTensors, before);
+  // Padded to open_clip's 256 tokens, 32 texts per batch would be 8,192 tokens: the token budget makes it 8.
+  batches.length = 0;
+  await clip.encodeTexts(Array.from({ length: 20 }, (_, i) => `caption ${i}`), { padTo: 256 });
+  assert.deepEqual(batches, [[8, 256], [8, 256], [4, 256]]);
 });
 
 test('label embeddings are streamed: many templates still mean bounded batches; scores for 200,000 labels', async () => {

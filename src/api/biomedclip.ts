@@ -40,7 +40,10 @@ export interface Embedding {
 export interface TextOptions {
   /** 'longest' (default: same CLS features, less compute) or a fixed length such as open_clip's 256. */
   padTo?: number | 'longest';
-  /** Texts per forward pass (default 32, at most MAX_BATCH): bounds memory whatever the number of texts. */
+  /**
+   * Texts per forward pass (default 32, at most MAX_BATCH), fewer when they are long: a batch also holds at
+   * most MAX_BATCH_TOKENS tokens once padded. Bounds memory whatever the number and length of the texts.
+   */
   batchSize?: number;
 }
 
@@ -49,8 +52,15 @@ export interface TextOptions {
  * batch (a text batch holds batch × 12 × T² attention scores per layer: 1,000 texts of 256 tokens, 3 GB).
  */
 export const MAX_BATCH = 256;
-/** Texts per forward pass by default: 32 × 12 × 256² float32 scores = 100 MB per layer at most. */
+/** Texts per forward pass by default (short ones: 32 labels of ~20 tokens). */
 export const DEFAULT_TEXT_BATCH = 32;
+/**
+ * Tokens per text batch once padded, whatever the batch size asked: 8 texts of 256 tokens. Each transformer
+ * block keeps its intermediates until it ends (one tf.tidy per block), about fifteen [tokens, 768] and
+ * [tokens, 3072] activations plus [texts, 12, T, T] attention maps; at full size 32 texts of 256 tokens took
+ * ~2 GB of activations on top of the 784 MB of weights, 2,048 tokens take ~300 MB.
+ */
+export const MAX_BATCH_TOKENS = 2048;
 /** Label prompts embedded per step of `labelEmbeddings`: only their template embeddings are held at once. */
 const LABEL_STEP_TEXTS = 1024;
 
@@ -183,10 +193,20 @@ export class BiomedCLIP {
     const lengths = texts.map((t) => this.tokenizer.encode([t], { contextLength: this.config.text.maxPositions, padTo: 'longest' }).inputIds[0].length);
     const truncated = lengths.filter((n) => n > context).length;
     if (truncated > 0) this.onNote?.(`${truncated} text(s) longer than the ${context}-token context truncated to it, as open_clip does`);
+    const width = (i: number) => (padTo === 'longest' ? Math.min(lengths[i], context) : context); // tokens once padded
     const order = texts.map((_, i) => i);
-    if (padTo === 'longest') order.sort((a, b) => Math.min(lengths[a], context) - Math.min(lengths[b], context) || a - b);
+    if (padTo === 'longest') order.sort((a, b) => width(a) - width(b) || a - b);
+    // Shortest first, so each batch is padded to its last (longest) text: grow it while it fits the budget.
     const batches: number[][] = [];
-    for (let start = 0; start < order.length; start += size) batches.push(order.slice(start, start + size));
+    let batch: number[] = [];
+    for (const i of order) {
+      if (batch.length > 0 && (batch.length === size || (batch.length + 1) * width(i) > MAX_BATCH_TOKENS)) {
+        batches.push(batch);
+        batch = [];
+      }
+      batch.push(i);
+    }
+    if (batch.length > 0) batches.push(batch);
     return batches;
   }
 

@@ -13,7 +13,8 @@ Scores each image against each label as open_clip does: both embeddings L2-norma
 exp(logit_scale) · cosine, probabilities = softmax over the labels. Each label is put into the template
 ("${DEFAULT_TEMPLATE}" by default); with several --template flags a label's text embedding is the mean of
 its normalized template embeddings, renormalized (prompt ensembling). Prompts are embedded in batches of
-32 and label embeddings streamed, so memory stays bounded for any number of labels; a prompt longer than
+at most 32 texts and 2,048 tokens and label embeddings streamed, so memory stays bounded for any number of
+labels; a prompt longer than
 the 256-token context is truncated, as open_clip does (with a note).
 
 Options:
