@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BiomedCLIP, DEFAULT_TEXT_BATCH } from '../src/api/biomedclip.js';
+import { BiomedCLIP } from '../src/api/biomedclip.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
@@ -79,11 +79,12 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const clip = await BiomedCLIP.load(model, { backend: values.backend });
     const loaded = { seconds: (performance.now() - t0) / 1000, peak: peakRss() };
-    const total = Math.ceil((n * templates.length) / DEFAULT_TEXT_BATCH);
     let done = 0;
+    let widest = [0, 0];
     const encodeText = clip.model.encodeText.bind(clip.model);
     clip.model.encodeText = (ids, hooks) => {
-      if (++done % 20 === 0 || done === total) console.error(`bench:labels: text batch ${done}/${total} [${ids.shape}], peak RSS ${mb(peakRss())}`);
+      if (ids.shape[0] * ids.shape[1] > widest[0] * widest[1]) widest = ids.shape;
+      if (++done % 10 === 0) console.error(`bench:labels: ${done} text batches (this one [${ids.shape}]), peak RSS ${mb(peakRss())}`);
       return encodeText(ids, hooks);
     };
     const t1 = performance.now();
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
       long_labels: long,
       templates: templates.length,
       text_batches: done,
+      widest_batch: widest,
       load_s: +loaded.seconds.toFixed(1),
       peak_rss_after_load_bytes: loaded.peak,
       classify_s: +seconds.toFixed(1),
