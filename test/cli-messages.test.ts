@@ -39,10 +39,13 @@ test('--labels: CSV quoting, doubled quotes, repeated flags append; empty, unclo
   refused([''], /no labels given/);
 });
 
-test('classify: quoted labels and repeated --labels reach the model as written', () => {
+test('classify and lens: quoted labels and repeated --labels reach the model as written', () => {
   const r = cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--backend', 'cpu', '--labels', 'a,"b,c",d', '--labels', 'e', '--json', '--quiet');
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout)[0].scores.map((s: { label: string }) => s.label).sort(), ['a', 'b,c', 'd', 'e']);
+  const lens = cli('lens', EXAMPLE_IMAGES.squamous, '--model', demo, '--backend', 'cpu', '--labels', 'a,"b,c"', '--labels', 'd', '--json', '--quiet');
+  assert.equal(lens.status, 0, lens.stderr);
+  assert.deepEqual(JSON.parse(lens.stdout).texts, ['this is a photo of a', 'this is a photo of b,c', 'this is a photo of d']);
 });
 
 test('a model without vocab.txt: the text error says how to add one, not a flag embed does not have', () => {

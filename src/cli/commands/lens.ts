@@ -17,7 +17,8 @@ outputs; earlier rows are off-distribution for the head: read the trend, not the
 
 Options:
   --text TEXT        a text; repeatable
-  --labels "a,b,c"   zero-shot labels, each put into --template (adds a probability column per label)
+  --labels "a,b,c"   zero-shot labels, each put into --template (adds a probability column per label);
+                     CSV quoting for a label with a comma, repeats append (as classify)
   --template T       prompt template with {} (default "${DEFAULT_TEMPLATE}")
   --pool P           cls (default: as the model pools) or mean (token mean, as LeGrad's open_clip code)
 
@@ -33,7 +34,7 @@ Examples:
   async run(args) {
     const { values, positionals } = parse('lens', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, text: { type: 'string', multiple: true }, labels: { type: 'string' }, template: { type: 'string' }, pool: { type: 'string' } },
+      options: { ...MODEL_OPTIONS, text: { type: 'string', multiple: true }, labels: { type: 'string', multiple: true }, template: { type: 'string' }, pool: { type: 'string' } },
     });
     if (positionals.length !== 1) throw new UserError('give exactly one image; usage: biomedclip lens IMAGE --text TEXT', 2);
     const labels = parseLabels(values);

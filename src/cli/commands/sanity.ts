@@ -96,7 +96,7 @@ interface Setup {
   step: number;
   image: string;
   text: string;
-  values: { labels?: string; target?: string; template?: string; unrelated?: string };
+  values: { labels?: string[]; target?: string; template?: string; unrelated?: string };
 }
 
 async function runChecks(clip: BiomedCLIP, pair: Pair, s: Setup): Promise<Record<string, unknown>> {
