@@ -38,7 +38,7 @@ test('README library example runs as written (demo model and a real image substi
     const image = EXAMPLE_IMAGES.adenocarcinoma;
     const code = block[1]
       .replaceAll("'models/biomedclip'", JSON.stringify(path.join(tmp, 'model')))
-      .replaceAll("'slide.jpg'", JSON.stringify(image))
+      .replaceAll("'assets/examples/adenocarcinoma_histopathology.jpg'", JSON.stringify(image))
       .concat('\nconsole.log(JSON.stringify({ label: scores[0].label, dim: img.embedding.length, shape: traced.get("visual.trunk.blocks.1.attn.probs").shape }));\n');
     // Inside the package, so `import ... from 'biomedclip-ts'` resolves to this checkout (self-reference).
     const file = path.join(tmp, 'example.mjs');
@@ -52,7 +52,7 @@ test('README library example runs as written (demo model and a real image substi
 });
 
 test('--help examples use the images shipped in assets/examples/, and the classify example runs', async () => {
-  const commands = ['embed', 'classify', 'preprocess', 'index', 'search', 'trace'];
+  const commands = ['embed', 'classify', 'preprocess', 'index', 'search', 'trace', 'explain', 'ablate', 'lens', 'sanity'];
   for (const name of commands) {
     const { command } = await import(`../src/cli/commands/${name}.js`);
     const examples = (command.usage as string).split('Examples:')[1] ?? '';

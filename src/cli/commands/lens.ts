@@ -28,8 +28,10 @@ Output (--json): {"image", "texts", "layers": [{"layer", "cosine": [per text], "
 "probability": [per label] (with --labels)}]}.
 
 Examples:
-  biomedclip lens slide.jpg --labels "adenocarcinoma,squamous cell carcinoma,normal tissue"
-  biomedclip lens slide.jpg --text "keratin pearls" --json`,
+  biomedclip lens assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --labels "adenocarcinoma,squamous cell carcinoma,normal tissue"
+  biomedclip lens assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --text "keratin pearls" --json`,
 
   async run(args) {
     const { values, positionals } = parse('lens', args, {
