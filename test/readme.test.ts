@@ -52,7 +52,7 @@ test('README library example runs as written (demo model and a real image substi
 });
 
 test('--help examples use the images shipped in assets/examples/, and the classify example runs', async () => {
-  const commands = ['embed', 'classify', 'preprocess', 'index', 'search', 'trace', 'explain', 'ablate', 'lens', 'sanity'];
+  const commands = ['embed', 'classify', 'preprocess', 'index', 'search', 'trace', 'explain', 'ablate', 'lens', 'sanity', 'view'];
   for (const name of commands) {
     const { command } = await import(`../src/cli/commands/${name}.js`);
     const examples = (command.usage as string).split('Examples:')[1] ?? '';

@@ -142,7 +142,7 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
     [[IMAGE, '--text', 'x', '--out', path.join(tmp, 'page.png')], /expected an \.html file name/],
     [['--text', 'x', '--out', out], /no images given/],
     [[IMAGE, '--out', out], /no text given/],
-    [[IMAGE, '--labels', ' , ', '--out', out], /--labels is empty/],
+    [[IMAGE, '--labels', ' , ', '--out', out], /--labels " , ": label 1 is empty/],
     [[IMAGE, '--text', 'x', '--methods', 'saliency', '--out', out], /unknown method 'saliency'; valid: /],
     [[broken, '--text', 'x', '--out', out], /broken\.png/],
     [[IMAGE, IMAGE, '--text', 'x', '--out', out], /is given twice/],

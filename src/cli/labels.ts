@@ -20,7 +20,7 @@ export function splitLabels(value: string): string[] {
       i = close + 1;
       while (value[i] === ' ' || value[i] === '\t') i++;
       if (i < value.length && value[i] !== ',') {
-        throw new UserError(`--labels ${value}: unexpected text after the quoted label "${label}" (quote the whole label)`, 2);
+        throw new UserError(`--labels ${JSON.stringify(value)}: unexpected text after the quoted label "${label}" (quote the whole label)`, 2);
       }
     } else {
       const comma = value.indexOf(',', i);
@@ -28,7 +28,7 @@ export function splitLabels(value: string): string[] {
       label = value.slice(i, end).trim();
       i = end;
     }
-    if (label === '') throw new UserError(`--labels ${value}: label ${labels.length + 1} is empty; remove the extra comma`, 2);
+    if (label === '') throw new UserError(`--labels ${JSON.stringify(value)}: label ${labels.length + 1} is empty; remove the extra comma`, 2);
     labels.push(label);
     if (i >= value.length) return labels;
     i++; // the comma
@@ -42,7 +42,7 @@ function closingQuote(value: string, from: number): number {
     if (value[i + 1] === '"') i++;
     else return i;
   }
-  throw new UserError(`--labels ${value}: a quote opened at character ${from} is never closed`, 2);
+  throw new UserError(`--labels ${JSON.stringify(value)}: a quote opened at character ${from} is never closed`, 2);
 }
 
 /** Every label of every `--labels` flag, in order; a label given twice is an error. */

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, openModel, outputFile, parse, printJson } from '../common.js';
+import { labelsOption } from '../labels.js';
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -27,7 +28,8 @@ full size. Its "download data" button saves one image's numbers as JSON in the c
 
 Options:
   --text TEXT        a text; repeatable (default: the prompts of --labels)
-  --labels "a,b,c"   zero-shot labels: adds each image's scores (and, without --text, the texts)
+  --labels "a,b,c"   zero-shot labels: adds each image's scores (and, without --text, the texts);
+                     CSV quoting for a label with a comma, repeats append (as classify)
   --template T       prompt template with {} for the labels (default "${DEFAULT_TEMPLATE}")
   --methods M,M      explanation methods per pair (default ${VIEW_METHODS.join(',')}; any of
                      ${METHODS.join(', ')}; see biomedclip explain --help)
@@ -38,9 +40,10 @@ ${MODEL_HELP}
 Output (--json): {"out", "bytes", "cost": [{"part", "bytes"}]}; otherwise one line per part.
 
 Examples:
-  biomedclip view slide.jpg --text "keratin pearls" --labels "squamous cell carcinoma,adenocarcinoma" --out slide.html
+  biomedclip view assets/examples/squamous_cell_carcinoma_histopathology.jpeg --text "keratin pearls" \\
+      --labels "squamous cell carcinoma,adenocarcinoma" --out slide.html
   biomedclip view a.png b.png --labels "pneumonia,normal chest x-ray" --out chest.html
-  biomedclip view slide.jpg --text "tumor cells" --demo --out demo.html`,
+  biomedclip view assets/examples/adenocarcinoma_histopathology.jpg --text "tumor cells" --demo --out demo.html`,
 
   async run(args) {
     const { values, positionals } = parse('view', args, {
@@ -48,7 +51,7 @@ Examples:
       options: {
         ...MODEL_OPTIONS,
         text: { type: 'string', multiple: true },
-        labels: { type: 'string' },
+        labels: { type: 'string', multiple: true },
         template: { type: 'string' },
         methods: { type: 'string' },
         out: { type: 'string' },
@@ -59,8 +62,8 @@ Examples:
     if (!values.out) throw new UserError('missing --out FILE.html: the page to write', 2);
     if (path.extname(values.out).toLowerCase() !== '.html') throw new UserError(`--out ${values.out}: expected an .html file name`, 2);
     if (values.demo && values.model !== undefined && values.model !== 'demo') throw new UserError(`--demo and --model ${values.model} exclude each other`, 2);
-    const labels = values.labels?.split(',').map((l) => l.trim()).filter((l) => l !== '');
-    if (values.labels !== undefined && labels!.length === 0) throw new UserError('--labels is empty; pass --labels "a,b,c"', 2);
+    outputFile('out', values.out, '.html');
+    const labels = values.labels === undefined ? undefined : labelsOption(values.labels);
     if (!values.text?.length && !labels) throw new UserError('no text given; pass --text TEXT (repeatable) or --labels "a,b,c"', 2);
     // The page pairs maps with their image and text by name: each must be given once.
     const twice = [positionals, values.text ?? []].map((list) => list.find((x, i) => list.indexOf(x) !== i)).find((x) => x !== undefined);
