@@ -135,6 +135,8 @@ def write_synthetic(out_dir):
     exif[0x0112] = 6
     save('rgb_320x240_exif6.jpg', Image.fromarray(noise(240, 320, 3), 'RGB'), exif=exif.tobytes())
 
+    write_other_formats(d, files, noise, rng)
+
     # Hostile files: every one must be refused with one clear line.
     good_jpg = open(files['rgb_333x517_420.jpg'], 'rb').read()
     write_bytes(d, files, 'bad_truncated.jpg', good_jpg[: len(good_jpg) // 2])
@@ -146,6 +148,113 @@ def write_synthetic(out_dir):
     write_bytes(d, files, 'bad_zero_size.png', raw_png(0, 0, b''))
     write_bytes(d, files, 'bad_huge_100000x100000.png', raw_png(100000, 100000, b'\x00' * 1000))
     return files
+
+
+def bmp_file(width, height, bits, rows, header=40, compression=0, masks=None, palette=b'', colors=0, top_down=False):
+    """A BMP written by hand (Pillow writes only 1/8/24-bit and BI_RGB): `rows` are the stored rows, in file order."""
+    body = b''.join(rows)
+    if header == 12:
+        dib = struct.pack('<IHHHH', 12, width, height, 1, bits)
+    else:
+        dib = struct.pack('<IiiHHIIiiII', header, width, -height if top_down else height, 1, bits, compression,
+                          len(body), 2835, 2835, colors, 0)
+        if header > 40:
+            dib += struct.pack('<4I', *(masks or (0, 0, 0, 0))) + b'\0' * (header - 56)
+        elif masks:
+            dib += struct.pack('<3I', *masks[:3])
+    offset = 14 + len(dib) + len(palette)
+    return b'BM' + struct.pack('<IHHI', offset + len(body), 0, 0, offset) + dib + palette + body
+
+
+def gif_lzw_literal(indices, min_code_size):
+    """GIF image data whose every index is sent as a literal after a clear code: a valid, simple LZW stream."""
+    clear, size = 1 << min_code_size, min_code_size + 1
+    codes = [c for i in indices for c in (clear, i)] + [clear + 1]
+    bits = ''.join(format(c, '0%db' % size)[::-1] for c in codes)
+    data = bytes(int(bits[i:i + 8][::-1], 2) for i in range(0, len(bits), 8))  # least significant bit first
+    blocks = b''.join(bytes([len(data[i:i + 255])]) + data[i:i + 255] for i in range(0, len(data), 255))
+    return bytes([min_code_size]) + blocks + b'\0'
+
+
+def write_other_formats(d, files, noise, rng):
+    """BMP, GIF, TIFF and WebP variants: each decoded as Pillow decodes it (issue 10, item 7)."""
+    save = lambda name, image, **kw: (image.save(os.path.join(d, name), **kw), files.__setitem__(name, os.path.join(d, name)))
+    rgb = Image.fromarray(noise(203, 301, 3), 'RGB')
+    rgba = noise(190, 257, 4)
+    rgba[:40, :, 3] = 0
+    gray = Image.fromarray(noise(211, 283, 1)[:, :, 0], 'L')
+    pal = rgb.quantize(colors=61)
+    # BMP as Pillow writes it: 24-bit, 8-bit palette and grey, 1-bit, and RGBA (stored BGRA, read back as RGB).
+    save('bmp_rgb24_301x203.bmp', rgb)
+    save('bmp_p8_301x203.bmp', pal)
+    save('bmp_l8_283x211.bmp', gray)
+    save('bmp_1bit_283x211.bmp', gray.point(lambda v: 255 if v > 127 else 0).convert('1'))
+    save('bmp_rgba_as_rgb_257x190.bmp', Image.fromarray(rgba, 'RGBA'))
+    # BMP variants Pillow reads but does not write.
+    w, h = 97, 61
+    px = noise(h, w, 4)
+    pad = lambda row: row + b'\0' * (-len(row) % 4)
+    v15 = (px[..., 0] >> 3).astype(np.uint16) << 10 | (px[..., 1] >> 3).astype(np.uint16) << 5 | (px[..., 2] >> 3)
+    write_bytes(d, files, 'bmp_555_97x61.bmp', bmp_file(w, h, 16, [pad(r.astype('<u2').tobytes()) for r in v15[::-1]]))
+    v16 = (px[..., 0] >> 3).astype(np.uint16) << 11 | (px[..., 1] >> 2).astype(np.uint16) << 5 | (px[..., 2] >> 3)
+    write_bytes(d, files, 'bmp_565_topdown_97x61.bmp', bmp_file(w, h, 16, [pad(r.astype('<u2').tobytes()) for r in v16], compression=3, masks=(0xF800, 0x7E0, 0x1F), top_down=True))
+    bgra = px[..., [2, 1, 0, 3]].copy()
+    bgra[:20, :, 3] = 0
+    write_bytes(d, files, 'bmp_bgra_v5_97x61.bmp', bmp_file(w, h, 32, [r.tobytes() for r in bgra[::-1]], header=124, compression=3, masks=(0xFF0000, 0xFF00, 0xFF, 0xFF000000)))
+    write_bytes(d, files, 'bmp_bgrx_v4_97x61.bmp', bmp_file(w, h, 32, [r.tobytes() for r in bgra[::-1]], header=108))
+    idx4 = rng.integers(0, 16, size=(h, w)).astype(np.uint8)
+    idx4[0, :4] = 15  # indices past the 10-colour palette read Pillow's default entries
+    pal16 = rng.integers(0, 256, size=(10, 4), dtype=np.uint8).tobytes()
+    packed = lambda row: pad(bytes((row[i] << 4) | (row[i + 1] if i + 1 < len(row) else 0) for i in range(0, len(row), 2)))
+    write_bytes(d, files, 'bmp_p4_short_palette_97x61.bmp', bmp_file(w, h, 4, [packed(r) for r in idx4[::-1]], palette=pal16, colors=10))
+    write_bytes(d, files, 'bmp_os2_p8_97x61.bmp', bmp_file(w, h, 8, [pad(r.tobytes()) for r in (idx4 * 3)[::-1]], header=12,
+                                                           palette=rng.integers(0, 256, size=256 * 3, dtype=np.uint8).tobytes()))
+    # RLE8 and RLE4: runs, absolute runs, end-of-line and end-of-bitmap codes.
+    pal256 = rng.integers(0, 256, size=(256, 4), dtype=np.uint8).tobytes()
+    rle8 = b''
+    for y in range(h):
+        row = (idx4[y] * 7 + y).astype(np.uint8)
+        rle8 += bytes([20, int(row[0])]) + bytes([0, 40]) + row[20:60].tobytes() + bytes([w - 60, int(row[61])]) + b'\0\0'
+    write_bytes(d, files, 'bmp_rle8_97x61.bmp', bmp_file(w, h, 8, [rle8 + b'\0\1'], compression=1, palette=pal256, colors=256))
+    rle4 = b''
+    for y in range(h):
+        rle4 += bytes([30, 0x3A]) + bytes([0, 20]) + bytes((k % 16) << 4 | ((k + y) % 16) for k in range(10)) + bytes([w - 50, 0x7C]) + b'\0\0'
+    write_bytes(d, files, 'bmp_rle4_97x61.bmp', bmp_file(w, h, 4, [rle4 + b'\0\1'], compression=2, palette=pal16 + pal16[:24], colors=16))
+    # GIF: palette, grey (opens as L), transparency, interlaced, animated (first frame), and by hand: a
+    # first frame smaller than the screen with a local palette and transparency, indices past the palette.
+    save('gif_p_301x203.gif', pal)
+    save('gif_p_interlaced_transparent_301x203.gif', pal, transparency=5, interlace=True)
+    save('gif_l_283x211.gif', gray)
+    frames = [rgb.quantize(colors=32), Image.fromarray(noise(203, 301, 3), 'RGB').quantize(colors=32)]
+    save('gif_animated_301x203.gif', frames[0], save_all=True, append_images=frames[1:], duration=100)
+    fw, fh = 40, 30
+    local = rng.integers(0, 256, size=4 * 3, dtype=np.uint8).tobytes()
+    indices = rng.integers(0, 8, size=fw * fh).tolist()  # 2-bit palette (4 entries), indices up to 7
+    gce = b'!\xf9\x04\x01\x00\x00\x02\x00'  # transparency index 2
+    descriptor = b',' + struct.pack('<4H', 7, 9, fw, fh) + bytes([0x80 | 1])
+    gif = b'GIF89a' + struct.pack('<HH', 60, 50) + bytes([0, 0, 0]) + gce + descriptor + local + gif_lzw_literal(indices, 3) + b';'
+    write_bytes(d, files, 'gif_offset_frame_local_palette_60x50.gif', gif)
+    # TIFF: compressions, modes, multi-page (first page), and 16-bit grey (Pillow's resize refuses I;16).
+    for comp in ('raw', 'tiff_lzw', 'tiff_deflate', 'packbits'):
+        save('tiff_rgb_%s_301x203.tif' % comp, rgb, compression=comp)
+    save('tiff_rgb_jpeg_301x203.tif', rgb, compression='jpeg')
+    save('tiff_l_283x211.tif', gray, compression='tiff_lzw')
+    save('tiff_1bit_283x211.tif', gray.point(lambda v: 255 if v > 127 else 0).convert('1'))
+    save('tiff_p_301x203.tif', pal)
+    save('tiff_rgba_257x190.tif', Image.fromarray(rgba, 'RGBA'), compression='tiff_deflate')
+    save('tiff_cmyk_301x203.tif', rgb.convert('CMYK'))
+    save('tiff_multipage_301x203.tif', rgb, save_all=True, append_images=[frames[1].convert('RGB')])
+    save('tiff_i16_283x211.tif', Image.fromarray((np.asarray(gray, dtype=np.uint16) * 200)))
+    # WebP: lossy and lossless, with and without alpha, animated (first frame).
+    save('webp_lossy_rgb_301x203.webp', rgb, quality=80)
+    save('webp_lossy_rgba_257x190.webp', Image.fromarray(rgba, 'RGBA'), quality=80)
+    save('webp_lossless_rgb_301x203.webp', rgb, lossless=True)
+    save('webp_lossless_rgba_257x190.webp', Image.fromarray(rgba, 'RGBA'), lossless=True)
+    save('webp_animated_301x203.webp', rgb, save_all=True, append_images=[frames[1].convert('RGB')], duration=100)
+    # Truncated files of each format are refused.
+    for name in ('bmp_rgb24_301x203.bmp', 'gif_p_301x203.gif', 'tiff_rgb_raw_301x203.tif', 'webp_lossy_rgb_301x203.webp'):
+        data = open(files[name], 'rb').read()
+        write_bytes(d, files, 'bad_truncated_' + name, data[: len(data) // 2])
 
 
 def write_bytes(d, files, name, data):

@@ -323,6 +323,27 @@ def write_tiny(out):
     extra = collections.OrderedDict(sd)
     extra["visual.trunk.head.weight"] = torch.zeros(3, 3)
     torch.save(extra, os.path.join(out, "tiny_unexpected_key.pt"))
+    # Non-finite and out-of-range weights: refused by convert (and by the loader), named with their count.
+    nan = collections.OrderedDict(sd)
+    nan["visual.trunk.patch_embed.proj.weight"] = sd["visual.trunk.patch_embed.proj.weight"].clone()
+    nan["visual.trunk.patch_embed.proj.weight"].view(-1)[5] = float("nan")
+    torch.save(nan, os.path.join(out, "tiny_nan.pt"))
+    inf_scale = collections.OrderedDict(sd)
+    inf_scale["logit_scale"] = torch.tensor(float("inf"))
+    torch.save(inf_scale, os.path.join(out, "tiny_inf_scale.pt"))
+    beyond_f16 = collections.OrderedDict(sd)
+    beyond_f16["visual.head.proj.weight"] = sd["visual.head.proj.weight"].clone()
+    beyond_f16["visual.head.proj.weight"].view(-1)[3] = 1e5
+    torch.save(beyond_f16, os.path.join(out, "tiny_beyond_f16.pt"))
+    # A config with an absurd vocab_size, and a checkpoint whose word embedding fits it through a zero stride
+    # (one row repeated 10^9 times: 128 bytes stored, 128 GB declared).
+    huge = json.loads(json.dumps(TINY_CONFIG))
+    huge["model_cfg"]["text_cfg"]["hf_model_config"]["vocab_size"] = 10 ** 9
+    with open(os.path.join(out, "huge_vocab_config.json"), "w") as f:
+        json.dump(huge, f, indent=2)
+    wide = collections.OrderedDict(sd)
+    wide["text.transformer.embeddings.word_embeddings.weight"] = sd["text.transformer.embeddings.word_embeddings.weight"][:1].expand(10 ** 9, d["tw"])
+    torch.save(wide, os.path.join(out, "tiny_huge_vocab.pt"))
     write_hostile(out, tiny)
 
 

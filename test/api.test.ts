@@ -13,9 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP, fillTemplate } from '../src/api/biomedclip.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { SafetensorsFile } from '../src/weights/index.js';
-import { REPO_ROOT, SHARED_DIR } from './helpers.js';
+import { EXAMPLE_IMAGES, REPO_ROOT, SHARED_DIR } from './helpers.js';
 
-const IMAGES = ['02_adenocarcinoma_histopathology.jpg', '08_skimage_cell_gray.png'].map((f) => path.join(SHARED_DIR, 'data', 'images', f));
+const IMAGES = [EXAMPLE_IMAGES.adenocarcinoma, EXAMPLE_IMAGES.squamous];
 const LABELS = ['adenocarcinoma histopathology', 'brain MRI', 'chest X-ray'];
 let dir = '';
 let clip: BiomedCLIP;
@@ -144,6 +144,18 @@ test('bad input: one error line, non-zero exit, no output file', () => {
   }
   assert.equal(existsSync(out), false);
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), '--help']);
+});
+
+test("BiomedCLIP.load('demo') resolves the demo model as the CLI's --model demo does", async () => {
+  const demo = await BiomedCLIP.load('demo', { backend: 'cpu' });
+  try {
+    assert.equal(demo.isDemo, true);
+    assert.ok(path.isAbsolute(demo.modelDir), demo.modelDir);
+    const [e] = await demo.encodeTexts(['tumor']);
+    assert.equal(e.embedding.length, 64);
+  } finally {
+    demo.dispose();
+  }
 });
 
 test('first use without a model: tries the download, and offline says how to go on', () => {

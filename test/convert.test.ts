@@ -76,7 +76,11 @@ test('tiny.pt converts: values, files, dropped position_ids, provenance', async 
   const sha = createHash('sha256').update(readFileSync(path.join(fx, 'tiny.pt'))).digest('hex');
   assert.equal(report.sourceSha256, sha);
   assert.equal(report.outFile, path.join(outDir, 'model.safetensors'));
-  assert.deepEqual(readdirSync(outDir).sort(), ['model.safetensors', 'open_clip_config.json', 'vocab.txt']);
+  assert.deepEqual(readdirSync(outDir).sort(), ['fingerprint.json', 'model.safetensors', 'open_clip_config.json', 'vocab.txt']);
+  const stored = JSON.parse(readFileSync(path.join(outDir, 'fingerprint.json'), 'utf8'));
+  assert.equal(stored.weights.sha256, createHash('sha256').update(readFileSync(report.outFile)).digest('hex'), 'the whole file, hashed as it was written');
+  assert.equal(stored.weights.sha256, report.sha256);
+  assert.equal(stored.provenance.source_sha256, sha);
   assert.equal(readFileSync(path.join(outDir, 'vocab.txt'), 'utf8'), readFileSync(path.join(fx, 'vocab.txt'), 'utf8'));
   const st = await SafetensorsFile.open(report.outFile);
   assert.equal(st.metadata.source_sha256, sha);
@@ -137,6 +141,22 @@ test('hostile and unreadable inputs leave no partial output', async () => {
   await refusedCleanly('absent.pt', /cannot open checkpoint \(ENOENT\)/);
   await refusedCleanly(fx, /not a regular checkpoint/);
   await refusedCleanly('tiny.pt', /--vocab .*: 1025 tokens for a 1024-row embedding/, { vocab: path.join(work, 'long-vocab.txt') });
+});
+
+test('NaN/Inf weights are refused unless --allow-nonfinite; values beyond float16 are refused with --dtype f16', async () => {
+  await refusedCleanly('tiny_nan.pt', /tensor "visual\.trunk\.patch_embed\.proj\.weight" has 1 non-finite value \(first: NaN at index 5\).*--allow-nonfinite/);
+  await refusedCleanly('tiny_inf_scale.pt', /tensor "logit_scale" has 1 non-finite value \(first: Infinity/);
+  await refusedCleanly('tiny_beyond_f16.pt', /"visual\.head\.proj\.weight" holds 100000 .*beyond float16's range.*--dtype f32/, { dtype: 'f16' });
+  const allowed = run('tiny_nan.pt', { allowNonfinite: true });
+  const report = await allowed.promise;
+  assert.ok(allowed.notes.some((n) => /copied 1 non-finite value .*patch_embed/.test(n)), allowed.notes.join(' | '));
+  const st = await SafetensorsFile.open(report.outFile);
+  assert.ok(Number.isNaN((await st.readFloat32('visual.trunk.patch_embed.proj.weight'))[5]));
+  await st.close();
+});
+
+test('a config whose sizes ask for an absurd tensor is refused before any allocation', async () => {
+  await refusedCleanly('tiny_huge_vocab.pt', /word_embeddings\.weight" would hold 32,000,000,000 values .*beyond the limit.*check the config's sizes/, { config: path.join(fx, 'huge_vocab_config.json') });
 });
 
 test('the convert command: flags, JSON report, usage errors', async () => {

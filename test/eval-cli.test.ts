@@ -65,7 +65,7 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
   for (const c of CLASSES) assert.equal(json.per_class[c].support, PER_CLASS);
   assert.deepEqual(json.skipped.map((s: { path: string }) => s.path), ['tumor/truncated.png']);
   assert.equal(json.model.demo, true);
-  assert.match(json.model.fingerprint, /^sha256-sampled:/);
+  assert.match(json.model.fingerprint, /^sha256:[0-9a-f]{32}$/);
   assert.deepEqual(json.templates, { source: 'pcam', templates: ['this is an image of {}', '{} presented in image'] });
   assert.deepEqual(json.prompts.tumor, ['this is an image of tumor', 'tumor presented in image', 'this is an image of metastatic tumor tissue', 'metastatic tumor tissue presented in image']);
   assert.equal(json.preprocessing.crop, 'center 224x224');
@@ -203,7 +203,7 @@ test('bad inputs: one error line each, nothing written', async () => {
   await bad(['classify', folder], /--labels-file L\.json or --classes-from-folders/, 2);
   await fs.writeFile(path.join(tmp, 'nocaption.csv'), 'image,text\na.png,x\n');
   await bad(['retrieval', path.join(tmp, 'nocaption.csv')], /no 'caption' column/);
-  await bad(['classify', folder, '--classes-from-folders', '--bootstrap', 'many'], /--bootstrap many: expected a whole number/, 2);
+  await bad(['classify', folder, '--classes-from-folders', '--bootstrap', 'many'], /--bootstrap many: expected an integer from 0 to 100,000/, 2);
   await bad(['classify', folder, '--classes-from-folders', '--templates', 'no-such-set'], /unknown template set/, 2);
   await fs.writeFile(path.join(tmp, 'templates.txt'), '# mine\na micrograph\n');
   await bad(['classify', folder, '--classes-from-folders', '--templates', path.join(tmp, 'templates.txt')], /"a micrograph" has no \{\}/, 2);

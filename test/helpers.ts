@@ -1,6 +1,8 @@
 /**
  * Shared test utilities: where the repository and ../shared are, and how parity tests report differences.
  */
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../src/cli/command.js';
@@ -12,6 +14,12 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const SHARED_DIR = process.env.BIOMEDCLIP_SHARED ?? path.resolve(REPO_ROOT, '..', 'shared');
 
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
+
+/** The model card's two example images, shipped in assets/examples/ (MIT; see assets/README.md). */
+export const EXAMPLE_IMAGES = {
+  squamous: path.join(REPO_ROOT, 'assets', 'examples', 'squamous_cell_carcinoma_histopathology.jpeg'),
+  adenocarcinoma: path.join(REPO_ROOT, 'assets', 'examples', 'adenocarcinoma_histopathology.jpg'),
+};
 
 /** The Python that has Debian's torch/torchvision/PIL (plain `python3` may be another interpreter). */
 export const TORCH_PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
@@ -51,4 +59,36 @@ export async function runCommand(cmd: Command, args: string[]): Promise<{ code: 
     console.log = log;
     console.error = error;
   }
+}
+
+/** Runs `biomedclip ARGS...` in a child process, as a user would. */
+export function cli(...args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args], { encoding: 'utf8' });
+}
+
+/** Runs the CLI in this process (no model reload per process): exit code, stdout and the error lines. */
+export async function cliInProcess(...args: string[]): Promise<{ code: number; out: string; errors: string[] }> {
+  const { main } = await import('../src/cli/main.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const saved = { log: console.log, error: console.error };
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  try {
+    const code = await main(args);
+    return { code, out: out.join('\n'), errors: err.filter((l) => l.startsWith('biomedclip: error:')) };
+  } finally {
+    console.log = saved.log;
+    console.error = saved.error;
+  }
+}
+
+/** The rule for bad input: exit `code`, exactly one error line matching `pattern`, nothing on stdout. */
+export function oneErrorLine(r: SpawnSyncReturns<string>, code: number, pattern: RegExp): string {
+  assert.equal(r.status, code, r.stderr);
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0], pattern);
+  assert.equal(r.stdout, '', 'nothing on stdout');
+  return errors[0];
 }

@@ -7,11 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { useBackend } from '../src/backend.js';
 import { command } from '../src/cli/commands/download.js';
+import { loadModel } from '../src/model/load.js';
 import { downloadModel } from '../src/hub/download-model.js';
 import { convertedModelDir, resolveModelDir } from '../src/hub/model-dir.js';
 import { BIOMEDCLIP_REVISION } from '../src/hub/pins.js';
@@ -45,6 +47,7 @@ let hub: FakeHub | undefined;
 let checkpoint: Buffer;
 
 before(async () => {
+  await useBackend('cpu');
   tmp = await mkdtemp(path.join(os.tmpdir(), 'biomedclip-hubconv-'));
   if (!hasTorch) return;
   const ckpt = path.join(tmp, 'open_clip_pytorch_model.bin');
@@ -119,6 +122,30 @@ test('`biomedclip download --json` reports files, commit and the model directory
     ['vocab.txt', 'downloaded'],
     ['open_clip_pytorch_model.bin', 'downloaded'],
   ]);
+});
+
+test('download --force whose conversion fails partway leaves the previous model directory loading as before', { skip: !hasTorch && 'no torch in /usr/bin/python3' }, async () => {
+  const env = { HF_HOME: path.join(tmp, 'hf4') };
+  const first = await downloadModel({ revision: 'main', endpoint: hub!.endpoint, env, progress: false });
+  const snapshot = async () => Object.fromEntries(await Promise.all((await readdir(first.modelDir)).sort().map(async (f) => [f, (await readFile(path.join(first.modelDir, f))).toString('base64')])));
+  const before = await snapshot();
+  // Another hub serves the same files with one byte of the checkpoint's tensor data flipped: its zip CRC fails
+  // while the new model file is being written.
+  const corrupt = Buffer.from(checkpoint);
+  corrupt[corrupt.length >> 1] ^= 0xff;
+  const broken = await FakeHub.start(fakeModelRepos({ config: await readFile(path.join(TINY, 'open_clip_config.json')), vocab: Buffer.from('[PAD]\n[UNK]\n[CLS]\n[SEP]\n'), checkpoint: corrupt }).repos);
+  try {
+    await assert.rejects(
+      downloadModel({ revision: 'main', endpoint: broken.endpoint, env: { HF_HOME: path.join(tmp, 'hf4-broken') }, outDir: first.modelDir, force: true, progress: false }),
+      /CRC-32/,
+    );
+  } finally {
+    await broken.close();
+  }
+  assert.deepEqual(await snapshot(), before);
+  const model = await loadModel(first.modelDir);
+  model.dispose();
+  assert.deepEqual((await readdir(path.dirname(first.modelDir))).filter((f) => f.startsWith('.')), [], 'no staging directory left');
 });
 
 test('bad flags are a usage error (exit code 2) naming --help', async () => {

@@ -23,7 +23,7 @@ const stubConverter: Converter = async (opts) => {
   calls.push(opts);
   await mkdir(opts.outDir, { recursive: true });
   await writeFile(path.join(opts.outDir, 'model.safetensors'), 'stub');
-  return { tensors: 1, parameters: 1, dropped: [], sourceSha256: '', outFile: path.join(opts.outDir, 'model.safetensors') };
+  return { tensors: 1, parameters: 1, dropped: [], sourceSha256: '', sha256: '', outFile: path.join(opts.outDir, 'model.safetensors') };
 };
 
 const clipRoot = () => path.join(home, 'hub', 'models--microsoft--BiomedCLIP-PubMedBERT_256-vit_base_patch16_224');

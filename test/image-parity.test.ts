@@ -1,11 +1,12 @@
 /**
  * Parity with open_clip's Pillow + torchvision eval transform, on the shared test images and on synthetic
- * images (edge sizes, every PNG mode, JPEG variants), with references made at test time by
- * scripts/make_image_fixtures.py under Debian's python3-pil 9.4 + python3-torchvision 0.14.
+ * images (edge sizes, every PNG mode, JPEG variants, and BMP, GIF, TIFF and WebP variants), with references
+ * made at test time by scripts/make_image_fixtures.py under Debian's python3-pil 9.4 + python3-torchvision 0.14.
  *
  * Tolerances: with sharp, the uint8 crop must equal Pillow's exactly (max difference 0) and pixel_values
- * within 1e-6 (we expect 0: the float32 steps are the same). With the pure-JS decoders, PNG must be exact too;
- * JPEG (jpeg-js) is not, and its gap is measured and printed, not asserted beyond a sanity bound.
+ * within 1e-6 (we expect 0: the float32 steps are the same). With the pure-JS decoders, PNG, BMP and GIF must
+ * be exact too (BMP and GIF have our own decoders either way); JPEG (jpeg-js) is not, and its gap is measured
+ * and printed, not asserted beyond a sanity bound; TIFF and WebP need sharp and are refused with one line.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,7 +61,8 @@ const quiet = { onWarning: () => {} };
 test('sharp: every image Pillow opens gives the identical crop and pixel_values', async (t) => {
   if ((await resolveDecoder('auto')) !== 'sharp') return t.skip('sharp cannot load here');
   const opened = entries.filter((e) => !e.error);
-  assert.ok(opened.length >= 30, `expected the shared and synthetic images, got ${opened.length}`);
+  assert.ok(opened.length >= 60, `expected the shared and synthetic images, got ${opened.length}`);
+  for (const ext of ['.bmp', '.gif', '.tif', '.webp']) assert.ok(opened.filter((e) => e.path.endsWith(ext)).length >= 5, `too few ${ext} test images`);
   for (const e of opened) {
     const ref = reference(e.key);
     const got = await preprocessImage(e.path, undefined, { ...quiet, decoder: 'sharp' });
@@ -74,16 +76,21 @@ test('sharp: every image Pillow opens gives the identical crop and pixel_values'
   }
 });
 
-test('pure JS: PNG exact, JPEG gap measured and printed', async () => {
+test('pure JS: PNG, BMP and GIF exact, JPEG gap measured and printed, TIFF and WebP refused naming sharp', async () => {
   let worstJpeg = 0;
   for (const e of entries.filter((x) => !x.error)) {
+    const ext = path.extname(e.path).toLowerCase();
+    if (ext === '.tif' || ext === '.webp') {
+      await assert.rejects(preprocessImage(e.path, undefined, { ...quiet, decoder: 'js' }), /is decoded by sharp \(libvips\).*--decoder sharp/);
+      continue;
+    }
     const ref = reference(e.key);
     const got = await preprocessImage(e.path, undefined, { ...quiet, decoder: 'js' });
     const byteDiff = maxByteDiff(got.crop, ref.crop);
     const stats = diffStats(got.pixelValues, ref.pixels);
-    const isPng = e.path.toLowerCase().endsWith('.png');
-    reportDiff(`js ${e.key} (${e.mode}, crop max byte diff ${byteDiff})`, stats, isPng ? 1e-6 : Infinity);
-    if (isPng) assert.equal(byteDiff, 0, `${e.key}: pngjs path differs from Pillow by ${byteDiff}`);
+    const exact = ['.png', '.bmp', '.gif'].includes(ext);
+    reportDiff(`js ${e.key} (${e.mode}, crop max byte diff ${byteDiff})`, stats, exact ? 1e-6 : Infinity);
+    if (exact) assert.equal(byteDiff, 0, `${e.key}: the pure-JS path differs from Pillow by ${byteDiff}`);
     else worstJpeg = Math.max(worstJpeg, byteDiff);
   }
   console.log(`jpeg-js gap: worst crop byte difference over all JPEG test images: ${worstJpeg}`);

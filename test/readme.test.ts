@@ -1,21 +1,25 @@
 /**
- * The README's quick start works as written: its first command (after `npm ci &&`, which the test run has
- * already done) classifies the example image with the demo model.
+ * The README's quick start works as written on a fresh clone: its first command (after `npm ci &&`, which
+ * the test run has already done) classifies the example image shipped in assets/examples/ with the demo
+ * model, and reads nothing outside the repository.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeDemoModel } from '../src/demo/demo-model.js';
-import { SHARED_DIR } from './helpers.js';
 import * as path from 'node:path';
-import { REPO_ROOT } from './helpers.js';
+import { EXAMPLE_IMAGES, REPO_ROOT } from './helpers.js';
 
 test('README quick-start command classifies the example image', () => {
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
   const block = /```sh\n(npm ci && .*)\n```/.exec(readme);
   assert.ok(block, 'README has a quick-start block starting with `npm ci &&`');
   const command = block[1].replace(/^npm ci && /, '');
+  for (const arg of command.split(' ').filter((a) => /\.(jpe?g|png)$/i.test(a))) {
+    assert.ok(!path.isAbsolute(arg) && !arg.startsWith('..'), `${arg}: the README's example image must ship in the repository`);
+    assert.ok(existsSync(path.join(REPO_ROOT, arg)), `${arg}: missing from the repository`);
+  }
   const out = execSync(`${command} --json`, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const [result] = JSON.parse(out);
   assert.equal(result.scores.length, 3);
@@ -31,10 +35,10 @@ test('README library example runs as written (demo model and a real image substi
   const tmp = mkdtempSync(path.join(REPO_ROOT, 'dist', '.readme-'));
   try {
     await writeDemoModel(path.join(tmp, 'model'));
-    const image = path.join(SHARED_DIR, 'data', 'images', '02_adenocarcinoma_histopathology.jpg');
+    const image = EXAMPLE_IMAGES.adenocarcinoma;
     const code = block[1]
       .replaceAll("'models/biomedclip'", JSON.stringify(path.join(tmp, 'model')))
-      .replaceAll("'slide.jpg'", JSON.stringify(image))
+      .replaceAll("'assets/examples/adenocarcinoma_histopathology.jpg'", JSON.stringify(image))
       .concat('\nconsole.log(JSON.stringify({ label: scores[0].label, dim: img.embedding.length, shape: traced.get("visual.trunk.blocks.1.attn.probs").shape }));\n');
     // Inside the package, so `import ... from 'biomedclip-ts'` resolves to this checkout (self-reference).
     const file = path.join(tmp, 'example.mjs');
@@ -45,4 +49,19 @@ test('README library example runs as written (demo model and a real image substi
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+test('--help examples use the images shipped in assets/examples/, and the classify example runs', async () => {
+  const commands = ['embed', 'classify', 'preprocess', 'index', 'search', 'trace', 'explain', 'ablate', 'lens', 'sanity', 'view'];
+  for (const name of commands) {
+    const { command } = await import(`../src/cli/commands/${name}.js`);
+    const examples = (command.usage as string).split('Examples:')[1] ?? '';
+    const shipped = [...examples.matchAll(/assets\/examples(?:\/[\w.]+)?/g)].map((m) => m[0]);
+    assert.ok(shipped.length > 0, `${name} --help: no example uses a shipped image`);
+    for (const file of shipped) assert.ok(existsSync(path.join(REPO_ROOT, file)), `${name} --help: ${file} is missing`);
+  }
+  const { command } = await import('../src/cli/commands/classify.js');
+  const example = command.usage.split('Examples:')[1].split('\n').slice(1, 3).join(' ').replace(/\\\s+/g, '').replace(/^\s*biomedclip /, '');
+  const out = execSync(`node bin/biomedclip.js ${example} --backend cpu`, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.equal(JSON.parse(out)[0].scores.length, 3);
 });

@@ -90,7 +90,7 @@ test('user errors: both sources, a bad depth, a missing config', () => {
   assert.equal(summary('--config', path.join(MODEL_FILES, 'open_clip_config.json'), '--depth', '-1').code, 2);
   const missing = summary('--config', path.join(TINY, 'nope.json'));
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /^biomedclip: error: cannot read config/);
+  assert.match(missing.stderr, /^biomedclip: error: .*nope\.json: cannot read \(ENOENT\); check the path/);
 });
 
 test("the parts are exported under 'biomedclip-ts/model': one block built alone declares its keys and points", async () => {

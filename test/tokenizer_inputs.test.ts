@@ -115,17 +115,17 @@ test('tokenize --json prints ids, mask and tokens padded to the context length b
   assert.deepEqual(JSON.parse(longest.stdout).tokens, [['[CLS]', 'benign', 'lung', '[SEP]']]);
 });
 
-test('tokenize reports bad flags and missing files as one error line', () => {
-  for (const [args, re] of [
-    [['--vocab', VOCAB, '--pad-to', 'wide', 'x'], /--pad-to must be/],
-    [['--vocab', VOCAB, '--context-length', '1', 'x'], /--context-length must be/],
-    [['--vocab', VOCAB, '--pad-to', '3', 'a long caption here'], /cannot pad to 3/],
-    [['--vocab', VOCAB], /no TEXT given/],
-    [['--vocab', path.join(tmp, 'nope.txt'), 'x'], /cannot read/],
-    [['--model', tmp, 'x'], /neither .*vocab\.txt nor .*tokenizer\.json/],
-  ] as Array<[string[], RegExp]>) {
+test('tokenize reports bad flags (exit 2) and missing files (exit 1) as one error line', () => {
+  for (const [args, re, code] of [
+    [['--vocab', VOCAB, '--pad-to', 'wide', 'x'], /--pad-to wide: expected an integer from 2 to 512/, 2],
+    [['--vocab', VOCAB, '--context-length', '1', 'x'], /--context-length 1: expected an integer from 2 to 512/, 2],
+    [['--vocab', VOCAB, '--pad-to', '3', 'a long caption here'], /cannot pad to 3/, 1],
+    [['--vocab', VOCAB], /no TEXT given/, 2],
+    [['--vocab', path.join(tmp, 'nope.txt'), 'x'], /cannot read/, 1],
+    [['--model', tmp, 'x'], /neither vocab\.txt nor tokenizer\.json/, 1],
+  ] as Array<[string[], RegExp, number]>) {
     const r = runTokenize(args);
-    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.match(r.stderr, re);
   }

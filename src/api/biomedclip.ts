@@ -13,14 +13,14 @@ import type { BiomedCLIPModel } from '../model/clip.js';
 import { clipLogits, zeroShotProbs } from '../model/head.js';
 import type { HookOptions } from '../model/hooks.js';
 import { loadModel } from '../model/load.js';
-import { isDemoModel } from '../demo/demo-model.js';
+import { ensureDemoModel, isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../host-tensor.js';
 import { explain, type ExplainOptions, type Explanation, type Method } from '../inspect/explain.js';
 import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
 import { WorkerPool } from '../parallel/pool.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
 import type { Task } from '../parallel/protocol.js';
-import { embedIdBatch, embedPixelBatch, toRows, type Embedding, type FlatEmbeddings, type HostIds } from './embed.js';
+import { checkedRows, embedIdBatch, embedPixelBatch, type Embedding, type FlatEmbeddings, type HostIds } from './embed.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
 import { LabelEmbeddingCache } from './label-cache.js';
 import { disposePair, pairInputs } from './pair.js';
@@ -43,15 +43,39 @@ export interface LoadModelOptions {
   threads?: number;
   /** Informational notes (ignored tensors, default config); silent by default. */
   onNote?: (message: string) => void;
+  /** Load weights holding NaN/Inf (refused by default); embeddings and scores are still never non-finite. */
+  allowNonfinite?: boolean;
 }
 
 export interface TextOptions {
   /** 'longest' (default: same CLS features, less compute) or a fixed length such as open_clip's 256. */
   padTo?: number | 'longest';
+  /**
+   * Texts per forward pass (default 32, at most MAX_BATCH), fewer when they are long: a batch also holds at
+   * most MAX_BATCH_TOKENS tokens once padded. Bounds memory whatever the number and length of the texts.
+   */
+  batchSize?: number;
 }
 
+/**
+ * The most images or texts one forward pass takes, whatever a caller asks: activation memory grows with the
+ * batch (a text batch holds batch × 12 × T² attention scores per layer: 1,000 texts of 256 tokens, 3 GB).
+ */
+export const MAX_BATCH = 256;
+/** Texts per forward pass by default (short ones: 32 labels of ~20 tokens). */
+export const DEFAULT_TEXT_BATCH = 32;
+/**
+ * Tokens per text batch once padded, whatever the batch size asked: 8 texts of 256 tokens. Each transformer
+ * block keeps its intermediates until it ends (one tf.tidy per block), about fifteen [tokens, 768] and
+ * [tokens, 3072] activations plus [texts, 12, T, T] attention maps; at full size 32 texts of 256 tokens took
+ * ~2 GB of activations on top of the 784 MB of weights, 2,048 tokens take ~300 MB.
+ */
+export const MAX_BATCH_TOKENS = 2048;
+/** Label prompts embedded per step of `labelEmbeddings`: only their template embeddings are held at once. */
+const LABEL_STEP_TEXTS = 1024;
+
 export interface ImageOptions extends PreprocessOptions {
-  /** Images per forward pass; bounds memory for long lists (default 8). */
+  /** Images per forward pass; bounds memory for long lists (default 8, at most MAX_BATCH). */
   batchSize?: number;
   /** Called after each batch (on any worker) with the number of images done. */
   onProgress?: (done: number, total: number) => void;
@@ -61,8 +85,9 @@ export interface ImageOptions extends PreprocessOptions {
 export interface BatchRunner {
   /** Batches to keep in flight: 1 in this thread, enough to keep every pool worker busy otherwise. */
   window: number;
-  embedPixels(px: HostTensor): Promise<Embedding[]>;
-  embedIds(ids: HostIds): Promise<Embedding[]>;
+  /** `names` name the inputs in the error that a non-finite embedding raises. */
+  embedPixels(px: HostTensor, names?: string[]): Promise<Embedding[]>;
+  embedIds(ids: HostIds, names?: string[]): Promise<Embedding[]>;
 }
 
 export interface LabelScore {
@@ -83,10 +108,9 @@ export interface TraceInputs {
 export const DEFAULT_TEMPLATE = 'this is a photo of {}';
 
 /**
- * Texts per forward pass; a list needs more than TEXT_POOL_BATCHES of them before it goes to the pool:
- * a few batches of labels take less time than workers take to load their copies of the model.
+ * A text list needs more than this many batches before it goes to the pool: a few batches of labels take
+ * less time than workers take to load their copies of the model.
  */
-const TEXT_BATCH = 32;
 const TEXT_POOL_BATCHES = 8;
 
 /** Parallelism settings resolved from LoadModelOptions for the backend in use. */
@@ -114,22 +138,36 @@ export class BiomedCLIP {
     readonly model: BiomedCLIPModel,
     readonly modelDir: string,
     readonly backend: BackendName,
-    /** exp(logit_scale), the temperature of the logits: read from the backend once, not once per score. */
-    readonly logitScale: number,
+    /** exp(logit_scale), read from the backend once, not once per score; checked by the `logitScale` getter. */
+    private readonly scale: number,
     readonly parallelism: Parallelism,
+    private readonly onNote?: (message: string) => void,
   ) {
     this.isDemo = isDemoModel(modelDir);
   }
 
-  /** Loads `dir` (a model directory: model.safetensors, open_clip_config.json, vocab.txt). */
+  /** exp(logit_scale), the temperature of the logits; refused when it is not finite in float32, as open_clip computes it. */
+  get logitScale(): number {
+    if (!Number.isFinite(Math.fround(this.scale))) {
+      throw new UserError(`${this.modelDir}: exp(logit_scale) = ${this.scale} is not a finite float32 temperature, so every logit would be too; the weights are damaged: download or convert them again`);
+    }
+    return this.scale;
+  }
+
+  /**
+   * Loads `dir` (a model directory: model.safetensors, open_clip_config.json, vocab.txt), or `'demo'`: the
+   * random-weight demo model, generated on first use, exactly as the CLI's `--model demo`.
+   */
   static async load(dir: string, opts: LoadModelOptions = {}): Promise<BiomedCLIP> {
     const cores = availableParallelism();
     const threads = positive('threads', opts.threads);
     const backend = await useBackend(opts.backend, { threads: threads ?? cores });
-    const model = await loadModel(dir, { onNote: opts.onNote });
-    const logitScale = Math.exp((await model.logit_scale.data())[0]); // async: webgpu cannot read synchronously
+    const modelDir = dir === 'demo' ? await ensureDemoModel() : dir;
+    const model = await loadModel(modelDir, { onNote: opts.onNote, allowNonfinite: opts.allowNonfinite });
+    const scale = Math.exp((await model.logit_scale.data())[0]); // async: webgpu cannot read synchronously
     const workers = positive('workers', opts.workers) ?? (backend === 'wasm' || backend === 'cpu' ? cores : 1);
-    return new BiomedCLIP(model, dir, backend, logitScale, { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)) });
+    const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)) };
+    return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote);
   }
 
   get config() {
@@ -158,7 +196,7 @@ export class BiomedCLIP {
     const contextLength = this.config.text.contextLength;
     const padTo = opts.padTo ?? 'longest';
     if (typeof padTo === 'number' && (padTo < 2 || padTo > this.config.text.maxPositions)) {
-      throw new UserError(`--pad-to ${padTo}: must be between 2 and ${this.config.text.maxPositions}`);
+      throw new UserError(`--pad-to ${padTo}: must be between 2 and ${this.config.text.maxPositions}`, 2);
     }
     return this.tokenizer.encode(texts, { contextLength: typeof padTo === 'number' ? padTo : contextLength, padTo });
   }
@@ -168,13 +206,13 @@ export class BiomedCLIP {
    * on the worker pool (every core by default), decoded here while the workers compute.
    */
   async encodeImages(images: ImageInput[], opts: ImageOptions = {}): Promise<Embedding[]> {
-    const batches = chunks(images, opts.batchSize ?? 8);
+    const batches = chunks(images.map((image, i) => ({ image, name: inputName(image, i) })), batchSize(opts.batchSize, 8));
     const runner = await this.batchRunner(batches.length > 1);
     const out: Embedding[] = [];
     let done = 0;
     await pipeline(batches, runner.window, {
-      prepare: (batch) => this.pixelValues(batch, opts),
-      run: (px) => runner.embedPixels(px).then((rows) => {
+      prepare: async (batch) => ({ px: await this.pixelValues(batch.map((b) => b.image), opts), names: batch.map((b) => b.name) }),
+      run: ({ px, names }) => runner.embedPixels(px, names).then((rows) => {
         opts.onProgress?.((done += rows.length), images.length);
         return rows;
       }),
@@ -184,29 +222,59 @@ export class BiomedCLIP {
   }
 
   /**
-   * Embeddings of `texts`, in input order, in batches of 32 (each padded to its longest text by default);
-   * more than 8 batches run on the worker pool.
+   * Embeds texts in batches of bounded size and length, so memory does not grow with their number: texts
+   * are grouped by token count (each batch is padded to its longest, so little compute goes to padding)
+   * and results come back in the order given; more than TEXT_POOL_BATCHES batches run on the worker pool.
+   * Like open_clip, a text longer than the context length (256 tokens for BiomedCLIP, or `padTo`) is
+   * truncated to it, keeping [SEP]; a note says so.
    */
   async encodeTexts(texts: string[], opts: TextOptions = {}): Promise<Embedding[]> {
-    const batches = chunks(texts, TEXT_BATCH);
+    const batches = this.textBatches(texts, opts.padTo ?? 'longest', batchSize(opts.batchSize, DEFAULT_TEXT_BATCH));
     const runner = await this.batchRunner(batches.length > TEXT_POOL_BATCHES);
-    const out: Embedding[] = [];
+    const out = new Array<Embedding>(texts.length);
     await pipeline(batches, runner.window, {
-      prepare: async (batch) => idsTensor(this.tokenize(batch, opts).inputIds),
-      run: (ids) => runner.embedIds(ids),
-      consume: (rows) => void out.push(...rows),
+      prepare: async (rows) => ({ ids: idsTensor(this.tokenize(rows.map((i) => texts[i]), opts).inputIds), names: rows.map((i) => textName(texts[i])) }),
+      run: ({ ids, names }) => runner.embedIds(ids, names),
+      consume: (emb, rows) => rows.forEach((i, k) => (out[i] = emb[k])),
     });
     return out;
   }
 
-  /** Features of already preprocessed pixels [B, 3, S, S], in this thread. */
-  async embedPixels(px: HostTensor): Promise<Embedding[]> {
-    return toRows(await embedPixelBatch(this.model, px));
+  /** Indices of `texts` in batches of at most `size`, shortest texts first when padding to the longest. */
+  private textBatches(texts: string[], padTo: number | 'longest', size: number): number[][] {
+    const context = typeof padTo === 'number' ? padTo : this.config.text.contextLength;
+    // Token counts up to the position table, to tell truncated texts (and sort) without padding anything.
+    const lengths = texts.map((t) => this.tokenizer.encode([t], { contextLength: this.config.text.maxPositions, padTo: 'longest' }).inputIds[0].length);
+    const truncated = lengths.filter((n) => n > context).length;
+    if (truncated > 0) this.onNote?.(`${truncated} text(s) longer than the ${context}-token context truncated to it, as open_clip does`);
+    const width = (i: number) => (padTo === 'longest' ? Math.min(lengths[i], context) : context); // tokens once padded
+    const order = texts.map((_, i) => i);
+    if (padTo === 'longest') order.sort((a, b) => width(a) - width(b) || a - b);
+    // Shortest first, so each batch is padded to its last (longest) text: grow it while it fits the budget.
+    const batches: number[][] = [];
+    let batch: number[] = [];
+    for (const i of order) {
+      if (batch.length > 0 && (batch.length === size || (batch.length + 1) * width(i) > MAX_BATCH_TOKENS)) {
+        batches.push(batch);
+        batch = [];
+      }
+      batch.push(i);
+    }
+    if (batch.length > 0) batches.push(batch);
+    return batches;
   }
 
-  /** Features of already tokenized ids (rows of equal length, [PAD] = 0), in this thread. */
-  async embedIds(ids: number[][]): Promise<Embedding[]> {
-    return toRows(await embedIdBatch(this.model, idsTensor(ids)));
+  /**
+   * Features of already preprocessed pixels [B, 3, S, S], in this thread. `names` (file names, say) name the
+   * input whose features come out non-finite, which is an error: no embedding with NaN or Inf leaves this class.
+   */
+  async embedPixels(px: HostTensor, names?: string[]): Promise<Embedding[]> {
+    return checkedRows(await embedPixelBatch(this.model, px), names ?? rowNames('image', px.shape[0]));
+  }
+
+  /** Features of already tokenized ids (rows of equal length, [PAD] = 0), in this thread; `names` as for embedPixels. */
+  async embedIds(ids: number[][], names?: string[]): Promise<Embedding[]> {
+    return checkedRows(await embedIdBatch(this.model, idsTensor(ids)), names ?? rowNames('text', ids.length));
   }
 
   /**
@@ -217,8 +285,8 @@ export class BiomedCLIP {
     const pool = bulk ? await this.startPool() : undefined;
     return {
       window: pool?.capacity ?? 1,
-      embedPixels: async (px) => toRows(await this.runBatch({ kind: 'pixels', px }, pool)),
-      embedIds: async (ids) => toRows(await this.runBatch({ kind: 'ids', ids }, pool)),
+      embedPixels: async (px, names) => checkedRows(await this.runBatch({ kind: 'pixels', px }, pool), names ?? rowNames('image', px.shape[0])),
+      embedIds: async (ids, names) => checkedRows(await this.runBatch({ kind: 'ids', ids }, pool), names ?? rowNames('text', ids.shape[0])),
     };
   }
 
@@ -247,11 +315,19 @@ export class BiomedCLIP {
     return this.scoreLabels(imageEmb.map((e) => e.embedding), labelEmb, labels);
   }
 
-  /** One normalized embedding per label (template ensemble). */
+  /**
+   * One normalized embedding per label (template ensemble), streamed: labels are embedded a step at a time
+   * and only each label's final embedding is kept, so memory holds one step's prompts, not every label's.
+   */
   async labelEmbeddings(labels: string[], templates: string[]): Promise<Float32Array[]> {
-    const texts = labels.flatMap((label) => templates.map((t) => fillTemplate(t, label)));
-    const emb = await this.encodeTexts(texts);
-    return labels.map((_, i) => meanNormalized(emb.slice(i * templates.length, (i + 1) * templates.length).map((e) => e.embedding)));
+    const step = Math.max(1, Math.floor(LABEL_STEP_TEXTS / templates.length));
+    const out: Float32Array[] = [];
+    for (let start = 0; start < labels.length; start += step) {
+      const chunk = labels.slice(start, start + step);
+      const emb = await this.encodeTexts(chunk.flatMap((label) => templates.map((t) => fillTemplate(t, label))));
+      chunk.forEach((_, i) => out.push(meanNormalized(emb.slice(i * templates.length, (i + 1) * templates.length).map((e) => e.embedding))));
+    }
+    return out;
   }
 
   /** For each image: the CLIP head's logits against every label and their softmax, sorted by probability. */
@@ -272,6 +348,7 @@ export class BiomedCLIP {
   /** The model's CLIP head (head.ts) on host vectors: [A, B] logits, and their softmax over B if asked. */
   private async head(a: Float32Array[], b: Float32Array[], withProbs: boolean): Promise<{ logits: number[][]; probs?: number[][] }> {
     if (a.length === 0 || b.length === 0) return { logits: a.map(() => []), probs: a.map(() => []) };
+    void this.logitScale; // refuses a temperature that is not finite in float32: every logit would be too
     const rows = (v: Float32Array[]) => tf.tensor2d(concatRows(v), [v.length, v[0].length]);
     const out = tf.tidy(() => {
       const logits = clipLogits(rows(a), rows(b), this.model.logit_scale); // [A, B]
@@ -334,6 +411,27 @@ export class BiomedCLIP {
 
 export function fillTemplate(template: string, label: string): string {
   return template.includes('{}') ? template.split('{}').join(label) : `${template} ${label}`;
+}
+
+/** A batch size option: an integer from 1 to MAX_BATCH. */
+function batchSize(value: number | undefined, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH) throw new UserError(`batch size ${value}: expected an integer from 1 to ${MAX_BATCH}`, 2);
+  return n;
+}
+
+/** How errors name an input: its path, else its kind and position. */
+function inputName(input: ImageInput, index: number): string {
+  if (typeof input === 'string') return input;
+  return input instanceof Uint8Array ? `<image bytes #${index + 1}>` : `<raw image #${index + 1}>`;
+}
+
+function textName(text: string): string {
+  return `text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}`;
+}
+
+function rowNames(kind: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${kind} #${i + 1} of the batch`);
 }
 
 function idsTensor(rows: number[][]): HostIds {

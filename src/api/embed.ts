@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { l2Normalize } from '../model/head.js';
 import type { HostTensor } from '../host-tensor.js';
+import { UserError } from '../errors.js';
+import { describeNonFinite, findNonFinite } from '../util/finite.js';
 
 export interface Embedding {
   /** The unnormalized `encode_image` / `encode_text` output. */
@@ -52,11 +54,16 @@ export function embedIdBatch(model: BiomedCLIPModel, ids: HostIds): Promise<Flat
   return run(() => model.encodeText(tf.tensor2d(ids.data, ids.shape as [number, number], 'int32')));
 }
 
-/** One { features, embedding } per row. */
-export function toRows(flat: FlatEmbeddings): Embedding[] {
+/**
+ * One { features, embedding } per row, each checked: an embedding with NaN or Inf is an error naming its
+ * input (`names[i]`), so none is ever printed, scored or stored.
+ */
+export function checkedRows(flat: FlatEmbeddings, names: string[]): Embedding[] {
   const dim = flat.features.length / Math.max(flat.rows, 1);
-  return Array.from({ length: flat.rows }, (_, i) => ({
-    features: flat.features.slice(i * dim, (i + 1) * dim),
-    embedding: flat.embedding.slice(i * dim, (i + 1) * dim),
-  }));
+  return Array.from({ length: flat.rows }, (_, i) => {
+    const row = { features: flat.features.slice(i * dim, (i + 1) * dim), embedding: flat.embedding.slice(i * dim, (i + 1) * dim) };
+    const bad = findNonFinite(row.embedding);
+    if (bad) throw new UserError(`${names[i]}: the forward pass gave ${describeNonFinite(bad)} in the embedding; the model overflows float32 on this input: check its weights (download or convert them again)`);
+    return row;
+  });
 }

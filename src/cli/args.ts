@@ -1,7 +1,10 @@
 /**
  * Argument parsing for every command, in a module of its own so that commands which never run the model
  * (tokenize, preprocess, convert, download) can use it without loading TensorFlow.js through common.ts.
+ * Every bad flag, value or output path is a one-line UserError with exit code 2, before any work starts.
  */
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from '../errors.js';
 
@@ -12,4 +15,53 @@ export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, 
   } catch (err) {
     throw new UserError(`${(err as Error).message.split('\n')[0]}; see \`biomedclip ${command} --help\``, 2);
   }
+}
+
+/**
+ * The position table of BiomedCLIP's text tower (BERT's max_position_embeddings): no text can be longer, so
+ * no length-like option may ask for more (an unbounded `--context-length 100000000` padded every text to
+ * 10^8 tokens and grew past 6 GB).
+ */
+export const MAX_TEXT_TOKENS = 512;
+
+/**
+ * An integer option within [min, max], or undefined when absent. Every size-like option goes through here,
+ * so none can ask for unbounded memory; `why` says where the upper bound comes from.
+ */
+export function intOption(flag: string, value: string | undefined, min: number, max: number, why = ''): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n < min || n > max) {
+    throw new UserError(`--${flag} ${value}: expected an integer from ${min} to ${max.toLocaleString('en-US')}${why ? ` (${why})` : ''}`, 2);
+  }
+  return n;
+}
+
+/** The most results `--top` may ask for (search keeps them in memory). */
+export const MAX_TOP = 100_000;
+
+/** `--pad-to N|longest`: 'longest' or a token count the text tower can take. */
+export function padToOption(value: string | undefined): number | 'longest' | undefined {
+  if (value === 'longest') return value;
+  return intOption('pad-to', value, 2, MAX_TEXT_TOKENS, "the text tower's positions; open_clip pads to 256, or pass 'longest'");
+}
+
+/** Output formats that exclude each other: two given is an error, not a silent pick. */
+export function oneFormat(values: Record<string, unknown>, flags: string[]): void {
+  const given = flags.filter((f) => values[f] === true);
+  if (given.length > 1) throw new UserError(`${given.map((f) => `--${f}`).join(' and ')} exclude each other; pick one`, 2);
+}
+
+/**
+ * An output file path must name a file in an existing directory: checked before any work, so `--out DIR`
+ * or a missing parent is one clear line instead of a raw EISDIR/ENOENT from the final rename.
+ */
+export function outputFile(flag: string, file: string, extension: string): string {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new UserError(`--${flag} ${file}: is a directory; pass a file path, e.g. ${path.join(file, `out${extension}`)}`, 2);
+  const parent = path.dirname(path.resolve(file));
+  if (!statSync(parent, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UserError(`--${flag} ${file}: the directory ${parent} does not exist; create it first (mkdir -p ${parent})`, 2);
+  }
+  return file;
 }

@@ -7,7 +7,11 @@ import { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError, oneLine } from '../errors.js';
 import { downloadModel } from '../hub/download-model.js';
 import { resolveModelDir } from '../hub/model-dir.js';
-import { DEMO_LABEL, DEMO_WARNING, ensureDemoModel } from '../demo/demo-model.js';
+import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
+import { intOption } from './args.js';
+
+/** Each worker holds its own copy of the model (~0.8 GB at full size): more than this is a typo. */
+const MAX_WORKERS = 64;
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
@@ -34,14 +38,15 @@ export const MODEL_HELP = `Model options:
   --json             machine-readable JSON on stdout
   --quiet            no notes on stderr`;
 
-export { parse } from './args.js';
+export { intOption, MAX_TOP, oneFormat, outputFile, padToOption, parse } from './args.js';
 
-export async function openModel(values: { model?: string; backend?: string; workers?: string; threads?: string; quiet?: boolean }): Promise<BiomedCLIP> {
-  const workers = count('workers', values.workers);
-  const threads = count('threads', values.threads);
-  const dir = values.model === 'demo' ? await ensureDemoModel() : await modelDirOrDownload(values.model, values.quiet);
+export async function openModel(values: { model?: string; backend?: string; workers?: string; threads?: string; quiet?: boolean; allowNonfinite?: boolean }): Promise<BiomedCLIP> {
+  const workers = intOption('workers', values.workers, 1, MAX_WORKERS, 'one model copy per worker');
+  const threads = intOption('threads', values.threads, 1, MAX_WORKERS, "wasm's thread pool");
+  // 'demo' is resolved by BiomedCLIP.load, as for library users.
+  const dir = values.model === 'demo' ? 'demo' : await modelDirOrDownload(values.model, values.quiet);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
-  const clip = await BiomedCLIP.load(dir, { backend: values.backend, workers, threads, onNote: note });
+  const clip = await BiomedCLIP.load(dir, { backend: values.backend, workers, threads, onNote: note, allowNonfinite: values.allowNonfinite });
   // Never quiet: results of random weights must not be mistaken for BiomedCLIP's.
   if (clip.isDemo) console.error(`biomedclip: warning: ${DEMO_WARNING}`);
   return clip;
@@ -65,22 +70,6 @@ async function modelDirOrDownload(model: string | undefined, quiet?: boolean): P
   } catch (err) {
     throw new UserError(`no model found and the download failed (${oneLine(err)}); run \`biomedclip download\` when online, or use --model demo (random weights) to try the commands`);
   }
-}
-
-/** `--workers N` / `--threads N`: a positive integer, or undefined for the default. */
-function count(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--${flag} ${value}: expected a positive integer`, 2);
-  return n;
-}
-
-/** `--pad-to N|longest` → the API's padTo. */
-export function parsePadTo(value: string | undefined): number | 'longest' | undefined {
-  if (value === undefined || value === 'longest') return value;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 2) throw new UserError(`--pad-to ${value}: expected an integer >= 2 or 'longest'`, 2);
-  return n;
 }
 
 /** JSON with arrays of numbers kept on one line each: readable and still valid JSON. */

@@ -26,6 +26,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   ablate: { summary: 'the logit change when each attention head of either tower is zero- or mean-ablated', load: () => import('./commands/ablate.js') },
   lens: { summary: "the logit lens: each image block's [CLS] read through the final norm and head, scored against texts", load: () => import('./commands/lens.js') },
   sanity: { summary: 'does an explanation depend on the model and the prompt? randomisation, deletion/insertion, prompt checks', load: () => import('./commands/sanity.js') },
+  view: { summary: 'one self-contained HTML page: every attention head of both towers, explanation maps, logit lens', load: () => import('./commands/view.js') },
 };
 
 function topHelp(): string {

@@ -5,11 +5,12 @@
  */
 import { DEFAULT_TEMPLATE, fillTemplate, type BiomedCLIP } from '../api/biomedclip.js';
 import { UserError } from '../errors.js';
+import { labelsOption } from './labels.js';
 import type { ExplainOptions } from '../inspect/explain.js';
 
 export const PAIR_OPTIONS = {
   text: { type: 'string', multiple: true },
-  labels: { type: 'string' },
+  labels: { type: 'string', multiple: true },
   target: { type: 'string' },
   template: { type: 'string' },
 } as const;
@@ -17,23 +18,22 @@ export const PAIR_OPTIONS = {
 /** The text options' help; `many`: several images and texts are allowed (explain). */
 export const pairHelp = (many: boolean) => `Text options (the explained number is the pair's logit, exp(logit_scale) · cosine):
   --text TEXT        the text${many ? '; repeatable (each image is paired with each text)' : ''}
-  --labels "a,b,c"   zero-shot labels instead: the pair is the image and the target label's
-                     prompt, and the logit is that label's zero-shot logit
+  --labels "a,b,c"   zero-shot labels instead (CSV quoting for a label with a comma; repeats append):
+                     the pair is the image and the target label's prompt, and the logit is that
+                     label's zero-shot logit
   --target LABEL     the label to explain (default: the image's most probable label)
   --template T       prompt template with {} for the label (default "${DEFAULT_TEMPLATE}")`;
 
 export interface PairValues {
   text?: string[];
-  labels?: string;
+  labels?: string[];
   target?: string;
   template?: string;
 }
 
+/** The --labels values as classify reads them (src/cli/labels.ts), or undefined when none was given. */
 export function parseLabels(values: PairValues): string[] | undefined {
-  if (values.labels === undefined) return undefined;
-  const labels = values.labels.split(',').map((l) => l.trim()).filter((l) => l !== '');
-  if (labels.length === 0) throw new UserError('--labels is empty; pass --labels "a,b,c"', 2);
-  return labels;
+  return values.labels === undefined ? undefined : labelsOption(values.labels);
 }
 
 /** Checks that exactly one way of giving texts was used. */

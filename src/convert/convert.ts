@@ -4,17 +4,23 @@
  * and `vocab.txt`.
  *
  * Order matters for the "no partial output" promise: every input is read and validated first (config,
- * vocab, every key and shape); then the config and vocab are copied; `model.safetensors` comes last,
- * streamed one tensor at a time into a temporary file that is renamed only when complete. Its presence
- * is what marks a finished conversion (src/hub/model-dir.ts), so a failure never leaves a usable-looking
- * but broken directory. Memory stays near one tensor (the largest, word embeddings, is 94 MB in f32).
+ * vocab, every key and shape); then the whole directory is built beside `--out` and swapped in only when
+ * complete (src/util/atomic-dir.ts): a failure or a kill at any point leaves the previous model in `--out`
+ * loading exactly as before, and the next run removes what a killed one left. `model.safetensors` is
+ * streamed one tensor at a time and hashed as it is written; the digest goes into `fingerprint.json`, the
+ * whole-file identity that search and index compare. Memory stays near one tensor (the largest, word
+ * embeddings, is 94 MB in f32).
  */
-import { createReadStream, existsSync, promises as fs, readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from '../model/config.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { DEFAULT_CONFIG, parseOpenClipConfig, type ClipConfig } from '../model/config.js';
+import { readJsonFile } from '../util/json-file.js';
+import { fileDigest } from '../hub/verify.js';
+import { MODEL_DIR_FILES } from '../hub/model-dir.js';
+import { writeFingerprint } from '../retrieval/fingerprint.js';
+import { replaceDirectory } from '../util/atomic-dir.js';
+import { describeNonFinite, findNonFinite } from '../util/finite.js';
 import { progressBar } from '../util/progress.js';
 import { f32ToF16 } from '../weights/dtype.js';
 import { SafetensorsWriter, type TensorSpec } from '../weights/writer.js';
@@ -29,6 +35,8 @@ export interface ConvertOptions {
   /** vocab.txt path (default: the one beside the checkpoint, else none, with a note). */
   vocab?: string;
   dtype?: 'f32' | 'f16';
+  /** Copy NaN/Inf weights instead of refusing the checkpoint (the loader still refuses them by default). */
+  allowNonfinite?: boolean;
   onNote?: (msg: string) => void;
   progress?: boolean;
 }
@@ -38,6 +46,8 @@ export interface ConvertReport {
   parameters: number;
   dropped: string[];
   sourceSha256: string;
+  /** sha256 of the written model.safetensors (also in DIR/fingerprint.json). */
+  sha256: string;
   outFile: string;
 }
 
@@ -55,14 +65,18 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertRe
   try {
     const plan = planConversion(opts.checkpoint, source.tensors, config.cfg, config.name);
     plan.notes.forEach(note);
-    const sourceSha256 = await sha256File(opts.checkpoint);
-    await prepareOutDir(opts.outDir);
-    if (config.text !== undefined) await writeFileAtomic(path.join(opts.outDir, CONFIG_FILE), config.text);
-    if (vocab !== undefined) await writeFileAtomic(path.join(opts.outDir, VOCAB_FILE), vocab);
-    const outFile = path.join(opts.outDir, WEIGHTS_FILE);
+    const sourceSha256 = await fileDigest(opts.checkpoint, 'sha256');
     const metadata = provenance(opts.checkpoint, source.format, sourceSha256, dtype);
-    const parameters = await writeModel(outFile, source, plan, dtype, metadata, opts.progress === true);
-    return { tensors: plan.tensors.length, parameters, dropped: plan.dropped, sourceSha256, outFile };
+    await prepareParent(opts.outDir);
+    const written = await replaceDirectory(opts.outDir, async (dir) => {
+      if (config.text !== undefined) await fs.writeFile(path.join(dir, CONFIG_FILE), config.text);
+      if (vocab !== undefined) await fs.writeFile(path.join(dir, VOCAB_FILE), vocab);
+      const model = await writeModel(path.join(dir, WEIGHTS_FILE), source, plan, { dtype, metadata, showProgress: opts.progress === true, allowNonfinite: opts.allowNonfinite === true, checkpoint: opts.checkpoint, note });
+      await writeFingerprint(dir, model.sha256, metadata);
+      return model;
+    }, { owned: MODEL_DIR_FILES, onNote: note });
+    const outFile = path.join(opts.outDir, WEIGHTS_FILE);
+    return { tensors: plan.tensors.length, parameters: written.parameters, dropped: plan.dropped, sourceSha256, sha256: written.sha256, outFile };
   } finally {
     await source.close();
   }
@@ -83,7 +97,7 @@ function resolveConfig(opts: ConvertOptions, note: (m: string) => void): Resolve
     note(`no ${CONFIG_FILE} given or beside the checkpoint: checking against BiomedCLIP's built-in config`);
     return { cfg: DEFAULT_CONFIG, name: "BiomedCLIP's built-in config" };
   }
-  const cfg = loadConfigFile(file); // UserError on unreadable or invalid files
+  const cfg = parseOpenClipConfig(readJsonFile(file, "pass the checkpoint's open_clip_config.json"), file); // UserError on unreadable or invalid files
   return { cfg, name: file, text: readFileSync(file, 'utf8') };
 }
 
@@ -117,18 +131,36 @@ function resolveVocab(opts: ConvertOptions, cfg: ClipConfig, note: (m: string) =
   return bytes;
 }
 
-async function prepareOutDir(dir: string): Promise<void> {
+/** `--out` must be a directory or absent, in a parent directory that exists or can be created. */
+async function prepareParent(dir: string): Promise<void> {
+  const st = await fs.stat(dir).catch(() => undefined);
+  if (st !== undefined && !st.isDirectory()) throw new UserError(`--out ${dir}: exists and is not a directory; choose another --out`);
   try {
-    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(path.dirname(path.resolve(dir)), { recursive: true });
   } catch (err) {
-    throw new UserError(`--out ${dir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? 'error'}); choose another --out`);
+    throw new UserError(`--out ${dir}: cannot create its parent directory (${(err as NodeJS.ErrnoException).code ?? 'error'}); choose another --out`);
   }
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+/** NaN/Inf weights are refused (one NaN makes every output NaN) unless --allow-nonfinite asks to copy them. */
+function checkFinite(values: Float32Array, name: string, opts: WriteOptions): void {
+  const bad = findNonFinite(values);
+  if (bad === undefined) return;
+  if (!opts.allowNonfinite) {
+    throw new UserError(`${opts.checkpoint}: tensor "${name}" has ${describeNonFinite(bad)}; the checkpoint is damaged: download it again (or pass --allow-nonfinite to convert it as it is)`);
+  }
+  opts.note(`copied ${describeNonFinite(bad)} of tensor "${name}" (--allow-nonfinite): loading the model refuses them unless asked (\`biomedclip trace --allow-nonfinite\`)`);
+}
+
+/** float32 → float16, refusing finite values that float16 cannot hold (|v| > 65504 would become Inf). */
+function toF16(values: Float32Array, name: string, checkpoint: string): Uint16Array {
+  const half = f32ToF16(values);
+  for (let i = 0; i < half.length; i++) {
+    if ((half[i] & 0x7c00) === 0x7c00 && Number.isFinite(values[i])) {
+      throw new UserError(`${checkpoint}: tensor "${name}" holds ${values[i]} (index ${i}), beyond float16's range of ±65504; convert with --dtype f32`);
+    }
+  }
+  return half;
 }
 
 /** The converter's own version, from package.json (dist/src/convert/ → repository root). */
@@ -152,15 +184,19 @@ function provenance(checkpoint: string, format: TensorSource['format'], sha: str
   };
 }
 
-/** Streams every planned tensor into `outFile` (atomic); returns the parameter count. */
-async function writeModel(
-  outFile: string,
-  source: TensorSource,
-  plan: ConversionPlan,
-  dtype: 'f32' | 'f16',
-  metadata: Record<string, string>,
-  showProgress: boolean,
-): Promise<number> {
+interface WriteOptions {
+  dtype: 'f32' | 'f16';
+  metadata: Record<string, string>;
+  showProgress: boolean;
+  allowNonfinite: boolean;
+  /** The checkpoint's path, for messages. */
+  checkpoint: string;
+  note: (m: string) => void;
+}
+
+/** Streams every planned tensor into `outFile` (atomic); returns the parameter count and the file's sha256. */
+async function writeModel(outFile: string, source: TensorSource, plan: ConversionPlan, opts: WriteOptions): Promise<{ parameters: number; sha256: string }> {
+  const { dtype, metadata, showProgress } = opts;
   const specs: TensorSpec[] = plan.tensors.map((t) => ({ name: t.target, dtype: dtype === 'f16' ? 'F16' : 'F32', shape: t.shape }));
   const counts = plan.tensors.map((t) => t.shape.reduce((a, b) => a * b, 1));
   const total = counts.reduce((a, b) => a + b, 0);
@@ -170,7 +206,8 @@ async function writeModel(
     let done = 0;
     for (const [i, t] of plan.tensors.entries()) {
       const values = await source.readFloat32(t.source);
-      await writer.write(t.target, dtype === 'f16' ? f32ToF16(values) : values);
+      checkFinite(values, t.source, opts);
+      await writer.write(t.target, dtype === 'f16' ? toF16(values, t.source, opts.checkpoint) : values);
       done += counts[i];
       bar?.update(done);
     }
@@ -181,5 +218,5 @@ async function writeModel(
   } finally {
     bar?.done();
   }
-  return total;
+  return { parameters: total, sha256: writer.sha256 };
 }

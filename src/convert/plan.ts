@@ -3,6 +3,7 @@
  * required key present once with its config's shape, every extra key either a known-unused one (dropped
  * with a note) or an error. Checking all of it up front is what lets `convert` promise "no partial output".
  */
+import { UserError } from '../errors.js';
 import type { ClipConfig } from '../model/config.js';
 import { expectedTensorShapes, few, matchTensors } from '../model/spec.js';
 import type { SourceTensor } from './source.js';
@@ -24,6 +25,12 @@ export interface ConversionPlan {
 }
 
 const DDP_PREFIX = 'module.';
+/**
+ * The most values one tensor may hold: 2^29 float32s = 2 GiB, 23 times BiomedCLIP's largest (the 30522 x 768
+ * word embedding). Converting and loading hold one tensor as a typed array; an absurd config (vocab_size 1e9)
+ * with a checkpoint that matches it through a zero stride would otherwise ask for a 128 GB array.
+ */
+export const MAX_TENSOR_VALUES = 2 ** 29;
 
 export function planConversion(file: string, tensors: SourceTensor[], cfg: ClipConfig, configName: string): ConversionPlan {
   const notes: string[] = [];
@@ -37,5 +44,11 @@ export function planConversion(file: string, tensors: SourceTensor[], cfg: ClipC
   });
   if (ignored.length > 0) notes.push(`dropped ${ignored.length} tensors the forward pass never uses: ${few(ignored)}`);
   const shapes = expectedTensorShapes(cfg);
+  for (const [target, shape] of shapes) {
+    const values = shape.reduce((a, b) => a * b, 1);
+    if (values > MAX_TENSOR_VALUES) {
+      throw new UserError(`${configName}: tensor "${target}" would hold ${values.toLocaleString('en-US')} values [${shape}], beyond the limit of ${MAX_TENSOR_VALUES.toLocaleString('en-US')} (2 GiB as float32) per tensor; check the config's sizes (vocab_size, hidden_size, width)`);
+    }
+  }
   return { tensors: [...matched].map(([target, t]) => ({ source: t.name, target, shape: shapes.get(target)! })), dropped: ignored, notes };
 }

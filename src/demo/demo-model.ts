@@ -4,7 +4,7 @@
  * meaningless and every command says so. It keeps the real image size (224), patch size, tokenizer and
  * 30522-row embedding, so preprocessing and tokenization run exactly as for the real model.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { parseOpenClipConfig } from '../model/config.js';
 import { OPENAI_MEAN, OPENAI_STD } from '../image/types.js';
 import { expectedTensorShapes } from '../model/spec.js';
 import { mulberry32 } from '../util/random.js';
+import { MODEL_DIR_FILES } from '../hub/model-dir.js';
+import { replaceDirectory } from '../util/atomic-dir.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/index.js';
 
 /** Marker in the demo's open_clip_config.json; the loader and CLI look for it. */
@@ -57,18 +59,15 @@ function randomTensor(name: string, shape: number[], next: () => number): Float3
  * variants of the demo (another depth, say); they stay marked as the demo.
  */
 export async function writeDemoModel(dir: string, seed = 0, config: typeof DEMO_CONFIG = DEMO_CONFIG): Promise<void> {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
   const cfg = parseOpenClipConfig(config, 'demo config');
   const next = mulberry32(seed);
   const tensors: TensorToWrite[] = [...expectedTensorShapes(cfg)].map(([name, shape]) => ({ name, dtype: 'F32', shape, data: randomTensor(name, shape, next) }));
-  writeFileSync(path.join(tmp, 'open_clip_config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  writeFileSync(path.join(tmp, 'vocab.txt'), readFileSync(BUNDLED_VOCAB));
-  await writeSafetensors(path.join(tmp, 'model.safetensors'), tensors, { [DEMO_MARKER]: DEMO_WARNING, seed: String(seed) });
-  rmSync(dir, { recursive: true, force: true });
   mkdirSync(path.dirname(dir), { recursive: true });
-  renameSync(tmp, dir);
+  await replaceDirectory(dir, async (tmp) => {
+    writeFileSync(path.join(tmp, 'open_clip_config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    writeFileSync(path.join(tmp, 'vocab.txt'), readFileSync(BUNDLED_VOCAB));
+    await writeSafetensors(path.join(tmp, 'model.safetensors'), tensors, { [DEMO_MARKER]: DEMO_WARNING, seed: String(seed) });
+  }, { owned: MODEL_DIR_FILES });
 }
 
 /** Where the demo lives: `models/demo` in the package, else the user cache when the package is read-only. */

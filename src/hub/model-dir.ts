@@ -14,14 +14,18 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
+import { recoverDirectory } from '../util/atomic-dir.js';
 import { BIOMEDCLIP_REVISION } from './pins.js';
 import { hfHome, type Env } from './settings.js';
 
 /** Sub-folder of `$HF_HOME` that holds converted models. */
 export const MODELS_FOLDER = 'biomedclip-ts';
 
-/** The file whose presence marks a finished conversion (it is written last, atomically). */
+/** The file whose presence marks a finished conversion (the directory is swapped in whole: util/atomic-dir.ts). */
 export const MODEL_FILE = 'model.safetensors';
+
+/** What a model directory is made of: replaced together, never carried over from the previous model. */
+export const MODEL_DIR_FILES = [MODEL_FILE, 'open_clip_config.json', 'vocab.txt', 'tokenizer.json', 'fingerprint.json'];
 
 /** `$HF_HOME/biomedclip-ts/<commit>`: where `biomedclip download` converts a given BiomedCLIP commit. */
 export function convertedModelDir(commit: string, env: Env = process.env): string {
@@ -40,6 +44,7 @@ export function hasConvertedModel(dir: string): boolean {
 export function resolveModelDir(modelFlag?: string, env: Env = process.env): string {
   if (modelFlag !== undefined && modelFlag !== '') {
     const dir = path.resolve(modelFlag);
+    if (!existsSync(dir)) recoverDirectory(dir); // a convert killed mid-swap: put the previous model back
     if (!existsSync(dir)) throw new UserError(`--model ${modelFlag}: no such directory; pass a converted model directory or run \`biomedclip download\``);
     if (!statSync(dir).isDirectory()) {
       throw new UserError(`--model ${modelFlag}: not a directory; pass the folder that holds ${MODEL_FILE} (see \`biomedclip convert --help\`)`);
@@ -47,6 +52,7 @@ export function resolveModelDir(modelFlag?: string, env: Env = process.env): str
     return dir;
   }
   const cached = convertedModelDir(BIOMEDCLIP_REVISION, env);
+  if (!existsSync(cached)) recoverDirectory(cached);
   if (hasConvertedModel(cached)) return cached;
   throw new UserError('no model found: run `biomedclip download` (or pass --model DIR)');
 }

@@ -1,17 +1,23 @@
 /**
- * Reads just enough of a PNG or JPEG header to know the image's size and the mode Pillow would open it in,
- * before any pixel is decoded. Two reasons to do this ourselves rather than ask a decoder:
+ * Reads just enough of an image file's header (PNG, JPEG, BMP, GIF, TIFF, WebP) to know the image's size and
+ * the mode Pillow would open it in, before any pixel is decoded (BMP, GIF and TIFF in their own files). Two reasons to do this ourselves rather than ask a decoder:
  *  - the pixel limit must be enforced before allocating (a 74-byte PNG can declare 100000x100000 pixels);
  *  - the Pillow mode decides how the image is resized (P and 1 use NEAREST, LA and RGBA premultiply alpha,
  *    16-bit gray is the 32-bit integer mode I), and decoders hide it: both expand palettes to RGB.
  */
 import { UserError } from '../errors.js';
+import { bmpHeader } from './bmp.js';
+import { gifHeader } from './gif.js';
 import type { PilMode } from './modes.js';
+import { tiffHeader } from './tiff.js';
 
 /** Pillow's Image.MAX_IMAGE_PIXELS: 1 GiB / 4 bytes / 3 channels. Pillow warns above it, refuses above 2x. */
 export const PILLOW_MAX_IMAGE_PIXELS = Math.floor((1024 * 1024 * 1024) / 4 / 3);
 
-export type ImageFormat = 'png' | 'jpeg';
+export type ImageFormat = 'png' | 'jpeg' | 'bmp' | 'gif' | 'tiff' | 'webp';
+
+/** The formats we decode as Pillow does, for messages and help texts. */
+export const FORMAT_NAMES = 'PNG, JPEG, BMP, GIF, TIFF or WebP';
 
 export interface ImageHeader {
   format: ImageFormat;
@@ -19,9 +25,9 @@ export interface ImageHeader {
   height: number;
   /** The mode Pillow 9.4 opens this file in. */
   mode: PilMode;
-  /** Bits per sample as stored (PNG 1/2/4/8/16, JPEG 8). */
+  /** Bits per sample as stored (PNG 1/2/4/8/16; 8 for the other formats, whose decoders deliver bytes). */
   bitDepth: number;
-  /** PNG colour type (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA); -1 for JPEG. */
+  /** PNG colour type (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA); -1 for the other formats. */
   pngColorType: number;
 }
 
@@ -30,6 +36,11 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
   if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return 'png';
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (ascii(0, 2) === 'BM') return 'bmp';
+  if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'gif';
+  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'tiff';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
   return null;
 }
 
@@ -37,9 +48,10 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
 export function readHeader(bytes: Uint8Array, name: string, maxPixels: number): ImageHeader {
   const format = sniffFormat(bytes);
   if (format === null) {
-    throw new UserError(`${name}: not a PNG or JPEG file (unknown signature); convert it to PNG first`);
+    throw new UserError(`${name}: not a ${FORMAT_NAMES} file (unknown signature); convert it to PNG first`);
   }
-  const header = format === 'png' ? readPngHeader(bytes, name) : readJpegHeader(bytes, name);
+  const readers = { png: readPngHeader, jpeg: readJpegHeader, bmp: bmpHeader, gif: gifHeader, tiff: tiffHeader, webp: readWebpHeader };
+  const header = readers[format](bytes, name);
   if (header.width <= 0 || header.height <= 0) {
     throw new UserError(`${name}: image declares ${header.width}x${header.height} pixels; it has no pixels to use`);
   }
@@ -51,6 +63,29 @@ export function readHeader(bytes: Uint8Array, name: string, maxPixels: number): 
     );
   }
   return header;
+}
+
+/**
+ * WebP (RIFF): lossy 'VP8 ', lossless 'VP8L' or extended 'VP8X' (alpha, animation). Pillow opens it as RGBA
+ * when it has alpha, else RGB; an animation's first frame is the image.
+ */
+function readWebpHeader(b: Uint8Array, name: string): ImageHeader {
+  const chunk = String.fromCharCode(...b.subarray(12, 16));
+  const at = 20; // chunk payload
+  if (b.length < at + 10) throw new UserError(`${name}: WebP header is truncated; the file is damaged`);
+  const u24 = (i: number) => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16);
+  let [width, height, alpha] = [0, 0, false];
+  if (chunk === 'VP8X') {
+    [width, height, alpha] = [u24(at + 4) + 1, u24(at + 7) + 1, (b[at] & 0x10) !== 0];
+  } else if (chunk === 'VP8L' && b[at] === 0x2f) {
+    const bits = (b[at + 1] | (b[at + 2] << 8) | (b[at + 3] << 16) | (b[at + 4] << 24)) >>> 0;
+    [width, height, alpha] = [(bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1, ((bits >>> 28) & 1) === 1];
+  } else if (chunk === 'VP8 ' && b[at + 3] === 0x9d && b[at + 4] === 0x01 && b[at + 5] === 0x2a) {
+    [width, height] = [(b[at + 6] | (b[at + 7] << 8)) & 0x3fff, (b[at + 8] | (b[at + 9] << 8)) & 0x3fff];
+  } else {
+    throw new UserError(`${name}: WebP has no image header (chunk '${chunk.replace(/[^ -~]/g, '?')}'); the file is damaged`);
+  }
+  return { format: 'webp', width, height, mode: alpha ? 'RGBA' : 'RGB', bitDepth: 8, pngColorType: -1 };
 }
 
 /** Pillow 9.4 PngImagePlugin's (bit depth, colour type) -> mode table. */

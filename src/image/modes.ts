@@ -7,7 +7,7 @@
  */
 import type { PixelData } from './resample.js';
 
-/** The Pillow modes a PNG or JPEG can open in. */
+/** The Pillow modes our formats can open in (PNG, JPEG, BMP, GIF, TIFF, WebP). */
 export type PilMode = '1' | 'L' | 'P' | 'LA' | 'RGB' | 'RGBA' | 'CMYK' | 'I';
 
 /**

@@ -9,7 +9,9 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { centerCropWindow, resizedSize } from './crop.js';
+import { decodeBmp } from './bmp.js';
 import { decodeWithJs } from './decode-js.js';
+import { decodeGif } from './gif.js';
 import { decodeWithSharp, loadSharp } from './decode-sharp.js';
 import { PILLOW_MAX_IMAGE_PIXELS, readHeader } from './header.js';
 import { premultiply, range, rescaleToL, toRGB, unpremultiply, type PilImage } from './modes.js';
@@ -34,6 +36,10 @@ export async function decodeInput(input: ImageInput, opts: PreprocessOptions): P
   const name = typeof input === 'string' ? input : '<image bytes>';
   const bytes = typeof input === 'string' ? await readImageFile(input) : input;
   const header = readHeader(bytes, name, maxPixels);
+  // BMP and GIF have our own decoders, exact with either choice (libvips has no BMP loader, and decodes GIF
+  // to composited RGBA, losing the palette index Pillow keeps).
+  if (header.format === 'bmp') return decodeBmp(bytes, name);
+  if (header.format === 'gif') return decodeGif(bytes, name);
   const decoder = await resolveDecoder(opts.decoder);
   return decoder === 'sharp' ? decodeWithSharp(bytes, header, name) : decodeWithJs(bytes, header, name);
 }

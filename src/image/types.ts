@@ -23,7 +23,7 @@ export interface RawImage {
   channels: 1 | 3 | 4;
 }
 
-/** A file path, the encoded bytes of a PNG or JPEG file (a Buffer is fine), or raw pixels. */
+/** A file path, the encoded bytes of a PNG, JPEG, BMP, GIF, TIFF or WebP file (a Buffer is fine), or raw pixels. */
 export type ImageInput = string | Uint8Array | RawImage;
 
 export interface PreprocessOptions {

@@ -3,14 +3,17 @@
  * `DIR/open_clip_config.json` (optional: BiomedCLIP's own config otherwise). Every tensor is checked
  * against the key table before any is read: missing, unexpected, mis-shaped or non-float tensors are
  * errors naming the key. Only the known-unused tensors (position_ids, BERT pooler) are reported and skipped.
+ * A tensor holding NaN or Inf is refused as it is read, naming the tensor and how many values are bad.
  */
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
+import { describeNonFinite, findNonFinite } from '../util/finite.js';
+import { readJsonFile } from '../util/json-file.js';
 import { SafetensorsFile, type TensorInfo } from '../weights/index.js';
 import { BiomedCLIPModel } from './clip.js';
-import { DEFAULT_CONFIG, loadConfigFile, type ClipConfig } from './config.js';
+import { DEFAULT_CONFIG, parseOpenClipConfig, type ClipConfig } from './config.js';
 import { matrixShape, type MatrixLayout } from './module.js';
 import { expectedTensorShapes, matchTensors, modelSpec } from './spec.js';
 import { WeightStore } from './weights.js';
@@ -18,16 +21,20 @@ import { fillWasmTensor } from '../backends/wasm-heap.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'open_clip_config.json';
+/** How a config that is not JSON is fixed. */
+const CONFIG_FIX = "pass the checkpoint's open_clip_config.json (or rebuild the model directory with `biomedclip convert`)";
 
 export interface LoadOptions {
   /** Receives informational notes (ignored tensors, default config used). */
   onNote?: (message: string) => void;
+  /** Load weights holding NaN/Inf instead of refusing them (to trace where a broken checkpoint goes wrong). */
+  allowNonfinite?: boolean;
 }
 
 /** Reads the directory's config, or BiomedCLIP's default when the file is absent. */
 export function loadModelConfig(dir: string, onNote?: (m: string) => void): ClipConfig {
   const file = path.join(dir, CONFIG_FILE);
-  if (existsSync(file)) return loadConfigFile(file);
+  if (existsSync(file)) return parseOpenClipConfig(readJsonFile(file, CONFIG_FIX), file);
   onNote?.(`${dir} has no ${CONFIG_FILE}: using BiomedCLIP's default configuration`);
   return DEFAULT_CONFIG;
 }
@@ -47,24 +54,27 @@ export function validateTensors(file: string, tensors: ReadonlyMap<string, Tenso
  */
 const FAST_LAYOUT: Record<string, MatrixLayout> = { wasm: 'in-out', webgpu: 'in-out', cpu: 'out-in', tensorflow: 'out-in' };
 
+/** Returns a tensor's values, or throws when they hold NaN/Inf (unless the caller allowed them). */
+type Check = (key: string, values: Float32Array) => Float32Array;
+
 /**
  * The one load-time layout step (files keep PyTorch's layouts): a weight matrix, declared [out, ...in], is
  * handed to the backend as the 2-D [out, in] (a free reshape) or, transposed on the host, as [in, out]. One
  * tensor at a time, never a second copy of the model: on wasm each tensor is read (and transposed) straight
  * into the backend's heap (backends/wasm-heap.ts), elsewhere into one array that becomes the tensor.
  */
-async function loadTensor(file: SafetensorsFile, key: string, shape: number[], matrix: boolean, layout: MatrixLayout, scratch?: Float32Array): Promise<tf.Tensor> {
+async function loadTensor(file: SafetensorsFile, key: string, shape: number[], matrix: boolean, layout: MatrixLayout, check: Check, scratch?: Float32Array): Promise<tf.Tensor> {
   const transpose = matrix && layout === 'in-out';
   const [rows, cols] = matrixShape(shape, 'out-in');
   const target = matrix ? matrixShape(shape, layout) : shape;
   const fill = async (dest: Float32Array) => {
-    if (transpose) return transpose2d(await file.readFloat32(key, scratch), rows, cols, dest);
-    const data = await file.readFloat32(key, dest); // F32 lands in `dest` itself; other dtypes are widened
+    if (transpose) return transpose2d(check(key, await file.readFloat32(key, scratch)), rows, cols, dest);
+    const data = check(key, await file.readFloat32(key, dest)); // F32 lands in `dest` itself; other dtypes are widened
     if (data.buffer !== dest.buffer) dest.set(data);
   };
   const inPlace = await fillWasmTensor(target, fill);
   if (inPlace !== null) return inPlace;
-  const data = transpose ? new Float32Array(rows * cols) : await file.readFloat32(key);
+  const data = transpose ? new Float32Array(rows * cols) : check(key, await file.readFloat32(key));
   if (transpose) await fill(data);
   return tf.tensor(data, target, 'float32');
 }
@@ -107,11 +117,16 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Bi
   const { matrices } = modelSpec(cfg);
   // A matrix to transpose is read into this reused buffer first, not into a fresh (zeroed) array.
   const scratch = layout === 'in-out' ? new Float32Array(largestMatrix(cfg)) : undefined;
+  const check: Check = (key, values) => {
+    const bad = opts.allowNonfinite ? undefined : findNonFinite(values);
+    if (bad) throw new UserError(`${weightsPath}: tensor '${key}' has ${describeNonFinite(bad)}; the weights are damaged: download or convert them again`);
+    return values;
+  };
   try {
     const skipped = validateTensors(weightsPath, file.tensors, cfg);
     if (skipped.length > 0) opts.onNote?.(`ignored ${skipped.length} tensor(s) the forward pass never uses: ${skipped.join(', ')}`);
     for (const [key, shape] of expectedTensorShapes(cfg)) {
-      tensors.set(key, await loadTensor(file, key, shape, matrices.has(key), layout, scratch));
+      tensors.set(key, await loadTensor(file, key, shape, matrices.has(key), layout, check, scratch));
     }
     const store = new WeightStore(tensors, layout);
     const model = new BiomedCLIPModel(cfg, store);

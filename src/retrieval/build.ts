@@ -107,7 +107,8 @@ export async function embedInto(
   let done = 0;
   await pipeline(batches, runner.window, {
     prepare: (batch) => decodeBatch(clip, root, batch, on.skip),
-    run: async (decoded) => ({ ...decoded, embeddings: decoded.px ? await runner.embedPixels(decoded.px) : [] }),
+    // embedPixels refuses non-finite rows, naming the image: index never writes one
+    run: async (decoded) => ({ ...decoded, embeddings: decoded.px ? await runner.embedPixels(decoded.px, decoded.entries.map((e) => path.join(root, e.path))) : [] }),
     consume: async ({ entries, embeddings }, batch) => {
       if (entries.length > 0) await writer.append(entries, concat(embeddings.map((e) => e.embedding))); // [n, E]
       on.onProgress?.((done += batch.length), todo.length);

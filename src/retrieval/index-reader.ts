@@ -2,11 +2,16 @@
  * Reading an index for search without loading it whole: embeddings are streamed in chunks of rows and
  * only the manifest lines of the winning rows are kept. Reading never repairs or locks; a killed run's
  * index is searchable as far as it was committed (rows with a manifest line and their full data).
+ *
+ * Nothing damaged is answered from: `open` checks every manifest line (each must be the next row's entry),
+ * the row counts of index.json, the manifest and the .npy header, and the .npy's exact size; `chunks`
+ * checks every row it yields is finite and unit-norm. A damaged index is refused with a line saying what
+ * is wrong and how to repair it, instead of silently giving fewer results or a `null` cosine.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { EMBEDDINGS_FILE, MANIFEST_FILE, readBytes, readInfo, type IndexInfo } from './index-store.js';
+import { EMBEDDINGS_FILE, INFO_FILE, MANIFEST_FILE, readBytes, readInfo, type IndexInfo } from './index-store.js';
 import { scanManifest, type ManifestEntry } from './manifest.js';
 import { NPY_HEADER_BYTES, parseNpyHeader } from './npy.js';
 
@@ -34,24 +39,37 @@ export class IndexReader {
     try {
       const header = parseNpyHeader(await readBytes(npy, 0, NPY_HEADER_BYTES), npyPath);
       if (header.cols !== info.embedDim) throw new UserError(`${npyPath}: rows have ${header.cols} values, index.json says ${info.embedDim}; rebuild the index`);
-      const rowsOnDisk = Math.floor(((await npy.stat()).size - header.dataOffset) / (info.embedDim * 4));
-      const scan = await scanManifest(path.join(dir, MANIFEST_FILE), undefined, rowsOnDisk);
-      return new IndexReader(dir, info, scan.lines, npy, header.dataOffset);
+      const rows = await verify(dir, info, header, (await npy.stat()).size);
+      return new IndexReader(dir, info, rows, npy, header.dataOffset);
     } catch (err) {
       await npy.close();
       throw err;
     }
   }
 
-  /** Yields the committed rows in chunks: `data` is [rows, E] row-major, `start` the first row's index. */
+  /**
+   * Yields the committed rows in chunks: `data` is [rows, E] row-major, `start` the first row's index.
+   * A row that is not finite or not unit-norm (|‖row‖² - 1| > 1e-3) makes the index damaged.
+   */
   async *chunks(chunkRows = 4096): AsyncGenerator<{ start: number; data: Float32Array }> {
     const e = this.embedDim;
     for (let start = 0; start < this.count; start += chunkRows) {
       const n = Math.min(chunkRows, this.count - start);
       const data = new Float32Array(n * e); // a fresh buffer: aligned for the float view
       await this.npy.read(new Uint8Array(data.buffer), 0, n * e * 4, this.dataOffset + start * e * 4);
+      for (let r = 0; r < n; r++) {
+        let norm2 = 0;
+        for (let j = r * e; j < (r + 1) * e; j++) norm2 += data[j] * data[j];
+        if (!(Math.abs(norm2 - 1) <= 1e-3)) await this.badRow(start + r, data.subarray(r * e, (r + 1) * e), Math.sqrt(norm2));
+      }
       yield { start, data };
     }
+  }
+
+  private async badRow(row: number, values: Float32Array, norm: number): Promise<never> {
+    const entry = (await this.entries([row])).get(row);
+    const what = values.every(Number.isFinite) ? `is not unit-norm (norm ${norm})` : 'holds NaN or Inf';
+    throw new UserError(`${this.dir}: damaged index: row ${row} (${entry?.path ?? '?'}) ${what}; rebuild it into a new directory: \`biomedclip index ${this.info.root} --out NEW_INDEX\``);
   }
 
   /** The manifest entries of `rows` (one pass over the manifest, keeping only those). */
@@ -70,4 +88,29 @@ export class IndexReader {
   close(): Promise<void> {
     return this.npy.close();
   }
+}
+
+/**
+ * Checks that the index's three files agree and every manifest line is the next row's entry; returns the
+ * committed rows. A finished index (`complete`) must agree exactly; an interrupted one may have a torn last
+ * manifest line and uncommitted rows after the last line, as a killed run leaves them.
+ */
+async function verify(dir: string, info: IndexInfo, header: { rows: number; dataOffset: number }, npyBytes: number): Promise<number> {
+  const damaged = (what: string): never => {
+    throw new UserError(`${dir}: damaged index: ${what}; re-run \`biomedclip index ${info.root} --out ${dir}\` to repair it`);
+  };
+  const rowBytes = info.embedDim * 4;
+  const scan = await scanManifest(path.join(dir, MANIFEST_FILE));
+  if (scan.stop === 'invalid') damaged(`${MANIFEST_FILE} line ${scan.lines + 1} is not the entry of row ${scan.lines}`);
+  const dataRows = Math.floor((npyBytes - header.dataOffset) / rowBytes);
+  if (scan.lines > dataRows) damaged(`${MANIFEST_FILE} lists ${scan.lines} images but ${EMBEDDINGS_FILE} holds ${dataRows} rows`);
+  if (scan.lines < info.count) damaged(`${INFO_FILE} says ${info.count} images but ${MANIFEST_FILE} lists ${scan.lines}`);
+  if (info.complete) {
+    if (scan.stop === 'torn') damaged(`${MANIFEST_FILE} ends in a torn line`);
+    if (scan.lines !== info.count) damaged(`${INFO_FILE} says ${info.count} images but ${MANIFEST_FILE} lists ${scan.lines}`);
+    if (header.rows !== info.count) damaged(`the ${EMBEDDINGS_FILE} header says ${header.rows} rows, ${INFO_FILE} ${info.count}`);
+    const expected = header.dataOffset + info.count * rowBytes;
+    if (npyBytes !== expected) damaged(`${EMBEDDINGS_FILE} is ${npyBytes} bytes, ${expected} for ${info.count} rows`);
+  }
+  return scan.lines;
 }

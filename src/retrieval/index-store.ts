@@ -14,6 +14,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { describeNonFinite, findNonFinite } from '../util/finite.js';
+import { FINGERPRINT_PREFIX } from './fingerprint.js';
 import { acquireLock, type Lock } from './lock.js';
 import { manifestLines, scanManifest, type ManifestEntry } from './manifest.js';
 import { encodeNpyHeader, NPY_HEADER_BYTES, parseNpyHeader } from './npy.js';
@@ -118,8 +120,10 @@ export class IndexWriter {
     try {
       const info = (await readInfo(dir)) ?? (await createInfo(dir, opts));
       checkCompatible(dir, info, opts);
-      const writer = await IndexWriter.recover(dir, info, lock);
-      return writer;
+      const opened = await IndexWriter.recover(dir, info, lock);
+      // Incomplete until close() says otherwise: a run killed from here on leaves an index search reads as such.
+      await writeInfo(dir, { ...info, count: opened.recovery.rows, complete: false, updated: new Date().toISOString() });
+      return opened;
     } catch (err) {
       await lock.release();
       throw err;
@@ -158,6 +162,8 @@ export class IndexWriter {
     const e = this.info.embedDim;
     if (rows.length !== entries.length * e) throw new Error(`index: ${rows.length} values for ${entries.length} rows of ${e}`);
     if (entries.length === 0) return;
+    const bad = findNonFinite(rows);
+    if (bad) throw new Error(`index: refusing to store ${describeNonFinite(bad)} (row ${this.count + Math.floor(bad.first / e)}, ${entries[Math.floor(bad.first / e)].path})`);
     const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength); // host order: little-endian on every Node platform
     await this.npy.write(bytes, 0, bytes.length, NPY_HEADER_BYTES + this.count * e * 4);
     await this.npy.datasync(); // (1) data on disk before its commit line
@@ -208,6 +214,9 @@ async function createInfo(dir: string, opts: OpenWriterOptions): Promise<IndexIn
 function checkCompatible(dir: string, info: IndexInfo, opts: OpenWriterOptions): void {
   if (info.root !== opts.root) {
     throw new UserError(`--out ${dir}: this index holds images of ${info.root}, not ${opts.root}; index them into a new --out directory`);
+  }
+  if (!info.model.fingerprint.startsWith(FINGERPRINT_PREFIX)) {
+    throw new UserError(`--out ${dir}: built by an older version whose model fingerprint covered only part of the weights; index into a new --out directory`);
   }
   if (info.model.fingerprint !== opts.model.fingerprint || info.embedDim !== opts.embedDim) {
     throw new UserError(`--out ${dir}: built with another model (${info.model.dir}); pass --model ${info.model.dir} to resume, or a new --out directory`);

@@ -23,6 +23,11 @@ export interface ManifestScan {
   validBytes: number;
   /** The file's size in bytes (0 when missing). */
   fileBytes: number;
+  /**
+   * Why the scan stopped: 'end' of a file of whole lines, 'torn' at a last line without its newline (a write
+   * cut short), 'invalid' at a complete line that is not the next row's entry (damage), or 'max' lines read.
+   */
+  stop: 'end' | 'torn' | 'invalid' | 'max';
 }
 
 function parseLine(line: string, row: number): ManifestEntry | undefined {
@@ -44,7 +49,7 @@ export async function scanManifest(file: string, visit?: (e: ManifestEntry) => v
   try {
     handle = await fs.open(file, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: 0, validBytes: 0, fileBytes: 0 };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: 0, validBytes: 0, fileBytes: 0, stop: 'end' };
     throw err;
   }
   try {
@@ -56,14 +61,14 @@ export async function scanManifest(file: string, visit?: (e: ManifestEntry) => v
     let position = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buf, 0, buf.length, position);
-      if (bytesRead === 0) break; // whatever is left in `carry` has no newline: a torn line
+      if (bytesRead === 0) return { lines, validBytes, fileBytes, stop: carry.length > 0 ? 'torn' : 'end' }; // no newline after `carry`
       position += bytesRead;
       let data = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
       let nl: number;
       while ((nl = data.indexOf(0x0a)) >= 0) {
-        if (lines >= maxLines) return { lines, validBytes, fileBytes };
+        if (lines >= maxLines) return { lines, validBytes, fileBytes, stop: 'max' };
         const entry = parseLine(data.subarray(0, nl).toString('utf8'), lines);
-        if (entry === undefined) return { lines, validBytes, fileBytes };
+        if (entry === undefined) return { lines, validBytes, fileBytes, stop: 'invalid' };
         visit?.(entry);
         lines++;
         validBytes += nl + 1;
@@ -71,7 +76,6 @@ export async function scanManifest(file: string, visit?: (e: ManifestEntry) => v
       }
       carry = Buffer.from(data);
     }
-    return { lines, validBytes, fileBytes };
   } finally {
     await handle.close();
   }

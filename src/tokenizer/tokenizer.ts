@@ -92,7 +92,7 @@ export class WordPieceTokenizer {
     if (fs.existsSync(vocab)) return WordPieceTokenizer.fromVocabFile(vocab);
     const json = path.join(dir, 'tokenizer.json');
     if (fs.existsSync(json)) return WordPieceTokenizer.fromTokenizerJson(json);
-    throw new UserError(`no tokenizer in ${dir}: neither ${vocab} nor ${json} exists; run \`biomedclip download\` or pass --vocab FILE`);
+    throw new UserError(`no tokenizer in ${dir}: neither vocab.txt nor tokenizer.json exists, and texts need one; put BiomedBERT's vocab.txt there (\`biomedclip convert CHECKPOINT --out ${dir} --vocab vocab.txt\` copies it; \`biomedclip download\` makes a complete model directory)`);
   }
 
   /** Tokens of one text: special tokens written in it, and WordPiece pieces of everything between. */

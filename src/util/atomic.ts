@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { UserError } from '../errors.js';
 
 export function tempPathFor(target: string): string {
   const dir = path.dirname(target);
@@ -31,6 +32,20 @@ export async function withAtomicFile<T>(target: string, write: (tmpPath: string)
     return result;
   } catch (err) {
     await fs.rm(tmp, { force: true });
-    throw err;
+    throw outputError(target, err);
   }
+}
+
+/**
+ * A file-system error of an output path as one actionable line (a raw `EISDIR ... rename '.x.tmp-1' -> 'x'`
+ * names neither the real problem nor the fix); other errors are returned unchanged.
+ */
+export function outputError(target: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const dir = path.dirname(path.resolve(target));
+  if (code === 'EISDIR') return new UserError(`${target}: is a directory; write to a file path inside it instead`);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new UserError(`${target}: the directory ${dir} does not exist; create it first`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new UserError(`${target}: cannot write there (${code}); choose another path`);
+  if (code === 'ENOSPC') return new UserError(`${target}: the disk is full (ENOSPC); free some space and rerun`);
+  return err;
 }

@@ -6,8 +6,9 @@
  * names, dtypes and shapes, then each tensor's bytes in that order, one at a time. `convert` uses it to
  * turn a 784 MB checkpoint into a model file while holding about one tensor in memory.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { tempPathFor } from '../util/atomic.js';
+import { outputError, tempPathFor } from '../util/atomic.js';
 import { DTYPE_SIZE, elementCount, isDType, type DType } from './dtype.js';
 import { encodeHeader } from './header.js';
 
@@ -72,6 +73,9 @@ export class SafetensorsWriter {
   private readonly specs: { name: string; byteLength: number }[];
   private next = 0;
   private position: number;
+  /** Bytes are written in order, so the file's sha256 comes for free (`sha256` after commit). */
+  private readonly hash = createHash('sha256');
+  private digest: string | undefined;
 
   private constructor(path: string, tmp: string, handle: fs.FileHandle, specs: { name: string; byteLength: number }[], start: number) {
     this.path = path;
@@ -90,7 +94,9 @@ export class SafetensorsWriter {
     const infos = specs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.shape, byteLength: specBytes(s) }));
     const header = encodeHeader(infos, metadata);
     const tmp = tempPathFor(path);
-    const handle = await fs.open(tmp, 'wx');
+    const handle = await fs.open(tmp, 'wx').catch((err: unknown) => {
+      throw outputError(path, err);
+    });
     const writer = new SafetensorsWriter(path, tmp, handle, infos, 0);
     try {
       await writer.writeBytes(header);
@@ -122,7 +128,17 @@ export class SafetensorsWriter {
     await h.sync(); // the rename must not become visible before the data is on disk
     await h.close();
     this.handle = undefined;
-    await fs.rename(this.tmp, this.path);
+    this.digest = this.hash.digest('hex');
+    await fs.rename(this.tmp, this.path).catch(async (err: unknown) => {
+      await fs.rm(this.tmp, { force: true });
+      throw outputError(this.path, err);
+    });
+  }
+
+  /** The committed file's sha256 (hex). */
+  get sha256(): string {
+    if (this.digest === undefined) throw new Error(`safetensors writer: ${this.path} is not committed yet`);
+    return this.digest;
   }
 
   /** Drops the temporary file; safe to call after a failure or twice. */
@@ -145,6 +161,7 @@ export class SafetensorsWriter {
       const { bytesWritten } = await h.write(bytes, done, bytes.length - done, this.position + done);
       done += bytesWritten;
     }
+    this.hash.update(bytes);
     this.position += bytes.length;
   }
 }

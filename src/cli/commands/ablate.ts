@@ -28,8 +28,10 @@ Output (--json): {"image", "text", "logit", "tables": [{"tower", "mode", "delta"
 Cost: one batched forward per layer, tower and mode (the image tower resumes from the ablated block).
 
 Examples:
-  biomedclip ablate slide.jpg --text "squamous cell carcinoma" --tower image --mode mean
-  biomedclip ablate slide.jpg --labels "adenocarcinoma,squamous cell carcinoma" --json`,
+  biomedclip ablate assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --text "squamous cell carcinoma" --tower image --mode mean
+  biomedclip ablate assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --labels "adenocarcinoma,squamous cell carcinoma" --json`,
 
   async run(args) {
     const { values, positionals } = parse('ablate', args, {

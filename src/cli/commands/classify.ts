@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
+import { intOption, MAX_TOP, MODEL_HELP, MODEL_OPTIONS, modelLabel, oneFormat, openModel, parse, printJson } from '../common.js';
+import { labelsOption } from '../labels.js';
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { progressBar } from '../../util/progress.js';
@@ -11,34 +12,40 @@ export const command: Command = {
 Scores each image against each label as open_clip does: both embeddings L2-normalized, logits =
 exp(logit_scale) · cosine, probabilities = softmax over the labels. Each label is put into the template
 ("${DEFAULT_TEMPLATE}" by default); with several --template flags a label's text embedding is the mean of
-its normalized template embeddings, renormalized (prompt ensembling).
+its normalized template embeddings, renormalized (prompt ensembling). Prompts are embedded in batches of
+at most 32 texts and 2,048 tokens and label embeddings streamed, so memory stays bounded for any number of
+labels; a prompt longer than
+the 256-token context is truncated, as open_clip does (with a note).
 
 Options:
-  --labels LIST      comma-separated labels (required)
+  --labels LIST      comma-separated labels (required), CSV-quoted where a label holds a comma:
+                     'adenocarcinoma,"carcinoma, squamous cell"' is two labels ("" is a quote);
+                     repeatable: each --labels adds its labels
   --template T       prompt template with {} for the label; repeatable
   --templates NAME   a named template set: ${Object.keys(TEMPLATE_SETS).join(', ')}
                      ('biomedclip' = the paper's "this is an image of {}" + "{} presented in image";
                      pcam ... rsna = the paper's per-dataset sets, see docs/eval.md)
-  --top K            print only the K most probable labels per image
+  --top K            print only the K most probable labels per image (at most 100,000)
   --csv              CSV on stdout: file,rank,label,probability,logit
 ${MODEL_HELP}
 
 Output (--json): [{"file","scores":[{"label","probability","logit"}]}], scores sorted by probability.
 
 Examples:
-  biomedclip classify slide.jpg --labels "adenocarcinoma,squamous cell carcinoma,normal tissue" --json
-  biomedclip classify *.png --labels "pneumonia,normal" --template "this is an image of {}" --template "{} presented in image"`,
+  biomedclip classify assets/examples/adenocarcinoma_histopathology.jpg --model demo \\
+      --labels "adenocarcinoma,squamous cell carcinoma,normal tissue" --json
+  biomedclip classify assets/examples/*.jp*g --labels "adenocarcinoma,squamous cell carcinoma" \\
+      --template "this is an image of {}" --template "{} presented in image"`,
 
   async run(args) {
     const { values, positionals } = parse('classify', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, labels: { type: 'string' }, template: { type: 'string', multiple: true }, top: { type: 'string' }, templates: { type: 'string' }, csv: { type: 'boolean', default: false } },
+      options: { ...MODEL_OPTIONS, labels: { type: 'string', multiple: true }, template: { type: 'string', multiple: true }, top: { type: 'string' }, templates: { type: 'string' }, csv: { type: 'boolean', default: false } },
     });
     if (positionals.length === 0) throw new UserError('no images given; usage: biomedclip classify IMAGE... --labels "a,b"', 2);
-    const labels = (values.labels ?? '').split(',').map((l) => l.trim()).filter((l) => l !== '');
-    if (labels.length === 0) throw new UserError('no labels given; pass --labels "a,b,c"', 2);
-    const top = values.top === undefined ? labels.length : Number(values.top);
-    if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${values.top}: expected a positive integer`, 2);
+    oneFormat(values, ['json', 'csv']);
+    const labels = labelsOption(values.labels);
+    const top = intOption('top', values.top, 1, MAX_TOP) ?? labels.length;
     const clip = await openModel(values);
     try {
       const templates = [...(values.templates ? resolveTemplates(values.templates) : []), ...(values.template ?? [])];

@@ -8,12 +8,16 @@ import type { Command } from '../command.js';
 import { parse } from '../args.js';
 
 const usage = `Usage: biomedclip convert CHECKPOINT --out DIR [--config open_clip_config.json] [--vocab vocab.txt]
-                          [--dtype f32|f16] [--json]
+                          [--dtype f32|f16] [--allow-nonfinite] [--json]
 
 Converts BiomedCLIP weights into a model directory for embed, classify and trace:
-  DIR/model.safetensors      the weights (open_clip key names, PyTorch layouts), written last and atomically
+  DIR/model.safetensors      the weights (open_clip key names, PyTorch layouts)
   DIR/open_clip_config.json  copied from --config
   DIR/vocab.txt              copied from --vocab
+  DIR/fingerprint.json       sha256 of the whole weights file and its provenance (index/search compare it)
+The directory is built beside DIR and swapped in only when complete: a failed or killed run leaves the
+previous model in DIR loading as before (other files in DIR are kept), and the next run removes what a
+killed one left.
 CHECKPOINT is a torch.save file (.bin/.pt, zip format of torch >= 1.6) or an open_clip .safetensors file.
 The pickle inside a .bin is read by a restricted reader that understands only state dicts and never runs
 code: any other Python global is refused by name. Every key and shape is checked against the config before
@@ -26,7 +30,10 @@ Options:
                    BiomedCLIP's built-in config)
   --vocab FILE     BiomedBERT's vocab.txt (default: the one beside CHECKPOINT; without it, text embedding
                    will not work from DIR)
-  --dtype f32|f16  storage type of the weights (default f32; f16 halves the file, computations stay f32)
+  --dtype f32|f16  storage type of the weights (default f32; f16 halves the file, computations stay f32;
+                   values beyond float16's ±65504 are refused)
+  --allow-nonfinite  copy NaN/Inf weights instead of refusing the checkpoint (the model then loads only
+                   with \`trace --allow-nonfinite\`, to find where it goes wrong)
   --json           print a machine-readable report on stdout
 
 Examples:
@@ -37,7 +44,7 @@ Examples:
 export const command: Command = {
   usage,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parse('convert', args, { allowPositionals: true, options: { out: { type: 'string' }, config: { type: 'string' }, vocab: { type: 'string' }, dtype: { type: 'string' }, json: { type: 'boolean' } } });
+    const { values, positionals } = parse('convert', args, { allowPositionals: true, options: { out: { type: 'string' }, config: { type: 'string' }, vocab: { type: 'string' }, dtype: { type: 'string' }, json: { type: 'boolean' }, 'allow-nonfinite': { type: 'boolean' } } });
     if (positionals.length !== 1) {
       throw new UserError(`convert: expected one CHECKPOINT, got ${positionals.length}; see \`biomedclip convert --help\``, 2);
     }
@@ -51,6 +58,7 @@ export const command: Command = {
       config: values.config,
       vocab: values.vocab,
       dtype,
+      allowNonfinite: values['allow-nonfinite'] === true,
       onNote: (m) => console.error(`biomedclip: note: ${m}`),
       progress: !json,
     });
@@ -64,5 +72,6 @@ function summary(r: ConvertReport): string {
   return [
     `wrote ${r.outFile}: ${r.tensors} tensors, ${r.parameters.toLocaleString('en-US')} parameters${dropped}`,
     `source sha256: ${r.sourceSha256}`,
+    `model sha256:  ${r.sha256}`,
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, parsePadTo, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, oneFormat, openModel, padToOption, parse, printJson } from '../common.js';
 import { UserError } from '../../errors.js';
 import { progressBar } from '../../util/progress.js';
 
@@ -11,18 +11,20 @@ open_clip returns with normalize=False); "embedding" is its L2-normalized form, 
 cosine similarities.
 
 Options:
-  --image FILE       an image file (JPEG, PNG, ...); repeatable
+  --image FILE       an image file (PNG, JPEG, BMP, GIF, TIFF, WebP); repeatable
   --text TEXT        a text; repeatable
   --csv              CSV on stdout: kind,source,e0..eN (the L2-normalized embedding)
-  --pad-to N         pad texts to N tokens (open_clip uses 256); default: the longest text,
-                     which gives the same features with less compute
+  --pad-to N         pad texts to N tokens (2 to 512; open_clip uses 256); default: the longest text
+                     of each batch, which gives the same features with less compute. Texts longer
+                     than the 256-token context (or N) are truncated, as open_clip does (with a note)
 ${MODEL_HELP}
 
 Output (--json): {"images":[{"file","features":[512],"embedding":[512]}],"texts":[{"text","features","embedding"}]}
 
 Examples:
-  biomedclip embed --model ./biomedclip --image chest.png --text "chest X-ray" --json
-  biomedclip embed --image a.jpg --image b.jpg --backend wasm --json > emb.json`,
+  biomedclip embed --model demo --image assets/examples/adenocarcinoma_histopathology.jpg --text "adenocarcinoma" --json
+  biomedclip embed --image assets/examples/adenocarcinoma_histopathology.jpg \\
+      --image assets/examples/squamous_cell_carcinoma_histopathology.jpeg --backend wasm --json > emb.json`,
 
   async run(args) {
     const { values } = parse('embed', args, {
@@ -31,7 +33,8 @@ Examples:
     const images = values.image ?? [];
     const texts = values.text ?? [];
     if (images.length === 0 && texts.length === 0) throw new UserError('nothing to embed; pass --image FILE and/or --text TEXT', 2);
-    const padTo = parsePadTo(values['pad-to']);
+    oneFormat(values, ['json', 'csv']);
+    const padTo = padToOption(values['pad-to']);
     const clip = await openModel(values);
     try {
       const bar = progressBar('embed', images.length, 'images');

@@ -1,6 +1,6 @@
-import type { BiomedCLIP } from '../../api/biomedclip.js';
+import { MAX_BATCH, type BiomedCLIP } from '../../api/biomedclip.js';
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { intOption, MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
 import { TEMPLATE_SETS } from '../../api/templates.js';
 import { UserError } from '../../errors.js';
 import { evalClassify } from '../../eval/classify.js';
@@ -13,12 +13,12 @@ import type { StoreProgress } from '../../eval/store.js';
 import { progressBar, type Progress } from '../../util/progress.js';
 import { EXIT_SKIPPED } from './index.js';
 
-const COMMON_HELP = `  --bootstrap N      resamples for the 95% confidence intervals (default 1000; 0: none)
+const COMMON_HELP = `  --bootstrap N      resamples for the 95% confidence intervals (default 1000; 0: none; at most 100,000)
   --seed S           seed of the resamples (default 0): same seed, same intervals
   --cache DIR        embedding cache: DIR/images is a \`biomedclip index\` folder (search works on it),
                      DIR/texts the same for texts (default: per data folder and model under
                      $XDG_CACHE_HOME or ~/.cache, in biomedclip-ts/eval/)
-  --batch-size N     images per forward pass and per cache commit (default 16)
+  --batch-size N     images per forward pass and per cache commit (default 16, at most 256)
 ${MODEL_HELP}
 
 Embeddings are committed to the cache batch by batch: a killed run resumes where it stopped, and a
@@ -139,12 +139,10 @@ async function execute<R extends { report: Report }>(
 
 /** Flags both tasks share, checked (with --out) before anything is read or loaded. */
 async function sharedOptions(values: { bootstrap: string; seed: string; out?: string; 'batch-size'?: string }) {
-  const resamples = Number(values.bootstrap);
-  if (!Number.isInteger(resamples) || resamples < 0) throw new UserError(`--bootstrap ${values.bootstrap}: expected a whole number of resamples (0: no intervals)`, 2);
+  const resamples = intOption('bootstrap', values.bootstrap, 0, 100_000, 'resamples; 0: no intervals') as number;
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new UserError(`--seed ${values.seed}: expected a non-negative integer`, 2);
-  const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
-  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UserError(`--batch-size ${values['batch-size']}: expected a positive integer`, 2);
+  const batchSize = intOption('batch-size', values['batch-size'], 1, MAX_BATCH, 'inputs per forward pass, each holding its activations');
   if (values.out !== undefined) await checkOutDir(values.out);
   return { resamples, seed, batchSize };
 }

@@ -39,8 +39,10 @@ Output (--json): one object per image-text pair: {"method", "image", "text", "gr
 or null, "logit"}. Maps are raw, not normalised; the picture normalises them.
 
 Examples:
-  biomedclip explain slide.jpg --text "squamous cell carcinoma" --out slide-relevance.png
-  biomedclip explain slide.jpg --labels "adenocarcinoma,squamous cell carcinoma" --method gradcam --json
+  biomedclip explain assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --text "squamous cell carcinoma" --out slide-relevance.png
+  biomedclip explain assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --labels "adenocarcinoma,squamous cell carcinoma" --method gradcam --json
   biomedclip explain ct.png --text "pleural effusion" --method rollout --head-fusion max --discard-ratio 0.9`,
 
   async run(args) {

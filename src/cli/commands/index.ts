@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
+import { intOption, MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
+import { MAX_BATCH } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { buildIndex } from '../../retrieval/build.js';
 import { progressBar, type Progress } from '../../util/progress.js';
@@ -10,8 +11,9 @@ export const EXIT_SKIPPED = 3;
 export const command: Command = {
   usage: `Usage: biomedclip index IMAGES_DIR --out INDEX [options]
 
-Embeds every image under IMAGES_DIR (recursively: .jpg .jpeg .png .bmp .tif .tiff .webp .gif) into the
-index directory INDEX, for \`biomedclip search\`:
+Embeds every image under IMAGES_DIR (recursively: .jpg .jpeg .png .bmp .tif .tiff .webp .gif, each
+decoded as Pillow decodes it: a GIF's first frame, a TIFF's first page) into the index directory INDEX,
+for \`biomedclip search\`:
   INDEX/embeddings.npy   float32 [N, E], L2-normalized rows (np.load / FAISS read it as is)
   INDEX/manifest.jsonl   one line per row: {"row","path","size","mtimeMs"}, path relative to IMAGES_DIR
   INDEX/index.json       image root, model, embed dim, count, skipped files
@@ -23,7 +25,7 @@ read or decoded are reported on stderr, listed in the output and in index.json, 
 
 Options:
   --out INDEX        index directory (created; must be new, empty, or an index of the same folder and model)
-  --batch-size N     images per forward pass and per commit (default 16)
+  --batch-size N     images per forward pass and per commit (default 16, at most 256)
 ${MODEL_HELP}
 
 Exit codes: 0 every image indexed; 3 index complete but some files were skipped (listed);
@@ -33,7 +35,7 @@ Output (--json): {"index","root","count","embedDim","added","alreadyIndexed","sk
                   "changed","missing","otherFiles","truncatedBytes","model":{"dir","fingerprint"}}
 
 Examples:
-  biomedclip index ./scans --out ./scans.index
+  biomedclip index assets/examples --out examples.index --model demo
   biomedclip index ./scans --out ./scans.index --model ./biomedclip --batch-size 32 --json
   python -c "import numpy as np; print(np.load('scans.index/embeddings.npy').shape)"`,
 
@@ -44,7 +46,7 @@ Examples:
     });
     if (positionals.length !== 1) throw new UserError('expected one IMAGES_DIR; see `biomedclip index --help`', 2);
     if (!values.out) throw new UserError('missing --out INDEX (the index directory to create or resume)', 2);
-    const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
+    const batchSize = intOption('batch-size', values['batch-size'], 1, MAX_BATCH, 'images per forward pass, each holding its activations');
     const clip = await openModel(values);
     let bar: Progress | undefined; // created at the first batch, when the number of images to do is known
     try {

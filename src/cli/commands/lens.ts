@@ -17,7 +17,8 @@ outputs; earlier rows are off-distribution for the head: read the trend, not the
 
 Options:
   --text TEXT        a text; repeatable
-  --labels "a,b,c"   zero-shot labels, each put into --template (adds a probability column per label)
+  --labels "a,b,c"   zero-shot labels, each put into --template (adds a probability column per label);
+                     CSV quoting for a label with a comma, repeats append (as classify)
   --template T       prompt template with {} (default "${DEFAULT_TEMPLATE}")
   --pool P           cls (default: as the model pools) or mean (token mean, as LeGrad's open_clip code)
 
@@ -27,13 +28,15 @@ Output (--json): {"image", "texts", "layers": [{"layer", "cosine": [per text], "
 "probability": [per label] (with --labels)}]}.
 
 Examples:
-  biomedclip lens slide.jpg --labels "adenocarcinoma,squamous cell carcinoma,normal tissue"
-  biomedclip lens slide.jpg --text "keratin pearls" --json`,
+  biomedclip lens assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --labels "adenocarcinoma,squamous cell carcinoma,normal tissue"
+  biomedclip lens assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --text "keratin pearls" --json`,
 
   async run(args) {
     const { values, positionals } = parse('lens', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, text: { type: 'string', multiple: true }, labels: { type: 'string' }, template: { type: 'string' }, pool: { type: 'string' } },
+      options: { ...MODEL_OPTIONS, text: { type: 'string', multiple: true }, labels: { type: 'string', multiple: true }, template: { type: 'string' }, pool: { type: 'string' } },
     });
     if (positionals.length !== 1) throw new UserError('give exactly one image; usage: biomedclip lens IMAGE --text TEXT', 2);
     const labels = parseLabels(values);

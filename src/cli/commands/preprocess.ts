@@ -5,7 +5,10 @@
  */
 import { PNG } from 'pngjs';
 import type { Command } from '../command.js';
-import { parse } from '../args.js';
+import { intOption, outputFile, parse } from '../args.js';
+
+/** The largest --max-pixels: 2^30 pixels (12 times Pillow's default limit). */
+const MAX_PIXELS_LIMIT = 2 ** 30;
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { writeSafetensors } from '../../weights/safetensors.js';
@@ -14,7 +17,8 @@ import type { PreprocessOptions } from '../../image/index.js';
 
 const usage = `Usage: biomedclip preprocess IMAGE --out FILE.safetensors [options]
 
-Turns a PNG or JPEG into BiomedCLIP's pixel_values exactly as open_clip does (Pillow + torchvision:
+Turns a PNG, JPEG, BMP, GIF (first frame), TIFF (first page) or WebP into BiomedCLIP's pixel_values
+exactly as open_clip does, decoded as Pillow decodes each (Pillow + torchvision:
 resize shortest side to 224 with Pillow's bicubic, center crop 224, RGB, normalize with CLIP's mean/std),
 and writes them as float32 tensor "pixel_values" of shape [1, 3, 224, 224] in a safetensors file.
 
@@ -25,14 +29,14 @@ Options:
                         (js is exact for PNG; for JPEG it differs from Pillow, see docs/image.md)
   --sixteen-bit MODE    16-bit gray images: pillow (default; values above 255 saturate, as in open_clip)
                         or rescale (stretch the image's min..max onto 0..255 first)
-  --max-pixels N        refuse larger images (default ${PILLOW_MAX_IMAGE_PIXELS}, Pillow's limit)
+  --max-pixels N        refuse larger images (default ${PILLOW_MAX_IMAGE_PIXELS}, Pillow's limit; at most 2^30)
   --json                print a JSON summary on stdout
   -h, --help            this help
 
 Examples:
-  biomedclip preprocess slide.jpg --out slide.safetensors
+  biomedclip preprocess assets/examples/adenocarcinoma_histopathology.jpg --out slide.safetensors
   biomedclip preprocess ct.png --out ct.safetensors --png ct_crop.png --sixteen-bit rescale
-  biomedclip preprocess scan.png --out scan.safetensors --decoder js --json`;
+  biomedclip preprocess assets/examples/squamous_cell_carcinoma_histopathology.jpeg --out scan.safetensors --decoder js --json`;
 
 interface Parsed {
   image: string;
@@ -66,10 +70,9 @@ function parseOptions(args: string[]): Parsed {
     throw new UserError(`preprocess takes exactly one IMAGE, got ${positionals.length}; see biomedclip preprocess --help`, 2);
   }
   if (values.out === undefined) throw new UserError('preprocess needs --out FILE.safetensors', 2);
-  const maxPixels = values['max-pixels'] === undefined ? undefined : Number(values['max-pixels']);
-  if (maxPixels !== undefined && !(Number.isInteger(maxPixels) && maxPixels > 0)) {
-    throw new UserError(`--max-pixels must be a positive integer, got '${values['max-pixels']}'`, 2);
-  }
+  const maxPixels = intOption('max-pixels', values['max-pixels'], 1, MAX_PIXELS_LIMIT, 'a decoded image of 2^30 pixels already takes 3 GB');
+  outputFile('out', values.out, '.safetensors');
+  if (values.png !== undefined) outputFile('png', values.png, '.png');
   return {
     image: positionals[0],
     out: values.out,

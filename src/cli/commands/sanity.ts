@@ -48,8 +48,10 @@ Cost: randomisation = 14 explanations; deletion = 4 curves of 197 image forwards
 prompt = 3 explanations.
 
 Examples:
-  biomedclip sanity slide.jpg --text "squamous cell carcinoma" --method relevance
-  biomedclip sanity slide.jpg --labels "adenocarcinoma,squamous cell carcinoma" --method gradcam --checks deletion --step 4 --json`,
+  biomedclip sanity assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --text "squamous cell carcinoma" --method relevance
+  biomedclip sanity assets/examples/squamous_cell_carcinoma_histopathology.jpeg \\
+      --labels "adenocarcinoma,squamous cell carcinoma" --method gradcam --checks deletion --step 4 --json`,
 
   async run(args) {
     const { values, positionals } = parse('sanity', args, {
@@ -96,7 +98,7 @@ interface Setup {
   step: number;
   image: string;
   text: string;
-  values: { labels?: string; target?: string; template?: string; unrelated?: string };
+  values: { labels?: string[]; target?: string; template?: string; unrelated?: string };
 }
 
 async function runChecks(clip: BiomedCLIP, pair: Pair, s: Setup): Promise<Record<string, unknown>> {

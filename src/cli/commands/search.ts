@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson, type ModelLabel } from '../common.js';
+import { intOption, MAX_TOP, MODEL_HELP, MODEL_OPTIONS, modelLabel, oneFormat, openModel, parse, printJson, type ModelLabel } from '../common.js';
 import { UserError } from '../../errors.js';
 import type { BiomedCLIP } from '../../api/biomedclip.js';
-import { modelFingerprint } from '../../retrieval/fingerprint.js';
+import { FINGERPRINT_PREFIX, modelFingerprint } from '../../retrieval/fingerprint.js';
 import { IndexReader } from '../../retrieval/index-reader.js';
 import { searchIndex, type Hit } from '../../retrieval/search.js';
 
@@ -15,6 +15,8 @@ Ranks the images of INDEX (built by \`biomedclip index\`) by cosine similarity b
 and the query's: a text (text-to-image) or, with --image, an image (image-to-image). Scores are the
 cosine and CLIP's logit, exp(logit_scale) · cosine. The model is the one the index was built with
 (index.json); --model may name another copy of the same weights.
+The index is verified first (every manifest line, the row counts, the .npy size, finite unit-norm rows):
+a damaged index is refused with a line that says how to repair it (usually: re-run \`biomedclip index\`).
 
 Options:
   --top K            how many results (default 10)
@@ -25,8 +27,8 @@ ${MODEL_HELP}
 Output (--json): {"index","query":{"text"|"image"},"count","complete","results":[{"rank","path","file","cosine","logit","row"}]}
 
 Examples:
-  biomedclip search ./scans.index "chest X-ray showing pneumonia" --top 5
-  biomedclip search ./scans.index --image ./query.png --json
+  biomedclip search examples.index "adenocarcinoma histopathology" --top 1
+  biomedclip search examples.index --image assets/examples/adenocarcinoma_histopathology.jpg --json
   biomedclip search ./scans.index "H&E stained tissue" --csv > hits.csv`,
 
   async run(args) {
@@ -38,9 +40,8 @@ Examples:
     if (indexDir === undefined) throw new UserError('expected INDEX and a "QUERY" (or --image FILE); see `biomedclip search --help`', 2);
     if (extra.length > 0) throw new UserError(`unexpected argument '${extra[0]}'; quote a query with spaces: "chest X-ray"`, 2);
     if ((text === undefined) === (values.image === undefined)) throw new UserError('give either a "QUERY" text or --image FILE (exactly one)', 2);
-    if (values.json && values.csv) throw new UserError('--json and --csv exclude each other; pick one', 2);
-    const top = Number(values.top);
-    if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${values.top}: expected a positive integer`, 2);
+    oneFormat(values, ['json', 'csv']);
+    const top = intOption('top', values.top, 1, MAX_TOP) as number;
     const reader = await IndexReader.open(indexDir);
     try {
       const clip = await openIndexModel(reader, values);
@@ -69,6 +70,9 @@ async function openIndexModel(reader: IndexReader, values: { model?: string; bac
   const dir = values.model ?? reader.info.model.dir;
   if (values.model === undefined && !existsSync(dir)) {
     throw new UserError(`the index's model ${dir} no longer exists; pass --model DIR with the same weights`);
+  }
+  if (!reader.info.model.fingerprint.startsWith(FINGERPRINT_PREFIX)) {
+    throw new UserError(`${reader.dir}: built by an older version whose model fingerprint covered only part of the weights; rebuild it with \`biomedclip index ${reader.info.root} --out NEW_INDEX\``);
   }
   const clip = await openModel({ ...values, model: dir });
   if ((await modelFingerprint(clip.modelDir)) !== reader.info.model.fingerprint) {

@@ -2,9 +2,10 @@ import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
 import { UserError } from '../../errors.js';
 import type { ClipConfig } from '../../model/config.js';
-import { loadConfigFile } from '../../model/config.js';
+import { parseOpenClipConfig } from '../../model/config.js';
 import { modelSpec } from '../../model/spec.js';
 import { SUMMARY_BATCH, recordHookShapes, summarize, type ModelSummary, type SummaryRow } from '../../model/summary.js';
+import { readJsonFile } from '../../util/json-file.js';
 
 export const command: Command = {
   usage: `Usage: biomedclip summary [--model DIR | --config open_clip_config.json] [--depth N] [--json]
@@ -56,7 +57,7 @@ function parseDepth(value: string | undefined): number {
 }
 
 function fromConfig(file: string): { summary: ModelSummary; source: string; cfg: ClipConfig } {
-  const cfg = loadConfigFile(file);
+  const cfg = parseOpenClipConfig(readJsonFile(file, 'pass an open_clip_config.json'), file);
   return { summary: summarize(cfg), source: `config ${file} (no weights; shapes declared by the modules)`, cfg };
 }
 

@@ -4,7 +4,7 @@
  */
 import { UserError } from '../../errors.js';
 import type { Command } from '../command.js';
-import { parse } from '../args.js';
+import { intOption, MAX_TEXT_TOKENS, padToOption, parse } from '../args.js';
 import { resolveModelDir } from '../../hub/model-dir.js';
 import { BUNDLED_VOCAB } from '../../demo/demo-model.js';
 import { DEFAULT_CONTEXT_LENGTH, type Encoding, WordPieceTokenizer } from '../../tokenizer/index.js';
@@ -19,8 +19,10 @@ Options:
   --model DIR           model directory with vocab.txt or tokenizer.json (default: the downloaded model, else
                         the BiomedBERT vocab bundled in assets/)
   --vocab FILE          a BERT vocab.txt or an HF tokenizer.json instead of a model directory
-  --context-length N    truncate to N tokens including [CLS] and [SEP] (default ${DEFAULT_CONTEXT_LENGTH})
-  --pad-to N|longest    pad every row to N tokens or to the longest row (default: the context length)
+  --context-length N    truncate to N tokens including [CLS] and [SEP] (default ${DEFAULT_CONTEXT_LENGTH}, as open_clip;
+                        at most ${MAX_TEXT_TOKENS}, the text tower's positions)
+  --pad-to N|longest    pad every row to N tokens (2 to ${MAX_TEXT_TOKENS}) or to the longest row (default: the
+                        context length)
   --json                print {"input_ids":[[...]],"attention_mask":[[...]],"tokens":[[...]]}
   -h, --help            show this help
 
@@ -30,21 +32,6 @@ Examples:
   biomedclip tokenize --model ./biomedclip --json "a histopathology image of adenocarcinoma"
   biomedclip tokenize --vocab vocab.txt --pad-to longest --json -- "-80 °C storage" ""
   biomedclip tokenize --vocab tokenizer.json "Ki-67 index > 20%"`;
-
-/** `--pad-to` value: a positive integer or the word "longest". */
-function parsePadTo(value: string | undefined): number | 'longest' | undefined {
-  if (value === undefined || value === 'longest') return value;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1) throw new UserError(`--pad-to must be a positive integer or "longest", got "${value}"`);
-  return n;
-}
-
-function parseContextLength(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_CONTEXT_LENGTH;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 2) throw new UserError(`--context-length must be an integer of at least 2, got "${value}"`);
-  return n;
-}
 
 function loadTokenizer(model: string | undefined, vocab: string | undefined): WordPieceTokenizer {
   if (model !== undefined && vocab !== undefined) throw new UserError('pass either --model DIR or --vocab FILE, not both');
@@ -87,9 +74,9 @@ export const command: Command = {
         json: { type: 'boolean', default: false },
       },
     });
-    if (positionals.length === 0) throw new UserError('no TEXT given; usage: biomedclip tokenize [options] [--] TEXT...');
-    const contextLength = parseContextLength(values['context-length']);
-    const padTo = parsePadTo(values['pad-to']);
+    if (positionals.length === 0) throw new UserError('no TEXT given; usage: biomedclip tokenize [options] [--] TEXT...', 2);
+    const contextLength = intOption('context-length', values['context-length'], 2, MAX_TEXT_TOKENS, "the text tower's positions") ?? DEFAULT_CONTEXT_LENGTH;
+    const padTo = padToOption(values['pad-to']);
     const tok = loadTokenizer(values.model, values.vocab);
     const enc = tok.encode(positionals, { contextLength, padTo });
     if (values.json) {

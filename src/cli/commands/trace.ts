@@ -1,10 +1,11 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, parsePadTo, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, outputFile, padToOption, parse, printJson } from '../common.js';
 import { DEMO_LABEL } from '../../demo/demo-model.js';
 import type { TraceInputs } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import type { HostTensor } from '../../host-tensor.js';
 import { checkInputsFitModel, readReferenceInputs } from '../../parity/run.js';
+import { describeNonFinite, findNonFinite } from '../../util/finite.js';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../weights/index.js';
 
 export const command: Command = {
@@ -27,10 +28,14 @@ Options:
   --pad-to N         pad texts to N tokens (default: the longest text)
   --out FILE         the safetensors file to write (written atomically)
   --list             only print the hook names and shapes these inputs produce
+  --allow-nonfinite  load weights with NaN/Inf and write non-finite activations anyway (by default both
+                     are refused, naming the first tensor or hook that holds them): to find where a
+                     broken checkpoint goes wrong
 ${MODEL_HELP}
 
 Examples:
-  biomedclip trace --image slide.jpg --capture 'visual.trunk.blocks.*.attn.probs' --out attn.safetensors
+  biomedclip trace --image assets/examples/adenocarcinoma_histopathology.jpg \\
+      --capture 'visual.trunk.blocks.*.attn.probs' --out attn.safetensors
   biomedclip trace --text "tumor cells" --text "normal tissue" --pad-to 256 --out text.safetensors
   biomedclip trace --inputs golden.safetensors --out ours.safetensors`,
 
@@ -45,6 +50,7 @@ Examples:
         'pad-to': { type: 'string' },
         out: { type: 'string' },
         list: { type: 'boolean', default: false },
+        'allow-nonfinite': { type: 'boolean', default: false },
       },
     });
     if (!values.out && !values.list) throw new UserError('missing --out FILE (or --list to only show hook names)', 2);
@@ -52,11 +58,14 @@ Examples:
     if (!inputs.images?.length && !inputs.texts?.length && !inputs.pixelValues && !inputs.inputIds) {
       throw new UserError('nothing to trace; pass --image, --text or --inputs', 2);
     }
-    const padTo = parsePadTo(values['pad-to']);
-    const clip = await openModel(values);
+    const padTo = padToOption(values['pad-to']);
+    if (values.out) outputFile('out', values.out, '.safetensors');
+    const allowNonfinite = values['allow-nonfinite'];
+    const clip = await openModel({ ...values, allowNonfinite });
     try {
       if (values.inputs) checkInputsFitModel(values.inputs, inputs, clip);
       const traced = await clip.trace(inputs, { padTo, capture: values.capture ?? ['*'] });
+      if (!allowNonfinite) refuseNonFinite(traced);
       const listing = [...traced].map(([name, t]) => ({ name, shape: t.shape }));
       if (values.out) {
         const metadata = { format: 'biomedclip-ts trace v1', backend: clip.backend, model: clip.modelDir, ...(clip.isDemo ? { weights: DEMO_LABEL } : {}), images: JSON.stringify(values.image ?? []), texts: JSON.stringify(values.text ?? []) };
@@ -74,6 +83,14 @@ Examples:
     }
   },
 };
+
+/** A trace whose outputs hold NaN/Inf is refused, naming the first hook (in forward order) that went non-finite. */
+function refuseNonFinite(traced: Map<string, HostTensor>): void {
+  const bad = [...traced].map(([name, t]) => ({ name, bad: findNonFinite(t.data) })).filter((x) => x.bad !== undefined);
+  if (bad.length === 0) return;
+  const first = bad[0];
+  throw new UserError(`trace: '${first.name}' is the first captured tensor with ${describeNonFinite(first.bad!)}; the model overflows float32 on these inputs (pass --allow-nonfinite to write the trace anyway)`);
+}
 
 function toWrite(name: string, t: HostTensor): TensorToWrite {
   if (name === 'inputs.input_ids') return { name, dtype: 'I64', shape: t.shape, data: BigInt64Array.from(t.data, (x) => BigInt(x)) };

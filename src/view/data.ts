@@ -1,0 +1,168 @@
+/**
+ * The viewer's data adapter: runs the model on the images and texts and returns everything the page shows,
+ * as host arrays: every layer's attention probabilities of both towers (captured by hook name, as `trace`
+ * does), the explanation maps of each image-text pair (src/inspect's `explain`, as `explain --json` reports
+ * them), the logit lens (src/inspect's `logitLens`, as `lens --json`) and the zero-shot scores. The page
+ * format (page.ts) knows nothing of the model.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { DEFAULT_TEMPLATE, fillTemplate, type BiomedCLIP } from '../api/biomedclip.js';
+import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
+import { UserError } from '../errors.js';
+import type { HostTensor } from '../host-tensor.js';
+import { preprocessImage } from '../image/index.js';
+import { METHODS, type Method } from '../inspect/explain.js';
+import { logitLens } from '../inspect/lens.js';
+import { attentionPoint } from '../inspect/probe.js';
+import { viridis } from '../inspect/render/colormap.js';
+import { zeroShotProbs } from '../model/head.js';
+import type { ExplainRecord, LabelScore, LensRecord, PageData } from './contract.js';
+
+/** The explanation methods shown by default: the three of `biomedclip explain` that issue 14 names. */
+export const VIEW_METHODS: readonly Method[] = ['rollout', 'relevance', 'gradcam'];
+
+export interface ViewRequest {
+  /** Image files. */
+  images: string[];
+  /** Texts; without any, the prompts of `labels`. */
+  texts: string[];
+  /** Zero-shot labels: adds each image's scores, and the lens's probabilities when the texts are their prompts. */
+  labels?: string[];
+  /** Prompt template with {} (default open_clip's "this is a photo of {}"). */
+  template?: string;
+  methods?: readonly string[];
+  /** Called before each model pass, for progress lines. */
+  onStep?: (message: string) => void;
+}
+
+export interface ImageView {
+  name: string;
+  /** [S, S, 3] RGB bytes: the crop the model saw. */
+  crop: Uint8Array;
+  /** Per layer [1, H, S, S]. */
+  attention: HostTensor[];
+  lens: LensRecord | null;
+  scores: LabelScore[] | null;
+}
+
+export interface TextView {
+  text: string;
+  tokens: string[];
+  /** Per layer [1, H, T, T] over the text's own tokens, [CLS] … [SEP]. */
+  attention: HostTensor[];
+}
+
+export interface ViewModel {
+  model: PageData['model'];
+  labels: string[] | null;
+  methods: string[];
+  images: ImageView[];
+  texts: TextView[];
+  explanations: ExplainRecord[];
+  /** 256 RGB entries. */
+  colormap: { name: string; lut: Uint8Array };
+}
+
+const range = (n: number) => [...Array(n).keys()];
+
+export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<ViewModel> {
+  const { vision, text } = clip.config;
+  const methods = [...(req.methods ?? VIEW_METHODS)];
+  const unknown = methods.find((m) => !(METHODS as readonly string[]).includes(m));
+  if (unknown !== undefined) throw new UserError(`--methods: unknown method '${unknown}'; valid: ${METHODS.join(', ')}`, 2);
+  const template = req.template ?? DEFAULT_TEMPLATE;
+  const fromLabels = req.texts.length === 0;
+  const texts = fromLabels ? (req.labels ?? []).map((l) => fillTemplate(template, l)) : req.texts;
+  if (texts.length === 0) throw new UserError('no text given; pass --text TEXT (repeatable) or --labels "a,b,c"', 2);
+
+  req.onStep?.(`text tower: ${texts.length} text(s)`);
+  const { views: textViews, features: textFeatures } = await traceTexts(clip, texts);
+  const labelEmbeddings = req.labels ? await clip.labelEmbeddings(req.labels, [template]) : undefined;
+  const images: ImageView[] = [];
+  const explanations: ExplainRecord[] = [];
+  const grid = vision.imageSize / vision.patchSize;
+  for (const name of req.images) {
+    req.onStep?.(`image tower: ${name}`);
+    const traced = await traceImage(clip, name, textFeatures);
+    const scores = req.labels && labelEmbeddings ? (await clip.scoreLabels([traced.features], labelEmbeddings, req.labels))[0] : null;
+    const probability = fromLabels && req.labels ? lensProbabilities(traced.lens) : undefined;
+    const lens: LensRecord = { image: name, texts, layers: traced.lens.map((row, l) => ({ ...row, ...(probability ? { probability: probability[l] } : {}) })) };
+    images.push({ name, crop: traced.crop, attention: traced.attention, lens, scores });
+    for (const text of texts) {
+      req.onStep?.(`explain: ${methods.join(', ')} for "${text}"`);
+      const r = await clip.explain(name, text, methods as Method[]);
+      for (const e of r.explanations) {
+        explanations.push({ method: e.method, image: name, text, grid: e.grid, image_map: Array.from(e.imageMap), tokens: r.tokens, text_map: e.textMap && Array.from(e.textMap), logit: e.logit });
+      }
+    }
+  }
+  return {
+    model: {
+      dir: clip.modelDir,
+      warning: clip.isDemo ? DEMO_WARNING : null,
+      label: clip.isDemo ? DEMO_LABEL : null,
+      vision: { layers: vision.layers, heads: vision.heads, imageSize: vision.imageSize, patchSize: vision.patchSize, grid: [grid, grid] },
+      text: { layers: text.layers, heads: text.heads },
+    },
+    labels: req.labels ?? null,
+    methods,
+    images,
+    texts: textViews,
+    explanations,
+    colormap: overlayColormap(),
+  };
+}
+
+/** The overlays' colormap: viridis, as `explain`'s pictures, as 256 RGB entries. */
+export function overlayColormap(): ViewModel['colormap'] {
+  return { name: 'viridis', lut: Uint8Array.from(range(256).flatMap((i) => viridis(i / 255))) };
+}
+
+/** The image tower's pass capturing every layer's attention, and the logit lens against the texts. */
+async function traceImage(clip: BiomedCLIP, name: string, textFeatures: Float32Array[]) {
+  const { layers } = clip.config.vision;
+  const p = await preprocessImage(name, clip.config.preprocess);
+  const s = clip.config.preprocess.imageSize;
+  const traced = await clip.trace({ pixelValues: { shape: [1, 3, s, s], data: p.pixelValues } }, { capture: range(layers).map(attentionPoint.image) });
+  const pixels = tf.tensor4d(p.pixelValues, [1, 3, s, s]);
+  const texts = tf.tensor2d(textFeatures.map((t) => Array.from(t))); // [N, E]
+  try {
+    return {
+      crop: p.crop,
+      attention: range(layers).map((l) => traced.get(attentionPoint.image(l))!),
+      features: traced.get('outputs.image_features')!.data,
+      lens: await logitLens(clip.model, pixels, texts),
+    };
+  } finally {
+    tf.dispose([pixels, texts]);
+  }
+}
+
+/**
+ * One pass of the text tower over all texts, padded to the longest. Each text's attention is cut to its own
+ * tokens: its [PAD] keys have exactly zero weight, so its real rows are unchanged.
+ */
+async function traceTexts(clip: BiomedCLIP, texts: string[]): Promise<{ views: TextView[]; features: Float32Array[] }> {
+  const { layers, heads } = clip.config.text;
+  const enc = clip.tokenize(texts);
+  const traced = await clip.trace({ texts }, { capture: range(layers).map(attentionPoint.text) });
+  const t = enc.inputIds[0].length;
+  const feats = traced.get('outputs.text_features')!;
+  const e = feats.shape[1];
+  const views = texts.map((text, i) => {
+    const n = enc.attentionMask[i].reduce((a, b) => a + b, 0);
+    const attention = range(layers).map((l) => {
+      const all = traced.get(attentionPoint.text(l))!.data; // [N, H, T, T]
+      const data = new Float32Array(heads * n * n);
+      for (let h = 0; h < heads; h++) for (let q = 0; q < n; q++) data.set(all.subarray(((i * heads + h) * t + q) * t, ((i * heads + h) * t + q) * t + n), (h * n + q) * n);
+      return { shape: [1, heads, n, n], data };
+    });
+    return { text, tokens: enc.tokens[i].slice(0, n), attention };
+  });
+  return { views, features: texts.map((_, i) => feats.data.slice(i * e, (i + 1) * e)) };
+}
+
+/** Each lens row's logits through the CLIP head's softmax over the texts: the zero-shot probability per layer. */
+function lensProbabilities(rows: Array<{ logit: number[] }>): number[][] {
+  return tf.tidy(() => zeroShotProbs(tf.tensor2d(rows.map((r) => r.logit))).arraySync() as number[][]);
+}

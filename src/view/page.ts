@@ -1,0 +1,105 @@
+/**
+ * The viewer page: one self-contained HTML file. The data travels inside it (a JSON object and gzipped
+ * base64 blocks, see contract.ts), as do the style and the script (src/view/client/, compiled to
+ * viewer.js beside this file), and a Content-Security-Policy forbids every network access, so the page
+ * works from a file, offline, and never phones anywhere.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { CostLine, PageData } from './contract.js';
+import { attentionPoint } from '../inspect/probe.js';
+import type { ViewModel } from './data.js';
+import { Blocks, packAttention } from './encode.js';
+import { STYLE } from './style.js';
+
+const CLIENT_SCRIPT = fileURLToPath(new URL('./viewer.js', import.meta.url));
+
+/** Nothing may be fetched: inline script and style, data: images for the thumbnails, blob: for the download. */
+const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; connect-src 'none'";
+
+export interface Page {
+  html: string;
+  /** Bytes of each part as stored, largest parts first, and the total. */
+  cost: CostLine[];
+  bytes: number;
+}
+
+function clientScript(): string {
+  if (!existsSync(CLIENT_SCRIPT)) throw new Error(`the viewer's browser script ${CLIENT_SCRIPT} is missing; run \`npm run build\``);
+  const code = readFileSync(CLIENT_SCRIPT, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
+  if (/<\/script|<!--/i.test(code)) throw new Error('internal: the viewer script must not contain </script or <!-- (it is inlined)');
+  // Global declarations of the client files stay inside one function scope.
+  return `(() => {\n${code}\n})();`;
+}
+
+/** JSON inside a <script> element: `<` escaped so no string can close the element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+const blockElement = (b: { id: string; base64: string }) => `<script type="application/octet-stream" id="${b.id}">${b.base64}</script>`;
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+export function buildPage(view: ViewModel): Page {
+  const blocks = new Blocks();
+  const images = view.images.map((img, i) => ({
+    name: img.name,
+    crop: blocks.add(`crop${i}`, img.crop),
+    attention: packAttention(blocks, `image${i}`, img.attention, img.attention.map((_, l) => attentionPoint.image(l))),
+    lens: img.lens,
+    scores: img.scores,
+  }));
+  const texts = view.texts.map((t, i) => ({
+    text: t.text,
+    tokens: t.tokens,
+    attention: packAttention(blocks, `text${i}`, t.attention, t.attention.map((_, l) => attentionPoint.text(l))),
+  }));
+  const script = clientScript();
+  const parts: CostLine[] = [
+    ...images.flatMap((img) => [
+      { part: `image attention: ${img.name} (${img.attention.shape.join(' × ')}, 8-bit + row scale, gzip)`, bytes: blocks.size(img.attention.block) },
+      { part: `image crop: ${img.name}`, bytes: blocks.size(img.crop) },
+    ]),
+    ...texts.map((t) => ({ part: `text attention: "${t.text}" (${t.attention.shape.join(' × ')})`, bytes: blocks.size(t.attention.block) })),
+    { part: 'viewer script and style', bytes: script.length + STYLE.length },
+  ];
+  const data: PageData = {
+    format: 'biomedclip-ts view v1',
+    model: view.model,
+    colormap: { name: view.colormap.name, lut: Buffer.from(view.colormap.lut).toString('base64') },
+    labels: view.labels,
+    methods: view.methods,
+    images,
+    texts,
+    explanations: view.explanations,
+    cost: parts,
+  };
+  // The JSON's own size is a line of the table inside it: measured with the line present (its digits
+  // change the size by a few bytes at most).
+  const jsonLine = { part: 'explanations, lens, scores and layout (JSON)', bytes: 0 };
+  data.cost = [...parts, jsonLine];
+  jsonLine.bytes = scriptJson(data).length;
+  data.cost.sort((a, b) => b.bytes - a.bytes);
+  const later = new Set(images.slice(1).map((img) => img.attention.block.id));
+  const title = `BiomedCLIP attention: ${view.images.map((i) => i.name.split(/[\\/]/).pop()).join(', ')}`;
+  const html = [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="${CSP}">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head><body>',
+    '<main id="app"><p class="loading">Loading the attention data…</p></main>',
+    `<script type="application/json" id="view-data">${scriptJson(data)}</script>`,
+    // What the first view needs comes before the script, the other images' attention after it: the
+    // script starts drawing while the browser still parses those (the page waits for them if asked early).
+    ...blocks.entries.filter((b) => !later.has(b.id)).map(blockElement),
+    `<script>${script}</script>`,
+    ...blocks.entries.filter((b) => later.has(b.id)).map(blockElement),
+    '</body></html>',
+    '',
+  ].join('\n');
+  return { html, cost: data.cost, bytes: Buffer.byteLength(html) };
+}

@@ -1,0 +1,92 @@
+/**
+ * The messages of issue 10 (item 10) and `--labels` (item 8): each case is one error line that names the
+ * problem and the fix, with the right exit code (2 for bad flags) and no output file; `--labels` follows
+ * CSV quoting and repeated flags append.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { labelsOption, splitLabels } from '../src/cli/labels.js';
+import { UserError } from '../src/errors.js';
+import { writeDemoModel } from '../src/demo/demo-model.js';
+import { cli, EXAMPLE_IMAGES, oneErrorLine as oneError } from './helpers.js';
+
+let dir = '';
+let demo = '';
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-messages-'));
+  demo = path.join(dir, 'demo');
+  await writeDemoModel(demo);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('--labels: CSV quoting, doubled quotes, repeated flags append; empty, unclosed and repeated labels refused', () => {
+  assert.deepEqual(splitLabels('a,"b,c",d'), ['a', 'b,c', 'd']);
+  assert.deepEqual(splitLabels(' tumor , "say ""hi"", twice" ,x'), ['tumor', 'say "hi", twice', 'x']);
+  assert.deepEqual(splitLabels('5" nodule'), ['5" nodule'], 'a quote inside an unquoted label is literal');
+  assert.deepEqual(labelsOption(['a,b', '"c, d"', 'e']), ['a', 'b', 'c, d', 'e']);
+  const refused = (values: string[], pattern: RegExp) =>
+    assert.throws(() => labelsOption(values), (e: unknown) => e instanceof UserError && e.exitCode === 2 && pattern.test(e.message));
+  refused(['a,,b'], /label 2 is empty/);
+  refused(['a,b,'], /label 3 is empty/);
+  refused(['a,"b,c'], /quote opened at character 3 is never closed/);
+  refused(['"b" c'], /unexpected text after the quoted label "b"/);
+  refused(['a,b', 'b'], /"b" is given twice/);
+  refused([''], /no labels given/);
+});
+
+test('classify and lens: quoted labels and repeated --labels reach the model as written', () => {
+  const r = cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--backend', 'cpu', '--labels', 'a,"b,c",d', '--labels', 'e', '--json', '--quiet');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout)[0].scores.map((s: { label: string }) => s.label).sort(), ['a', 'b,c', 'd', 'e']);
+  const lens = cli('lens', EXAMPLE_IMAGES.squamous, '--model', demo, '--backend', 'cpu', '--labels', 'a,"b,c"', '--labels', 'd', '--json', '--quiet');
+  assert.equal(lens.status, 0, lens.stderr);
+  assert.deepEqual(JSON.parse(lens.stdout).texts, ['this is a photo of a', 'this is a photo of b,c', 'this is a photo of d']);
+});
+
+test('a model without vocab.txt: the text error says how to add one, not a flag embed does not have', () => {
+  const novocab = path.join(dir, 'novocab');
+  mkdirSync(novocab);
+  for (const f of ['model.safetensors', 'open_clip_config.json']) copyFileSync(path.join(demo, f), path.join(novocab, f));
+  const line = oneError(cli('embed', '--model', novocab, '--backend', 'cpu', '--text', 'tumor'), 1, /neither vocab\.txt nor tokenizer\.json exists.*biomedclip convert CHECKPOINT --out .* --vocab vocab\.txt/);
+  assert.doesNotMatch(line, /pass --vocab/);
+  assert.equal(cli('embed', '--model', novocab, '--backend', 'cpu', '--image', EXAMPLE_IMAGES.squamous, '--quiet').status, 0, 'images need no vocab');
+});
+
+test('convert --config with a binary file names it without printing its bytes', () => {
+  const line = oneError(cli('convert', path.join(demo, 'model.safetensors'), '--out', path.join(dir, 'never'), '--config', EXAMPLE_IMAGES.squamous), 1, /squamous_cell_carcinoma_histopathology\.jpeg: not a JSON file \(binary data, not UTF-8 text\); pass the checkpoint's open_clip_config\.json/);
+  assert.doesNotMatch(line, /[\u0000-\u0008\ufffd]/, 'no raw bytes');
+  writeFileSync(path.join(dir, 'text.json'), 'this is { not json');
+  const text = oneError(cli('summary', '--config', path.join(dir, 'text.json')), 1, /text\.json: not valid JSON \(18 bytes that do not parse\)/);
+  assert.doesNotMatch(text, /this is/);
+  assert.equal(existsSync(path.join(dir, 'never')), false);
+});
+
+test('preprocess --out DIR, or in a missing directory: one line, exit 2, before any work', () => {
+  oneError(cli('preprocess', EXAMPLE_IMAGES.squamous, '--out', dir), 2, /--out .*: is a directory; pass a file path, e\.g\. .*out\.safetensors/);
+  oneError(cli('preprocess', EXAMPLE_IMAGES.squamous, '--out', path.join(dir, 'missing', 'x.safetensors')), 2, /the directory .*missing does not exist; create it first/);
+  oneError(cli('preprocess', EXAMPLE_IMAGES.squamous, '--out', path.join(dir, 'x.safetensors'), '--png', dir), 2, /--png .*: is a directory/);
+  oneError(cli('trace', '--model', demo, '--text', 'x', '--out', dir), 2, /--out .*: is a directory/);
+  assert.equal(existsSync(path.join(dir, 'x.safetensors')), false);
+});
+
+test('--json with --csv is refused instead of silently picking JSON', () => {
+  oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--json', '--csv'), 2, /--json and --csv exclude each other; pick one/);
+  oneError(cli('embed', '--model', demo, '--text', 'a', '--json', '--csv'), 2, /--json and --csv exclude each other/);
+  oneError(cli('search', dir, 'x', '--json', '--csv'), 2, /--json and --csv exclude each other/);
+});
+
+test('--pad-to beyond the model is a usage error (exit 2), in the library too', async () => {
+  oneError(cli('embed', '--model', demo, '--text', 'a', '--pad-to', '100000'), 2, /--pad-to 100000/);
+  const { BiomedCLIP } = await import('../src/api/biomedclip.js');
+  const clip = await BiomedCLIP.load(demo, { backend: 'cpu' });
+  try {
+    await assert.rejects(clip.encodeTexts(['a'], { padTo: 100000 }), (e: unknown) => e instanceof UserError && e.exitCode === 2);
+  } finally {
+    clip.dispose();
+  }
+});
