@@ -10,7 +10,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, u
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { writeDemoModel } from '../src/demo/demo-model.js';
-import { FINGERPRINT_FILE, modelFingerprint } from '../src/retrieval/fingerprint.js';
+import { FINGERPRINT_FILE } from '../src/model-files.js';
+import { modelFingerprint } from '../src/retrieval/fingerprint.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { cli as runCli, EXAMPLE_IMAGES } from './helpers.js';
 

@@ -17,7 +17,7 @@ import { UserError } from '../errors.js';
 import { DEFAULT_CONFIG, parseOpenClipConfig, type ClipConfig } from '../model/config.js';
 import { readJsonFile } from '../util/json-file.js';
 import { fileDigest } from '../hub/verify.js';
-import { MODEL_DIR_FILES } from '../hub/model-dir.js';
+import { CONFIG_FILE, MODEL_DIR_FILES, VOCAB_FILE, WEIGHTS_FILE } from '../model-files.js';
 import { writeFingerprint } from '../retrieval/fingerprint.js';
 import { replaceDirectory } from '../util/atomic-dir.js';
 import { describeNonFinite, findNonFinite } from '../util/finite.js';
@@ -50,10 +50,6 @@ export interface ConvertReport {
   sha256: string;
   outFile: string;
 }
-
-export const WEIGHTS_FILE = 'model.safetensors';
-export const CONFIG_FILE = 'open_clip_config.json';
-export const VOCAB_FILE = 'vocab.txt';
 
 export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertReport> {
   const note = opts.onNote ?? (() => undefined);

@@ -17,15 +17,11 @@ import { UserError } from '../errors.js';
 import { recoverDirectory } from '../util/atomic-dir.js';
 import { BIOMEDCLIP_REVISION } from './pins.js';
 import { hfHome, type Env } from './settings.js';
+import { WEIGHTS_FILE } from '../model-files.js'; // its presence marks a finished conversion (swapped in whole: util/atomic-dir.ts)
 
 /** Sub-folder of `$HF_HOME` that holds converted models. */
 export const MODELS_FOLDER = 'biomedclip-ts';
 
-/** The file whose presence marks a finished conversion (the directory is swapped in whole: util/atomic-dir.ts). */
-export const MODEL_FILE = 'model.safetensors';
-
-/** What a model directory is made of: replaced together, never carried over from the previous model. */
-export const MODEL_DIR_FILES = [MODEL_FILE, 'open_clip_config.json', 'vocab.txt', 'tokenizer.json', 'fingerprint.json'];
 
 /** `$HF_HOME/biomedclip-ts/<commit>`: where `biomedclip download` converts a given BiomedCLIP commit. */
 export function convertedModelDir(commit: string, env: Env = process.env): string {
@@ -34,7 +30,7 @@ export function convertedModelDir(commit: string, env: Env = process.env): strin
 
 /** True when `dir` holds a finished conversion. */
 export function hasConvertedModel(dir: string): boolean {
-  return isFile(path.join(dir, MODEL_FILE));
+  return isFile(path.join(dir, WEIGHTS_FILE));
 }
 
 /**
@@ -47,7 +43,7 @@ export function resolveModelDir(modelFlag?: string, env: Env = process.env): str
     if (!existsSync(dir)) recoverDirectory(dir); // a convert killed mid-swap: put the previous model back
     if (!existsSync(dir)) throw new UserError(`--model ${modelFlag}: no such directory; pass a converted model directory or run \`biomedclip download\``);
     if (!statSync(dir).isDirectory()) {
-      throw new UserError(`--model ${modelFlag}: not a directory; pass the folder that holds ${MODEL_FILE} (see \`biomedclip convert --help\`)`);
+      throw new UserError(`--model ${modelFlag}: not a directory; pass the folder that holds ${WEIGHTS_FILE} (see \`biomedclip convert --help\`)`);
     }
     return dir;
   }

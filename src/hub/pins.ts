@@ -16,6 +16,7 @@
  *   `microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract` in several repositories (it is also the commit a
  *   sentence-transformers model card records as its base model's revision).
  */
+import { CONFIG_FILE, VOCAB_FILE } from '../model-files.js';
 
 export interface HubFile {
   /** The repository, `org/name`. */
@@ -49,9 +50,9 @@ export const BIOMEDCLIP_CHECKPOINT: HubFile = {
   pinnedSize: 783_705_670,
 };
 
-export const BIOMEDCLIP_CONFIG: HubFile = { repo: BIOMEDCLIP_REPO, file: 'open_clip_config.json', role: 'config' };
+export const BIOMEDCLIP_CONFIG: HubFile = { repo: BIOMEDCLIP_REPO, file: CONFIG_FILE, role: 'config' };
 
-export const BIOMEDBERT_VOCAB: HubFile = { repo: BIOMEDBERT_REPO, file: 'vocab.txt', role: 'vocab' };
+export const BIOMEDBERT_VOCAB: HubFile = { repo: BIOMEDBERT_REPO, file: VOCAB_FILE, role: 'vocab' };
 
 /** A full git commit id: only these name immutable content (branches and tags move). */
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;

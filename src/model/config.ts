@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { OPENAI_MEAN, OPENAI_STD, type PreprocessConfig } from '../image/types.js';
+import { CONFIG_FILE } from '../model-files.js';
 
 export type { PreprocessConfig } from '../image/types.js';
 
@@ -177,7 +178,7 @@ function triple(value: unknown, fallback: [number, number, number], where: strin
 }
 
 /** Parses an `open_clip_config.json` object (or its `model_cfg` part alone). */
-export function parseOpenClipConfig(json: unknown, source = 'open_clip_config.json'): ClipConfig {
+export function parseOpenClipConfig(json: unknown, source = CONFIG_FILE): ClipConfig {
   const root = obj(json, '(root)', source);
   const model = root.model_cfg !== undefined ? obj(root.model_cfg, 'model_cfg', source) : root;
   const embedDim = num(model, 'embed_dim', undefined, 'model_cfg', source);

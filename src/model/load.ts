@@ -17,10 +17,9 @@ import { DEFAULT_CONFIG, parseOpenClipConfig, type ClipConfig } from './config.j
 import { matrixShape, type MatrixLayout } from './module.js';
 import { expectedTensorShapes, matchTensors, modelSpec } from './spec.js';
 import { WeightStore } from './weights.js';
+import { CONFIG_FILE, WEIGHTS_FILE } from '../model-files.js';
 import { fillWasmTensor } from '../backends/wasm-heap.js';
 
-export const WEIGHTS_FILE = 'model.safetensors';
-export const CONFIG_FILE = 'open_clip_config.json';
 /** How a config that is not JSON is fixed. */
 const CONFIG_FIX = "pass the checkpoint's open_clip_config.json (or rebuild the model directory with `biomedclip convert`)";
 

@@ -13,10 +13,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileDigest } from '../hub/verify.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { CONFIG_FILE, FINGERPRINT_FILE, WEIGHTS_FILE } from '../model-files.js';
 
-export const FINGERPRINT_FILE = 'fingerprint.json';
-const WEIGHTS_FILE = 'model.safetensors';
-const CONFIG_FILE = 'open_clip_config.json';
 const FORMAT = 'biomedclip-fingerprint';
 
 /** Prefix of fingerprints over the whole file; older indexes hold 'sha256-sampled:' (first/last 64 KiB only). */

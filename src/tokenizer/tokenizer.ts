@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
+import { TOKENIZER_JSON_FILE, VOCAB_FILE } from '../model-files.js';
 import { type Aligned, sliceAligned, spanOf } from './aligned.js';
 import { cleanAligned } from './clean.js';
 import { bertNormalize } from './normalize.js';
@@ -88,9 +89,9 @@ export class WordPieceTokenizer {
 
   /** DIR/vocab.txt, else DIR/tokenizer.json. */
   static fromModelDir(dir: string): WordPieceTokenizer {
-    const vocab = path.join(dir, 'vocab.txt');
+    const vocab = path.join(dir, VOCAB_FILE);
     if (fs.existsSync(vocab)) return WordPieceTokenizer.fromVocabFile(vocab);
-    const json = path.join(dir, 'tokenizer.json');
+    const json = path.join(dir, TOKENIZER_JSON_FILE);
     if (fs.existsSync(json)) return WordPieceTokenizer.fromTokenizerJson(json);
     throw new UserError(`no tokenizer in ${dir}: neither vocab.txt nor tokenizer.json exists, and texts need one; put BiomedBERT's vocab.txt there (\`biomedclip convert CHECKPOINT --out ${dir} --vocab vocab.txt\` copies it; \`biomedclip download\` makes a complete model directory)`);
   }
