@@ -1,8 +1,8 @@
 /**
- * Generates the demo model (random weights at toy width) into `models/demo`. Run by `npm install` /
+ * Generates the demo model (random weights at toy width) into `weights/demo`. Run by `npm install` /
  * `npm ci` through the `prepare` script; safe to re-run.
  *
- *   node dist/scripts/make_demo_model.js              # the demo, into models/demo
+ *   node dist/scripts/make_demo_model.js              # the demo, into weights/demo
  *   node dist/scripts/make_demo_model.js --full DIR   # BiomedCLIP's full sizes, random weights, into DIR:
  *                                                     # for benchmarks where torch is missing (gpu-check.sh)
  */

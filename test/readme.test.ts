@@ -37,7 +37,7 @@ test('README library example runs as written (demo model and a real image substi
     await writeDemoModel(path.join(tmp, 'model'));
     const image = EXAMPLE_IMAGES.adenocarcinoma;
     const code = block[1]
-      .replaceAll("'models/biomedclip'", JSON.stringify(path.join(tmp, 'model')))
+      .replaceAll("'weights/biomedclip'", JSON.stringify(path.join(tmp, 'model')))
       .replaceAll("'assets/examples/adenocarcinoma_histopathology.jpg'", JSON.stringify(image))
       .concat('\nconsole.log(JSON.stringify({ label: scores[0].label, dim: img.embedding.length, shape: traced.get("visual.trunk.blocks.1.attn.probs").shape }));\n');
     // Inside the package, so `import ... from 'biomedclip-ts'` resolves to this checkout (self-reference).

@@ -118,6 +118,7 @@ interface Parallelism {
   workers: number;
   /** wasm threads of each pool worker's model. */
   workerThreads: number;
+  allowNonfinite?: boolean;
 }
 
 function positive(name: string, value: number | undefined): number | undefined {
@@ -166,7 +167,7 @@ export class BiomedCLIP {
     const model = await loadModel(modelDir, { onNote: opts.onNote, allowNonfinite: opts.allowNonfinite });
     const scale = Math.exp((await model.logit_scale.data())[0]); // async: webgpu cannot read synchronously
     const workers = positive('workers', opts.workers) ?? (backend === 'wasm' || backend === 'cpu' ? cores : 1);
-    const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)) };
+    const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)), allowNonfinite: opts.allowNonfinite };
     return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote);
   }
 
@@ -292,9 +293,9 @@ export class BiomedCLIP {
 
   /** The pool (started on first use, once), or undefined when this model runs with one worker. */
   private async startPool(): Promise<WorkerPool | undefined> {
-    const { workers, workerThreads } = this.parallelism;
+    const { workers, workerThreads, allowNonfinite } = this.parallelism;
     if (workers < 2) return undefined;
-    this.pool ??= WorkerPool.start({ modelDir: this.modelDir, backend: this.backend, threads: workerThreads, workers });
+    this.pool ??= WorkerPool.start({ modelDir: this.modelDir, backend: this.backend, threads: workerThreads, workers, allowNonfinite });
     return this.pool;
   }
 

@@ -12,7 +12,7 @@ import { parseOpenClipConfig } from '../model/config.js';
 import { OPENAI_MEAN, OPENAI_STD } from '../image/types.js';
 import { expectedTensorShapes } from '../model/spec.js';
 import { mulberry32 } from '../util/random.js';
-import { MODEL_DIR_FILES } from '../hub/model-dir.js';
+import { CHECKOUT_MODELS_DIR, CONFIG_FILE, MODEL_DIR_FILES, VOCAB_FILE, WEIGHTS_FILE } from '../model-files.js';
 import { replaceDirectory } from '../util/atomic-dir.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/index.js';
 
@@ -64,22 +64,22 @@ export async function writeDemoModel(dir: string, seed = 0, config: typeof DEMO_
   const tensors: TensorToWrite[] = [...expectedTensorShapes(cfg)].map(([name, shape]) => ({ name, dtype: 'F32', shape, data: randomTensor(name, shape, next) }));
   mkdirSync(path.dirname(dir), { recursive: true });
   await replaceDirectory(dir, async (tmp) => {
-    writeFileSync(path.join(tmp, 'open_clip_config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    writeFileSync(path.join(tmp, 'vocab.txt'), readFileSync(BUNDLED_VOCAB));
-    await writeSafetensors(path.join(tmp, 'model.safetensors'), tensors, { [DEMO_MARKER]: DEMO_WARNING, seed: String(seed) });
+    writeFileSync(path.join(tmp, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
+    writeFileSync(path.join(tmp, VOCAB_FILE), readFileSync(BUNDLED_VOCAB));
+    await writeSafetensors(path.join(tmp, WEIGHTS_FILE), tensors, { [DEMO_MARKER]: DEMO_WARNING, seed: String(seed) });
   }, { owned: MODEL_DIR_FILES });
 }
 
-/** Where the demo lives: `models/demo` in the package, else the user cache when the package is read-only. */
+/** Where the demo lives: `weights/demo` in the package, else the user cache when the package is read-only. */
 export function demoModelDirs(): string[] {
   const cache = process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
-  return [path.join(PACKAGE_ROOT, 'models', 'demo'), path.join(cache, 'biomedclip-ts', 'demo')];
+  return [path.join(PACKAGE_ROOT, CHECKOUT_MODELS_DIR, 'demo'), path.join(cache, 'biomedclip-ts', 'demo')];
 }
 
 /** The demo model directory, generated on first use if the install step did not make it. */
 export async function ensureDemoModel(): Promise<string> {
   const dirs = demoModelDirs();
-  const ready = dirs.find((d) => existsSync(path.join(d, 'model.safetensors')));
+  const ready = dirs.find((d) => existsSync(path.join(d, WEIGHTS_FILE)));
   if (ready) return ready;
   for (const dir of dirs) {
     try {
@@ -95,7 +95,7 @@ export async function ensureDemoModel(): Promise<string> {
 /** True when `dir` holds the demo model (its config carries the marker). */
 export function isDemoModel(dir: string): boolean {
   try {
-    return JSON.parse(readFileSync(path.join(dir, 'open_clip_config.json'), 'utf8'))[DEMO_MARKER] === true;
+    return JSON.parse(readFileSync(path.join(dir, CONFIG_FILE), 'utf8'))[DEMO_MARKER] === true;
   } catch {
     return false;
   }

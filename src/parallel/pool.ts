@@ -50,7 +50,7 @@ export class WorkerPool {
 
   /** Starts `workers` workers and waits until every one has loaded the model (in parallel). */
   static async start(opts: PoolOptions): Promise<WorkerPool> {
-    const setup: WorkerSetup = { modelDir: opts.modelDir, backend: opts.backend, threads: opts.threads };
+    const setup: WorkerSetup = { modelDir: opts.modelDir, backend: opts.backend, threads: opts.threads, allowNonfinite: opts.allowNonfinite };
     const url = new URL('./worker.js', import.meta.url);
     // execArgv: []: the parent's node flags (e.g. --input-type of `node -e`) are not for a worker script.
     const workers = Array.from({ length: opts.workers }, () => new Worker(url, { workerData: setup, execArgv: [] }));

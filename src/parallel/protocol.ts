@@ -10,6 +10,8 @@ export interface WorkerSetup {
   modelDir: string;
   backend: string;
   threads: number;
+  /** As LoadOptions.allowNonfinite: the workers load what the main thread loaded. */
+  allowNonfinite?: boolean;
 }
 
 export type Task = { kind: 'pixels'; px: HostTensor } | { kind: 'ids'; ids: HostIds };

@@ -20,7 +20,7 @@ function send(reply: Reply): void {
 async function start(): Promise<BiomedCLIPModel | null> {
   try {
     await useBackend(setup.backend, { threads: setup.threads });
-    const model = await loadModel(setup.modelDir);
+    const model = await loadModel(setup.modelDir, { allowNonfinite: setup.allowNonfinite });
     send({ type: 'ready' });
     return model;
   } catch (err) {

@@ -37,9 +37,9 @@ Options:
   --json           print a machine-readable report on stdout
 
 Examples:
-  biomedclip convert open_clip_pytorch_model.bin --out models/biomedclip \\
+  biomedclip convert open_clip_pytorch_model.bin --out weights/biomedclip \\
       --config open_clip_config.json --vocab vocab.txt
-  biomedclip convert checkpoint.pt --out models/small --dtype f16 --json`;
+  biomedclip convert checkpoint.pt --out weights/small --dtype f16 --json`;
 
 export const command: Command = {
   usage,

@@ -32,7 +32,7 @@ Environment:
 
 Examples:
   biomedclip download
-  biomedclip download --out ./models/biomedclip
+  biomedclip download --out ./weights/biomedclip
   HF_ENDPOINT=https://hf-mirror.example.org biomedclip download
   biomedclip download --revision main --json`;
 
