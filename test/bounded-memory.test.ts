@@ -24,7 +24,8 @@ const batches: number[][] = [];
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-bounded-'));
   await writeDemoModel(path.join(dir, 'demo'));
-  clip = await BiomedCLIP.load(path.join(dir, 'demo'), { backend: 'cpu', onNote: (m) => notes.push(m) });
+  // workers: 1 keeps every batch in this thread, where the spy below sees it; a pool runs the same batches.
+  clip = await BiomedCLIP.load(path.join(dir, 'demo'), { backend: 'cpu', workers: 1, onNote: (m) => notes.push(m) });
   const encodeText = clip.model.encodeText.bind(clip.model);
   clip.model.encodeText = (ids, hooks) => {
     batches.push(ids.shape);
