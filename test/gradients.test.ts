@@ -2,7 +2,7 @@
  * Our gradient rules (src/inspect/gradients.ts) against the full @tensorflow/tfjs package's, kernel by
  * kernel, on the cpu and wasm backends: the same small functions differentiated first with ours alone
  * registered, then with the package's. Broadcasting, every matMul transpose combination, an unused split
- * piece and a slice with size -1 are covered, because the model uses them. Tolerance 1e-5 relative.
+ * or unstacked piece and a slice with size -1 are covered, because the model uses them. Tolerance 1e-5 relative.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,6 +30,10 @@ const CASES: Record<string, () => [tf.Tensor[], (...x: tf.Tensor[]) => tf.Tensor
   'BatchMatMul a·bᵀ rank 4': () => [[r([2, 3, 4, 5], 13), r([2, 3, 6, 5], 14)], (a, b) => tf.matMul(a, b, false, true)],
   'BatchMatMul aᵀ·b rank 3': () => [[r([3, 5, 4], 15), r([3, 5, 6], 16)], (a, b) => tf.matMul(a, b, true, false)],
   'BatchMatMul aᵀ·bᵀ rank 2': () => [[r([5, 4], 17), r([6, 5], 18)], (a, b) => tf.matMul(a, b, true, true)],
+  // Rank 2 takes another path on wasm (flags turned into transposes: XNNPACK multiplies only plain x·y).
+  'BatchMatMul a·b rank 2': () => [[r([4, 5], 30), r([5, 6], 31)], (a, b) => tf.matMul(a, b)],
+  'BatchMatMul a·bᵀ rank 2': () => [[r([4, 5], 32), r([6, 5], 33)], (a, b) => tf.matMul(a, b, false, true)],
+  'Pack and Unpack (one piece unused)': () => [[r([3, 4, 5], 34)], (a) => { const [p, , q] = tf.unstack(a, 1).slice(0, 3); return tf.stack([p, tf.mul(q, 2)], 2); }],
   Reshape: () => [[r([2, 3, 4], 19)], (a) => tf.reshape(a, [6, 4])],
   Transpose: () => [[r([2, 3, 4, 5], 20)], (a) => tf.transpose(a, [0, 2, 1, 3])],
   'SplitV (one piece unused)': () => [[r([2, 3, 6], 21)], (a) => { const [p, , q] = tf.split(a, 3, 2); return tf.add(p, tf.mul(q, 2)); }],

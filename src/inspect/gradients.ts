@@ -40,6 +40,20 @@ function reducedCount(x: tf.Tensor, axis: number | number[]): number {
   return tf.util.parseAxisParam(axis, x.shape).reduce((n, i) => n * x.shape[i], 1);
 }
 
+/**
+ * op(x)·op(y) for 2-D x, y with only plain products. tfjs-backend-wasm multiplies only the plain x·y in
+ * XNNPACK; a transpose flag sends the product to a scalar loop ~10x slower (docs/performance.md), and every
+ * Linear's backward is dy·Wᵀ. So the flags become transposes, of the operands or, through
+ * op(x)·op(y) = (op(y)ᵀ·op(x)ᵀ)ᵀ, of the other operands and the result: whichever moves fewer values
+ * (for dy·Wᵀ, dy and the result rather than the weight matrix: ~4x fewer at BiomedCLIP's sizes).
+ */
+function plainMatMul(x: tf.Tensor2D, y: tf.Tensor2D, tx: boolean, ty: boolean): tf.Tensor {
+  const direct = (tx ? x.size : 0) + (ty ? y.size : 0);
+  const swapped = (tx ? 0 : x.size) + (ty ? 0 : y.size) + (tx ? x.shape[1] : x.shape[0]) * (ty ? y.shape[0] : y.shape[1]);
+  if (direct <= swapped) return tf.matMul(tx ? tf.transpose(x) : x, ty ? tf.transpose(y) : y);
+  return tf.transpose(tf.matMul(ty ? y : tf.transpose(y), tx ? x : tf.transpose(x)));
+}
+
 export const GRADIENTS: GradConfig[] = [
   { kernelName: 'Add', inputsToSave: ['a', 'b'], gradFunc: (dy, [a, b]) => binary(a, b, () => dy as tf.Tensor, () => dy as tf.Tensor) },
   { kernelName: 'Sub', inputsToSave: ['a', 'b'], gradFunc: (dy, [a, b]) => binary(a, b, () => dy as tf.Tensor, () => tf.neg(dy as tf.Tensor)) },
@@ -72,7 +86,8 @@ export const GRADIENTS: GradConfig[] = [
     gradFunc: (dy, [a, b], attrs) => {
       const g = dy as tf.Tensor;
       const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const mm = (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) => tf.matMul(x, y, tx, ty);
+      const plain = tf.getBackend() === 'wasm' && a.rank === 2 && b.rank === 2;
+      const mm = (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) => (plain ? plainMatMul(x as tf.Tensor2D, y as tf.Tensor2D, tx, ty) : tf.matMul(x, y, tx, ty));
       const [da, db] = !transposeA
         ? !transposeB
           ? [() => mm(g, b, false, true), () => mm(a, g, true, false)]
@@ -97,6 +112,20 @@ export const GRADIENTS: GradConfig[] = [
     // The pieces' gradients, concatenated back along the split axis (unused pieces arrive as zeros).
     kernelName: 'SplitV',
     gradFunc: (dy, _saved, attrs) => ({ x: () => tf.concat(dy as tf.Tensor[], (attrs as unknown as { axis: number }).axis) }),
+  },
+  {
+    // stack(x_0..x_n) along an axis: each x_i gets its own slice of dy back (attention's per-head path on wasm).
+    kernelName: 'Pack',
+    saveAllInputs: true,
+    gradFunc: (dy, _saved, attrs) => {
+      const pieces = tf.unstack(dy as tf.Tensor, (attrs as unknown as { axis: number }).axis);
+      return Object.fromEntries(pieces.map((piece, i) => [String(i), () => piece]));
+    },
+  },
+  {
+    // unstack, the inverse: the pieces' gradients stacked back (unused pieces arrive as zeros).
+    kernelName: 'Unpack',
+    gradFunc: (dy, _saved, attrs) => ({ value: () => tf.stack(dy as tf.Tensor[], (attrs as unknown as { axis: number }).axis) }),
   },
   {
     // A slice's gradient is dy placed back where the slice came from, zeros elsewhere.

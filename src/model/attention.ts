@@ -41,12 +41,12 @@ export function declareAttentionPoints(b: ModuleBuilder, path: string, heads: nu
  * kernel. tfjs-backend-wasm sends batched products to a scalar loop (~1.8 GFLOP/s) and only plain 2-D ones
  * to XNNPACK, so for sequences of 32 tokens or more it runs one 2-D product per head, one image or text at
  * a time (slicing all B·H heads at once made it slow down sharply): ~4.5x faster for 197 image tokens.
- * Below 32 tokens the per-product overhead outweighs the gain. Under gradient recording (src/inspect) the
- * batched form is used: the slicing and stacking kernels have no gradient rules registered.
+ * Below 32 tokens the per-product overhead outweighs the gain. Gradients (src/inspect) flow through both
+ * forms: src/inspect/gradients.ts has rules for the slicing and stacking kernels too.
  */
 function headwiseMatMul(a: tf.Tensor4D, b: tf.Tensor4D, transposeB: boolean): tf.Tensor4D {
   const [batch, , m] = a.shape;
-  const perHead = tf.getBackend() === 'wasm' && m >= 32 && tf.engine().state.gradientDepth === 0;
+  const perHead = tf.getBackend() === 'wasm' && m >= 32;
   if (!perHead) return tf.matMul(a, b, false, transposeB);
   const rows = Array.from({ length: batch }, (_, i) =>
     tf.tidy(() => {
