@@ -1,7 +1,8 @@
 /**
  * Bulk work on every core (src/parallel/): the worker pool and wasm's threaded build give the numbers of the
  * single-thread path (1e-6), in input order, with progress over all workers; a failing image stops the run
- * with its error and leaves no worker behind; Ctrl-C stops `index`, and a rerun resumes it.
+ * with its error and leaves no worker behind; Ctrl-C stops `index`, and a rerun resumes it. The default
+ * pool never holds more model copies than the available memory.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { BiomedCLIP, type Embedding } from '../src/api/biomedclip.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
+import { defaultWorkerCount, workerBytes } from '../src/parallel/pool.js';
 import { diffStats, REPO_ROOT, reportDiff } from './helpers.js';
 
 const N = 24;
@@ -126,4 +128,16 @@ test('Ctrl-C stops a pooled index promptly; the rerun resumes and indexes every 
   assert.ok(result.alreadyIndexed >= 1, 'the rerun resumed');
   const paths = readFileSync(manifest, 'utf8').trim().split('\n').map((l) => JSON.parse(l).path);
   assert.equal(new Set(paths).size, N, 'every image once');
+});
+
+test('the default pool is one worker per core, but no more than the available memory holds', () => {
+  const full = 4 * 195_902_721; // BiomedCLIP's float32 parameters, bytes
+  assert.deepEqual(defaultWorkerCount(2, full, 24 * 2 ** 30), { workers: 2 });
+  // 64 cores and 16 GB: a worker per core would take ~110 GB.
+  const few = defaultWorkerCount(64, full, 16 * 2 ** 30);
+  assert.equal(few.workers, Math.floor((16 * 2 ** 30) / workerBytes(full)));
+  assert.ok(few.workers >= 8 && few.workers < 64, String(few.workers));
+  assert.match(few.limit!, /^\d+ pool worker\(s\) instead of one per core \(64\): each takes about 1\.6 GB and 16\.0 GB is available; --workers N overrides$/);
+  // Not even one fits: still one (the main thread's model is already loaded; the pool is only for speed).
+  assert.equal(defaultWorkerCount(8, full, 2 ** 29).workers, 1);
 });

@@ -4,7 +4,7 @@
  * are plain typed arrays, so callers never manage TF.js memory. Every call leaves `tf.memory()` as it
  * found it (tested).
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName } from '../backend.js';
 import { UserError } from '../errors.js';
@@ -13,11 +13,12 @@ import type { BiomedCLIPModel } from '../model/clip.js';
 import { clipLogits, zeroShotProbs } from '../model/head.js';
 import type { HookOptions } from '../model/hooks.js';
 import { loadModel } from '../model/load.js';
+import { expectedTensorShapes } from '../model/spec.js';
 import { ensureDemoModel, isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../host-tensor.js';
 import { explain, type ExplainOptions, type Explanation, type Method } from '../inspect/explain.js';
 import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
-import { WorkerPool } from '../parallel/pool.js';
+import { defaultWorkerCount, WorkerPool } from '../parallel/pool.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
 import type { Task } from '../parallel/protocol.js';
 import { checkedRows, embedIdBatch, embedPixelBatch, type Embedding, type FlatEmbeddings, type HostIds } from './embed.js';
@@ -32,7 +33,8 @@ export interface LoadModelOptions {
   backend?: string;
   /**
    * Worker threads for bulk work (more than one batch of images, more than 8 batches of texts), each with
-   * its own backend and copy of the model (src/parallel/). Default: one per core on wasm and cpu; 1 (no
+   * its own backend and copy of the model (src/parallel/). Default: one per core on wasm and cpu, as many
+   * as the available memory holds (about 2.2 × the weights' float32 bytes each; a note says so); 1 (no
    * pool: the work stays in this thread) on tensorflow and webgpu, which parallelize by themselves.
    */
   workers?: number;
@@ -166,7 +168,7 @@ export class BiomedCLIP {
     const modelDir = dir === 'demo' ? await ensureDemoModel() : dir;
     const model = await loadModel(modelDir, { onNote: opts.onNote, allowNonfinite: opts.allowNonfinite });
     const scale = Math.exp((await model.logit_scale.data())[0]); // async: webgpu cannot read synchronously
-    const workers = positive('workers', opts.workers) ?? (backend === 'wasm' || backend === 'cpu' ? cores : 1);
+    const workers = positive('workers', opts.workers) ?? (backend === 'wasm' || backend === 'cpu' ? poolSize(cores, model, opts.onNote) : 1);
     const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)), allowNonfinite: opts.allowNonfinite };
     return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote);
   }
@@ -412,6 +414,15 @@ export class BiomedCLIP {
 
 export function fillTemplate(template: string, label: string): string {
   return template.includes('{}') ? template.split('{}').join(label) : `${template} ${label}`;
+}
+
+/** One worker per core, as many as the available memory holds (os.freemem: Linux's MemAvailable). */
+function poolSize(cores: number, model: BiomedCLIPModel, onNote?: (message: string) => void): number {
+  let params = 0;
+  for (const shape of expectedTensorShapes(model.config).values()) params += shape.reduce((a, b) => a * b, 1);
+  const { workers, limit } = defaultWorkerCount(cores, 4 * params, freemem());
+  if (limit) onNote?.(limit);
+  return workers;
 }
 
 /** A batch size option: an integer from 1 to MAX_BATCH. */

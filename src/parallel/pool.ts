@@ -6,7 +6,8 @@
  * Why workers and not only threads: tfjs-backend-wasm's thread pool speeds up XNNPACK's kernels only
  * (the Linear products); a worker runs the whole forward pass, softmax, GELU, LayerNorm and attention
  * included, so N workers on N cores give close to N times the images per second (docs/performance.md).
- * The price is memory: each worker holds the model (~0.8 GB at full size) and one batch's activations.
+ * The price is memory: each worker holds the model (~0.8 GB at full size) and a heap that keeps its largest
+ * batch's activations (1.65 GB a worker in all at full size on wasm, measured by `npm run bench`).
  */
 import { Worker } from 'node:worker_threads';
 import type { FlatEmbeddings } from '../api/embed.js';
@@ -133,4 +134,25 @@ function ready(worker: Worker, i: number): Promise<void> {
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`pool worker ${i} exited (code ${code}) before loading the model`)));
   });
+}
+
+/**
+ * Memory one pool worker takes, from the model's float32 parameter bytes: its copy of the weights and about
+ * as much again of wasm heap that keeps its largest batch's activations (measured at full size: 1.65 GB per
+ * worker for 784 MB of weights). Slightly over, so that the estimate errs towards fewer workers.
+ */
+export function workerBytes(paramBytes: number): number {
+  return 2.2 * paramBytes;
+}
+
+/**
+ * The default pool size: one worker per core, but never more than the memory now available can hold, so a
+ * many-core machine with little memory per core slows down instead of running out of memory. Returns the
+ * count, and why it is below `cores` when it is (for a note).
+ */
+export function defaultWorkerCount(cores: number, paramBytes: number, availableBytes: number): { workers: number; limit?: string } {
+  const fit = Math.max(1, Math.floor(availableBytes / workerBytes(paramBytes)));
+  if (fit >= cores) return { workers: cores };
+  const gb = (n: number) => (n / 2 ** 30).toFixed(1);
+  return { workers: fit, limit: `${fit} pool worker(s) instead of one per core (${cores}): each takes about ${gb(workerBytes(paramBytes))} GB and ${gb(availableBytes)} GB is available; --workers N overrides` };
 }
