@@ -32,7 +32,8 @@ export const MODEL_HELP = `Model options:
   --backend NAME     tensorflow | webgpu | wasm | cpu (default: the fastest available;
                      webgpu only on a real GPU unless named)
   --workers N        worker threads for bulk work, each with its own copy of the model
-                     (default: one per core on wasm and cpu; 1 on tensorflow and webgpu)
+                     (default: one per core on wasm and cpu, as many as the free memory
+                     holds, ~1.6 GB each at full size; 1 on tensorflow and webgpu)
   --threads N        wasm threads per model (default: every core for single images and
                      texts, cores / workers in each worker)
   --json             machine-readable JSON on stdout
