@@ -21,7 +21,9 @@ import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
 import { defaultWorkerCount, WorkerPool } from '../parallel/pool.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
 import type { Task } from '../parallel/protocol.js';
-import { checkedRows, embedIdBatch, embedPixelBatch, type Embedding, type FlatEmbeddings, type HostIds } from './embed.js';
+import { checkedRows, embedIdBatch, embedPixelBatch, meanNormalized, type Embedding, type FlatEmbeddings, type HostIds } from './embed.js';
+import { DEFAULT_TEMPLATE, fillTemplate } from './templates.js';
+import { batchSize, DEFAULT_TEXT_BATCH, idsTensor, inputName, rowNames, textBatches, textName } from './batches.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
 import { LabelEmbeddingCache } from './label-cache.js';
 import { disposePair, pairInputs } from './pair.js';
@@ -59,20 +61,7 @@ export interface TextOptions {
   batchSize?: number;
 }
 
-/**
- * The most images or texts one forward pass takes, whatever a caller asks: activation memory grows with the
- * batch (a text batch holds batch × 12 × T² attention scores per layer: 1,000 texts of 256 tokens, 3 GB).
- */
-export const MAX_BATCH = 256;
-/** Texts per forward pass by default (short ones: 32 labels of ~20 tokens). */
-export const DEFAULT_TEXT_BATCH = 32;
-/**
- * Tokens per text batch once padded, whatever the batch size asked: 8 texts of 256 tokens. Each transformer
- * block keeps its intermediates until it ends (one tf.tidy per block), about fifteen [tokens, 768] and
- * [tokens, 3072] activations plus [texts, 12, T, T] attention maps; at full size 32 texts of 256 tokens took
- * ~2 GB of activations on top of the 784 MB of weights, 2,048 tokens take ~300 MB.
- */
-export const MAX_BATCH_TOKENS = 2048;
+export { DEFAULT_TEXT_BATCH, MAX_BATCH, MAX_BATCH_TOKENS } from './batches.js';
 /** Label prompts embedded per step of `labelEmbeddings`: only their template embeddings are held at once. */
 const LABEL_STEP_TEXTS = 1024;
 
@@ -106,8 +95,8 @@ export interface TraceInputs {
   inputIds?: { shape: number[]; data: Int32Array };
 }
 
-/** open_clip's default zero-shot prompt in BiomedCLIP's model card. */
-export const DEFAULT_TEMPLATE = 'this is a photo of {}';
+export { DEFAULT_TEMPLATE, fillTemplate } from './templates.js';
+export { meanNormalized } from './embed.js';
 
 /**
  * A text list needs more than this many batches before it goes to the pool: a few batches of labels take
@@ -243,28 +232,14 @@ export class BiomedCLIP {
     return out;
   }
 
-  /** Indices of `texts` in batches of at most `size`, shortest texts first when padding to the longest. */
+  /** Indices of `texts` in bounded batches (batches.ts), with a note when some will be truncated. */
   private textBatches(texts: string[], padTo: number | 'longest', size: number): number[][] {
     const context = typeof padTo === 'number' ? padTo : this.config.text.contextLength;
     // Token counts up to the position table, to tell truncated texts (and sort) without padding anything.
     const lengths = texts.map((t) => this.tokenizer.encode([t], { contextLength: this.config.text.maxPositions, padTo: 'longest' }).inputIds[0].length);
     const truncated = lengths.filter((n) => n > context).length;
     if (truncated > 0) this.onNote?.(`${truncated} text(s) longer than the ${context}-token context truncated to it, as open_clip does`);
-    const width = (i: number) => (padTo === 'longest' ? Math.min(lengths[i], context) : context); // tokens once padded
-    const order = texts.map((_, i) => i);
-    if (padTo === 'longest') order.sort((a, b) => width(a) - width(b) || a - b);
-    // Shortest first, so each batch is padded to its last (longest) text: grow it while it fits the budget.
-    const batches: number[][] = [];
-    let batch: number[] = [];
-    for (const i of order) {
-      if (batch.length > 0 && (batch.length === size || (batch.length + 1) * width(i) > MAX_BATCH_TOKENS)) {
-        batches.push(batch);
-        batch = [];
-      }
-      batch.push(i);
-    }
-    if (batch.length > 0) batches.push(batch);
-    return batches;
+    return textBatches(lengths, padTo, context, size);
   }
 
   /**
@@ -412,10 +387,6 @@ export class BiomedCLIP {
   }
 }
 
-export function fillTemplate(template: string, label: string): string {
-  return template.includes('{}') ? template.split('{}').join(label) : `${template} ${label}`;
-}
-
 /** One worker per core, as many as the available memory holds (os.freemem: Linux's MemAvailable). */
 function poolSize(cores: number, model: BiomedCLIPModel, onNote?: (message: string) => void): number {
   let params = 0;
@@ -425,46 +396,8 @@ function poolSize(cores: number, model: BiomedCLIPModel, onNote?: (message: stri
   return workers;
 }
 
-/** A batch size option: an integer from 1 to MAX_BATCH. */
-function batchSize(value: number | undefined, fallback: number): number {
-  const n = value ?? fallback;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH) throw new UserError(`batch size ${value}: expected an integer from 1 to ${MAX_BATCH}`, 2);
-  return n;
-}
-
-/** How errors name an input: its path, else its kind and position. */
-function inputName(input: ImageInput, index: number): string {
-  if (typeof input === 'string') return input;
-  return input instanceof Uint8Array ? `<image bytes #${index + 1}>` : `<raw image #${index + 1}>`;
-}
-
-function textName(text: string): string {
-  return `text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}`;
-}
-
-function rowNames(kind: string, n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `${kind} #${i + 1} of the batch`);
-}
-
-function idsTensor(rows: number[][]): HostIds {
-  return { shape: [rows.length, rows[0].length], data: Int32Array.from(rows.flat()) };
-}
-
 function concatRows(rows: Float32Array[]): Float32Array {
   const out = new Float32Array(rows.length * rows[0].length);
   rows.forEach((r, i) => out.set(r, i * r.length));
   return out;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
-export function meanNormalized(vectors: Float32Array[]): Float32Array {
-  const out = new Float32Array(vectors[0].length);
-  for (const v of vectors) for (let i = 0; i < v.length; i++) out[i] += v[i] / vectors.length;
-  const norm = Math.max(Math.sqrt(dot(out, out)), 1e-12);
-  return out.map((x) => x / norm);
 }

@@ -67,3 +67,17 @@ export function checkedRows(flat: FlatEmbeddings, names: string[]): Embedding[] 
     return row;
   });
 }
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** The mean of normalized vectors, renormalized: a label's embedding over its templates (open_clip's ensemble). */
+export function meanNormalized(vectors: Float32Array[]): Float32Array {
+  const out = new Float32Array(vectors[0].length);
+  for (const v of vectors) for (let i = 0; i < v.length; i++) out[i] += v[i] / vectors.length;
+  const norm = Math.max(Math.sqrt(dot(out, out)), 1e-12);
+  return out.map((x) => x / norm);
+}

@@ -6,6 +6,14 @@
  */
 import { UserError } from '../errors.js';
 
+/** open_clip's default zero-shot prompt in BiomedCLIP's model card. */
+export const DEFAULT_TEMPLATE = 'this is a photo of {}';
+
+/** The prompt for `label`: each {} of the template replaced by it, or the label appended when there is none. */
+export function fillTemplate(template: string, label: string): string {
+  return template.includes('{}') ? template.split('{}').join(label) : `${template} ${label}`;
+}
+
 export const TEMPLATE_SETS: Readonly<Record<string, readonly string[]>> = {
   /** The two templates of the BiomedCLIP paper's zero-shot evaluation. */
   biomedclip: ['this is an image of {}', '{} presented in image'],
