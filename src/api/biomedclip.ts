@@ -110,6 +110,8 @@ interface Parallelism {
   /** wasm threads of each pool worker's model. */
   workerThreads: number;
   allowNonfinite?: boolean;
+  /** Why the default pool is smaller than one worker per core, noted when the pool starts. */
+  limit?: string;
 }
 
 function positive(name: string, value: number | undefined): number | undefined {
@@ -157,8 +159,10 @@ export class BiomedCLIP {
     const modelDir = dir === 'demo' ? await ensureDemoModel() : dir;
     const model = await loadModel(modelDir, { onNote: opts.onNote, allowNonfinite: opts.allowNonfinite });
     const scale = Math.exp((await model.logit_scale.data())[0]); // async: webgpu cannot read synchronously
-    const workers = positive('workers', opts.workers) ?? (backend === 'wasm' || backend === 'cpu' ? poolSize(cores, model, opts.onNote) : 1);
-    const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)), allowNonfinite: opts.allowNonfinite };
+    const pooled = backend === 'wasm' || backend === 'cpu';
+    const fit = pooled && opts.workers === undefined ? defaultWorkerCount(cores, 4 * parameterCount(model), freemem()) : undefined;
+    const workers = positive('workers', opts.workers) ?? fit?.workers ?? 1;
+    const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)), allowNonfinite: opts.allowNonfinite, limit: fit?.limit };
     return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote);
   }
 
@@ -272,6 +276,7 @@ export class BiomedCLIP {
   private async startPool(): Promise<WorkerPool | undefined> {
     const { workers, workerThreads, allowNonfinite } = this.parallelism;
     if (workers < 2) return undefined;
+    if (!this.pool && this.parallelism.limit) this.onNote?.(this.parallelism.limit);
     this.pool ??= WorkerPool.start({ modelDir: this.modelDir, backend: this.backend, threads: workerThreads, workers, allowNonfinite });
     return this.pool;
   }
@@ -387,13 +392,11 @@ export class BiomedCLIP {
   }
 }
 
-/** One worker per core, as many as the available memory holds (os.freemem: Linux's MemAvailable). */
-function poolSize(cores: number, model: BiomedCLIPModel, onNote?: (message: string) => void): number {
+/** The model's parameters, for the pool's memory estimate (os.freemem is Linux's MemAvailable). */
+function parameterCount(model: BiomedCLIPModel): number {
   let params = 0;
   for (const shape of expectedTensorShapes(model.config).values()) params += shape.reduce((a, b) => a * b, 1);
-  const { workers, limit } = defaultWorkerCount(cores, 4 * params, freemem());
-  if (limit) onNote?.(limit);
-  return workers;
+  return params;
 }
 
 function concatRows(rows: Float32Array[]): Float32Array {
