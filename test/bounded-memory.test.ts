@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP, DEFAULT_TEXT_BATCH, MAX_BATCH_TOKENS } from '../src/api/biomedclip.js';
+import { textBatches } from '../src/api/batches.js';
 import { LabelEmbeddingCache } from '../src/api/label-cache.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { cli, EXAMPLE_IMAGES, oneErrorLine } from './helpers.js';
@@ -119,4 +120,13 @@ test('every size-like option is bounded: exit 2 and one line naming the bound', 
     [['preprocess', EXAMPLE_IMAGES.squamous, '--out', path.join(dir, 'p.safetensors'), '--max-pixels', '99999999999'], /--max-pixels 99999999999: expected an integer from 1 to 1,073,741,824/],
   ];
   for (const [args, pattern] of cases) oneErrorLine(cli(...args), 2, pattern);
+});
+
+test('textBatches: shortest first within the size and token bounds; a fixed length keeps the order', () => {
+  // Token counts 5, 300 (truncated to the 256 context), 3, 10; two texts a batch.
+  assert.deepEqual(textBatches([5, 300, 3, 10], 'longest', 256, 2), [[2, 0], [3, 1]]);
+  // Padded to 256, 2,048 tokens hold 8 texts whatever the size asked, in input order.
+  const fixed = textBatches(Array.from({ length: 20 }, () => 4), 256, 256, 32);
+  assert.deepEqual(fixed.map((b) => b.length), [8, 8, 4]);
+  assert.deepEqual(fixed.flat(), Array.from({ length: 20 }, (_, i) => i));
 });
