@@ -13,7 +13,6 @@ import type { BiomedCLIPModel } from '../model/clip.js';
 import { clipLogits, zeroShotProbs } from '../model/head.js';
 import type { HookOptions } from '../model/hooks.js';
 import { loadModel } from '../model/load.js';
-import { expectedTensorShapes } from '../model/spec.js';
 import { ensureDemoModel, isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../host-tensor.js';
 import { explain, type ExplainOptions, type Explanation, type Method } from '../inspect/explain.js';
@@ -160,7 +159,8 @@ export class BiomedCLIP {
     const model = await loadModel(modelDir, { onNote: opts.onNote, allowNonfinite: opts.allowNonfinite });
     const scale = Math.exp((await model.logit_scale.data())[0]); // async: webgpu cannot read synchronously
     const pooled = backend === 'wasm' || backend === 'cpu';
-    const fit = pooled && opts.workers === undefined ? defaultWorkerCount(cores, 4 * parameterCount(model), freemem()) : undefined;
+    // os.freemem is Linux's MemAvailable: what can be allocated without swapping.
+    const fit = pooled && opts.workers === undefined ? defaultWorkerCount(cores, 4 * model.parameterCount(), freemem()) : undefined;
     const workers = positive('workers', opts.workers) ?? fit?.workers ?? 1;
     const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)), allowNonfinite: opts.allowNonfinite, limit: fit?.limit };
     return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote);
@@ -390,13 +390,6 @@ export class BiomedCLIP {
     );
     this.pool = undefined;
   }
-}
-
-/** The model's parameters, for the pool's memory estimate (os.freemem is Linux's MemAvailable). */
-function parameterCount(model: BiomedCLIPModel): number {
-  let params = 0;
-  for (const shape of expectedTensorShapes(model.config).values()) params += shape.reduce((a, b) => a * b, 1);
-  return params;
 }
 
 function concatRows(rows: Float32Array[]): Float32Array {
