@@ -6,34 +6,24 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP, fillTemplate } from '../src/api/biomedclip.js';
-import { writeDemoModel } from '../src/demo/demo-model.js';
 import { SafetensorsFile } from '../src/weights/index.js';
-import { EXAMPLE_IMAGES, REPO_ROOT, SHARED_DIR } from './helpers.js';
+import { cli, EXAMPLE_IMAGES, REPO_ROOT, SHARED_DIR, tempDemoModel } from './helpers.js';
 
 const IMAGES = [EXAMPLE_IMAGES.adenocarcinoma, EXAMPLE_IMAGES.squamous];
 const LABELS = ['adenocarcinoma histopathology', 'brain MRI', 'chest X-ray'];
-let dir = '';
+const { dir, ready } = tempDemoModel('biomedclip-api-');
 let clip: BiomedCLIP;
 
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-api-'));
-  await writeDemoModel(path.join(dir, 'demo'));
+  await ready();
   clip = await BiomedCLIP.load(path.join(dir, 'demo'), { backend: 'cpu' });
 });
 
-after(() => {
-  clip?.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args], { encoding: 'utf8' });
-}
+after(() => clip?.dispose());
 
 test('embed, classify and trace leave tf.memory().numTensors unchanged', async () => {
   await clip.encodeImages(IMAGES); // warm-up: kernels and caches allocate once

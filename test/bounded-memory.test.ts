@@ -6,27 +6,23 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP, DEFAULT_TEXT_BATCH, MAX_BATCH_TOKENS } from '../src/api/biomedclip.js';
 import { textBatches } from '../src/api/batches.js';
 import { LabelEmbeddingCache } from '../src/api/label-cache.js';
-import { writeDemoModel } from '../src/demo/demo-model.js';
-import { cli, EXAMPLE_IMAGES, oneErrorLine } from './helpers.js';
+import { cli, EXAMPLE_IMAGES, oneErrorLine, tempDemoModel } from './helpers.js';
 
-let dir = '';
+const { dir, model, ready } = tempDemoModel('biomedclip-bounded-');
 let clip: BiomedCLIP;
 const notes: string[] = [];
 /** [rows, tokens] of every batch the text tower received. */
 const batches: number[][] = [];
 
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-bounded-'));
-  await writeDemoModel(path.join(dir, 'demo'));
+  await ready();
   // workers: 1 keeps every batch in this thread, where the spy below sees it; a pool runs the same batches.
-  clip = await BiomedCLIP.load(path.join(dir, 'demo'), { backend: 'cpu', workers: 1, onNote: (m) => notes.push(m) });
+  clip = await BiomedCLIP.load(model, { backend: 'cpu', workers: 1, onNote: (m) => notes.push(m) });
   const encodeText = clip.model.encodeText.bind(clip.model);
   clip.model.encodeText = (ids, hooks) => {
     batches.push(ids.shape);
@@ -36,10 +32,7 @@ before(async () => {
   };
 });
 
-after(() => {
-  clip?.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => clip?.dispose());
 
 test('2,000 short labels and one 300-word label: batches of at most 32 texts and 2,048 tokens, grouped by length, long one truncated', async () => {
   const labels = Array.from({ length: 2000 }, (_, i) => `finding number ${i}`);

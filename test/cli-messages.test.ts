@@ -3,26 +3,15 @@
  * problem and the fix, with the right exit code (2 for bad flags) and no output file; `--labels` follows
  * CSV quoting and repeated flags append.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { labelsOption, splitLabels } from '../src/cli/labels.js';
 import { UserError } from '../src/errors.js';
-import { writeDemoModel } from '../src/demo/demo-model.js';
-import { cli, EXAMPLE_IMAGES, oneErrorLine as oneError } from './helpers.js';
+import { cli, EXAMPLE_IMAGES, oneErrorLine as oneError, tempDemoModel } from './helpers.js';
 
-let dir = '';
-let demo = '';
-
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-messages-'));
-  demo = path.join(dir, 'demo');
-  await writeDemoModel(demo);
-});
-
-after(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, model: demo } = tempDemoModel('biomedclip-messages-');
 
 test('--labels: CSV quoting, doubled quotes, repeated flags append; empty, unclosed and repeated labels refused', () => {
   assert.deepEqual(splitLabels('a,"b,c",d'), ['a', 'b,c', 'd']);

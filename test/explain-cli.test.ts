@@ -4,33 +4,22 @@
  * panel is the crop the model saw; ablate, lens and sanity print their tables as JSON; bad input gives
  * one error line, a non-zero exit and no picture; and every command leaves tf.memory() as it found it.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
-import { writeDemoModel } from '../src/demo/demo-model.js';
 import { preprocessImage } from '../src/image/index.js';
-import { REPO_ROOT, SHARED_DIR } from './helpers.js';
+import { cli as runCli, SHARED_DIR, tempDemoModel } from './helpers.js';
 
 const IMAGE = path.join(SHARED_DIR, 'data', 'images', '02_adenocarcinoma_histopathology.jpg');
 const TEXT = 'adenocarcinoma with glandular structures';
-let dir = '';
-let model = '';
-
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-explain-'));
-  model = path.join(dir, 'demo');
-  await writeDemoModel(model);
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, model } = tempDemoModel('biomedclip-explain-');
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args, '--model', model, '--backend', 'wasm', '--quiet'], { encoding: 'utf8' });
+  return runCli(...args, '--model', model, '--backend', 'wasm', '--quiet');
 }
 
 function json(...args: string[]) {

@@ -3,9 +3,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../src/cli/command.js';
+import { writeDemoModel } from '../src/demo/demo-model.js';
 
 /** Repository root (tests run compiled from dist/test/). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -20,6 +24,21 @@ export const EXAMPLE_IMAGES = {
   squamous: path.join(REPO_ROOT, 'assets', 'examples', 'squamous_cell_carcinoma_histopathology.jpeg'),
   adenocarcinoma: path.join(REPO_ROOT, 'assets', 'examples', 'adenocarcinoma_histopathology.jpg'),
 };
+
+/**
+ * A temp directory for this test file, holding the demo model at `model` (written before the file's tests,
+ * removed with the directory after them); the paths are known at once, so tests can name them directly.
+ * A file's own `before` hook may run first: it awaits `ready()` before using the model.
+ */
+export function tempDemoModel(prefix: string): { dir: string; model: string; ready: () => Promise<void> } {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const model = path.join(dir, 'demo');
+  let written: Promise<void> | undefined;
+  const ready = () => (written ??= writeDemoModel(model));
+  before(ready);
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, model, ready };
+}
 
 /** The Python that has Debian's torch/torchvision/PIL (plain `python3` may be another interpreter). */
 export const TORCH_PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';

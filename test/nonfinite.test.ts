@@ -4,28 +4,17 @@
  * finite weights so large that the forward pass overflows. Loading names the tensor and the count; a
  * forward pass that overflows fails naming the input; no command prints, indexes or traces such a value.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
 import { UserError } from '../src/errors.js';
-import { writeDemoModel } from '../src/demo/demo-model.js';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../src/weights/index.js';
-import { cli as runCli, EXAMPLE_IMAGES, oneErrorLine } from './helpers.js';
+import { cli as runCli, EXAMPLE_IMAGES, oneErrorLine, tempDemoModel } from './helpers.js';
 
-let dir = '';
-let demo = '';
-
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-nonfinite-'));
-  demo = path.join(dir, 'demo');
-  await writeDemoModel(demo);
-});
-
-after(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, model: demo } = tempDemoModel('biomedclip-nonfinite-');
 
 /** A copy of the demo model with `edit` applied to one tensor's values. */
 async function variant(name: string, key: string, edit: (values: Float32Array) => void): Promise<string> {
