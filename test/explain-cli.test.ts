@@ -12,9 +12,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
 import { preprocessImage } from '../src/image/index.js';
-import { cli as runCli, SHARED_DIR, tempDemoModel } from './helpers.js';
+import { cli as runCli, EXAMPLE_IMAGES, tempDemoModel } from './helpers.js';
 
-const IMAGE = path.join(SHARED_DIR, 'data', 'images', '02_adenocarcinoma_histopathology.jpg');
+const IMAGE = EXAMPLE_IMAGES.adenocarcinoma;
 const TEXT = 'adenocarcinoma with glandular structures';
 const { dir, model } = tempDemoModel('biomedclip-explain-');
 
