@@ -10,8 +10,11 @@ import { resolveModelDir } from '../hub/model-dir.js';
 import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
 import { intOption } from './args.js';
 
-/** Each worker holds its own copy of the model (~0.8 GB at full size): more than this is a typo. */
-const MAX_WORKERS = 64;
+/**
+ * Bound of --workers and --threads: each worker holds its own copy of the model (~1.6 GB at full size), and
+ * wasm's threads beyond the cores only wait; more than this is a typo.
+ */
+const MAX_PARALLEL = 64;
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
@@ -42,8 +45,8 @@ export const MODEL_HELP = `Model options:
 export { intOption, MAX_TOP, oneFormat, outputFile, padToOption, parse } from './args.js';
 
 export async function openModel(values: { model?: string; backend?: string; workers?: string; threads?: string; quiet?: boolean; allowNonfinite?: boolean }): Promise<BiomedCLIP> {
-  const workers = intOption('workers', values.workers, 1, MAX_WORKERS, 'one model copy per worker');
-  const threads = intOption('threads', values.threads, 1, MAX_WORKERS, "wasm's thread pool");
+  const workers = intOption('workers', values.workers, 1, MAX_PARALLEL, 'one model copy per worker');
+  const threads = intOption('threads', values.threads, 1, MAX_PARALLEL, "wasm's thread pool");
   // 'demo' is resolved by BiomedCLIP.load, as for library users.
   const dir = values.model === 'demo' ? 'demo' : await modelDirOrDownload(values.model, values.quiet);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
