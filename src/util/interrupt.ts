@@ -1,0 +1,36 @@
+/**
+ * Ctrl-C during long work. Node's default for SIGINT is to die at once with exit 130 and no word; a command
+ * whose work is resumable registers what to say instead ("240/300 committed; run the same command to
+ * resume"), then exits 130 as the shell expects. Only work that was committed before the signal is promised:
+ * the batch in flight is lost, which is exactly what the resumable stores are built to tolerate.
+ */
+const sayers: Array<() => string> = [];
+let installed = false;
+
+function onSigint(): void {
+  process.stderr.write('\r\x1b[2K'); // a progress bar may own the line
+  const said = sayers.map((say) => say()).filter((s) => s.length > 0);
+  process.stderr.write(`biomedclip: interrupted${said.length > 0 ? `: ${said.join('; ')}` : ''}\n`);
+  process.exit(130);
+}
+
+/**
+ * While `fn` runs, Ctrl-C prints `biomedclip: interrupted: <say()>` and exits 130. Nested calls add their
+ * sentences in order.
+ */
+export async function sayOnInterrupt<T>(say: () => string, fn: () => Promise<T>): Promise<T> {
+  sayers.push(say);
+  if (!installed) {
+    process.on('SIGINT', onSigint);
+    installed = true;
+  }
+  try {
+    return await fn();
+  } finally {
+    sayers.splice(sayers.indexOf(say), 1);
+    if (sayers.length === 0) {
+      process.off('SIGINT', onSigint);
+      installed = false;
+    }
+  }
+}
