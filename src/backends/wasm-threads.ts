@@ -61,7 +61,7 @@ export async function registerWasm(threads: number): Promise<void> {
   const single = packageFactory;
   const threaded = threadedFactory(wasmPkg, threads);
   tf.removeBackend('wasm');
-  tf.registerBackend('wasm', async () => {
+  tf.registerBackend('wasm', () => withoutEmscriptenHandlers(async () => {
     if (threads > 1) {
       try {
         const backend = await threaded();
@@ -73,8 +73,30 @@ export async function registerWasm(threads: number): Promise<void> {
     }
     liveThreads = 1;
     return single();
-  }, 2);
+  }), 2);
   registeredThreads = threads;
+}
+
+/**
+ * Runs `create` (which instantiates an Emscripten module) and removes the process handlers Emscripten's
+ * Node glue installs while it does: `uncaughtException` and `unhandledRejection` listeners that rethrow.
+ * A throw from inside an `uncaughtException` handler makes Node print the source line it came from, and
+ * that line is the glue's whole minified file (56 KB on the terminal, exit code 7) for any error at all in
+ * the program, a closed stdout pipe included. Without them, errors take Node's (or the CLI's) normal path.
+ * The package tries the same clean-up, but its filter (`!list.indexOf(l) > -1`) never matches.
+ */
+export async function withoutEmscriptenHandlers<T>(create: () => Promise<T>): Promise<T> {
+  const events: string[] = ['uncaughtException', 'unhandledRejection'];
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'uncaughtException'))]));
+  try {
+    return await create();
+  } finally {
+    for (const e of events) {
+      for (const listener of process.listeners(e as 'uncaughtException')) {
+        if (!before.get(e)!.has(listener)) process.off(e, listener);
+      }
+    }
+  }
 }
 
 /** The threads the 'wasm' backend computes with (its XNNPACK pool; 1 on the package's own build). */

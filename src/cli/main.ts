@@ -35,7 +35,7 @@ function topHelp(): string {
   return [
     'biomedclip: BiomedCLIP (ViT-B/16 + PubMedBERT) in TypeScript on TensorFlow.js',
     '',
-    'Usage: biomedclip COMMAND [options]     (biomedclip COMMAND --help for details)',
+    'Usage: biomedclip COMMAND [options]     (biomedclip COMMAND --help, or biomedclip help COMMAND, for details)',
     '',
     'Commands:',
     ...lines,
@@ -44,8 +44,28 @@ function topHelp(): string {
   ].join('\n');
 }
 
+/**
+ * A reader that stops early (`biomedclip classify ... | head -1`) closes the pipe; the next write to stdout
+ * then fails with EPIPE, which Node raises as an uncaught 'error' event and dies of, mid-command, before any
+ * output file is written. Here the closed pipe only silences stdout: the command finishes its work and its
+ * files, and exits as it would have.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  if (stream.listeners('error').includes(ignoreClosedPipe)) return;
+  stream.on('error', ignoreClosedPipe);
+}
+
+function ignoreClosedPipe(err: NodeJS.ErrnoException): void {
+  // ERR_STREAM_DESTROYED: a write after the EPIPE, on the stream Node has destroyed since.
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+  throw err;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) return main([rest[0], '--help']);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(topHelp());
     return name === undefined ? 2 : 0;

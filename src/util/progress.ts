@@ -39,7 +39,8 @@ export function duration(seconds: number): string {
  */
 export function progressLine(label: string, done: number, total: number | undefined, unit: string, rate: number | undefined): string {
   const unitName = unit === 'B' ? '' : ` ${unit}`;
-  const speed = rate !== undefined && rate > 0 ? `, ${human(rate, unit)}${unit === 'B' ? '/s' : ` ${unit}/s`}` : '';
+  const perSecond = unit === 'B' ? `${human(rate ?? 0, unit)}/s` : `${(rate ?? 0) < 10 ? (rate ?? 0).toFixed(1) : Math.round(rate ?? 0)} ${unit}/s`;
+  const speed = rate !== undefined && rate > 0 ? `, ${perSecond}` : '';
   if (total === undefined || total <= 0) return `${label} ${human(done, unit)}${unitName}${speed}`;
   const width = 24;
   const frac = Math.min(1, done / total);
