@@ -19,7 +19,7 @@ import { modelSpec } from '../src/model/spec.js';
 import { compareTraces, pointKinds } from '../src/parity/compare.js';
 import { readAsFloat, traceOfFile } from '../src/parity/run.js';
 import { SafetensorsFile } from '../src/weights/index.js';
-import { FIXTURES, REPO_ROOT, SHARED_DIR, TORCH_PYTHON, diffStats } from './helpers.js';
+import { FIXTURES, REPO_ROOT, SHARED_DIR, TORCH_PYTHON } from './helpers.js';
 
 const SCRIPT = path.join(REPO_ROOT, 'scripts', 'export_reference.py');
 const STANDIN = path.join(REPO_ROOT, 'test', 'support', 'upstream_standin');

@@ -24,7 +24,6 @@ import { assertChecks, checkMap, goldenPair, runOracle, type MapCheck } from './
 
 let dir = '';
 let golden: SafetensorsFile;
-let pixels: { shape: number[]; data: Float32Array };
 let ids: { shape: number[]; data: Int32Array };
 
 before(async () => {
@@ -32,7 +31,6 @@ before(async () => {
   const script = path.join(REPO_ROOT, 'scripts', 'reference', 'make_reference.py');
   execFileSync(TORCH_PYTHON, [script, '--size', 'full', '--seed', '0', '--out', dir, '--torch-bin'], { stdio: ['ignore', 'ignore', 'inherit'] });
   golden = await SafetensorsFile.open(path.join(dir, 'golden.safetensors'));
-  pixels = { shape: golden.tensors.get('inputs.pixel_values')!.shape, data: await golden.readFloat32('inputs.pixel_values') };
   ids = { shape: golden.tensors.get('inputs.input_ids')!.shape, data: await golden.readInt32('inputs.input_ids') };
 });
 

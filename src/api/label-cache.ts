@@ -6,10 +6,10 @@
  * labels of BiomedCLIP's 512 floats are 64 MB), so a few huge label sets cannot pile up; a set larger than
  * `maxLabels` is computed and returned but not kept.
  */
-import type { BiomedCLIP } from './biomedclip.js';
-
-/** What the cache needs from a model: the template-ensembled label embeddings. */
-export type LabelEmbedder = Pick<BiomedCLIP, 'labelEmbeddings'>;
+/** What the cache needs from a model (BiomedCLIP has it): the template-ensembled label embeddings. */
+export interface LabelEmbedder {
+  labelEmbeddings(labels: string[], templates: string[]): Promise<Float32Array[]>;
+}
 
 export class LabelEmbeddingCache {
   /** key → pending or settled embeddings and their label count; Map keeps insertion order = recency order. */

@@ -3,10 +3,10 @@
  * preprocessed pixels, the unpadded token ids, and what pictures and tables show (the crop, the tokens).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ImageInput, PreprocessOptions } from '../image/index.js';
+import type { ImageInput, PreprocessConfig, PreprocessOptions } from '../image/index.js';
 import { preprocessImage } from '../image/index.js';
 import type { PairInputs } from '../inspect/probe.js';
-import type { BiomedCLIP } from './biomedclip.js';
+import type { Encoding } from '../tokenizer/tokenizer.js';
 
 export interface Pair extends PairInputs {
   /** [S, S, 3] RGB bytes: the crop the model saw. */
@@ -15,8 +15,14 @@ export interface Pair extends PairInputs {
   tokens: string[];
 }
 
+/** What a pair needs from a model (BiomedCLIP has it): its preprocessing and its tokenizer. */
+export interface PairSource {
+  readonly config: { preprocess: PreprocessConfig };
+  tokenize(texts: string[]): Encoding;
+}
+
 /** The caller disposes `pixels` and `ids` (`disposePair`). */
-export async function pairInputs(clip: BiomedCLIP, image: ImageInput, text: string, opts: PreprocessOptions = {}): Promise<Pair> {
+export async function pairInputs(clip: PairSource, image: ImageInput, text: string, opts: PreprocessOptions = {}): Promise<Pair> {
   const p = await preprocessImage(image, clip.config.preprocess, opts);
   const enc = clip.tokenize([text]); // one text: padded to its own length, so no [PAD]
   const s = clip.config.preprocess.imageSize;

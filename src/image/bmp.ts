@@ -13,7 +13,7 @@
  * Pillow's default palette entries (the grey ramp). Anything Pillow refuses or misreads is refused here.
  */
 import { UserError } from '../errors.js';
-import type { ImageHeader } from './header.js';
+import type { ImageHeader } from './types.js';
 import { BANDS, type PilImage, type PilMode } from './modes.js';
 
 type Layout = '1' | 'L' | 'P1' | 'P4' | 'P8' | 'BGR15' | 'BGR16' | 'BGR' | 'BGRX' | 'XBGR' | 'ABGR' | 'RGBA' | 'BGRA';

@@ -7,7 +7,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError, oneLine } from '../errors.js';
-import type { ImageHeader } from './header.js';
+import type { ImageHeader } from './types.js';
 import type { PilImage } from './modes.js';
 import { toPilImage } from './decode-sharp.js';
 

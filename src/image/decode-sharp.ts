@@ -13,7 +13,7 @@
  * back to the pure-JS decoders.
  */
 import { UserError, oneLine } from '../errors.js';
-import type { ImageHeader } from './header.js';
+import type { ImageHeader } from './types.js';
 import { BANDS, type PilImage } from './modes.js';
 
 type SharpModule = typeof import('sharp');

@@ -11,7 +11,7 @@
  *               default palette entries (the grey ramp)
  */
 import { UserError } from '../errors.js';
-import type { ImageHeader } from './header.js';
+import type { ImageHeader } from './types.js';
 import type { PilImage } from './modes.js';
 
 interface GifInfo {

@@ -9,27 +9,17 @@ import { UserError } from '../errors.js';
 import { bmpHeader } from './bmp.js';
 import { gifHeader } from './gif.js';
 import type { PilMode } from './modes.js';
+import type { ImageFormat, ImageHeader } from './types.js';
 import { tiffHeader } from './tiff.js';
+
+export type { ImageFormat, ImageHeader } from './types.js';
 
 /** Pillow's Image.MAX_IMAGE_PIXELS: 1 GiB / 4 bytes / 3 channels. Pillow warns above it, refuses above 2x. */
 export const PILLOW_MAX_IMAGE_PIXELS = Math.floor((1024 * 1024 * 1024) / 4 / 3);
 
-export type ImageFormat = 'png' | 'jpeg' | 'bmp' | 'gif' | 'tiff' | 'webp';
-
 /** The formats we decode as Pillow does, for messages and help texts. */
 export const FORMAT_NAMES = 'PNG, JPEG, BMP, GIF, TIFF or WebP';
 
-export interface ImageHeader {
-  format: ImageFormat;
-  width: number;
-  height: number;
-  /** The mode Pillow 9.4 opens this file in. */
-  mode: PilMode;
-  /** Bits per sample as stored (PNG 1/2/4/8/16; 8 for the other formats, whose decoders deliver bytes). */
-  bitDepth: number;
-  /** PNG colour type (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA); -1 for the other formats. */
-  pngColorType: number;
-}
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -74,7 +64,8 @@ function readWebpHeader(b: Uint8Array, name: string): ImageHeader {
   const at = 20; // chunk payload
   if (b.length < at + 10) throw new UserError(`${name}: WebP header is truncated; the file is damaged`);
   const u24 = (i: number) => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16);
-  let [width, height, alpha] = [0, 0, false];
+  let width: number, height: number;
+  let alpha = false; // VP8 (lossy, no VP8X) has no alpha
   if (chunk === 'VP8X') {
     [width, height, alpha] = [u24(at + 4) + 1, u24(at + 7) + 1, (b[at] & 0x10) !== 0];
   } else if (chunk === 'VP8L' && b[at] === 0x2f) {

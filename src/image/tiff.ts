@@ -7,7 +7,7 @@
  * rejects ("image has wrong mode"), so open_clip cannot read such a file either.
  */
 import { UserError } from '../errors.js';
-import type { ImageHeader } from './header.js';
+import type { ImageHeader } from './types.js';
 import type { PilMode } from './modes.js';
 
 const TAGS = { width: 256, height: 257, bits: 258, compression: 259, photometric: 262, fillOrder: 266, samples: 277, planar: 284, extraSamples: 338, sampleFormat: 339 };

@@ -3,6 +3,23 @@
  * can import them without importing the pipeline.
  */
 
+import type { PilMode } from './modes.js';
+
+export type ImageFormat = 'png' | 'jpeg' | 'bmp' | 'gif' | 'tiff' | 'webp';
+
+/** What a file's header says, read before any pixel is decoded (header.ts; the decoders check against it). */
+export interface ImageHeader {
+  format: ImageFormat;
+  width: number;
+  height: number;
+  /** The mode Pillow 9.4 opens this file in. */
+  mode: PilMode;
+  /** Bits per sample as stored (PNG 1/2/4/8/16; 8 for the other formats, whose decoders deliver bytes). */
+  bitDepth: number;
+  /** PNG colour type (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA); -1 for the other formats. */
+  pngColorType: number;
+}
+
 /** The `preprocess_cfg` of open_clip_config.json, parsed by model/config.ts. */
 export interface PreprocessConfig {
   /** Side of the square crop fed to the vision tower (224 for BiomedCLIP). */

@@ -110,7 +110,7 @@ export function rollout(layers: HostTensor[], opts: RolloutOptions = {}): Float3
  */
 export function relevance(layers: HostTensor[], grads: HostTensor[]): Float32Array {
   const { heads, tokens: n } = dims(layers[0]);
-  let r = identity(n);
+  const r = identity(n);
   layers.forEach((a, l) => {
     const g = grads[l].data;
     const cam = new Float64Array(n * n);

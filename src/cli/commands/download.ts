@@ -2,7 +2,6 @@
  * `biomedclip download`: the official BiomedCLIP files from the Hugging Face hub, verified, cached the way
  * huggingface_hub caches them, then converted into the model directory that embed/classify use by default.
  */
-import { UserError } from '../../errors.js';
 import { downloadModel, type DownloadModelResult } from '../../hub/download-model.js';
 import { BIOMEDBERT_REPO, BIOMEDBERT_REVISION, BIOMEDCLIP_REPO, BIOMEDCLIP_REVISION } from '../../hub/pins.js';
 import type { Command } from '../command.js';

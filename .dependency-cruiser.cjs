@@ -1,0 +1,44 @@
+/**
+ * The import graph's rules (`npm run lint`): the rooms of src/ in layers, each importing only from its own
+ * layer or those below, and no cycles. The picture is in docs/architecture.md.
+ * Known violations that predate the rules sit in .dependency-cruiser-known-violations.json: new ones fail,
+ * and that file only ever shrinks (issue 20 takes it to empty).
+ */
+const LAYERS = [
+  // 0: what everything may use
+  ['src/errors\\.ts', 'src/util/', 'src/host-tensor\\.ts', 'src/model-files\\.ts'],
+  // 1: file formats and the inputs' own pipelines
+  ['src/weights/', 'src/tokenizer/', 'src/image/', 'src/draw/'],
+  // 2: the model, and the backends it runs on
+  ['src/model/', 'src/backends/', 'src/backend\\.ts'],
+  // 3: tools over one model: explanations, conversion, the hub, parity comparison, the demo model
+  ['src/inspect/', 'src/convert/', 'src/hub/', 'src/parity/', 'src/demo/'],
+  // 4: running it on inputs: batching, the worker pool, the facade
+  ['src/parallel/', 'src/api/'],
+  // 5: applications built on the facade
+  ['src/eval/', 'src/retrieval/', 'src/view/'],
+  // 6: entry points
+  ['src/cli/', 'src/index\\.ts'],
+];
+
+const pathOf = (layers) => `^(${layers.flat().join('|')})`;
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'a cycle makes two files one concern', from: { path: '^src/' }, to: { circular: true } },
+    ...LAYERS.slice(0, -1).map((layer, i) => ({
+      name: `layer-${i}-imports-up`,
+      severity: 'error',
+      comment: `layer ${i} (${layer.join(', ')}) may import only from layers 0-${i}`,
+      from: { path: pathOf([layer]) },
+      to: { path: pathOf(LAYERS.slice(i + 1)) },
+    })),
+  ],
+  options: {
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true, // type-only imports are arrows too
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+  },
+};

@@ -1,0 +1,52 @@
+// `npm run lint`: ESLint's and typescript-eslint's recommended rules, plus house rules a reviewer would
+// otherwise have to remember (README, "How we write code"). Formatting is Prettier's (`.prettierrc.json`);
+// the import graph's rules are dependency-cruiser's (`.dependency-cruiser.cjs`).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'weights/', 'test/fixtures/', '**/*.js', '!eslint.config.js', '!bin/*.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    // Library code reads tensors asynchronously only: a synchronous read blocks the page on WebGPU (and
+    // needs an OffscreenCanvas that Node lacks), so a method that used one failed on that backend.
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['dataSync', 'arraySync', 'bufferSync'].map((property) => ({ property, message: 'read tensors with `await t.data()` / `t.array()` in library code (it must run on WebGPU)' })),
+      ],
+    },
+  },
+  {
+    // The viewer's client is classic scripts concatenated into one <script> (src/view/page.ts): a function
+    // defined in one file is called from another, so only unused locals are errors there.
+    files: ['src/view/client/**/*.ts'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { vars: 'local', args: 'none' }] },
+  },
+  {
+    // The tokenizer and its tests match control characters on purpose (BERT's cleaning strips them).
+    files: ['src/tokenizer/**/*.ts', 'test/**/*.ts'],
+    rules: { 'no-control-regex': 'off' },
+  },
+  {
+    // CommonJS on purpose: the wasm pthread worker runs Emscripten's script with Node's `require` (see the file).
+    files: ['**/*.cts'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // Tests read oracles' JSON (Python's output), whose shape the assertions check.
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+);
