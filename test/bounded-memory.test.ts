@@ -4,6 +4,7 @@
  * a clear error. The bounds are asserted on the shapes the text tower receives (structure, not timing);
  * the full-size figure (10,000 labels, peak RSS) is measured by `npm run bench:labels`, not here.
  */
+// test tier: full (slow: thousands of labels through the text tower)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';

@@ -3,6 +3,7 @@
  * matches the torch reference tensor by tensor, passes the model loader's own validation, records its
  * provenance, and every refused input leaves no model.safetensors and no temporary file behind.
  */
+// test tier: full (PyTorch-made checkpoints: /usr/bin/python3 with torch)
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -6,6 +6,7 @@
  * separable in a fixed embedding scoring 1 everywhere. Tolerance 1e-12 (both sides compute in float64
  * from the same numbers; only summation order differs).
  */
+// test tier: full (scikit-learn oracle: /usr/bin/python3)
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -5,6 +5,7 @@
  * in logit units (they are differences of logits ≈ 50, whose float32 rounding is ~4e-6 each).
  * The full-size check is in model-full.test.ts, which already has the full-size model.
  */
+// test tier: full (torch autograd oracle and the full-size model: /usr/bin/python3 with torch)
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';

@@ -8,6 +8,7 @@
  * output is what `biomedclip parity` reads. What it cannot prove: that a given upstream release still has
  * those surfaces; the script refuses (exit 1, no file) when a hook never fires.
  */
+// test tier: full (runs scripts/export_reference.py: /usr/bin/python3 with torch)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -5,6 +5,7 @@
  * 0: conversion to f32 must be bit-exact). Then the `biomedclip download` command itself, with --json.
  * Skipped, with a note, where /usr/bin/python3 has no torch.
  */
+// test tier: full (PyTorch-made checkpoints: /usr/bin/python3 with torch)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';

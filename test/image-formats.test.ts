@@ -3,6 +3,7 @@
  * skipped as "not a PNG or JPEG"). The files are the model card's example image saved by Pillow in each
  * format; their pixel parity with Pillow is test/image-parity.test.ts's job.
  */
+// test tier: full (Pillow oracle: /usr/bin/python3)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

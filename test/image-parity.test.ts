@@ -8,6 +8,7 @@
  * be exact too (BMP and GIF have our own decoders either way); JPEG (jpeg-js) is not, and its gap is measured
  * and printed, not asserted beyond a sanity bound; TIFF and WebP need sharp and are refused with one line.
  */
+// test tier: full (Pillow + torchvision oracle: /usr/bin/python3)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -4,6 +4,7 @@
  * wasm heap can address, which crashed the wasm backend). Each block and layer runs in its own tidy; here
  * the same toy model at 2 and at 8 layers must reach about the same peak above its weights.
  */
+// test tier: full (slow: peak memory over many forward passes)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

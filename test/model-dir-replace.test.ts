@@ -4,6 +4,7 @@
  * loading exactly as before; the next run removes what a killed one left; files the user put in the
  * directory survive a replacement. Checkpoints come from scripts/make_torch_fixtures.py (Debian's torch).
  */
+// test tier: full (PyTorch-made checkpoints: /usr/bin/python3 with torch)
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';

@@ -6,6 +6,7 @@
  * explanation methods against torch autograd on this model (the tiny-model checks: explain-oracle.test).
  * Takes a few minutes: the model is generated (784 MB, ~25 s) into a temp dir and deleted afterwards.
  */
+// test tier: full (the 784 MB full-size model and its PyTorch reference)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

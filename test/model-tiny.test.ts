@@ -3,6 +3,7 @@
  * the logits against the independent PyTorch reference (scripts/reference), on the cpu, wasm and webgpu
  * backends (webgpu on Mesa's llvmpipe where there is no GPU; BIOMEDCLIP_TEST_BACKENDS picks others).
  */
+// test tier: full (PyTorch reference fixtures: /usr/bin/python3 with torch)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';

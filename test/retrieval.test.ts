@@ -4,6 +4,7 @@
  * named templates / the label cache behave as documented. Text queries need real BERT vocabulary ids, so
  * the model is a random-weight one with the full 30522-row vocabulary (tiny widths), written to a temp dir.
  */
+// test tier: full (PyTorch reference and NumPy: /usr/bin/python3)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs, readFileSync } from 'node:fs';

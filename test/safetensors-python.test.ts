@@ -3,6 +3,7 @@
  * exists here), following the format description byte for byte. Python writes a file our reader must
  * accept value for value; our writer's file must parse in Python with the offsets and values we meant.
  */
+// test tier: full (safetensors written by PyTorch: /usr/bin/python3 with torch)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -5,6 +5,7 @@
  * docstrings and doctests, cited per case) passed through open_clip's remaining steps. html.unescape IS
  * available: Debian's Python runs it as an independent oracle for our HTML decoder. Tolerance: exact strings.
  */
+// test tier: full (Python str oracle: /usr/bin/python3)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -3,6 +3,7 @@
  * float32 reference written by Python (exactly: reading is copying bits, no arithmetic), whatever the
  * storage dtype, strides, sharing, byte order or wrapping.
  */
+// test tier: full (PyTorch-made checkpoints: /usr/bin/python3 with torch)
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';

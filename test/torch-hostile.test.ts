@@ -2,6 +2,7 @@
  * Hostile and damaged checkpoints: each must be refused with one clear UserError line, without running
  * anything (the os.system pickle would create a marker file), crashing, or inflating a zip bomb.
  */
+// test tier: full (PyTorch-made checkpoints: /usr/bin/python3 with torch)
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';

@@ -7,6 +7,7 @@
  * and holds the model's attention to the 8-bit bound. Screenshots go to $TMPDIR/biomedclip-view-screenshots;
  * the time to the first drawn image of a page with 4 full-size images is printed, not asserted.
  */
+// test tier: full (Chromium)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
