@@ -8,13 +8,49 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from '../errors.js';
 
-/** parseArgs with our error style: unknown flags become one-line UserErrors (exit 2) naming the command's help. */
+/**
+ * parseArgs with our error style: a bad flag is one line (exit 2) that names it and the command's help.
+ * A negative number after a flag that takes a value is that value (`--layer -1` means `--layer=-1`, which
+ * the option's own check then accepts or refuses); Node's parser would call it "ambiguous" instead.
+ */
 export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, args: string[], config: T): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
   try {
-    return parseArgs({ ...config, args, strict: true as const });
+    return parseArgs({ ...config, args: negativeValues(args, config.options ?? {}), strict: true as const });
   } catch (err) {
-    throw new UserError(`${(err as Error).message.split('\n')[0]}; see \`biomedclip ${command} --help\``, 2);
+    throw new UserError(`${parseErrorMessage(err)}; see \`biomedclip ${command} --help\``, 2);
   }
+}
+
+/** A negative number: -1, -0.5, -.5, -1e-3 (what a user means as a value, never a flag: none is a digit). */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/** `--flag -3` → `--flag=-3` for every flag that takes a string value; everything after `--` untouched. */
+export function negativeValues(args: string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') return out.concat(args.slice(i));
+    const flag = /^--([^=]+)$/.exec(arg)?.[1];
+    const next = args[i + 1];
+    if (flag !== undefined && Object.hasOwn(options, flag) && options[flag].type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * Node's parse errors in our words, on one line: its unknown-option message suggests a quoting that does
+ * not close (`as in '-- "--demo"`), and its "ambiguous" message spreads the fix over three lines.
+ */
+function parseErrorMessage(err: unknown): string {
+  const e = err as Error & { code?: string };
+  const unknown = /^Unknown option '([^']*)'/.exec(e.message);
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) return `unknown option '${unknown[1]}'`;
+  const ambiguous = /^Option '([^']*)' argument is ambiguous/.exec(e.message);
+  if (ambiguous) return `${ambiguous[1]} is followed by a value that starts with '-'; if it is the value, write ${ambiguous[1]}=VALUE`;
+  return e.message.split('\n')[0].replace(/\.$/, '');
 }
 
 /**

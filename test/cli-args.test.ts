@@ -1,0 +1,44 @@
+/**
+ * The shared flag parser (src/cli/args.ts), issue 19: a negative number after a flag that takes a value is
+ * that value and meets the option's own check (not Node's "argument is ambiguous"); Node's parse errors
+ * come out as one line in our words, quotes balanced.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { negativeValues, parse } from '../src/cli/args.js';
+import { UserError } from '../src/errors.js';
+import { cli, EXAMPLE_IMAGES, oneErrorLine } from './helpers.js';
+
+const OPTIONS = { layer: { type: 'string' }, json: { type: 'boolean' } } as const;
+
+test('negativeValues: a negative number after a string flag becomes its value; nothing else changes', () => {
+  assert.deepEqual(negativeValues(['--layer', '-1', 'x'], OPTIONS), ['--layer=-1', 'x']);
+  assert.deepEqual(negativeValues(['--layer', '-0.5'], OPTIONS), ['--layer=-0.5']);
+  assert.deepEqual(negativeValues(['--layer', '-.5'], OPTIONS), ['--layer=-.5']);
+  assert.deepEqual(negativeValues(['--json', '-1'], OPTIONS), ['--json', '-1'], 'a boolean flag takes no value');
+  assert.deepEqual(negativeValues(['--layer', '--json'], OPTIONS), ['--layer', '--json'], 'a flag is not a number');
+  assert.deepEqual(negativeValues(['--', '--layer', '-1'], OPTIONS), ['--', '--layer', '-1'], 'after --, positionals');
+  assert.deepEqual(parse('x', ['--layer', '-3'], { options: OPTIONS }).values.layer, '-3');
+});
+
+test('parse errors: one line, our words, balanced quotes, the command named', () => {
+  const message = (args: string[]) => {
+    try {
+      parse('explain', args, { options: OPTIONS, allowPositionals: true });
+    } catch (e) {
+      assert.ok(e instanceof UserError && e.exitCode === 2);
+      return e.message;
+    }
+    assert.fail('no error');
+  };
+  assert.equal(message(['--demo']), "unknown option '--demo'; see `biomedclip explain --help`");
+  assert.equal(message(['--layer', '-x']), "--layer is followed by a value that starts with '-'; if it is the value, write --layer=VALUE; see `biomedclip explain --help`");
+  assert.equal(message(['--layer']), "Option '--layer <value>' argument missing; see `biomedclip explain --help`");
+});
+
+test('CLI: --layer -1 and --layer=-1 give the option\'s own message (exit 2), before any model work', () => {
+  for (const args of [['--layer', '-1'], ['--layer=-1']]) {
+    oneErrorLine(cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', ...args), 2, /--layer -1: expected an integer >= 0/);
+  }
+  oneErrorLine(cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'rollout', '--discard-ratio', '-0.5'), 2, /--discard-ratio -0\.5: expected a number in \[0, 1\)/);
+});
