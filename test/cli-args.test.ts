@@ -42,3 +42,21 @@ test('CLI: --layer -1 and --layer=-1 give the option\'s own message (exit 2), be
   }
   oneErrorLine(cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'rollout', '--discard-ratio', '-0.5'), 2, /--discard-ratio -0\.5: expected a number in \[0, 1\)/);
 });
+
+test('--demo is --model demo on every command that takes --model; with another --model it is an error', () => {
+  const image = EXAMPLE_IMAGES.squamous;
+  const classify = cli('classify', image, '--demo', '--backend', 'cpu', '--labels', 'a,b', '--json', '--quiet');
+  assert.equal(classify.status, 0, classify.stderr);
+  assert.match(JSON.parse(classify.stdout)[0].model, /random weights/);
+  const embed = cli('embed', '--demo', '--backend', 'cpu', '--text', 'tumor', '--json', '--quiet');
+  assert.equal(embed.status, 0, embed.stderr);
+  const tokenize = cli('tokenize', '--demo', '--pad-to', 'longest', '--json', 'tumor');
+  assert.equal(tokenize.status, 0, tokenize.stderr);
+  assert.deepEqual(JSON.parse(tokenize.stdout).tokens, [['[CLS]', 'tumor', '[SEP]']]);
+  oneErrorLine(cli('explain', image, '--text', 'x', '--demo', '--model', '/some/dir'), 2, /--demo and --model \/some\/dir exclude each other/);
+  assert.equal(cli('summary', '--demo', '--model', 'demo', '--backend', 'cpu', '--json').status, 0, '--demo with --model demo agree');
+});
+
+test('--backend bogus: exit 2 (a bad argument), named with the valid backends, before the model is looked for', () => {
+  oneErrorLine(cli('embed', '--model', '/no/such/model', '--backend', 'bogus', '--text', 'x'), 2, /--backend bogus: unknown backend; valid backends: tensorflow, webgpu, wasm, cpu/);
+});

@@ -14,11 +14,24 @@ import { UserError } from '../errors.js';
  * the option's own check then accepts or refuses); Node's parser would call it "ambiguous" instead.
  */
 export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, args: string[], config: T): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
+  let parsed;
   try {
-    return parseArgs({ ...config, args: negativeValues(args, config.options ?? {}), strict: true as const });
+    parsed = parseArgs({ ...config, args: negativeValues(args, config.options ?? {}), strict: true as const });
   } catch (err) {
     throw new UserError(`${parseErrorMessage(err)}; see \`biomedclip ${command} --help\``, 2);
   }
+  demoAsModel(parsed.values as Record<string, unknown>);
+  return parsed;
+}
+
+/**
+ * `--demo` is `--model demo` on every command that takes `--model` (both come in MODEL_OPTIONS). Resolved
+ * here, once, so each command, and each helper that reads `values.model`, sees only `model`.
+ */
+function demoAsModel(values: Record<string, unknown>): void {
+  if (values.demo !== true) return;
+  if (values.model !== undefined && values.model !== 'demo') throw new UserError(`--demo and --model ${values.model} exclude each other (--demo is --model demo); pass one`, 2);
+  values.model = 'demo';
 }
 
 /** A negative number: -1, -0.5, -.5, -1e-3 (what a user means as a value, never a flag: none is a digit). */

@@ -8,6 +8,7 @@ import { UserError, oneLine } from '../errors.js';
 import { downloadModel } from '../hub/download-model.js';
 import { resolveModelDir } from '../hub/model-dir.js';
 import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
+import { BACKENDS } from '../backend.js';
 import { intOption } from './args.js';
 
 /**
@@ -18,6 +19,7 @@ const MAX_PARALLEL = 64;
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
+  demo: { type: 'boolean', default: false },
   backend: { type: 'string' },
   workers: { type: 'string' },
   threads: { type: 'string' },
@@ -32,6 +34,7 @@ export const MODEL_HELP = `Model options:
                      random-weight model that works offline (its scores are meaningless;
                      its outputs say so: a JSON "model" field, a CSV "model" column,
                      a table's first line)
+  --demo             same as --model demo
   --backend NAME     tensorflow | webgpu | wasm | cpu (default: the fastest available;
                      webgpu only on a real GPU unless named)
   --workers N        worker threads for bulk work, each with its own copy of the model
@@ -47,6 +50,10 @@ export { intOption, MAX_TOP, oneFormat, outputFile, padToOption, parse } from '.
 export async function openModel(values: { model?: string; backend?: string; workers?: string; threads?: string; quiet?: boolean; allowNonfinite?: boolean }): Promise<BiomedCLIP> {
   const workers = intOption('workers', values.workers, 1, MAX_PARALLEL, 'one model copy per worker');
   const threads = intOption('threads', values.threads, 1, MAX_PARALLEL, "wasm's thread pool");
+  // Checked before the model is found or downloaded: a typo must not cost a 784 MB download first.
+  if (values.backend !== undefined && !(BACKENDS as string[]).includes(values.backend)) {
+    throw new UserError(`--backend ${values.backend}: unknown backend; valid backends: ${BACKENDS.join(', ')}`, 2);
+  }
   // 'demo' is resolved by BiomedCLIP.load, as for library users.
   const dir = values.model === 'demo' ? 'demo' : await modelDirOrDownload(values.model, values.quiet);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);

@@ -34,7 +34,7 @@ Options:
   --methods M,M      explanation methods per pair (default ${VIEW_METHODS.join(',')}; any of
                      ${METHODS.join(', ')}; see biomedclip explain --help)
   --out FILE.html    the page to write (atomically: no partial file on error)
-  --demo             same as --model demo: the random-weight demo model, offline
+
 ${MODEL_HELP}
 
 Output (--json): {"out", "bytes", "cost": [{"part", "bytes"}]}; otherwise one line per part.
@@ -55,13 +55,11 @@ Examples:
         template: { type: 'string' },
         methods: { type: 'string' },
         out: { type: 'string' },
-        demo: { type: 'boolean', default: false },
       },
     });
     if (positionals.length === 0) throw new UserError('no images given; usage: biomedclip view IMAGE... --text TEXT --out report.html', 2);
     if (!values.out) throw new UserError('missing --out FILE.html: the page to write', 2);
     if (path.extname(values.out).toLowerCase() !== '.html') throw new UserError(`--out ${values.out}: expected an .html file name`, 2);
-    if (values.demo && values.model !== undefined && values.model !== 'demo') throw new UserError(`--demo and --model ${values.model} exclude each other`, 2);
     outputFile('out', values.out, '.html');
     const labels = values.labels === undefined ? undefined : labelsOption(values.labels);
     if (!values.text?.length && !labels) throw new UserError('no text given; pass --text TEXT (repeatable) or --labels "a,b,c"', 2);
@@ -69,7 +67,7 @@ Examples:
     const twice = [positionals, values.text ?? []].map((list) => list.find((x, i) => list.indexOf(x) !== i)).find((x) => x !== undefined);
     if (twice !== undefined) throw new UserError(`'${twice}' is given twice; give each image and text once`, 2);
     const methods = values.methods?.split(',').map((m) => m.trim()).filter((m) => m !== '');
-    const clip = await openModel({ ...values, model: values.demo ? 'demo' : values.model });
+    const clip = await openModel(values);
     try {
       const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: ${m}`);
       const view = await collectView(clip, { images: positionals, texts: values.text ?? [], labels, template: values.template, methods, onStep: note });
