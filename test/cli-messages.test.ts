@@ -79,3 +79,15 @@ test('--pad-to beyond the model is a usage error (exit 2), in the library too', 
     clip.dispose();
   }
 });
+
+test('--templates: a path that is not there is named as a missing file, not as an unknown set; classify reads a templates file', () => {
+  const missing = oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', './missing.txt'), 2, /--templates \.\/missing\.txt: the file does not exist \(looked in .*missing\.txt\); pass an existing file with one template per line/);
+  assert.doesNotMatch(missing, /unknown template set/);
+  oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', 'my-prompts.txt'), 2, /the file does not exist/);
+  oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', 'pcamm'), 2, /"pcamm": unknown template set; use one of biomedclip, openclip-default/);
+  const file = path.join(dir, 'templates.txt');
+  writeFileSync(file, '# two prompts\nan image of {}\n{} in a slide\n');
+  const r = cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--backend', 'cpu', '--labels', 'a,b', '--templates', file, '--json', '--quiet');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout)[0].scores.length, 2);
+});
