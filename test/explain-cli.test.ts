@@ -91,7 +91,11 @@ test('bad input: one error line, a non-zero exit, no picture', () => {
   const cases: Array<[string[], number, RegExp]> = [
     [['explain', path.join(dir, 'missing.jpg'), '--text', TEXT, '--out', file], 1, /missing\.jpg/],
     [['explain', IMAGE, '--text', TEXT, '--method', 'saliency'], 2, /--method saliency: expected one of attention, rollout/],
-    [['explain', IMAGE, '--text', TEXT, '--layer', '7'], 2, /--layer 7: must be an integer from 0 to 1/],
+    [['explain', IMAGE, '--text', TEXT, '--method', 'attention', '--layer', '7'], 2, /--layer 7: must be an integer from 0 to 1/],
+    [['explain', IMAGE, '--text', TEXT, '--method', 'rollout', '--head', '0'], 2, /--head applies only to --method attention; --method rollout ignores it/],
+    [['explain', IMAGE, '--text', TEXT, '--layer', '1'], 2, /--layer applies only to --method attention or gradcam; --method relevance ignores it/],
+    [['sanity', IMAGE, '--text', TEXT, '--method', 'legrad', '--discard-ratio', '0.5'], 2, /--discard-ratio applies only to --method rollout; --method legrad ignores it/],
+    [['explain', IMAGE, '--text', TEXT, '--top', '1000000000'], 2, /--top 1000000000: expected an integer from 1 to 196 \(the model's 196 patches\)/],
     [['explain', IMAGE, '--text', TEXT, '--out', path.join(dir, 'map.jpg')], 2, /expected a \.png/],
     [['explain', IMAGE, '--labels', 'a,b', '--target', 'c'], 2, /--target 'c' is not one of --labels/],
     [['explain', IMAGE], 2, /no text given/],

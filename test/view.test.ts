@@ -146,7 +146,9 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
     [[IMAGE, '--text', 'x', '--methods', 'saliency', '--out', out], /unknown method 'saliency'; valid: /],
     [[broken, '--text', 'x', '--out', out], /broken\.png/],
     [[IMAGE, IMAGE, '--text', 'x', '--out', out], /is given twice/],
-    [[IMAGE, '--bogus'], /Unknown option '--bogus'.*see `biomedclip view --help`/],
+    [[IMAGE, '--bogus'], /unknown option '--bogus'; see `biomedclip view --help`/],
+    [[IMAGE, '--text', 'x', '--methods', '', '--out', out], /--methods "": no methods given; pass some of attention, rollout/],
+    [[IMAGE, '--text', 'x', '--methods', 'rollout,,gradcam', '--out', out], /--methods "rollout,,gradcam": an empty item; remove the extra comma/],
     [[IMAGE, '--text', 'x', '--out', out, '--demo', '--model', '/elsewhere'], /--demo and --model \/elsewhere exclude each other/],
   ];
   for (const [args, message] of cases) {

@@ -70,6 +70,7 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
   const methods = [...(req.methods ?? VIEW_METHODS)];
   const unknown = methods.find((m) => !(METHODS as readonly string[]).includes(m));
   if (unknown !== undefined) throw new UserError(`--methods: unknown method '${unknown}'; valid: ${METHODS.join(', ')}`, 2);
+  if (methods.length === 0) throw new UserError(`--methods: no methods given; pass some of ${METHODS.join(', ')}`, 2);
   const template = req.template ?? DEFAULT_TEMPLATE;
   const fromLabels = req.texts.length === 0;
   const texts = fromLabels ? (req.labels ?? []).map((l) => fillTemplate(template, l)) : req.texts;

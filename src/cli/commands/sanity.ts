@@ -63,7 +63,7 @@ Examples:
     if ((values.text?.length ?? 0) > 1) throw new UserError('give exactly one --text (the checks explain one pair)', 2);
     if (values.method === undefined) throw new UserError(`missing --method; one of ${METHODS.join(', ')}`, 2);
     const method = choiceFlag('method', values.method, METHODS)!;
-    const opts = explainOptions(values);
+    const opts = explainOptions(values, method);
     const checks = (values.checks?.split(',').map((c) => c.trim()) ?? [...CHECKS]).map((c) => choiceFlag('checks', c, CHECKS)!);
     const seed = intFlag('seed', values.seed) ?? 0;
     const step = intFlag('step', values.step, 1) ?? 1;

@@ -5,7 +5,7 @@ import { labelsOption } from '../labels.js';
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { METHODS } from '../../inspect/explain.js';
+import { METHODS, type Method } from '../../inspect/explain.js';
 import { VIEW_METHODS, collectView } from '../../view/data.js';
 import { buildPage } from '../../view/page.js';
 
@@ -66,7 +66,7 @@ Examples:
     // The page pairs maps with their image and text by name: each must be given once.
     const twice = [positionals, values.text ?? []].map((list) => list.find((x, i) => list.indexOf(x) !== i)).find((x) => x !== undefined);
     if (twice !== undefined) throw new UserError(`'${twice}' is given twice; give each image and text once`, 2);
-    const methods = values.methods?.split(',').map((m) => m.trim()).filter((m) => m !== '');
+    const methods = values.methods === undefined ? undefined : methodsOption(values.methods);
     const clip = await openModel(values);
     try {
       const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: ${m}`);
@@ -84,3 +84,17 @@ Examples:
     }
   },
 };
+
+/**
+ * `--methods M,M`: each a method of `explain`, given once. An empty list or item is an error: filtering
+ * them out let `--methods ""` write a page without a single explanation and without a word.
+ */
+function methodsOption(value: string): Method[] {
+  const methods = value.split(',').map((m) => m.trim());
+  if (methods.every((m) => m === '')) throw new UserError(`--methods ${JSON.stringify(value)}: no methods given; pass some of ${METHODS.join(', ')} (default ${VIEW_METHODS.join(',')})`, 2);
+  const bad = methods.find((m) => !(METHODS as readonly string[]).includes(m));
+  if (bad !== undefined) throw new UserError(`--methods ${JSON.stringify(value)}: ${bad === '' ? 'an empty item; remove the extra comma' : `unknown method '${bad}'`}; valid: ${METHODS.join(', ')}`, 2);
+  const twice = methods.find((m, i) => methods.indexOf(m) !== i);
+  if (twice !== undefined) throw new UserError(`--methods ${JSON.stringify(value)}: '${twice}' is given twice; give each method once`, 2);
+  return methods as Method[];
+}
