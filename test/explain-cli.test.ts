@@ -77,10 +77,10 @@ test('ablate, lens and sanity print their tables as JSON', () => {
   const lens = json('lens', IMAGE, '--labels', 'adenocarcinoma,normal tissue');
   assert.equal(lens.layers.length, 2);
   assert.ok(Math.abs(lens.layers[1].probability.reduce((a: number, b: number) => a + b) - 1) < 1e-6);
-  const sanity = json('sanity', IMAGE, '--labels', 'adenocarcinoma,normal tissue', '--target', 'adenocarcinoma', '--method', 'gradcam', '--step', '98');
+  const sanity = json('sanity', IMAGE, '--labels', 'adenocarcinoma,normal tissue', '--target', 'adenocarcinoma', '--method', 'gradcam', '--step', '24');
   assert.deepEqual(sanity.randomization.map((r: { step: string }) => r.step), ['visual.head.proj + visual.trunk.norm', 'visual.trunk.blocks.1', 'visual.trunk.blocks.0', 'visual.trunk.patch_embed + cls_token + pos_embed']);
   assert.equal(sanity.deletion.metric, 'probability');
-  assert.equal(sanity.deletion.curve.length, 3, '0, 98 and 196 patches removed');
+  assert.equal(sanity.deletion.curve.length, 10, '0, 24, ..., 192 and 196 patches removed');
   assert.deepEqual(sanity.prompt.map((p: { kind: string }) => p.kind), ['unrelated', 'shuffled']);
   const rollout = json('sanity', IMAGE, '--text', TEXT, '--method', 'rollout', '--checks', 'prompt');
   assert.ok(rollout.prompt.every((p: { spearman: number }) => p.spearman === 1), 'rollout never sees the text');
@@ -100,6 +100,9 @@ test('bad input: one error line, a non-zero exit, no picture', () => {
     [['explain', IMAGE, '--labels', 'a,b', '--target', 'c'], 2, /--target 'c' is not one of --labels/],
     [['explain', IMAGE], 2, /no text given/],
     [['sanity', IMAGE, '--text', TEXT], 2, /missing --method/],
+    [['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'deletion', '--step', '196'], 2, /--step 196: expected an integer from 1 to 24 \(a curve over 196 patches needs at least 10 points .*; 196 leaves 2\)/],
+    [['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'deletion', '--step', '25'], 2, /--step 25: expected an integer from 1 to 24 .*; 25 leaves 9\)/],
+    [['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'prompt', '--step', '4'], 2, /--step applies only to the deletion check/],
     [['ablate', IMAGE, IMAGE, '--text', TEXT], 2, /exactly one image/],
   ];
   for (const [args, code, message] of cases) {
@@ -118,7 +121,7 @@ test('explain, ablate, lens and sanity leave tf.memory().numTensors unchanged', 
     explain: [IMAGE, '--text', TEXT, '--method', 'legrad'],
     ablate: [IMAGE, '--text', TEXT, '--tower', 'image', '--mode', 'mean'],
     lens: [IMAGE, '--text', TEXT],
-    sanity: [IMAGE, '--text', TEXT, '--method', 'relevance', '--step', '98'],
+    sanity: [IMAGE, '--text', TEXT, '--method', 'relevance', '--step', '24'],
   };
   const log = console.log;
   try {
