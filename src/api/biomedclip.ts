@@ -48,6 +48,11 @@ export interface LoadModelOptions {
   onNote?: (message: string) => void;
   /** Load weights holding NaN/Inf (refused by default); embeddings and scores are still never non-finite. */
   allowNonfinite?: boolean;
+  /**
+   * Refuse images with more pixels than this, for every image this instance reads (default Pillow's
+   * MAX_IMAGE_PIXELS, 89,478,485); a call's own `maxPixels` wins. The CLI's `--max-pixels`.
+   */
+  maxPixels?: number;
 }
 
 export interface TextOptions {
@@ -135,8 +140,15 @@ export class BiomedCLIP {
     private readonly scale: number,
     readonly parallelism: Parallelism,
     private readonly onNote?: (message: string) => void,
+    /** Preprocessing options every image read by this instance gets, unless a call gives its own. */
+    readonly imageOptions: Pick<PreprocessOptions, 'maxPixels'> = {},
   ) {
     this.isDemo = isDemoModel(modelDir);
+  }
+
+  /** A call's preprocessing options over the instance's (`LoadModelOptions.maxPixels`). */
+  preprocessOptions(opts: PreprocessOptions = {}): PreprocessOptions {
+    return { ...opts, maxPixels: opts.maxPixels ?? this.imageOptions.maxPixels };
   }
 
   /** exp(logit_scale), the temperature of the logits; refused when it is not finite in float32, as open_clip computes it. */
@@ -163,7 +175,7 @@ export class BiomedCLIP {
     const fit = pooled && opts.workers === undefined ? defaultWorkerCount(cores, 4 * model.parameterCount(), freemem()) : undefined;
     const workers = positive('workers', opts.workers) ?? fit?.workers ?? 1;
     const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)), allowNonfinite: opts.allowNonfinite, limit: fit?.limit };
-    return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote);
+    return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote, { maxPixels: positive('max-pixels', opts.maxPixels) });
   }
 
   get config() {
@@ -181,7 +193,7 @@ export class BiomedCLIP {
     const s = this.config.preprocess.imageSize;
     const data = new Float32Array(images.length * 3 * s * s);
     for (let i = 0; i < images.length; i++) {
-      const p = await preprocessImage(images[i], this.config.preprocess, opts);
+      const p = await preprocessImage(images[i], this.config.preprocess, this.preprocessOptions(opts));
       data.set(p.pixelValues, i * 3 * s * s);
     }
     return { shape: [images.length, 3, s, s], data };

@@ -17,7 +17,7 @@ export interface Pair extends PairInputs {
 
 /** The caller disposes `pixels` and `ids` (`disposePair`). */
 export async function pairInputs(clip: BiomedCLIP, image: ImageInput, text: string, opts: PreprocessOptions = {}): Promise<Pair> {
-  const p = await preprocessImage(image, clip.config.preprocess, opts);
+  const p = await preprocessImage(image, clip.config.preprocess, clip.preprocessOptions(opts));
   const enc = clip.tokenize([text]); // one text: padded to its own length, so no [PAD]
   const s = clip.config.preprocess.imageSize;
   return {

@@ -86,6 +86,14 @@ export function intOption(flag: string, value: string | undefined, min: number, 
   return n;
 }
 
+/** The largest --max-pixels: 2^30 pixels (12 times Pillow's default limit). */
+export const MAX_PIXELS_LIMIT = 2 ** 30;
+
+/** `--max-pixels N`, shared by every command that reads images: bounded, since a decoded pixel costs 3 bytes at least. */
+export function maxPixelsOption(value: string | undefined): number | undefined {
+  return intOption('max-pixels', value, 1, MAX_PIXELS_LIMIT, 'a decoded image of 2^30 pixels already takes 3 GB');
+}
+
 /** The most results `--top` may ask for (search keeps them in memory). */
 export const MAX_TOP = 100_000;
 

@@ -122,7 +122,7 @@ export function overlayColormap(): ViewModel['colormap'] {
 /** The image tower's pass capturing every layer's attention, and the logit lens against the texts. */
 async function traceImage(clip: BiomedCLIP, name: string, textFeatures: Float32Array[]) {
   const { layers } = clip.config.vision;
-  const p = await preprocessImage(name, clip.config.preprocess);
+  const p = await preprocessImage(name, clip.config.preprocess, clip.preprocessOptions());
   const s = clip.config.preprocess.imageSize;
   const traced = await clip.trace({ pixelValues: { shape: [1, 3, s, s], data: p.pixelValues } }, { capture: range(layers).map(attentionPoint.image) });
   const pixels = tf.tensor4d(p.pixelValues, [1, 3, s, s]);
