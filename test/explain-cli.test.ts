@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
 import { preprocessImage } from '../src/image/index.js';
-import { cli as runCli, EXAMPLE_IMAGES, tempDemoModel } from './helpers.js';
+import { cli as runCli, EXAMPLE_IMAGES, oneErrorLine, tempDemoModel } from './helpers.js';
 
 const IMAGE = EXAMPLE_IMAGES.adenocarcinoma;
 const TEXT = 'adenocarcinoma with glandular structures';
@@ -113,6 +113,11 @@ test('bad input: one error line, a non-zero exit, no picture', () => {
     assert.match(errors[0], message);
   }
   assert.ok(!existsSync(path.dirname(file)) || readdirSync(path.dirname(file)).length === 0, 'no partial picture');
+});
+
+test('explain IMG BAD: the bad second image fails before the first is explained (nothing on stdout)', () => {
+  const r = runCli('explain', IMAGE, path.join(dir, 'missing-second.jpg'), '--text', TEXT, '--model', model, '--backend', 'wasm', '--quiet');
+  oneErrorLine(r, 1, /missing-second\.jpg: cannot read image file \(ENOENT\)/);
 });
 
 test('explain, ablate, lens and sanity leave tf.memory().numTensors unchanged', async () => {

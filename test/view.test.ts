@@ -164,6 +164,18 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
   assert.deepEqual((await fs.readdir(tmp)).filter((f) => f === 'bad.html' || f === 'page.png' || f.includes('.tmp-')), [], 'no page and no temporary file left');
 });
 
+test('a bad second image fails before any model work (no step line), and writes no page', async () => {
+  const out = path.join(tmp, 'late.html');
+  const broken = path.join(tmp, 'broken-second.png');
+  await fs.writeFile(broken, readFileSync(IMAGE).subarray(0, 100));
+  const r = await runCommand({ usage: '', run: (a) => main(['view', ...a]) }, ['--model', 'demo', '--backend', 'cpu', IMAGE, broken, '--text', 'x', '--out', out]);
+  assert.equal(r.code, 1, r.err);
+  const lines = r.err.split('\n').filter((l) => !l.includes('warning: demo model'));
+  assert.equal(lines.length, 1, `only the error, no "text tower"/"image tower" step before it: ${r.err}`);
+  assert.match(lines[0], /^biomedclip: error: .*broken-second\.png/);
+  assert.equal(existsSync(out), false);
+});
+
 test("the README's and docs/viewer.md's view command runs as written (data and output paths substituted)", async () => {
   for (const doc of ['README.md', 'docs/viewer.md']) {
     const line = readFileSync(path.join(REPO_ROOT, doc), 'utf8').split('\n').find((l) => l.startsWith('node bin/biomedclip.js view '))!;

@@ -8,7 +8,7 @@ import { availableParallelism, freemem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName } from '../backend.js';
 import { UserError } from '../errors.js';
-import { preprocessImage, type ImageInput, type PreprocessOptions } from '../image/index.js';
+import { checkImageInput, preprocessImage, type ImageInput, type PreprocessOptions } from '../image/index.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { clipLogits, zeroShotProbs } from '../model/head.js';
 import type { HookOptions } from '../model/hooks.js';
@@ -186,6 +186,14 @@ export class BiomedCLIP {
   get tokenizer(): WordPieceTokenizer {
     this.tokenizerCache ??= WordPieceTokenizer.fromModelDir(this.modelDir);
     return this.tokenizerCache;
+  }
+
+  /**
+   * Reads every image and checks its header (format, size, pixel limit) without decoding it; throws the
+   * first bad one's UserError. Run before long work so that no image fails after the others were done.
+   */
+  async checkImages(images: readonly ImageInput[], opts: PreprocessOptions = {}): Promise<void> {
+    for (const image of images) await checkImageInput(image, this.preprocessOptions(opts));
   }
 
   /** Preprocesses images exactly like open_clip's eval transform: [B, 3, S, S] float32. */

@@ -76,6 +76,9 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
   const texts = fromLabels ? (req.labels ?? []).map((l) => fillTemplate(template, l)) : req.texts;
   if (texts.length === 0) throw new UserError('no text given; pass --text TEXT (repeatable) or --labels "a,b,c"', 2);
 
+  // Every image read and its header checked before any model work: a bad second image used to fail only
+  // after the first one's passes (tens of seconds at full size).
+  await clip.checkImages(req.images);
   req.onStep?.(`text tower: ${texts.length} text(s)`);
   const { views: textViews, features: textFeatures } = await traceTexts(clip, texts);
   const labelEmbeddings = req.labels ? await clip.labelEmbeddings(req.labels, [template]) : undefined;

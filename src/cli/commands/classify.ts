@@ -53,6 +53,7 @@ Examples:
     const templates = [...(values.templates ? templatesOption(values.templates).templates : []), ...(values.template ?? [])];
     const clip = await openModel(values);
     try {
+      await clip.checkImages(positionals); // a bad last image fails before the first batch runs
       const bar = progressBar('classify', positionals.length, 'images');
       const scores = await clip.classify(positionals, labels, { templates: templates.length > 0 ? templates : undefined, onProgress: (done) => bar.update(done) });
       bar.done();

@@ -71,6 +71,7 @@ Examples:
       const results: Array<Record<string, unknown>> = [];
       const pictures: Array<{ file: string; png: Buffer }> = [];
       const pairs: Array<{ image: string; text: string; i: number; j: number }> = [];
+      await clip.checkImages(positionals); // all of them before the first explanation
       for (const [i, image] of positionals.entries()) (await textsFor(clip, image, values)).forEach((text, j) => pairs.push({ image, text, i, j }));
       if (!values.json) label.tableHeader();
       for (const { image, text, i, j } of pairs) {
