@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, outputFile, parse, printJson } from '../common.js';
+import { intOption, MAX_TOP, MODEL_HELP, MODEL_OPTIONS, openModel, outputFile, parse, printJson } from '../common.js';
 import { labelsOption } from '../labels.js';
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { METHODS, type Method } from '../../inspect/explain.js';
-import { VIEW_METHODS, collectView } from '../../view/data.js';
+import { DEFAULT_EXPLAIN_TOP, VIEW_METHODS, collectView } from '../../view/data.js';
 import { buildPage } from '../../view/page.js';
 
 export const command: Command = {
@@ -31,6 +31,8 @@ Options:
   --labels "a,b,c"   zero-shot labels: adds each image's scores (and, without --text, the texts);
                      CSV quoting for a label with a comma, repeats append (as classify)
   --template T       prompt template with {} for the labels (default "${DEFAULT_TEMPLATE}")
+  --explain-top K    without --text: explain each image's K most probable labels (default
+                     ${DEFAULT_EXPLAIN_TOP}; a note says so); the zero-shot scores still list every label
   --methods M,M      explanation methods per pair (default ${VIEW_METHODS.join(',')}; any of
                      ${METHODS.join(', ')}; see biomedclip explain --help)
   --out FILE.html    the page to write (atomically: no partial file on error)
@@ -54,6 +56,7 @@ Examples:
         labels: { type: 'string', multiple: true },
         template: { type: 'string' },
         methods: { type: 'string' },
+        'explain-top': { type: 'string' },
         out: { type: 'string' },
       },
     });
@@ -67,10 +70,13 @@ Examples:
     const twice = [positionals, values.text ?? []].map((list) => list.find((x, i) => list.indexOf(x) !== i)).find((x) => x !== undefined);
     if (twice !== undefined) throw new UserError(`'${twice}' is given twice; give each image and text once`, 2);
     const methods = values.methods === undefined ? undefined : methodsOption(values.methods);
+    if (values['explain-top'] !== undefined && values.text?.length) throw new UserError('--explain-top picks among the --labels prompts; with --text, the texts given are the ones explained: drop one of them', 2);
+    const explainTop = intOption('explain-top', values['explain-top'], 1, MAX_TOP);
     const clip = await openModel(values);
     try {
       const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: ${m}`);
-      const view = await collectView(clip, { images: positionals, texts: values.text ?? [], labels, template: values.template, methods, onStep: note });
+      const onNote = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
+      const view = await collectView(clip, { images: positionals, texts: values.text ?? [], labels, template: values.template, methods, explainTop, onStep: note, onNote });
       const page = buildPage(view);
       await writeFileAtomic(values.out, page.html);
       if (values.json) printJson({ ...(view.model.label ? { model: view.model.label } : {}), out: values.out, bytes: page.bytes, cost: page.cost });
