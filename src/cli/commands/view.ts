@@ -22,8 +22,8 @@ Writes one self-contained HTML page (docs/viewer.md) that shows, for each image 
   - the logit lens: each image block's [CLS] scored against the texts, per layer.
 Keyboard: arrows move layer and head, m head mean, c [CLS], Esc unpin, [ ] previous/next image.
 The page fetches nothing (data, script and style are inside; its Content-Security-Policy forbids any
-request). Attention is stored as 8 bits per value with a scale per row, gzipped: 2.5 to 6 MB per image at
-full size. Its "download data" button saves one image's numbers as JSON in the contracts of
+request). Attention is stored as 8 bits per value with a scale per row, gzipped: a page of one full-size
+image and one text is 2.7 to 6.4 MB (measured by test/view.test.ts; docs/viewer.md has the table). Its "download data" button saves one image's numbers as JSON in the contracts of
 \`explain --json\`, \`lens --json\` and \`trace\`.
 
 Options:
