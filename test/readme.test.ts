@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { EXAMPLE_IMAGES, REPO_ROOT } from './helpers.js';
+import { REPO_ROOT } from './helpers.js';
 
 test('README quick-start command classifies the example image', () => {
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
