@@ -38,7 +38,7 @@ test('parse errors: one line, our words, balanced quotes, the command named', ()
 
 test('CLI: --layer -1 and --layer=-1 give the option\'s own message (exit 2), before any model work', () => {
   for (const args of [['--layer', '-1'], ['--layer=-1']]) {
-    oneErrorLine(cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', ...args), 2, /--layer -1: expected an integer >= 0/);
+    oneErrorLine(cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'attention', ...args), 2, /--layer -1: expected an integer >= 0/);
   }
   oneErrorLine(cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'rollout', '--discard-ratio', '-0.5'), 2, /--discard-ratio -0\.5: expected a number in \[0, 1\)/);
 });
