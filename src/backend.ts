@@ -69,7 +69,7 @@ export async function useBackend(requested?: string, opts: BackendOptions = {}):
   tf.enableProdMode();
   if (requested !== undefined) {
     if (!BACKENDS.includes(requested as BackendName)) {
-      throw new UserError(`unknown backend '${requested}'; valid backends: ${BACKENDS.join(', ')}`);
+      throw new UserError(`unknown backend '${requested}'; valid backends: ${BACKENDS.join(', ')}`, 2); // a bad argument: exit 2
     }
     const name = requested as BackendName;
     if (!(await register(name, threads, true)) || !(await tf.setBackend(name))) throw new UserError(`backend '${name}' is not available; ${installHint(name)}`);

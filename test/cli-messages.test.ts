@@ -79,3 +79,38 @@ test('--pad-to beyond the model is a usage error (exit 2), in the library too', 
     clip.dispose();
   }
 });
+
+test('--templates: a path that is not there is named as a missing file, not as an unknown set; classify reads a templates file', () => {
+  const missing = oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', './missing.txt'), 2, /--templates \.\/missing\.txt: the file does not exist \(looked in .*missing\.txt\); pass an existing file with one template per line/);
+  assert.doesNotMatch(missing, /unknown template set/);
+  oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', 'my-prompts.txt'), 2, /the file does not exist/);
+  oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', 'pcamm'), 2, /"pcamm": unknown template set; use one of biomedclip, openclip-default/);
+  const file = path.join(dir, 'templates.txt');
+  writeFileSync(file, '# two prompts\nan image of {}\n{} in a slide\n');
+  const r = cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--backend', 'cpu', '--labels', 'a,b', '--templates', file, '--json', '--quiet');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout)[0].scores.length, 2);
+});
+
+test('--max-pixels: every command that reads images takes it, and the too-large error names it', () => {
+  const img = EXAMPLE_IMAGES.squamous;
+  const runs: string[][] = [
+    ['classify', img, '--labels', 'a,b'],
+    ['embed', '--image', img],
+    ['trace', '--image', img, '--out', path.join(dir, 'never.safetensors')],
+    ['explain', img, '--text', 'x'],
+    ['ablate', img, '--text', 'x'],
+    ['lens', img, '--text', 'x'],
+    ['sanity', img, '--text', 'x', '--method', 'attention', '--checks', 'prompt'],
+    ['view', img, '--text', 'x', '--out', path.join(dir, 'never.html')],
+  ];
+  for (const args of runs) {
+    const r = cli(...args, '--model', demo, '--backend', 'cpu', '--quiet', '--max-pixels', '1000');
+    const line = r.stderr.split('\n').find((l) => l.startsWith('biomedclip: error:')) ?? r.stderr;
+    assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
+    assert.match(line, /above the limit of 1000 .*raise the limit \(--max-pixels N/, args[0]);
+  }
+  for (const f of ['never.safetensors', 'never.html']) assert.equal(existsSync(path.join(dir, f)), false, `${f}: no partial output`);
+  oneError(cli('explain', img, '--text', 'x', '--model', demo, '--max-pixels', '99999999999'), 2, /--max-pixels 99999999999: expected an integer from 1 to 1,073,741,824/);
+  oneError(cli('summary', '--model', demo, '--max-pixels', '1000'), 2, /--max-pixels: `biomedclip summary` reads no image files; drop it/);
+});

@@ -178,6 +178,6 @@ test('the convert command: flags, JSON report, usage errors', async () => {
   await assert.rejects(command.run(['--out', outDir]), (e: unknown) => e instanceof UserError && e.exitCode === 2);
   await assert.rejects(command.run([path.join(fx, 'tiny.pt')]), /--out DIR is required/);
   await assert.rejects(command.run([path.join(fx, 'tiny.pt'), '--out', outDir, '--dtype', 'f8']), /--dtype f8/);
-  await assert.rejects(command.run([path.join(fx, 'tiny.pt'), '--out', outDir, '--bogus']), /Unknown option '--bogus'/);
+  await assert.rejects(command.run([path.join(fx, 'tiny.pt'), '--out', outDir, '--bogus']), /unknown option '--bogus'/);
   assert.match(command.usage, /Examples:/);
 });

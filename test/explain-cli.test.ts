@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
 import { preprocessImage } from '../src/image/index.js';
-import { cli as runCli, EXAMPLE_IMAGES, tempDemoModel } from './helpers.js';
+import { cli as runCli, EXAMPLE_IMAGES, oneErrorLine, tempDemoModel } from './helpers.js';
 
 const IMAGE = EXAMPLE_IMAGES.adenocarcinoma;
 const TEXT = 'adenocarcinoma with glandular structures';
@@ -77,10 +77,10 @@ test('ablate, lens and sanity print their tables as JSON', () => {
   const lens = json('lens', IMAGE, '--labels', 'adenocarcinoma,normal tissue');
   assert.equal(lens.layers.length, 2);
   assert.ok(Math.abs(lens.layers[1].probability.reduce((a: number, b: number) => a + b) - 1) < 1e-6);
-  const sanity = json('sanity', IMAGE, '--labels', 'adenocarcinoma,normal tissue', '--target', 'adenocarcinoma', '--method', 'gradcam', '--step', '98');
+  const sanity = json('sanity', IMAGE, '--labels', 'adenocarcinoma,normal tissue', '--target', 'adenocarcinoma', '--method', 'gradcam', '--step', '24');
   assert.deepEqual(sanity.randomization.map((r: { step: string }) => r.step), ['visual.head.proj + visual.trunk.norm', 'visual.trunk.blocks.1', 'visual.trunk.blocks.0', 'visual.trunk.patch_embed + cls_token + pos_embed']);
   assert.equal(sanity.deletion.metric, 'probability');
-  assert.equal(sanity.deletion.curve.length, 3, '0, 98 and 196 patches removed');
+  assert.equal(sanity.deletion.curve.length, 10, '0, 24, ..., 192 and 196 patches removed');
   assert.deepEqual(sanity.prompt.map((p: { kind: string }) => p.kind), ['unrelated', 'shuffled']);
   const rollout = json('sanity', IMAGE, '--text', TEXT, '--method', 'rollout', '--checks', 'prompt');
   assert.ok(rollout.prompt.every((p: { spearman: number }) => p.spearman === 1), 'rollout never sees the text');
@@ -91,11 +91,18 @@ test('bad input: one error line, a non-zero exit, no picture', () => {
   const cases: Array<[string[], number, RegExp]> = [
     [['explain', path.join(dir, 'missing.jpg'), '--text', TEXT, '--out', file], 1, /missing\.jpg/],
     [['explain', IMAGE, '--text', TEXT, '--method', 'saliency'], 2, /--method saliency: expected one of attention, rollout/],
-    [['explain', IMAGE, '--text', TEXT, '--layer', '7'], 2, /--layer 7: must be an integer from 0 to 1/],
+    [['explain', IMAGE, '--text', TEXT, '--method', 'attention', '--layer', '7'], 2, /--layer 7: must be an integer from 0 to 1/],
+    [['explain', IMAGE, '--text', TEXT, '--method', 'rollout', '--head', '0'], 2, /--head applies only to --method attention; --method rollout ignores it/],
+    [['explain', IMAGE, '--text', TEXT, '--layer', '1'], 2, /--layer applies only to --method attention or gradcam; --method relevance ignores it/],
+    [['sanity', IMAGE, '--text', TEXT, '--method', 'legrad', '--discard-ratio', '0.5'], 2, /--discard-ratio applies only to --method rollout; --method legrad ignores it/],
+    [['explain', IMAGE, '--text', TEXT, '--top', '1000000000'], 2, /--top 1000000000: expected an integer from 1 to 196 \(the model's 196 patches\)/],
     [['explain', IMAGE, '--text', TEXT, '--out', path.join(dir, 'map.jpg')], 2, /expected a \.png/],
     [['explain', IMAGE, '--labels', 'a,b', '--target', 'c'], 2, /--target 'c' is not one of --labels/],
     [['explain', IMAGE], 2, /no text given/],
     [['sanity', IMAGE, '--text', TEXT], 2, /missing --method/],
+    [['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'deletion', '--step', '196'], 2, /--step 196: expected an integer from 1 to 24 \(a curve over 196 patches needs at least 10 points .*; 196 leaves 2\)/],
+    [['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'deletion', '--step', '25'], 2, /--step 25: expected an integer from 1 to 24 .*; 25 leaves 9\)/],
+    [['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'prompt', '--step', '4'], 2, /--step applies only to the deletion check/],
     [['ablate', IMAGE, IMAGE, '--text', TEXT], 2, /exactly one image/],
   ];
   for (const [args, code, message] of cases) {
@@ -108,13 +115,18 @@ test('bad input: one error line, a non-zero exit, no picture', () => {
   assert.ok(!existsSync(path.dirname(file)) || readdirSync(path.dirname(file)).length === 0, 'no partial picture');
 });
 
+test('explain IMG BAD: the bad second image fails before the first is explained (nothing on stdout)', () => {
+  const r = runCli('explain', IMAGE, path.join(dir, 'missing-second.jpg'), '--text', TEXT, '--model', model, '--backend', 'wasm', '--quiet');
+  oneErrorLine(r, 1, /missing-second\.jpg: cannot read image file \(ENOENT\)/);
+});
+
 test('explain, ablate, lens and sanity leave tf.memory().numTensors unchanged', async () => {
   const commands = ['explain', 'ablate', 'lens', 'sanity'];
   const runs: Record<string, string[]> = {
     explain: [IMAGE, '--text', TEXT, '--method', 'legrad'],
     ablate: [IMAGE, '--text', TEXT, '--tower', 'image', '--mode', 'mean'],
     lens: [IMAGE, '--text', TEXT],
-    sanity: [IMAGE, '--text', TEXT, '--method', 'relevance', '--step', '98'],
+    sanity: [IMAGE, '--text', TEXT, '--method', 'relevance', '--step', '24'],
   };
   const log = console.log;
   try {

@@ -119,6 +119,26 @@ test('labels alone: their prompts are the texts, and the lens gives a zero-shot 
   }
 });
 
+test('many labels, no --text: each image explains only its most probable few, with a note; scores and lens probabilities cover every label', async () => {
+  const labels = ['tumor', 'normal tissue', 'necrosis', 'stroma', 'lymphocytes'];
+  const notes: string[] = [];
+  const view = await collectView(clip, { images: [IMAGE], texts: [], labels, methods: ['rollout'], onNote: (m) => notes.push(m) });
+  const scores = view.images[0].scores!;
+  assert.equal(scores.length, 5, 'scores list every label');
+  const top = scores.slice(0, 3).map((x) => `this is a photo of ${x.label}`);
+  assert.deepEqual(view.explanations.map((e) => e.text), top, 'the three most probable, in order');
+  assert.deepEqual(view.texts.map((t) => t.text).sort(), [...top].sort(), 'the page shows the explained texts');
+  const lens = view.images[0].lens!;
+  assert.deepEqual(lens.texts, top);
+  const last = lens.layers.at(-1)!.probability!;
+  scores.slice(0, 3).forEach((x, i) => assert.ok(Math.abs(last[i] - x.probability) < 1e-4, 'the lens keeps the softmax over all labels'));
+  assert.equal(notes.length, 1);
+  assert.match(notes[0], /explaining each image's 3 most probable of the 5 labels .*--explain-top N/);
+  const all = await collectView(clip, { images: [IMAGE], texts: [], labels, methods: ['rollout'], explainTop: 5, onNote: (m) => notes.push(m) });
+  assert.equal(all.explanations.length, 5);
+  assert.equal(notes.length, 1, 'no note when every label is explained');
+});
+
 test('the command writes the page and says what it costs', async () => {
   const out = path.join(tmp, 'report.html');
   const r = await runCommand(viewCommand, [IMAGE, '--demo', '--backend', 'cpu', '--text', 'tumor cells', '--labels', 'tumor,normal', '--out', out, '--json', '--quiet']);
@@ -146,7 +166,11 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
     [[IMAGE, '--text', 'x', '--methods', 'saliency', '--out', out], /unknown method 'saliency'; valid: /],
     [[broken, '--text', 'x', '--out', out], /broken\.png/],
     [[IMAGE, IMAGE, '--text', 'x', '--out', out], /is given twice/],
-    [[IMAGE, '--bogus'], /Unknown option '--bogus'.*see `biomedclip view --help`/],
+    [[IMAGE, '--bogus'], /unknown option '--bogus'; see `biomedclip view --help`/],
+    [[IMAGE, '--text', 'x', '--methods', '', '--out', out], /--methods "": no methods given; pass some of attention, rollout/],
+    [[IMAGE, '--labels', 'a,b', '--explain-top', '0', '--out', out], /--explain-top 0: expected an integer from 1 to/],
+    [[IMAGE, '--text', 'x', '--labels', 'a,b', '--explain-top', '1', '--out', out], /--explain-top picks among the --labels prompts/],
+    [[IMAGE, '--text', 'x', '--methods', 'rollout,,gradcam', '--out', out], /--methods "rollout,,gradcam": an empty item; remove the extra comma/],
     [[IMAGE, '--text', 'x', '--out', out, '--demo', '--model', '/elsewhere'], /--demo and --model \/elsewhere exclude each other/],
   ];
   for (const [args, message] of cases) {
@@ -160,6 +184,18 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
   }
   assert.equal(existsSync(out), false);
   assert.deepEqual((await fs.readdir(tmp)).filter((f) => f === 'bad.html' || f === 'page.png' || f.includes('.tmp-')), [], 'no page and no temporary file left');
+});
+
+test('a bad second image fails before any model work (no step line), and writes no page', async () => {
+  const out = path.join(tmp, 'late.html');
+  const broken = path.join(tmp, 'broken-second.png');
+  await fs.writeFile(broken, readFileSync(IMAGE).subarray(0, 100));
+  const r = await runCommand({ usage: '', run: (a) => main(['view', ...a]) }, ['--model', 'demo', '--backend', 'cpu', IMAGE, broken, '--text', 'x', '--out', out]);
+  assert.equal(r.code, 1, r.err);
+  const lines = r.err.split('\n').filter((l) => !l.includes('warning: demo model'));
+  assert.equal(lines.length, 1, `only the error, no "text tower"/"image tower" step before it: ${r.err}`);
+  assert.match(lines[0], /^biomedclip: error: .*broken-second\.png/);
+  assert.equal(existsSync(out), false);
 });
 
 test("the README's and docs/viewer.md's view command runs as written (data and output paths substituted)", async () => {

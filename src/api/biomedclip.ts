@@ -8,7 +8,7 @@ import { availableParallelism, freemem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName } from '../backend.js';
 import { UserError } from '../errors.js';
-import { preprocessImage, type ImageInput, type PreprocessOptions } from '../image/index.js';
+import { checkImageInput, preprocessImage, type ImageInput, type PreprocessOptions } from '../image/index.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { clipLogits, zeroShotProbs } from '../model/head.js';
 import type { HookOptions } from '../model/hooks.js';
@@ -48,6 +48,11 @@ export interface LoadModelOptions {
   onNote?: (message: string) => void;
   /** Load weights holding NaN/Inf (refused by default); embeddings and scores are still never non-finite. */
   allowNonfinite?: boolean;
+  /**
+   * Refuse images with more pixels than this, for every image this instance reads (default Pillow's
+   * MAX_IMAGE_PIXELS, 89,478,485); a call's own `maxPixels` wins. The CLI's `--max-pixels`.
+   */
+  maxPixels?: number;
 }
 
 export interface TextOptions {
@@ -135,8 +140,15 @@ export class BiomedCLIP {
     private readonly scale: number,
     readonly parallelism: Parallelism,
     private readonly onNote?: (message: string) => void,
+    /** Preprocessing options every image read by this instance gets, unless a call gives its own. */
+    readonly imageOptions: Pick<PreprocessOptions, 'maxPixels'> = {},
   ) {
     this.isDemo = isDemoModel(modelDir);
+  }
+
+  /** A call's preprocessing options over the instance's (`LoadModelOptions.maxPixels`). */
+  preprocessOptions(opts: PreprocessOptions = {}): PreprocessOptions {
+    return { ...opts, maxPixels: opts.maxPixels ?? this.imageOptions.maxPixels };
   }
 
   /** exp(logit_scale), the temperature of the logits; refused when it is not finite in float32, as open_clip computes it. */
@@ -163,7 +175,7 @@ export class BiomedCLIP {
     const fit = pooled && opts.workers === undefined ? defaultWorkerCount(cores, 4 * model.parameterCount(), freemem()) : undefined;
     const workers = positive('workers', opts.workers) ?? fit?.workers ?? 1;
     const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)), allowNonfinite: opts.allowNonfinite, limit: fit?.limit };
-    return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote);
+    return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote, { maxPixels: positive('max-pixels', opts.maxPixels) });
   }
 
   get config() {
@@ -176,12 +188,20 @@ export class BiomedCLIP {
     return this.tokenizerCache;
   }
 
+  /**
+   * Reads every image and checks its header (format, size, pixel limit) without decoding it; throws the
+   * first bad one's UserError. Run before long work so that no image fails after the others were done.
+   */
+  async checkImages(images: readonly ImageInput[], opts: PreprocessOptions = {}): Promise<void> {
+    for (const image of images) await checkImageInput(image, this.preprocessOptions(opts));
+  }
+
   /** Preprocesses images exactly like open_clip's eval transform: [B, 3, S, S] float32. */
   async pixelValues(images: ImageInput[], opts: PreprocessOptions = {}): Promise<HostTensor> {
     const s = this.config.preprocess.imageSize;
     const data = new Float32Array(images.length * 3 * s * s);
     for (let i = 0; i < images.length; i++) {
-      const p = await preprocessImage(images[i], this.config.preprocess, opts);
+      const p = await preprocessImage(images[i], this.config.preprocess, this.preprocessOptions(opts));
       data.set(p.pixelValues, i * 3 * s * s);
     }
     return { shape: [images.length, 3, s, s], data };

@@ -19,11 +19,13 @@ export interface Pair extends PairInputs {
 export interface PairSource {
   readonly config: { preprocess: PreprocessConfig };
   tokenize(texts: string[]): Encoding;
+  /** The caller's options with the model's own defaults (its --max-pixels) filled in. */
+  preprocessOptions(opts: PreprocessOptions): PreprocessOptions;
 }
 
 /** The caller disposes `pixels` and `ids` (`disposePair`). */
 export async function pairInputs(clip: PairSource, image: ImageInput, text: string, opts: PreprocessOptions = {}): Promise<Pair> {
-  const p = await preprocessImage(image, clip.config.preprocess, opts);
+  const p = await preprocessImage(image, clip.config.preprocess, clip.preprocessOptions(opts));
   const enc = clip.tokenize([text]); // one text: padded to its own length, so no [PAD]
   const s = clip.config.preprocess.imageSize;
   return {

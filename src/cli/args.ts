@@ -8,13 +8,62 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from '../errors.js';
 
-/** parseArgs with our error style: unknown flags become one-line UserErrors (exit 2) naming the command's help. */
+/**
+ * parseArgs with our error style: a bad flag is one line (exit 2) that names it and the command's help.
+ * A negative number after a flag that takes a value is that value (`--layer -1` means `--layer=-1`, which
+ * the option's own check then accepts or refuses); Node's parser would call it "ambiguous" instead.
+ */
 export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, args: string[], config: T): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
+  let parsed;
   try {
-    return parseArgs({ ...config, args, strict: true as const });
+    parsed = parseArgs({ ...config, args: negativeValues(args, config.options ?? {}), strict: true as const });
   } catch (err) {
-    throw new UserError(`${(err as Error).message.split('\n')[0]}; see \`biomedclip ${command} --help\``, 2);
+    throw new UserError(`${parseErrorMessage(err)}; see \`biomedclip ${command} --help\``, 2);
   }
+  demoAsModel(parsed.values as Record<string, unknown>);
+  return parsed;
+}
+
+/**
+ * `--demo` is `--model demo` on every command that takes `--model` (both come in MODEL_OPTIONS). Resolved
+ * here, once, so each command, and each helper that reads `values.model`, sees only `model`.
+ */
+function demoAsModel(values: Record<string, unknown>): void {
+  if (values.demo !== true) return;
+  if (values.model !== undefined && values.model !== 'demo') throw new UserError(`--demo and --model ${values.model} exclude each other (--demo is --model demo); pass one`, 2);
+  values.model = 'demo';
+}
+
+/** A negative number: -1, -0.5, -.5, -1e-3 (what a user means as a value, never a flag: none is a digit). */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/** `--flag -3` → `--flag=-3` for every flag that takes a string value; everything after `--` untouched. */
+export function negativeValues(args: string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') return out.concat(args.slice(i));
+    const flag = /^--([^=]+)$/.exec(arg)?.[1];
+    const next = args[i + 1];
+    if (flag !== undefined && Object.hasOwn(options, flag) && options[flag].type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * Node's parse errors in our words, on one line: its unknown-option message suggests a quoting that does
+ * not close (`as in '-- "--demo"`), and its "ambiguous" message spreads the fix over three lines.
+ */
+function parseErrorMessage(err: unknown): string {
+  const e = err as Error & { code?: string };
+  const unknown = /^Unknown option '([^']*)'/.exec(e.message);
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) return `unknown option '${unknown[1]}'`;
+  const ambiguous = /^Option '([^']*)' argument is ambiguous/.exec(e.message);
+  if (ambiguous) return `${ambiguous[1]} is followed by a value that starts with '-'; if it is the value, write ${ambiguous[1]}=VALUE`;
+  return e.message.split('\n')[0].replace(/\.$/, '');
 }
 
 /**
@@ -35,6 +84,14 @@ export function intOption(flag: string, value: string | undefined, min: number, 
     throw new UserError(`--${flag} ${value}: expected an integer from ${min} to ${max.toLocaleString('en-US')}${why ? ` (${why})` : ''}`, 2);
   }
   return n;
+}
+
+/** The largest --max-pixels: 2^30 pixels (12 times Pillow's default limit). */
+export const MAX_PIXELS_LIMIT = 2 ** 30;
+
+/** `--max-pixels N`, shared by every command that reads images: bounded, since a decoded pixel costs 3 bytes at least. */
+export function maxPixelsOption(value: string | undefined): number | undefined {
+  return intOption('max-pixels', value, 1, MAX_PIXELS_LIMIT, 'a decoded image of 2^30 pixels already takes 3 GB');
 }
 
 /** The most results `--top` may ask for (search keeps them in memory). */

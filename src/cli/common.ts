@@ -8,7 +8,9 @@ import { UserError, oneLine } from '../errors.js';
 import { downloadModel } from '../hub/download-model.js';
 import { resolveModelDir } from '../hub/model-dir.js';
 import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
-import { intOption } from './args.js';
+import { BACKENDS } from '../backend.js';
+import { PILLOW_MAX_IMAGE_PIXELS } from '../image/index.js';
+import { intOption, maxPixelsOption } from './args.js';
 
 /**
  * Bound of --workers and --threads: each worker holds its own copy of the model (~1.6 GB at full size), and
@@ -18,11 +20,13 @@ const MAX_PARALLEL = 64;
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
+  demo: { type: 'boolean', default: false },
   backend: { type: 'string' },
   workers: { type: 'string' },
   threads: { type: 'string' },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
+  'max-pixels': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 export const MODEL_HELP = `Model options:
@@ -32,6 +36,7 @@ export const MODEL_HELP = `Model options:
                      random-weight model that works offline (its scores are meaningless;
                      its outputs say so: a JSON "model" field, a CSV "model" column,
                      a table's first line)
+  --demo             same as --model demo
   --backend NAME     tensorflow | webgpu | wasm | cpu (default: the fastest available;
                      webgpu only on a real GPU unless named)
   --workers N        worker threads for bulk work, each with its own copy of the model
@@ -40,20 +45,33 @@ export const MODEL_HELP = `Model options:
   --threads N        wasm threads per model (default: every core for single images and
                      texts, cores / workers in each worker)
   --json             machine-readable JSON on stdout
-  --quiet            no notes on stderr`;
+  --quiet            no notes on stderr
+  --max-pixels N     for commands that read images: refuse those with more pixels (default
+                     ${PILLOW_MAX_IMAGE_PIXELS.toLocaleString('en-US')}, Pillow's decompression-bomb limit; at most 2^30)`;
 
-export { intOption, MAX_TOP, oneFormat, outputFile, padToOption, parse } from './args.js';
+export { intOption, MAX_TOP, maxPixelsOption, oneFormat, outputFile, padToOption, parse } from './args.js';
 
-export async function openModel(values: { model?: string; backend?: string; workers?: string; threads?: string; quiet?: boolean; allowNonfinite?: boolean }): Promise<BiomedCLIP> {
+export async function openModel(values: { model?: string; backend?: string; workers?: string; threads?: string; quiet?: boolean; allowNonfinite?: boolean; 'max-pixels'?: string }): Promise<BiomedCLIP> {
   const workers = intOption('workers', values.workers, 1, MAX_PARALLEL, 'one model copy per worker');
   const threads = intOption('threads', values.threads, 1, MAX_PARALLEL, "wasm's thread pool");
+  // Every image the model reads gets it: so each command that reads images has the flag its errors name.
+  const maxPixels = maxPixelsOption(values['max-pixels']);
+  // Checked before the model is found or downloaded: a typo must not cost a 784 MB download first.
+  if (values.backend !== undefined && !(BACKENDS as string[]).includes(values.backend)) {
+    throw new UserError(`--backend ${values.backend}: unknown backend; valid backends: ${BACKENDS.join(', ')}`, 2);
+  }
   // 'demo' is resolved by BiomedCLIP.load, as for library users.
   const dir = values.model === 'demo' ? 'demo' : await modelDirOrDownload(values.model, values.quiet);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
-  const clip = await BiomedCLIP.load(dir, { backend: values.backend, workers, threads, onNote: note, allowNonfinite: values.allowNonfinite });
+  const clip = await BiomedCLIP.load(dir, { backend: values.backend, workers, threads, onNote: note, allowNonfinite: values.allowNonfinite, maxPixels });
   // Never quiet: results of random weights must not be mistaken for BiomedCLIP's.
   if (clip.isDemo) console.error(`biomedclip: warning: ${DEMO_WARNING}`);
   return clip;
+}
+
+/** Commands that take MODEL_OPTIONS but read no image file (summary, parity) refuse --max-pixels rather than ignore it. */
+export function readsNoImages(command: string, values: { 'max-pixels'?: string }): void {
+  if (values['max-pixels'] !== undefined) throw new UserError(`--max-pixels: \`biomedclip ${command}\` reads no image files; drop it`, 2);
 }
 
 /**

@@ -6,7 +6,7 @@
 import { DEFAULT_TEMPLATE, fillTemplate, type BiomedCLIP } from '../api/biomedclip.js';
 import { UserError } from '../errors.js';
 import { labelsOption } from './labels.js';
-import type { ExplainOptions } from '../inspect/explain.js';
+import type { ExplainOptions, Method } from '../inspect/explain.js';
 
 export const PAIR_OPTIONS = {
   text: { type: 'string', multiple: true },
@@ -95,9 +95,29 @@ export const EXPLAIN_OPTIONS_HELP = `Method options:
   --start-layer L    relevance: first block (default 0); legrad: first block (default layers - 2)
   --head-fusion F    rollout: mean (default; the paper), max or min (vit-explain)
   --discard-ratio R  rollout: zero this fraction of the lowest attentions per layer (vit-explain; default 0)
-  --pool P           legrad: cls (default) or mean (LeGrad's open_clip recipe)`;
+  --pool P           legrad: cls (default) or mean (LeGrad's open_clip recipe)
+An option given with a method it does not apply to is an error.`;
 
-export function explainOptions(values: { [K in keyof typeof EXPLAIN_OPTIONS]?: string }): ExplainOptions {
+/**
+ * The methods that read each method option (src/inspect/explain.ts). An option the chosen method ignores
+ * is an error naming the methods that take it: `--head 3 --method rollout` used to run the rollout and
+ * print a map the user took for head 3's.
+ */
+const USED_BY: Record<Exclude<keyof typeof EXPLAIN_OPTIONS, 'method'>, readonly Method[]> = {
+  layer: ['attention', 'gradcam'],
+  head: ['attention'],
+  'start-layer': ['relevance', 'legrad'],
+  'head-fusion': ['rollout'],
+  'discard-ratio': ['rollout'],
+  pool: ['legrad'],
+};
+
+export function explainOptions(values: { [K in keyof typeof EXPLAIN_OPTIONS]?: string }, method: Method): ExplainOptions {
+  for (const [flag, methods] of Object.entries(USED_BY)) {
+    if (values[flag as keyof typeof USED_BY] !== undefined && !methods.includes(method)) {
+      throw new UserError(`--${flag} applies only to --method ${methods.join(' or ')}; --method ${method} ignores it, so drop it or change the method`, 2);
+    }
+  }
   return {
     layer: intFlag('layer', values.layer),
     head: intFlag('head', values.head),

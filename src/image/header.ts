@@ -49,7 +49,7 @@ export function readHeader(bytes: Uint8Array, name: string, maxPixels: number): 
   if (pixels > maxPixels) {
     throw new UserError(
       `${name}: image declares ${header.width}x${header.height} = ${pixels} pixels, above the limit of ` +
-        `${maxPixels} (Pillow's decompression-bomb limit); shrink it first or raise maxPixels`,
+        `${maxPixels} (Pillow's decompression-bomb limit); shrink it first, or raise the limit (--max-pixels N; maxPixels in the library)`,
     );
   }
   return header;

@@ -8,7 +8,7 @@ import { OPENAI_MEAN, OPENAI_STD, type ImageInput, type PreprocessConfig, type P
 export type { ImageInput, PreprocessConfig, PreprocessOptions, Preprocessed, RawImage } from './types.js';
 export { OPENAI_MEAN, OPENAI_STD } from './types.js';
 export { PILLOW_MAX_IMAGE_PIXELS } from './header.js';
-export { resolveDecoder } from './preprocess.js';
+export { checkImageInput, resolveDecoder } from './preprocess.js';
 
 /** BiomedCLIP's preprocess_cfg (open_clip_config.json): 224 px, OpenAI CLIP's mean and std. */
 export const DEFAULT_PREPROCESS: PreprocessConfig = {

@@ -44,6 +44,21 @@ export async function decodeInput(input: ImageInput, opts: PreprocessOptions): P
   return decoder === 'sharp' ? decodeWithSharp(bytes, header, name) : decodeWithJs(bytes, header, name);
 }
 
+/**
+ * Reads `input` and checks its header (format, size, the pixel limit) without decoding the pixels: what a
+ * command runs on all its inputs before any model work, so that a bad last image fails in a second
+ * instead of after every other image's work. Throws the UserError decoding would throw for the same fault.
+ */
+export async function checkImageInput(input: ImageInput, opts: PreprocessOptions = {}): Promise<void> {
+  const maxPixels = opts.maxPixels ?? PILLOW_MAX_IMAGE_PIXELS;
+  if (isRawImage(input)) {
+    fromRaw(input, maxPixels);
+    return;
+  }
+  const name = typeof input === 'string' ? input : '<image bytes>';
+  readHeader(typeof input === 'string' ? await readImageFile(input) : input, name, maxPixels);
+}
+
 async function readImageFile(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);

@@ -13,8 +13,8 @@
  * `pool: 'mean'` reproduces LeGrad's open_clip recipe. Default start layer L − 2, as LeGrad's
  * `layer_index=-2`. The map is returned raw (LeGrad min-max normalises it for display).
  *
- * All layers come from one forward and one backward pass: after block l the residual stream is copied
- * into a new tensor (its gradient path cut), so ∂(Σ_l s_l)/∂A_l is ∂s_l/∂A_l alone.
+ * All layers come from one forward and one backward pass: after block l the residual stream passes a node
+ * whose gradient is zero (`detach`), so ∂(Σ_l s_l)/∂A_l is ∂s_l/∂A_l alone.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from '../model/clip.js';
@@ -31,10 +31,13 @@ export interface LegradOptions {
   pool?: Pool;
 }
 
-/** A copy of x's values that the tape does not connect to x: gradients stop here. */
-function detach(x: tf.Tensor): tf.Tensor {
-  return tf.tensor(x.dataSync() as Float32Array, x.shape);
-}
+/**
+ * x's values with a zero gradient: nothing flows back through here, as through a detached copy. It used to
+ * be one (`tf.tensor(x.dataSync())`), but a hook runs synchronously inside the forward pass, and webgpu
+ * cannot read a tensor synchronously ("OffscreenCanvas is not defined" in Node). A custom gradient needs no
+ * read: the ops inside it are not recorded on the tape, and its own rule returns zeros.
+ */
+const detach = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 
 /** Returns the LeGrad map (one value per patch) and the pair's logit. */
 export async function legrad(model: BiomedCLIPModel, inputs: PairInputs, opts: LegradOptions = {}): Promise<{ imageMap: Float32Array; logit: number }> {

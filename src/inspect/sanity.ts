@@ -14,6 +14,7 @@
  *   for the text's words shuffled. Attention and rollout never look at the text: theirs is exactly 1.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import type { PairInputs } from './probe.js';
 import { imageCascade, randomize } from './randomize.js';
@@ -105,6 +106,29 @@ function copyPatch(into: Float32Array, from: Float32Array | number, p: number, s
 }
 
 /**
+ * The fewest points a deletion or insertion curve may have (0 and all patches included). Its AUC is a
+ * trapezoid sum compared with a random order's: with 2 or 3 points both areas are one or two chords
+ * between nearly the same end scores, so "NOT better than random" would be a coin toss reported as a
+ * finding. 10 points (one per ~11% of the patches at most) keep the check a check.
+ */
+export const MIN_CURVE_POINTS = 10;
+
+/** The largest step that leaves MIN_CURVE_POINTS points over `patches` patches (1 when even step 1 cannot). */
+export function maxCurveStep(patches: number): number {
+  // ceil(patches / step) + 1 points; it is ≥ MIN_CURVE_POINTS exactly when step < patches / (MIN − 2).
+  return Math.max(1, Math.ceil(patches / (MIN_CURVE_POINTS - 2)) - 1);
+}
+
+/** A step in [1, maxCurveStep(patches)], or a UserError (exit 2) naming the largest allowed and why. */
+export function checkCurveStep(step: number, patches: number): void {
+  const max = maxCurveStep(patches);
+  if (!Number.isInteger(step) || step < 1 || step > max) {
+    const points = Number.isInteger(step) && step >= 1 ? `; ${step} leaves ${Math.ceil(patches / step) + 1}` : '';
+    throw new UserError(`--step ${step}: expected an integer from 1 to ${max} (a curve over ${patches} patches needs at least ${MIN_CURVE_POINTS} points for its AUC to tell the saliency order from a random one${points})`, 2);
+  }
+}
+
+/**
  * Deletion and insertion curves of one image against text features [N, E] (the target's row `target`):
  * for the saliency order (descending, ties by patch index) and one seeded random order.
  */
@@ -121,6 +145,7 @@ export async function deletionInsertion(
   const blurred = blur(original, size);
   const patches = saliency.length;
   const step = opts.step ?? 1;
+  checkCurveStep(step, patches);
   const counts = [...Array(Math.ceil(patches / step) + 1).keys()].map((k) => Math.min(patches, k * step));
   const byScore = [...Array(patches).keys()].sort((a, b) => saliency[b] - saliency[a] || a - b);
   const random = shuffled([...Array(patches).keys()], opts.seed ?? 0);

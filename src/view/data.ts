@@ -31,9 +31,23 @@ export interface ViewRequest {
   /** Prompt template with {} (default open_clip's "this is a photo of {}"). */
   template?: string;
   methods?: readonly string[];
+  /**
+   * Without texts: explain (and show) only each image's `explainTop` most probable labels (default
+   * DEFAULT_EXPLAIN_TOP); the zero-shot scores still cover every label.
+   */
+  explainTop?: number;
   /** Called before each model pass, for progress lines. */
   onStep?: (message: string) => void;
+  /** Called with what the page leaves out, and how to change it. */
+  onNote?: (message: string) => void;
 }
+
+/**
+ * Labels explained per image when the texts are the label prompts. Every explained pair costs the passes
+ * of `explain` and a card on the page: 300 labels took 42 s on the demo model and drew an 81,695-pixel
+ * page, where the few most probable labels are the ones a reader looks at.
+ */
+export const DEFAULT_EXPLAIN_TOP = 3;
 
 export interface ImageView {
   name: string;
@@ -70,25 +84,44 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
   const methods = [...(req.methods ?? VIEW_METHODS)];
   const unknown = methods.find((m) => !(METHODS as readonly string[]).includes(m));
   if (unknown !== undefined) throw new UserError(`--methods: unknown method '${unknown}'; valid: ${METHODS.join(', ')}`, 2);
+  if (methods.length === 0) throw new UserError(`--methods: no methods given; pass some of ${METHODS.join(', ')}`, 2);
   const template = req.template ?? DEFAULT_TEMPLATE;
   const fromLabels = req.texts.length === 0;
   const texts = fromLabels ? (req.labels ?? []).map((l) => fillTemplate(template, l)) : req.texts;
   if (texts.length === 0) throw new UserError('no text given; pass --text TEXT (repeatable) or --labels "a,b,c"', 2);
+
+  // Every image read and its header checked before any model work: a bad second image used to fail only
+  // after the first one's passes (tens of seconds at full size).
+  await clip.checkImages(req.images);
+  const explainTop = req.explainTop ?? DEFAULT_EXPLAIN_TOP;
+  const bounded = fromLabels && texts.length > explainTop;
+  if (bounded) req.onNote?.(`explaining each image's ${explainTop} most probable of the ${texts.length} labels (scores cover all of them); --explain-top N for more, or --text to choose the texts`);
 
   req.onStep?.(`text tower: ${texts.length} text(s)`);
   const { views: textViews, features: textFeatures } = await traceTexts(clip, texts);
   const labelEmbeddings = req.labels ? await clip.labelEmbeddings(req.labels, [template]) : undefined;
   const images: ImageView[] = [];
   const explanations: ExplainRecord[] = [];
+  const shown = new Set<string>();
   const grid = vision.imageSize / vision.patchSize;
   for (const name of req.images) {
     req.onStep?.(`image tower: ${name}`);
     const traced = await traceImage(clip, name, textFeatures);
     const scores = req.labels && labelEmbeddings ? (await clip.scoreLabels([traced.features], labelEmbeddings, req.labels))[0] : null;
-    const probability = fromLabels && req.labels ? lensProbabilities(traced.lens) : undefined;
-    const lens: LensRecord = { image: name, texts, layers: traced.lens.map((row, l) => ({ ...row, ...(probability ? { probability: probability[l] } : {}) })) };
+    // Scores come most probable first; the lens keeps its probabilities over every label, shown for these.
+    const explained = bounded ? scores!.slice(0, explainTop).map((s) => fillTemplate(template, s.label)) : texts;
+    explained.forEach((t) => shown.add(t));
+    const columns = explained.map((t) => texts.indexOf(t));
+    const probability = fromLabels && req.labels ? await lensProbabilities(traced.lens) : undefined;
+    const layers = traced.lens.map((row, l) => ({
+      ...row,
+      cosine: columns.map((c) => row.cosine[c]),
+      logit: columns.map((c) => row.logit[c]),
+      ...(probability ? { probability: columns.map((c) => probability[l][c]) } : {}),
+    }));
+    const lens: LensRecord = { image: name, texts: explained, layers };
     images.push({ name, crop: traced.crop, attention: traced.attention, lens, scores });
-    for (const text of texts) {
+    for (const text of explained) {
       req.onStep?.(`explain: ${methods.join(', ')} for "${text}"`);
       const r = await clip.explain(name, text, methods as Method[]);
       for (const e of r.explanations) {
@@ -107,7 +140,7 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
     labels: req.labels ?? null,
     methods,
     images,
-    texts: textViews,
+    texts: textViews.filter((t) => shown.has(t.text)),
     explanations,
     colormap: overlayColormap(),
   };
@@ -121,7 +154,7 @@ export function overlayColormap(): ViewModel['colormap'] {
 /** The image tower's pass capturing every layer's attention, and the logit lens against the texts. */
 async function traceImage(clip: BiomedCLIP, name: string, textFeatures: Float32Array[]) {
   const { layers } = clip.config.vision;
-  const p = await preprocessImage(name, clip.config.preprocess);
+  const p = await preprocessImage(name, clip.config.preprocess, clip.preprocessOptions());
   const s = clip.config.preprocess.imageSize;
   const traced = await clip.trace({ pixelValues: { shape: [1, 3, s, s], data: p.pixelValues } }, { capture: range(layers).map(attentionPoint.image) });
   const pixels = tf.tensor4d(p.pixelValues, [1, 3, s, s]);
@@ -163,6 +196,11 @@ async function traceTexts(clip: BiomedCLIP, texts: string[]): Promise<{ views: T
 }
 
 /** Each lens row's logits through the CLIP head's softmax over the texts: the zero-shot probability per layer. */
-function lensProbabilities(rows: Array<{ logit: number[] }>): number[][] {
-  return tf.tidy(() => zeroShotProbs(tf.tensor2d(rows.map((r) => r.logit))).arraySync() as number[][]);
+async function lensProbabilities(rows: Array<{ logit: number[] }>): Promise<number[][]> {
+  const probs = tf.tidy(() => zeroShotProbs(tf.tensor2d(rows.map((r) => r.logit))));
+  try {
+    return (await probs.array()) as number[][]; // async: webgpu cannot read a tensor synchronously
+  } finally {
+    probs.dispose();
+  }
 }

@@ -4,7 +4,8 @@ import { labelsOption } from '../labels.js';
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { progressBar } from '../../util/progress.js';
-import { TEMPLATE_SETS, resolveTemplates } from '../../api/templates.js';
+import { TEMPLATE_SETS } from '../../api/templates.js';
+import { templatesOption } from '../../eval/prompts.js';
 
 export const command: Command = {
   usage: `Usage: biomedclip classify IMAGE... --labels "a,b,c" [--template T]... [options]
@@ -22,9 +23,11 @@ Options:
                      'adenocarcinoma,"carcinoma, squamous cell"' is two labels ("" is a quote);
                      repeatable: each --labels adds its labels
   --template T       prompt template with {} for the label; repeatable
-  --templates NAME   a named template set: ${Object.keys(TEMPLATE_SETS).join(', ')}
+  --templates NAME|FILE
+                     a named template set: ${Object.keys(TEMPLATE_SETS).join(', ')}
                      ('biomedclip' = the paper's "this is an image of {}" + "{} presented in image";
-                     pcam ... rsna = the paper's per-dataset sets, see docs/eval.md)
+                     pcam ... rsna = the paper's per-dataset sets, see docs/eval.md), or a file
+                     with one template per line, each with {} (# starts a comment), as eval reads it
   --top K            print only the K most probable labels per image (at most 100,000)
   --csv              CSV on stdout: file,rank,label,probability,logit
 ${MODEL_HELP}
@@ -46,9 +49,11 @@ Examples:
     oneFormat(values, ['json', 'csv']);
     const labels = labelsOption(values.labels);
     const top = intOption('top', values.top, 1, MAX_TOP) ?? labels.length;
+    // Read before the model loads: a bad --templates is a usage error, not a failure after the load.
+    const templates = [...(values.templates ? templatesOption(values.templates).templates : []), ...(values.template ?? [])];
     const clip = await openModel(values);
     try {
-      const templates = [...(values.templates ? resolveTemplates(values.templates) : []), ...(values.template ?? [])];
+      await clip.checkImages(positionals); // a bad last image fails before the first batch runs
       const bar = progressBar('classify', positionals.length, 'images');
       const scores = await clip.classify(positionals, labels, { templates: templates.length > 0 ? templates : undefined, onProgress: (done) => bar.update(done) });
       bar.done();

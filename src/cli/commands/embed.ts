@@ -37,6 +37,7 @@ Examples:
     const padTo = padToOption(values['pad-to']);
     const clip = await openModel(values);
     try {
+      await clip.checkImages(images); // a bad last image fails before the first batch runs
       const bar = progressBar('embed', images.length, 'images');
       const img = await clip.encodeImages(images, { onProgress: (done) => bar.update(done) });
       bar.done();

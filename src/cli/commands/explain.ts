@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
+import { intOption, MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
 import { EXPLAIN_OPTIONS, EXPLAIN_OPTIONS_HELP, pairHelp, PAIR_OPTIONS, checkPairValues, choiceFlag, explainOptions, intFlag, textsFor } from '../pair.js';
 import { DEMO_WARNING } from '../../demo/demo-model.js';
 import { UserError } from '../../errors.js';
@@ -24,7 +24,7 @@ Methods (--method, default relevance):
 
 Options:
   --method M         one of ${METHODS.join(', ')}
-  --top K            patches listed in the summary (default 5)
+  --top K            patches listed in the summary (default 5; at most the model's patches, 196)
   --out FILE.png     picture: the crop, the map over it in viridis, a legend, the tokens; with several
                      pairs, FILE-<image>-<text>.png (1-based indices)
 
@@ -59,15 +59,19 @@ Examples:
     if (positionals.length === 0) throw new UserError('no images given; usage: biomedclip explain IMAGE... --text TEXT', 2);
     checkPairValues(values);
     const method = choiceFlag('method', values.method ?? 'relevance', METHODS)!;
-    const opts = explainOptions(values);
+    const opts = explainOptions(values, method);
     const top = intFlag('top', values.top, 1) ?? 5;
     if (values.out !== undefined && path.extname(values.out).toLowerCase() !== '.png') throw new UserError(`--out ${values.out}: expected a .png file name`, 2);
     const clip = await openModel(values);
     try {
+      // --top lists patches: more than the model has is a typo (it printed all of them without a word).
+      const patches = (clip.config.vision.imageSize / clip.config.vision.patchSize) ** 2;
+      intOption('top', values.top, 1, patches, `the model's ${patches} patches`);
       const label = modelLabel(clip);
       const results: Array<Record<string, unknown>> = [];
       const pictures: Array<{ file: string; png: Buffer }> = [];
       const pairs: Array<{ image: string; text: string; i: number; j: number }> = [];
+      await clip.checkImages(positionals); // all of them before the first explanation
       for (const [i, image] of positionals.entries()) (await textsFor(clip, image, values)).forEach((text, j) => pairs.push({ image, text, i, j }));
       if (!values.json) label.tableHeader();
       for (const { image, text, i, j } of pairs) {

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, openModel, readsNoImages, parse, printJson } from '../common.js';
 import { UserError } from '../../errors.js';
 import { TOLERANCES, formatDiffTable, type HookDiff, type ToleranceKind } from '../../parity/compare.js';
 import { runParity, type ParityReport } from '../../parity/run.js';
@@ -43,6 +43,7 @@ Examples:
         'tolerance-scale': { type: 'string' },
       },
     });
+    readsNoImages('parity', values);
     if (!values.reference) throw new UserError('missing --reference REF.safetensors; make one with scripts/export_reference.py (see docs/parity.md)', 2);
     const toleranceScale = parseScale(values['tolerance-scale']);
     const clip = await openModel(values);

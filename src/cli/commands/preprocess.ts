@@ -5,10 +5,7 @@
  */
 import { PNG } from 'pngjs';
 import type { Command } from '../command.js';
-import { intOption, outputFile, parse } from '../args.js';
-
-/** The largest --max-pixels: 2^30 pixels (12 times Pillow's default limit). */
-const MAX_PIXELS_LIMIT = 2 ** 30;
+import { maxPixelsOption, outputFile, parse } from '../args.js';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { writeSafetensors } from '../../weights/safetensors.js';
@@ -70,7 +67,7 @@ function parseOptions(args: string[]): Parsed {
     throw new UserError(`preprocess takes exactly one IMAGE, got ${positionals.length}; see biomedclip preprocess --help`, 2);
   }
   if (values.out === undefined) throw new UserError('preprocess needs --out FILE.safetensors', 2);
-  const maxPixels = intOption('max-pixels', values['max-pixels'], 1, MAX_PIXELS_LIMIT, 'a decoded image of 2^30 pixels already takes 3 GB');
+  const maxPixels = maxPixelsOption(values['max-pixels']);
   outputFile('out', values.out, '.safetensors');
   if (values.png !== undefined) outputFile('png', values.png, '.png');
   return {

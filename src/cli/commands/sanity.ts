@@ -7,7 +7,7 @@ import { disposePair, pairInputs, type Pair } from '../../api/pair.js';
 import { UserError } from '../../errors.js';
 import { METHODS, explain, type ExplainOptions, type Method } from '../../inspect/explain.js';
 import type { PairInputs } from '../../inspect/probe.js';
-import { cascadingRandomization, deletionInsertion, promptSensitivity, shuffleWords, type MapOf } from '../../inspect/sanity.js';
+import { MIN_CURVE_POINTS, cascadingRandomization, checkCurveStep, deletionInsertion, maxCurveStep, promptSensitivity, shuffleWords, type MapOf } from '../../inspect/sanity.js';
 
 const CHECKS = ['randomization', 'deletion', 'prompt'] as const;
 type Check = (typeof CHECKS)[number];
@@ -32,7 +32,8 @@ Options:
   --method M         one of ${METHODS.join(', ')} (required)
   --checks LIST      comma-separated of ${CHECKS.join(', ')} (default: all)
   --seed N           seed of the re-initialisation, the random order and the shuffle (default 0)
-  --step K           patches removed/inserted per step (default 1: 197 forward passes per curve)
+  --step K           patches removed/inserted per step (default 1: 197 forward passes per curve; at most
+                     ${maxCurveStep(196)} for 196 patches, so that a curve keeps ${MIN_CURVE_POINTS} points for its AUC to mean something)
   --unrelated TEXT   the unrelated prompt (default "${UNRELATED}")
 
 ${EXPLAIN_OPTIONS_HELP}
@@ -63,12 +64,17 @@ Examples:
     if ((values.text?.length ?? 0) > 1) throw new UserError('give exactly one --text (the checks explain one pair)', 2);
     if (values.method === undefined) throw new UserError(`missing --method; one of ${METHODS.join(', ')}`, 2);
     const method = choiceFlag('method', values.method, METHODS)!;
-    const opts = explainOptions(values);
+    const opts = explainOptions(values, method);
     const checks = (values.checks?.split(',').map((c) => c.trim()) ?? [...CHECKS]).map((c) => choiceFlag('checks', c, CHECKS)!);
     const seed = intFlag('seed', values.seed) ?? 0;
     const step = intFlag('step', values.step, 1) ?? 1;
+    // Options of a check that does not run would be silently ignored.
+    if (values.step !== undefined && !checks.includes('deletion')) throw new UserError('--step applies only to the deletion check; add deletion to --checks or drop --step', 2);
+    if (values.unrelated !== undefined && !checks.includes('prompt')) throw new UserError('--unrelated applies only to the prompt check; add prompt to --checks or drop --unrelated', 2);
     const clip = await openModel(values);
     try {
+      // Before any check runs: the randomisation check would otherwise spend 14 explanations first.
+      if (checks.includes('deletion')) checkCurveStep(step, (clip.config.vision.imageSize / clip.config.vision.patchSize) ** 2);
       const image = positionals[0];
       const [text] = await textsFor(clip, image, values);
       const pair = await pairInputs(clip, image, text);

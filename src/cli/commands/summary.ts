@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
+import { MODEL_HELP, MODEL_OPTIONS, openModel, readsNoImages, parse, printJson } from '../common.js';
 import { UserError } from '../../errors.js';
 import type { ClipConfig } from '../../model/config.js';
 import { parseOpenClipConfig } from '../../model/config.js';
@@ -36,6 +36,7 @@ Examples:
     const { values } = parse('summary', args, {
       options: { ...MODEL_OPTIONS, config: { type: 'string' }, depth: { type: 'string' } },
     });
+    readsNoImages('summary', values);
     if (values.config && values.model) throw new UserError('pass either --model DIR or --config FILE, not both', 2);
     const depth = parseDepth(values.depth);
     const { summary, source, cfg } = values.config ? fromConfig(values.config) : await fromModel(values);

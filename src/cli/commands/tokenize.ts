@@ -18,6 +18,7 @@ BERT normalization (lowercase, accents stripped), WordPiece, [CLS] ... [SEP], tr
 Options:
   --model DIR           model directory with vocab.txt or tokenizer.json (default: the downloaded model, else
                         the BiomedBERT vocab bundled in assets/)
+  --demo                same as --model demo (the bundled vocab)
   --vocab FILE          a BERT vocab.txt or an HF tokenizer.json instead of a model directory
   --context-length N    truncate to N tokens including [CLS] and [SEP] (default ${DEFAULT_CONTEXT_LENGTH}, as open_clip;
                         at most ${MAX_TEXT_TOKENS}, the text tower's positions)
@@ -34,7 +35,7 @@ Examples:
   biomedclip tokenize --vocab tokenizer.json "Ki-67 index > 20%"`;
 
 function loadTokenizer(model: string | undefined, vocab: string | undefined): WordPieceTokenizer {
-  if (model !== undefined && vocab !== undefined) throw new UserError('pass either --model DIR or --vocab FILE, not both');
+  if (model !== undefined && vocab !== undefined) throw new UserError('pass either --model DIR or --vocab FILE, not both', 2);
   if (vocab !== undefined) {
     return vocab.endsWith('.json') ? WordPieceTokenizer.fromTokenizerJson(vocab) : WordPieceTokenizer.fromVocabFile(vocab);
   }
@@ -68,6 +69,7 @@ export const command: Command = {
       allowPositionals: true,
       options: {
         model: { type: 'string' },
+        demo: { type: 'boolean', default: false },
         vocab: { type: 'string' },
         'context-length': { type: 'string' },
         'pad-to': { type: 'string' },

@@ -12,7 +12,9 @@ function explainSection(): HTMLElement {
     const img = viewer.images[viewer.state.image];
     if (!img) return;
     const name = viewer.data.images[viewer.state.image].name;
-    const cards = viewer.data.texts.map((t) => explainCard(img, viewer.data.explanations.filter((e) => e.image === name && e.text === t.text)));
+    // Only the texts explained for this image: with many labels each image explains its most probable few.
+    const records = viewer.data.texts.map((t) => viewer.data.explanations.filter((e) => e.image === name && e.text === t.text));
+    const cards = records.filter((r) => r.length > 0).map((r) => explainCard(img, r));
     const scores = viewer.data.images[viewer.state.image].scores;
     body.replaceChildren(...(scores ? [scoresCard(scores)] : []), ...cards);
   });
