@@ -122,7 +122,10 @@ test('labels alone: their prompts are the texts, and the lens gives a zero-shot 
 test('many labels, no --text: each image explains only its most probable few, with a note; scores and lens probabilities cover every label', async () => {
   const labels = ['tumor', 'normal tissue', 'necrosis', 'stroma', 'lymphocytes'];
   const notes: string[] = [];
-  const view = await collectView(clip, { images: [IMAGE], texts: [], labels, methods: ['rollout'], onNote: (m) => notes.push(m) });
+  const steps: Array<[number, number]> = [];
+  const view = await collectView(clip, { images: [IMAGE], texts: [], labels, methods: ['rollout'], onNote: (m) => notes.push(m), onProgress: (d, t) => steps.push([d, t]) });
+  // Progress: the text tower, the image, and the 3 explained labels, counted to their total.
+  assert.deepEqual(steps, [1, 2, 3, 4, 5].map((d) => [d, 5]));
   const scores = view.images[0].scores!;
   assert.equal(scores.length, 5, 'scores list every label');
   const top = scores.slice(0, 3).map((x) => `this is a photo of ${x.label}`);

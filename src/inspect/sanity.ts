@@ -64,6 +64,8 @@ export interface CurveOptions {
   seed?: number;
   /** Images per forward pass (default 16). */
   batchSize?: number;
+  /** Called with the number of images each forward batch scored (for a progress bar). */
+  onImages?: (n: number) => void;
 }
 
 /** Separable Gaussian blur of [3, S, S] pixels (σ = 5 px, 11 taps, zero padding: RISE's substrate). */
@@ -128,6 +130,11 @@ export function checkCurveStep(step: number, patches: number): void {
   }
 }
 
+/** Images a deletion + insertion run scores: every count, for the saliency order and a random one, twice. */
+export function curveImages(patches: number, step: number): number {
+  return 4 * (Math.ceil(patches / step) + 1);
+}
+
 /**
  * Deletion and insertion curves of one image against text features [N, E] (the target's row `target`):
  * for the saliency order (descending, ties by patch index) and one seeded random order.
@@ -166,6 +173,7 @@ export async function deletionInsertion(
       });
       out.push(...(await s.data()));
       s.dispose();
+      opts.onImages?.(chunk.length);
     }
     return out;
   };

@@ -59,7 +59,7 @@ export function progressBar(label: string, total: number | undefined, unit = 'B'
   if (!stream.isTTY || process.env.CI) return SILENT;
   let last = 0;
   let first: { t: number; done: number } | undefined;
-  const columns = () => (stream.columns ?? 100) - 1;
+  const columns = () => (stream.columns > 0 ? stream.columns - 1 : 119); // a pty may report 0 columns
   return {
     update(done: number) {
       const now = Date.now();
@@ -68,7 +68,10 @@ export function progressBar(label: string, total: number | undefined, unit = 'B'
       first ??= { t: now, done };
       const seconds = (now - first.t) / 1000;
       const rate = seconds >= 0.5 ? (done - first.done) / seconds : undefined;
-      stream.write(`\r\x1b[2K${progressLine(label, done, total, unit, rate).slice(0, columns())}`);
+      const line = progressLine(label, done, total, unit, rate);
+      // A narrow terminal loses the bar first (the figures say more), then whatever still does not fit.
+      const fitted = line.length <= columns() ? line : line.replace(/ \[[#-]+\]/, '');
+      stream.write(`\r\x1b[2K${fitted.slice(0, columns())}`);
     },
     done() {
       stream.write('\r\x1b[2K');

@@ -36,8 +36,11 @@ export interface ViewRequest {
    * DEFAULT_EXPLAIN_TOP); the zero-shot scores still cover every label.
    */
   explainTop?: number;
-  /** Called before each model pass, for progress lines. */
-  onStep?: (message: string) => void;
+  /**
+   * Called after each step (the text tower, each image's tower pass, each explained pair) with the steps
+   * done and their total, for a progress bar: at full size each step takes seconds.
+   */
+  onProgress?: (done: number, total: number) => void;
   /** Called with what the page leaves out, and how to change it. */
   onNote?: (message: string) => void;
 }
@@ -97,16 +100,19 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
   const bounded = fromLabels && texts.length > explainTop;
   if (bounded) req.onNote?.(`explaining each image's ${explainTop} most probable of the ${texts.length} labels (scores cover all of them); --explain-top N for more, or --text to choose the texts`);
 
-  req.onStep?.(`text tower: ${texts.length} text(s)`);
+  const total = 1 + req.images.length * (1 + (bounded ? explainTop : texts.length));
+  let done = 0;
+  const step = () => req.onProgress?.(++done, total);
   const { views: textViews, features: textFeatures } = await traceTexts(clip, texts);
+  step();
   const labelEmbeddings = req.labels ? await clip.labelEmbeddings(req.labels, [template]) : undefined;
   const images: ImageView[] = [];
   const explanations: ExplainRecord[] = [];
   const shown = new Set<string>();
   const grid = vision.imageSize / vision.patchSize;
   for (const name of req.images) {
-    req.onStep?.(`image tower: ${name}`);
     const traced = await traceImage(clip, name, textFeatures);
+    step();
     const scores = req.labels && labelEmbeddings ? (await clip.scoreLabels([traced.features], labelEmbeddings, req.labels))[0] : null;
     // Scores come most probable first; the lens keeps its probabilities over every label, shown for these.
     const explained = bounded ? scores!.slice(0, explainTop).map((s) => fillTemplate(template, s.label)) : texts;
@@ -122,8 +128,8 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
     const lens: LensRecord = { image: name, texts: explained, layers };
     images.push({ name, crop: traced.crop, attention: traced.attention, lens, scores });
     for (const text of explained) {
-      req.onStep?.(`explain: ${methods.join(', ')} for "${text}"`);
       const r = await clip.explain(name, text, methods as Method[]);
+      step();
       for (const e of r.explanations) {
         explanations.push({ method: e.method, image: name, text, grid: e.grid, image_map: Array.from(e.imageMap), tokens: r.tokens, text_map: e.textMap && Array.from(e.textMap), logit: e.logit });
       }

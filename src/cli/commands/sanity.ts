@@ -7,7 +7,9 @@ import { disposePair, pairInputs, type Pair } from '../../api/pair.js';
 import { UserError } from '../../errors.js';
 import { METHODS, explain, type ExplainOptions, type Method } from '../../inspect/explain.js';
 import type { PairInputs } from '../../inspect/probe.js';
-import { MIN_CURVE_POINTS, cascadingRandomization, checkCurveStep, deletionInsertion, maxCurveStep, promptSensitivity, shuffleWords, type MapOf } from '../../inspect/sanity.js';
+import { imageCascade } from '../../inspect/randomize.js';
+import { progressBar, type Progress } from '../../util/progress.js';
+import { MIN_CURVE_POINTS, cascadingRandomization, checkCurveStep, curveImages, deletionInsertion, maxCurveStep, promptSensitivity, shuffleWords, type MapOf } from '../../inspect/sanity.js';
 
 const CHECKS = ['randomization', 'deletion', 'prompt'] as const;
 type Check = (typeof CHECKS)[number];
@@ -108,8 +110,38 @@ interface Setup {
 }
 
 async function runChecks(clip: BiomedCLIP, pair: Pair, s: Setup): Promise<Record<string, unknown>> {
-  const mapOf: MapOf = async (inputs: PairInputs) => (await explain(clip.model, inputs, [s.method], s.opts))[0].imageMap;
+  const progress = sanityProgress(clip, s);
+  try {
+    return await checks(clip, pair, s, progress);
+  } finally {
+    progress.bar.done();
+  }
+}
+
+/**
+ * The bar counts forward passes: an explanation map is one, each image of a deletion/insertion curve one.
+ * At full size the checks run hundreds (14 randomisation maps, 4 × 197 curve images at --step 1).
+ */
+function sanityProgress(clip: BiomedCLIP, s: Setup): { bar: Progress; add(n: number): void } {
+  const patches = (clip.config.vision.imageSize / clip.config.vision.patchSize) ** 2;
+  const total =
+    1 +
+    (s.checks.includes('randomization') ? 1 + imageCascade(clip.model).length : 0) +
+    (s.checks.includes('deletion') ? curveImages(patches, s.step) : 0) +
+    (s.checks.includes('prompt') ? 3 : 0); // the text's map again, an unrelated text's, a shuffled one's
+  const bar = progressBar(`sanity ${s.method}`, total, 'passes');
+  let done = 0;
+  return { bar, add: (n) => bar.update((done += n)) };
+}
+
+async function checks(clip: BiomedCLIP, pair: Pair, s: Setup, progress: { add(n: number): void }): Promise<Record<string, unknown>> {
+  const mapOf: MapOf = async (inputs: PairInputs) => {
+    const map = (await explain(clip.model, inputs, [s.method], s.opts))[0].imageMap;
+    progress.add(1);
+    return map;
+  };
   const [base] = await explain(clip.model, pair, [s.method], s.opts);
+  progress.add(1);
   const report: Record<string, unknown> = { method: s.method, image: s.image, text: s.text, logit: base.logit };
   if (s.checks.includes('randomization')) {
     const rows = await cascadingRandomization(clip.model, pair, mapOf, s.seed);
@@ -122,7 +154,7 @@ async function runChecks(clip: BiomedCLIP, pair: Pair, s: Setup): Promise<Record
     const features = await clip.encodeTexts(texts);
     const textFeatures = tf.tensor2d(Float32Array.from(features.flatMap((e) => Array.from(e.features))), [texts.length, clip.config.embedDim]);
     try {
-      const curves = await deletionInsertion(clip.model, pair.pixels, textFeatures, texts.indexOf(s.text), base.imageMap, { step: s.step, seed: s.seed });
+      const curves = await deletionInsertion(clip.model, pair.pixels, textFeatures, texts.indexOf(s.text), base.imageMap, { step: s.step, seed: s.seed, onImages: (n) => progress.add(n) });
       for (const kind of ['deletion', 'insertion'] as const) {
         const c = curves[kind];
         report[kind] = { metric: c.metric, auc: c.auc, random_auc: c.randomAuc, curve: c.curve, random_curve: c.randomCurve };

@@ -5,6 +5,7 @@ import { labelsOption } from '../labels.js';
 import { DEFAULT_TEMPLATE } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { progressBar, type Progress } from '../../util/progress.js';
 import { METHODS, type Method } from '../../inspect/explain.js';
 import { DEFAULT_EXPLAIN_TOP, VIEW_METHODS, collectView } from '../../view/data.js';
 import { buildPage } from '../../view/page.js';
@@ -74,9 +75,10 @@ Examples:
     const explainTop = intOption('explain-top', values['explain-top'], 1, MAX_TOP);
     const clip = await openModel(values);
     try {
-      const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: ${m}`);
+      let bar: Progress | undefined; // created at the first step, when the number of steps is known
+      const onProgress = values.quiet ? undefined : (done: number, total: number) => (bar ??= progressBar('view', total, 'steps')).update(done);
       const onNote = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
-      const view = await collectView(clip, { images: positionals, texts: values.text ?? [], labels, template: values.template, methods, explainTop, onStep: note, onNote });
+      const view = await collectView(clip, { images: positionals, texts: values.text ?? [], labels, template: values.template, methods, explainTop, onProgress, onNote }).finally(() => bar?.done());
       const page = buildPage(view);
       await writeFileAtomic(values.out, page.html);
       if (values.json) printJson({ ...(view.model.label ? { model: view.model.label } : {}), out: values.out, bytes: page.bytes, cost: page.cost });
