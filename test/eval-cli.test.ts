@@ -75,7 +75,7 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
   assert.deepEqual((await fs.readdir(out)).sort(), ['calibration.png', 'confusion.png', 'metrics.json', 'predictions.csv', 'report.md']);
   assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')), json, 'metrics.json is the --json object');
   const csv = readFileSync(path.join(out, 'predictions.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv[0], `image,label,predicted,${CLASSES.join(',')},model`);
+  assert.equal(csv[0], `image,label,predicted,${CLASSES.map((c) => `p:${c}`).join(',')},model`);
   assert.equal(csv.length, 1 + json.n);
   const row = csv[1].split(',');
   assert.ok(Math.abs(row.slice(3, 6).map(Number).reduce((a, b) => a + b, 0) - 1) < 1e-9, 'probabilities sum to 1');
@@ -99,7 +99,7 @@ test('eval probabilities equal classify on the same images and prompts (1e-5)', 
     let worst = 0;
     scores.forEach((s, i) =>
       CLASSES.forEach((c, k) => {
-        const ours = Number(rows[i][header.indexOf(c)]);
+        const ours = Number(rows[i][header.indexOf(`p:${c}`)]);
         worst = Math.max(worst, Math.abs((s.find((x) => x.label === labels[k])?.probability ?? NaN) - ours));
       }),
     );
@@ -160,7 +160,7 @@ test('eval retrieval on an image,caption CSV: Recall@K and median rank both ways
   ];
   await fs.writeFile(path.join(tmp, 'captions.csv'), ['image,caption', ...rows.map((r) => r.join(','))].join('\n'));
   const out = path.join(tmp, 'retrieval-report');
-  const r = await runCommand(evalCommand, ['retrieval', path.join(tmp, 'captions.csv'), '--cache', path.join(tmp, 'cache-ret'), '--out', out, '--json', '--bootstrap', '50', ...MODEL]);
+  const r = await runCommand(evalCommand, ['retrieval', path.join(tmp, 'captions.csv'), '--cache', path.join(tmp, 'cache-ret'), '--out', out, '--json', '--bootstrap', '50', '--recall-at', '1,2,4', ...MODEL]);
   assert.equal(r.code, 0, r.err);
   const json = JSON.parse(r.out);
   assert.equal(json.n, 5);
@@ -169,8 +169,8 @@ test('eval retrieval on an image,caption CSV: Recall@K and median rank both ways
   assert.equal(json.image_to_text.queries, 4);
   assert.equal(json.text_to_image.queries, 5);
   for (const dir of ['image_to_text', 'text_to_image']) {
-    assert.ok(json[dir]['recall@1'] <= json[dir]['recall@5'] && json[dir]['recall@5'] <= json[dir]['recall@10']);
-    assert.equal(json[dir]['recall@10'], 1, 'at most 4 candidates: everything is within 10');
+    assert.ok(json[dir]['recall@1'] <= json[dir]['recall@2'] && json[dir]['recall@2'] <= json[dir]['recall@4']);
+    assert.equal(json[dir]['recall@4'], 1, '4 candidates: everything is within 4');
   }
   const ranks = readFileSync(path.join(out, 'ranks.csv'), 'utf8').trim().split('\n');
   assert.equal(ranks[0], 'direction,query,rank,model');

@@ -46,11 +46,15 @@ export async function storeModel(clip: BiomedCLIP): Promise<IndexModel> {
   return { dir: clip.modelDir, fingerprint: await modelFingerprint(clip.modelDir) };
 }
 
+/** `$XDG_CACHE_HOME/biomedclip-ts/eval` (or ~/.cache/...): the folder holding every default cache. */
+export function cacheBase(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'biomedclip-ts', 'eval');
+}
+
 /** `$XDG_CACHE_HOME/biomedclip-ts/eval/<hash of the image folder and model>`. */
 export function defaultCacheDir(root: string, model: IndexModel): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
   const key = createHash('sha256').update(`${root}\n${model.fingerprint}`).digest('hex').slice(0, 16);
-  return path.join(base, 'biomedclip-ts', 'eval', key);
+  return path.join(cacheBase(), key);
 }
 
 /** Embeddings of the images `paths` (relative to `root`), embedding only those not cached yet. */

@@ -55,7 +55,7 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size ${batchSize}: expected a positive integer`, 2);
   const root = path.resolve(opts.imagesDir);
   const out = path.resolve(opts.outDir);
-  const listing = await listImages(root, out);
+  const listing = await listImages(root, [out]);
   const model = { dir: clip.modelDir, fingerprint: await modelFingerprint(clip.modelDir) };
   const { writer, recovery } = await IndexWriter.open(out, { root, model, embedDim: clip.config.embedDim });
   const skipped: SkippedFile[] = [];

@@ -19,9 +19,11 @@ export interface ImageListing {
 
 /**
  * @param root     the images directory
- * @param exclude  an absolute directory to leave out (the index itself, when it lives inside root)
+ * @param exclude  directories to leave out, wherever they are under root: our own outputs (an index, an
+ *                 evaluation report or cache) are never read back as images
  */
-export async function listImages(root: string, exclude?: string): Promise<ImageListing> {
+export async function listImages(root: string, exclude: string[] = []): Promise<ImageListing> {
+  const skip = new Set(exclude.map((p) => path.resolve(p)));
   const stat = await fs.stat(root).catch(() => undefined);
   if (!stat?.isDirectory()) throw new UserError(`${root}: not a directory; pass the folder that holds the images`, 2);
   const images: string[] = [];
@@ -30,7 +32,7 @@ export async function listImages(root: string, exclude?: string): Promise<ImageL
     const entries = await fs.readdir(dir, { withFileTypes: true });
     for (const ent of entries) {
       const full = path.join(dir, ent.name);
-      if (exclude !== undefined && full === exclude) continue;
+      if (skip.has(full)) continue;
       // Symlinked directories are not followed (no cycles); symlinked files are.
       const isFile = ent.isFile() || (ent.isSymbolicLink() && (await fs.stat(full).catch(() => undefined))?.isFile());
       if (ent.isDirectory()) await walk(full);

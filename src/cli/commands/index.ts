@@ -1,9 +1,11 @@
+import { promises as fs } from 'node:fs';
 import type { Command } from '../command.js';
 import { intOption, MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
 import { MAX_BATCH } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { buildIndex } from '../../retrieval/build.js';
 import { progressBar, type Progress } from '../../util/progress.js';
+import { folderProblem } from '../../util/writable.js';
 
 /** Exit code when the index is complete but some files could not be embedded (they are listed). */
 export const EXIT_SKIPPED = 3;
@@ -47,6 +49,7 @@ Examples:
     if (positionals.length !== 1) throw new UserError('expected one IMAGES_DIR; see `biomedclip index --help`', 2);
     if (!values.out) throw new UserError('missing --out INDEX (the index directory to create or resume)', 2);
     const batchSize = intOption('batch-size', values['batch-size'], 1, MAX_BATCH, 'images per forward pass, each holding its activations');
+    await checkOut(values.out);
     const clip = await openModel(values);
     let bar: Progress | undefined; // created at the first batch, when the number of images to do is known
     try {
@@ -78,6 +81,14 @@ Examples:
     }
   },
 };
+
+/** --out must be a folder we can create or write in: said before the model loads, naming the path given. */
+async function checkOut(out: string): Promise<void> {
+  const stat = await fs.stat(out).catch(() => undefined);
+  if (stat !== undefined && !stat.isDirectory()) throw new UserError(`--out ${out}: is a file; pass a folder for the index (new, empty, or an earlier index of the same images)`, 2);
+  const problem = await folderProblem(out);
+  if (problem !== undefined) throw new UserError(`--out ${out}: cannot ${stat ? 'write in' : 'create'} it (${problem}); pass another --out`, 2);
+}
 
 function printSummary(r: Awaited<ReturnType<typeof buildIndex>>, quiet: boolean | undefined): void {
   const parts = [`added ${r.added}`, `already indexed ${r.alreadyIndexed}`, `skipped ${r.skipped.length}`];
