@@ -2,7 +2,7 @@
  * `biomedclip eval` end to end with the demo model (deterministic random weights) on generated data: a
  * labelled image folder with an unreadable file, the same as a CSV, and an image-caption CSV. Checks the
  * report folder, that the results agree with `classify`, that the cache makes a rerun with other
- * templates embed only texts and lets a killed run resume, and that each bad input is one error line
+ * templates embed only texts, lets a killed run resume and follows changed and removed images, and that each bad input is one error line
  * with no output written.
  */
 import { test, before, after } from 'node:test';
@@ -127,8 +127,8 @@ test('a killed run resumes: committed batches are not embedded again', async () 
   const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
   const paths = CLASSES.flatMap((c) => Array.from({ length: PER_CLASS }, (_, i) => `${c}/img${i}.png`));
   try {
-    const killAfterFirstBatch = () => {
-      throw new Error('killed');
+    const killAfterFirstBatch = (_what: string, done: number) => {
+      if (done > 0) throw new Error('killed'); // done 0 is the call that starts the phase
     };
     await assert.rejects(imageEmbeddings(clip, fresh, folder, paths, { batchSize: 5, onProgress: killAfterFirstBatch }), /killed/);
   } finally {
@@ -213,12 +213,31 @@ test('bad inputs: one error line each, nothing written', async () => {
   await bad(['classify', folder, '--labels-file', path.join(tmp, 'one.json')], /class "tumor" needs a non-empty description/);
 });
 
-test('an image changed since it was cached is an error naming it (its embedding would be stale)', async () => {
+test('images changed since they were cached are embedded again, and removed ones are dropped from the cache', async () => {
   const copy = path.join(tmp, 'changing');
   await fs.cp(folder, copy, { recursive: true });
   await fs.rm(path.join(copy, 'tumor', 'truncated.png'));
-  const args = ['classify', copy, '--classes-from-folders', '--bootstrap', '0', '--cache', path.join(tmp, 'cache-changing'), '--quiet', ...MODEL];
+  const cacheDir = path.join(tmp, 'cache-changing');
+  const args = ['classify', copy, '--classes-from-folders', '--bootstrap', '0', '--cache', cacheDir, '--json', '--quiet', ...MODEL];
   assert.equal((await runCommand(evalCommand, args)).code, 0);
-  await fs.writeFile(path.join(copy, 'tumor', 'img2.png'), png(1, 7));
-  await assert.rejects(evalCommand.run(args), /1 images changed since they were cached in .* \(e\.g\. tumor\/img2\.png\); delete that folder or pass another --cache/);
+  await fs.writeFile(path.join(copy, 'tumor', 'img2.png'), png(1, 7)); // new bytes under a cached name
+  await fs.rm(path.join(copy, 'lymphocytes', 'img3.png'));
+  const r = await runCommand(evalCommand, args);
+  assert.equal(r.code, 0, r.err);
+  const json = JSON.parse(r.out);
+  assert.equal(json.n, CLASSES.length * PER_CLASS - 1);
+  assert.equal(json.cache.images_embedded, 1, 'only the changed image is embedded again');
+  const manifest = readFileSync(path.join(cacheDir, 'images', 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(manifest.length, CLASSES.length * PER_CLASS - 1, 'the removed image is forgotten');
+  assert.ok(!manifest.some((m) => m.path === 'lymphocytes/img3.png'));
+  const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
+  try {
+    const [direct] = await clip.encodeImages([path.join(copy, 'tumor', 'img2.png')]);
+    const cached = await imageEmbeddings(clip, cacheDir, copy, ['tumor/img2.png']);
+    assert.equal(cached.embedded, 0);
+    const diff = Math.max(...direct.embedding.map((v, i) => Math.abs(v - (cached.embeddings.get('tumor/img2.png') as Float32Array)[i])));
+    assert.ok(diff < 1e-5, `the cached row is the new image's embedding (max diff ${diff})`);
+  } finally {
+    clip.dispose();
+  }
 });

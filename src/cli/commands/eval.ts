@@ -12,6 +12,7 @@ import { checkOutDir, classifyReportFiles, retrievalReportFiles, writeReportDir,
 import { evalRetrieval } from '../../eval/retrieval.js';
 import { cacheBase, type StoreProgress } from '../../eval/store.js';
 import { folderProblem } from '../../util/writable.js';
+import { sayOnInterrupt } from '../../util/interrupt.js';
 import { progressBar, type Progress } from '../../util/progress.js';
 import { EXIT_SKIPPED } from './index.js';
 
@@ -152,7 +153,7 @@ async function execute<R extends { report: Report }>(
   const clip = await openModel(values);
   const progress = storeProgress(values.quiet);
   try {
-    const run = await evaluate(clip, progress);
+    const run = await sayOnInterrupt(progress.say, () => evaluate(clip, progress));
     progress.finish();
     if (values.out) await writeReportDir(values.out, kind, files(run));
     if (values.json) printJson(run.report);
@@ -195,16 +196,22 @@ function intList(flag: string, value: string): number[] {
   return [...new Set(ks)].sort((a, b) => a - b);
 }
 
-/** Progress bars (terminal only) and one stderr line per skipped file. */
-function storeProgress(quiet: boolean | undefined): Required<Pick<StoreProgress, 'onProgress' | 'onSkip'>> & { finish(): void } {
+/**
+ * Progress bars (terminal only, one per phase: texts, then images), one stderr line per skipped file, and
+ * what Ctrl-C says: how much of the phase in flight is committed to the cache, and that a rerun resumes.
+ */
+function storeProgress(quiet: boolean | undefined): Required<Pick<StoreProgress, 'onProgress' | 'onSkip'>> & { finish(): void; say(): string } {
   let bar: Progress | undefined;
   let current = '';
+  let at = { done: 0, total: 0, cacheDir: '' };
   return {
-    onProgress: (what, done, total) => {
-      if (quiet) return;
-      if (current !== what) bar?.done();
-      if (current !== what) bar = progressBar(`eval: embedding ${what}`, total, what);
-      current = what;
+    onProgress: (what, done, total, cacheDir) => {
+      at = { done, total, cacheDir };
+      if (current !== what) {
+        bar?.done();
+        bar = quiet || total === 0 ? undefined : progressBar(`eval: embedding ${what}`, total, what);
+        current = what;
+      }
       bar?.update(done);
     },
     onSkip: (s) => {
@@ -212,6 +219,7 @@ function storeProgress(quiet: boolean | undefined): Required<Pick<StoreProgress,
       console.error(`biomedclip: skipped ${s.path}: ${s.error}`);
     },
     finish: () => bar?.done(),
+    say: () => (current === '' ? '' : `${at.done}/${at.total} ${current} of this run committed to the cache ${at.cacheDir}; run the same command to resume`),
   };
 }
 
