@@ -29,8 +29,10 @@ import { describeFsError } from '../util/writable.js';
 const TEXT_ROOT = 'texts (manifest path = sha256 of the UTF-8 text)';
 
 export interface StoreProgress {
-  /** At the start (done 0) and after each committed batch: what is being embedded, items done and to do in this run, the cache. */
-  onProgress?: (what: 'images' | 'texts', done: number, total: number, cacheDir: string) => void;
+  /** When a phase starts: what it embeds, how many (0: all cached), the cache, and how many are committed at any moment. */
+  onStart?: (what: 'images' | 'texts', phase: { total: number; cacheDir: string; committed: () => number }) => void;
+  /** After each committed batch: what is being embedded, items done and items to do in this run. */
+  onProgress?: (what: 'images' | 'texts', done: number, total: number) => void;
   onSkip?: (skipped: SkippedFile) => void;
   /** Items per forward pass and per commit (default 16 images, 32 texts). */
   batchSize?: number;
@@ -82,8 +84,8 @@ export async function imageEmbeddings(clip: BiomedCLIP, cacheDir: string, root: 
     const wanted = new Set(unique);
     const again = [...fresh.changed, ...fresh.repaired].filter((p) => wanted.has(p));
     const todo = [...again, ...unique.filter((p) => !writer.indexed.has(p))];
-    opts.onProgress?.('images', 0, todo.length, cacheDir);
-    await embedInto(clip, writer, root, todo, opts.batchSize ?? 16, { skip, onProgress: (done, total) => opts.onProgress?.('images', done, total, cacheDir) });
+    opts.onStart?.('images', { total: todo.length, cacheDir, committed: () => writer.committedNow });
+    await embedInto(clip, writer, root, todo, opts.batchSize ?? 16, { skip, onProgress: (done, total) => opts.onProgress?.('images', done, total) });
     complete = true;
     const stored = await readStore(dir);
     const embeddings = new Map(unique.filter((p) => stored.has(p)).map((p) => [p, stored.get(p) as Float32Array]));
@@ -118,12 +120,12 @@ export async function textEmbeddings(clip: BiomedCLIP, cacheDir: string, texts: 
     const unique = [...new Set(texts)];
     const todo = unique.filter((t) => !writer.indexed.has(sha256(t))).sort((a, b) => a.length - b.length);
     const batch = opts.batchSize ?? 32;
-    opts.onProgress?.('texts', 0, todo.length, cacheDir);
+    opts.onStart?.('texts', { total: todo.length, cacheDir, committed: () => writer.committedNow });
     for (let start = 0; start < todo.length; start += batch) {
       const part = todo.slice(start, start + batch);
       const emb = await clip.encodeTexts(part);
       await writer.commit(part.map((t) => ({ path: sha256(t), size: Buffer.byteLength(t), mtimeMs: 0 })), concat(emb.map((e) => e.embedding)));
-      opts.onProgress?.('texts', Math.min(todo.length, start + batch), todo.length, cacheDir);
+      opts.onProgress?.('texts', Math.min(todo.length, start + batch), todo.length);
     }
     complete = true;
     const byHash = await readStore(dir);

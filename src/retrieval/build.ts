@@ -22,8 +22,11 @@ export interface BuildOptions {
   outDir: string;
   /** Images per forward pass and per commit (default 16). */
   batchSize?: number;
-  /** Once the index is open and brought up to date: images up to date already, and to embed now. */
-  onStart?: (counts: { indexed: number; todo: number; total: number }) => void;
+  /**
+   * Once the index is open and brought up to date: images up to date already, to embed now, in all, and
+   * how many of those to embed are committed at any moment (for what Ctrl-C says).
+   */
+  onStart?: (counts: { indexed: number; todo: number; total: number; committed: () => number }) => void;
   /** After each batch: images handled in this run (embedded or skipped) out of those to do. */
   onProgress?: (done: number, total: number) => void;
   /** Each unreadable file, as it is met. */
@@ -80,7 +83,7 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
       skipped.push(s);
       opts.onSkip?.(s);
     };
-    opts.onStart?.({ indexed: listing.images.length - todo.length, todo: todo.length, total: listing.images.length });
+    opts.onStart?.({ indexed: listing.images.length - todo.length, todo: todo.length, total: listing.images.length, committed: () => writer.committedNow });
     await embedInto(clip, writer, root, todo, batchSize, { skip, onProgress: opts.onProgress });
     complete = true;
     const failed = new Set(skipped.map((s) => s.path));

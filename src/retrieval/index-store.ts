@@ -117,6 +117,11 @@ type Entry = Omit<ManifestEntry, 'row'>;
 export class IndexWriter {
   /** Committed images: relative path → its row, and its size and mtime when embedded. */
   readonly indexed = new Map<string, ManifestEntry>();
+  /**
+   * Images committed by this writer (appended or replaced), counted the moment their manifest lines are in
+   * the file, before the flush: what Ctrl-C reports, and a rerun finds, is never less than this.
+   */
+  committedNow = 0;
 
   private constructor(
     readonly dir: string,
@@ -207,9 +212,12 @@ export class IndexWriter {
       this.indexed.set(line.path, line);
       this.rowPaths[line.row] = line.path;
     }
-    if (replacing) await this.rewriteManifest(next); // (2) the commit: the new lines in one rename
-    else {
+    if (replacing) {
+      await this.rewriteManifest(next); // (2) the commit: the new lines in one rename
+      this.committedNow += entries.length;
+    } else {
       await this.manifest.write(manifestLines(lines));
+      this.committedNow += entries.length;
       await this.manifest.datasync(); // (2) the commit
     }
     this.count = next;

@@ -200,26 +200,23 @@ function intList(flag: string, value: string): number[] {
  * Progress bars (terminal only, one per phase: texts, then images), one stderr line per skipped file, and
  * what Ctrl-C says: how much of the phase in flight is committed to the cache, and that a rerun resumes.
  */
-function storeProgress(quiet: boolean | undefined): Required<Pick<StoreProgress, 'onProgress' | 'onSkip'>> & { finish(): void; say(): string } {
+function storeProgress(quiet: boolean | undefined): Required<Pick<StoreProgress, 'onStart' | 'onProgress' | 'onSkip'>> & { finish(): void; say(): string } {
   let bar: Progress | undefined;
-  let current = '';
-  let at = { done: 0, total: 0, cacheDir: '' };
+  let phase: { what: string; total: number; cacheDir: string; committed: () => number } | undefined;
   return {
-    onProgress: (what, done, total, cacheDir) => {
-      at = { done, total, cacheDir };
-      if (current !== what) {
-        bar?.done();
-        bar = quiet || total === 0 ? undefined : progressBar(`eval: embedding ${what}`, total, what);
-        current = what;
-      }
-      bar?.update(done);
+    onStart: (what, p) => {
+      bar?.done();
+      phase = { what, ...p };
+      bar = quiet || p.total === 0 ? undefined : progressBar(`eval: embedding ${what}`, p.total, what);
+      bar?.update(0);
     },
+    onProgress: (_what, done) => bar?.update(done),
     onSkip: (s) => {
       bar?.done();
       console.error(`biomedclip: skipped ${s.path}: ${s.error}`);
     },
     finish: () => bar?.done(),
-    say: () => (current === '' ? '' : `${at.done}/${at.total} ${current} of this run committed to the cache ${at.cacheDir}; run the same command to resume`),
+    say: () => (phase === undefined ? '' : `${phase.committed()}/${phase.total} ${phase.what} of this run committed to the cache ${phase.cacheDir}; run the same command to resume`),
   };
 }
 

@@ -56,24 +56,20 @@ Examples:
     await checkOut(values.out);
     const clip = await openModel(values);
     let bar: Progress | undefined; // drawn from the start, when the number of images to do is known
-    const state = { indexed: 0, done: 0, failed: 0, total: 0 };
-    const say = () => (state.total === 0 ? '' : `${state.indexed + state.done - state.failed}/${state.total} images committed to ${values.out}; run the same command to resume`);
+    let counts: { indexed: number; total: number; committed: () => number } | undefined; // known once the index is open
+    const say = () => (counts === undefined ? '' : `${counts.indexed + counts.committed()}/${counts.total} images committed to ${values.out}; run the same command to resume`);
     try {
       const result = await sayOnInterrupt(say, () =>
         buildIndex(clip, {
           imagesDir: positionals[0],
           outDir: values.out as string,
           batchSize,
-          onStart: (counts) => {
-            Object.assign(state, counts);
-            if (!values.quiet && counts.todo > 0) (bar = progressBar('index', counts.todo, 'images')).update(0);
+          onStart: (c) => {
+            counts = c;
+            if (!values.quiet && c.todo > 0) (bar = progressBar('index', c.todo, 'images')).update(0);
           },
-          onProgress: (done) => {
-            state.done = done;
-            bar?.update(done);
-          },
+          onProgress: (done) => bar?.update(done),
           onSkip: (s) => {
-            state.failed++;
             bar?.done(); // clear the bar's line first so the report starts on a clean line
             console.error(`biomedclip: skipped ${s.path}: ${s.error}`);
           },
