@@ -9,11 +9,11 @@
  *                   text's UTF-8 bytes (texts are not files) and `size` its byte length
  *
  * Re-running with other prompts or templates re-embeds only the new texts; changed images are embedded
- * again and images that are gone are dropped (refresh.ts), so the cache never needs deleting by hand. The default CACHE is one folder
- * per dataset folder and model under the user cache (`$XDG_CACHE_HOME` or ~/.cache, `biomedclip-ts/eval/`).
+ * again and images that are gone are dropped (refresh.ts), so the cache never needs deleting by hand.
+ * The default CACHE is one folder per dataset folder and model under the user cache (`$XDG_CACHE_HOME` or
+ * ~/.cache, `biomedclip-ts/eval/`).
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import type { BiomedCLIP } from '../api/biomedclip.js';

@@ -119,7 +119,8 @@ export class IndexWriter {
   readonly indexed = new Map<string, ManifestEntry>();
   /**
    * Images committed by this writer (appended or replaced), counted the moment their manifest lines are in
-   * the file, before the flush: what Ctrl-C reports, and a rerun finds, is never less than this.
+   * the file, before the flush: Ctrl-C ends the process, not the system, so those lines stay and a rerun
+   * finds exactly this many (counting after the flush made the message lag behind the file).
    */
   committedNow = 0;
 

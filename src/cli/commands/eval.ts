@@ -24,9 +24,11 @@ const COMMON_HELP = `  --bootstrap N      resamples for the 95% confidence inter
   --batch-size N     images per forward pass and per cache commit (default 16, at most 256)
 ${MODEL_HELP}
 
-Embeddings are committed to the cache batch by batch: a killed run resumes where it stopped, and a
-rerun with other prompts or templates embeds only the new texts. Files that cannot be decoded are
-reported on stderr, listed in the results ("skipped") and left out of the metrics.
+Embeddings are committed to the cache batch by batch: a killed run resumes where it stopped (Ctrl-C
+says how much is committed), a rerun with other prompts or templates embeds only the new texts, and
+images changed since they were cached are embedded again (those removed are dropped). Files that
+cannot be decoded are reported on stderr, listed in the results ("skipped") and left out of the metrics.
+The --out folder and the cache are never read as data, even inside DATA.
 
 Exit codes: 0 done; 3 done, but some files were skipped (listed); 1 other errors; 2 bad arguments.`;
 
