@@ -62,6 +62,14 @@ test('a report and a cache inside the data folder are not read as classes or ima
       assert.equal(json.n, 6, `run ${run}`);
       assert.deepEqual(json.data.classes, ['necrosis', 'normal', 'tumor'], `run ${run}`);
     }
+    // Later runs not told about that report (no --out, or another one) still leave it out, and say so.
+    const later = await cliInProcess('eval', 'classify', data, '--classes-from-folders', '--cache', path.join(tmp, 'inside.cache'), '--json', ...MODEL);
+    assert.equal(JSON.parse(later.out).n, 6, 'an earlier report inside the data is not read back');
+    const index = await cliInProcess('index', data, '--out', path.join(tmp, 'inside.index'), '--json', ...MODEL.slice(0, 4));
+    assert.equal(JSON.parse(index.out).count, 6, 'index leaves out our reports and caches too');
+    const outputs = (JSON.parse(index.out).outputs as string[]).map((o) => path.relative(data, o)).sort();
+    assert.deepEqual(outputs.map((o) => o.split(path.sep)[0]), ['report', 'usercache', 'usercache']);
+    assert.deepEqual(outputs.slice(1).map((o) => path.basename(o)), ['images', 'texts'], "the default cache's two stores");
     const other = await dataset('inside-cache', ['normal', 'tumor', 'necrosis']);
     const withCache = ['eval', 'classify', other, '--classes-from-folders', '--cache', path.join(other, 'tumor', 'cache'), '--json', ...MODEL];
     for (const run of [1, 2]) assert.equal(JSON.parse((await cliInProcess(...withCache)).out).n, 6, `--cache inside a class folder, run ${run}`);

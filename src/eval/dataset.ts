@@ -61,9 +61,11 @@ async function fromFolder(root: string, named: ClassPrompts | undefined, exclude
     if (images) images.push(rel);
     else outside++; // at the top level, or in a hidden folder
   }
-  // A folder that only leads to an excluded one (XDG_CACHE_HOME=DATA/cache holding our cache) is no class.
-  const leadsToExcluded = (f: string) => exclude.some((e) => e.startsWith(path.join(root, f) + path.sep));
-  const folders = listed.filter((f) => !(leadsToExcluded(f) && byFolder.get(f)?.length === 0));
+  // A folder without images that is, or only leads to, our own output (XDG_CACHE_HOME=DATA/cache holding
+  // the cache; CACHE/ holding images/ and texts/; an earlier report) is no class.
+  const ours = [...exclude, ...listing.outputs];
+  const leadsToOurs = (f: string) => ours.some((e) => e === path.join(root, f) || e.startsWith(path.join(root, f) + path.sep));
+  const folders = listed.filter((f) => !(leadsToOurs(f) && byFolder.get(f)?.length === 0));
   if (folders.length < 2) throw new UserError(`${root}: ${folders.length} class folder(s); zero-shot classification needs one subfolder of images per class, at least 2`);
   const empty = folders.find((f) => byFolder.get(f)?.length === 0);
   if (empty !== undefined) throw new UserError(`${path.join(root, empty)}: class folder with no images; add its images or remove the folder`);
@@ -77,6 +79,7 @@ async function fromFolder(root: string, named: ClassPrompts | undefined, exclude
   const notes: string[] = [];
   if (outside > 0) notes.push(`${outside} images outside the class folders (top level or hidden folders) are not evaluated`);
   if (listing.otherFiles > 0) notes.push(`${listing.otherFiles} files without an image extension are not evaluated`);
+  if (listing.outputs.length > 0) notes.push(`${listing.outputs.length} folders written by biomedclip (reports, indexes, caches) are not evaluated: ${listing.outputs.slice(0, 3).map((o) => path.relative(root, o)).join(', ')}`);
   return { ...prompts, source: root, layout: 'folder', root, items, notes };
 }
 

@@ -52,6 +52,8 @@ export interface BuildResult {
   skipped: SkippedFile[];
   /** Files ignored for not having an image extension. */
   otherFiles: number;
+  /** Folders under the images that earlier biomedclip runs wrote (indexes, reports, caches): not indexed. */
+  outputs: string[];
   /** Bytes of a killed run's uncommitted tail that were cut off before resuming. */
   truncatedBytes: number;
   model: IndexInfo['model'];
@@ -99,6 +101,7 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
       removed: fresh.removed,
       skipped,
       otherFiles: listing.otherFiles,
+      outputs: listing.outputs,
       truncatedBytes: recovery.truncatedBytes,
       model,
     };

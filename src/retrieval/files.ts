@@ -15,7 +15,19 @@ export interface ImageListing {
   images: string[];
   /** Files seen whose extension is not an image's. */
   otherFiles: number;
+  /** Folders under root that an earlier biomedclip run wrote (OUTPUT_MARKS), left out; absolute paths. */
+  outputs: string[];
 }
+
+/**
+ * Files that together mark a folder as one of our outputs: an index (or an evaluation cache's store) and
+ * an evaluation report. Such a folder inside the data must not come back as images (a report's charts are
+ * PNGs) on a run that was not told about it with --out or --cache; it is left out and reported instead.
+ */
+const OUTPUT_MARKS = [
+  ['index.json', 'manifest.jsonl', 'embeddings.npy'],
+  ['metrics.json', 'report.md'],
+];
 
 /**
  * @param root     the images directory
@@ -27,9 +39,15 @@ export async function listImages(root: string, exclude: string[] = []): Promise<
   const stat = await fs.stat(root).catch(() => undefined);
   if (!stat?.isDirectory()) throw new UserError(`${root}: not a directory; pass the folder that holds the images`, 2);
   const images: string[] = [];
+  const outputs: string[] = [];
   let otherFiles = 0;
   const walk = async (dir: string): Promise<void> => {
     const entries = await fs.readdir(dir, { withFileTypes: true });
+    const names = new Set(entries.map((e) => e.name));
+    if (dir !== root && OUTPUT_MARKS.some((mark) => mark.every((n) => names.has(n)))) {
+      outputs.push(dir);
+      return;
+    }
     for (const ent of entries) {
       const full = path.join(dir, ent.name);
       if (skip.has(full)) continue;
@@ -42,5 +60,5 @@ export async function listImages(root: string, exclude: string[] = []): Promise<
   };
   await walk(root);
   images.sort();
-  return { images, otherFiles };
+  return { images, otherFiles, outputs };
 }

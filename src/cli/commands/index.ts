@@ -38,7 +38,7 @@ Exit codes: 0 every image indexed; 3 index complete but some files were skipped 
             1 other errors; 2 bad arguments.
 
 Output (--json): {"index","root","count","embedDim","added","alreadyIndexed","skipped":[{"path","error"}],
-                  "changed","repaired","removed","otherFiles","truncatedBytes","model":{"dir","fingerprint"}}
+                  "changed","repaired","removed","otherFiles","outputs","truncatedBytes","model":{"dir","fingerprint"}}
 
 Examples:
   biomedclip index assets/examples --out examples.index --model demo
@@ -106,6 +106,7 @@ function printSummary(r: Awaited<ReturnType<typeof buildIndex>>, quiet: boolean 
   if (quiet) return;
   if (r.truncatedBytes > 0) console.error(`biomedclip: note: resumed after an interrupted run (cut ${r.truncatedBytes} uncommitted bytes)`);
   if (r.otherFiles > 0) console.error(`biomedclip: note: ${r.otherFiles} files without an image extension were not indexed`);
+  if (r.outputs.length > 0) console.error(`biomedclip: note: ${r.outputs.length} folders written by biomedclip (indexes, reports, caches) were not indexed (e.g. ${r.outputs[0]})`);
   if (r.changed.length > 0) console.error(`biomedclip: note: ${r.changed.length} files changed since they were indexed (e.g. ${r.changed[0]}): embedded again`);
   if (r.repaired.length > 0) console.error(`biomedclip: note: ${r.repaired.length} rows held NaN, Inf or a non-unit vector (e.g. ${r.repaired[0]}): embedded again`);
   if (r.removed.length > 0) console.error(`biomedclip: note: ${r.removed.length} indexed files no longer exist (e.g. ${r.removed[0]}): their rows were removed`);
