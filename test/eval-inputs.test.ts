@@ -163,3 +163,14 @@ test('--recall-at beyond the number of candidates is refused, naming the count',
   const json = JSON.parse((await run('--json')).out); // the default 1,5,10: those beyond the set are left out
   assert.deepEqual(Object.keys(json.image_to_text).filter((k) => k.startsWith('recall@')), ['recall@1']);
 });
+
+test("a damaged cache says to delete it (it is only a cache), and that works", async () => {
+  const data = await dataset('damaged-cache', ['normal', 'tumor']);
+  const cache = path.join(tmp, 'damaged.cache');
+  const args = ['eval', 'classify', data, '--classes-from-folders', '--cache', cache, ...MODEL];
+  assert.equal((await cliInProcess(...args)).code, 0);
+  writeFileSync(path.join(cache, 'images', 'index.json'), '{"format": "biomedcl');
+  refused(await cliInProcess(...args), 1, /the evaluation cache .*damaged\.cache is damaged \(.*index\.json: not valid JSON \(damaged\)\); delete .*damaged\.cache .* or pass another --cache/);
+  await fs.rm(cache, { recursive: true });
+  assert.equal((await cliInProcess(...args)).code, 0);
+});

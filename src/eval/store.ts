@@ -138,7 +138,11 @@ export async function textEmbeddings(clip: BiomedCLIP, cacheDir: string, texts: 
 
 /** A store of another folder or another model is refused with the eval's own words (not index's --out). */
 async function checkStore(cacheDir: string, dir: string, root: string, model: IndexModel): Promise<void> {
-  const info = await readInfo(dir);
+  const info = await readInfo(dir).catch((err: unknown) => {
+    // index's advice (rebuild into a new --out) means nothing here: a cache can simply be deleted.
+    if (!(err instanceof UserError)) throw err;
+    throw new UserError(`the evaluation cache ${cacheDir} is damaged (${err.message.split(';')[0]}); delete ${cacheDir} (it only holds embeddings, made again on the next run) or pass another --cache`);
+  });
   if (info === undefined) return;
   if (info.root !== root) throw new UserError(`--cache ${cacheDir}: caches ${info.root}, not ${root}; pass another --cache, or leave it out`);
   if (info.model.fingerprint !== model.fingerprint) throw new UserError(`--cache ${cacheDir}: made with another model (${info.model.dir}); pass --model ${info.model.dir}, another --cache, or leave it out`);
