@@ -2,7 +2,7 @@
  * `biomedclip eval` end to end with the demo model (deterministic random weights) on generated data: a
  * labelled image folder with an unreadable file, the same as a CSV, and an image-caption CSV. Checks the
  * report folder, that the results agree with `classify`, that the cache makes a rerun with other
- * templates embed only texts and lets a killed run resume, and that each bad input is one error line
+ * templates embed only texts, lets a killed run resume and follows changed and removed images, and that each bad input is one error line
  * with no output written.
  */
 import { test, before, after } from 'node:test';
@@ -75,7 +75,7 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
   assert.deepEqual((await fs.readdir(out)).sort(), ['calibration.png', 'confusion.png', 'metrics.json', 'predictions.csv', 'report.md']);
   assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')), json, 'metrics.json is the --json object');
   const csv = readFileSync(path.join(out, 'predictions.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv[0], `image,label,predicted,${CLASSES.join(',')},model`);
+  assert.equal(csv[0], `image,label,predicted,${CLASSES.map((c) => `p:${c}`).join(',')},model`);
   assert.equal(csv.length, 1 + json.n);
   const row = csv[1].split(',');
   assert.ok(Math.abs(row.slice(3, 6).map(Number).reduce((a, b) => a + b, 0) - 1) < 1e-9, 'probabilities sum to 1');
@@ -99,7 +99,7 @@ test('eval probabilities equal classify on the same images and prompts (1e-5)', 
     let worst = 0;
     scores.forEach((s, i) =>
       CLASSES.forEach((c, k) => {
-        const ours = Number(rows[i][header.indexOf(c)]);
+        const ours = Number(rows[i][header.indexOf(`p:${c}`)]);
         worst = Math.max(worst, Math.abs((s.find((x) => x.label === labels[k])?.probability ?? NaN) - ours));
       }),
     );
@@ -160,7 +160,7 @@ test('eval retrieval on an image,caption CSV: Recall@K and median rank both ways
   ];
   await fs.writeFile(path.join(tmp, 'captions.csv'), ['image,caption', ...rows.map((r) => r.join(','))].join('\n'));
   const out = path.join(tmp, 'retrieval-report');
-  const r = await runCommand(evalCommand, ['retrieval', path.join(tmp, 'captions.csv'), '--cache', path.join(tmp, 'cache-ret'), '--out', out, '--json', '--bootstrap', '50', ...MODEL]);
+  const r = await runCommand(evalCommand, ['retrieval', path.join(tmp, 'captions.csv'), '--cache', path.join(tmp, 'cache-ret'), '--out', out, '--json', '--bootstrap', '50', '--recall-at', '1,2,4', ...MODEL]);
   assert.equal(r.code, 0, r.err);
   const json = JSON.parse(r.out);
   assert.equal(json.n, 5);
@@ -169,8 +169,8 @@ test('eval retrieval on an image,caption CSV: Recall@K and median rank both ways
   assert.equal(json.image_to_text.queries, 4);
   assert.equal(json.text_to_image.queries, 5);
   for (const dir of ['image_to_text', 'text_to_image']) {
-    assert.ok(json[dir]['recall@1'] <= json[dir]['recall@5'] && json[dir]['recall@5'] <= json[dir]['recall@10']);
-    assert.equal(json[dir]['recall@10'], 1, 'at most 4 candidates: everything is within 10');
+    assert.ok(json[dir]['recall@1'] <= json[dir]['recall@2'] && json[dir]['recall@2'] <= json[dir]['recall@4']);
+    assert.equal(json[dir]['recall@4'], 1, '4 candidates: everything is within 4');
   }
   const ranks = readFileSync(path.join(out, 'ranks.csv'), 'utf8').trim().split('\n');
   assert.equal(ranks[0], 'direction,query,rank,model');
@@ -213,12 +213,31 @@ test('bad inputs: one error line each, nothing written', async () => {
   await bad(['classify', folder, '--labels-file', path.join(tmp, 'one.json')], /class "tumor" needs a non-empty description/);
 });
 
-test('an image changed since it was cached is an error naming it (its embedding would be stale)', async () => {
+test('images changed since they were cached are embedded again, and removed ones are dropped from the cache', async () => {
   const copy = path.join(tmp, 'changing');
   await fs.cp(folder, copy, { recursive: true });
   await fs.rm(path.join(copy, 'tumor', 'truncated.png'));
-  const args = ['classify', copy, '--classes-from-folders', '--bootstrap', '0', '--cache', path.join(tmp, 'cache-changing'), '--quiet', ...MODEL];
+  const cacheDir = path.join(tmp, 'cache-changing');
+  const args = ['classify', copy, '--classes-from-folders', '--bootstrap', '0', '--cache', cacheDir, '--json', '--quiet', ...MODEL];
   assert.equal((await runCommand(evalCommand, args)).code, 0);
-  await fs.writeFile(path.join(copy, 'tumor', 'img2.png'), png(1, 7));
-  await assert.rejects(evalCommand.run(args), /1 images changed since they were cached in .* \(e\.g\. tumor\/img2\.png\); delete that folder or pass another --cache/);
+  await fs.writeFile(path.join(copy, 'tumor', 'img2.png'), png(1, 7)); // new bytes under a cached name
+  await fs.rm(path.join(copy, 'lymphocytes', 'img3.png'));
+  const r = await runCommand(evalCommand, args);
+  assert.equal(r.code, 0, r.err);
+  const json = JSON.parse(r.out);
+  assert.equal(json.n, CLASSES.length * PER_CLASS - 1);
+  assert.equal(json.cache.images_embedded, 1, 'only the changed image is embedded again');
+  const manifest = readFileSync(path.join(cacheDir, 'images', 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(manifest.length, CLASSES.length * PER_CLASS - 1, 'the removed image is forgotten');
+  assert.ok(!manifest.some((m) => m.path === 'lymphocytes/img3.png'));
+  const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
+  try {
+    const [direct] = await clip.encodeImages([path.join(copy, 'tumor', 'img2.png')]);
+    const cached = await imageEmbeddings(clip, cacheDir, copy, ['tumor/img2.png']);
+    assert.equal(cached.embedded, 0);
+    const diff = Math.max(...direct.embedding.map((v, i) => Math.abs(v - (cached.embeddings.get('tumor/img2.png') as Float32Array)[i])));
+    assert.ok(diff < 1e-5, `the cached row is the new image's embedding (max diff ${diff})`);
+  } finally {
+    clip.dispose();
+  }
 });

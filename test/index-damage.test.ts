@@ -103,7 +103,7 @@ test('a garbage manifest line, a torn last line and a count that disagrees are r
   await refused(damagedCopy((i) => appendFileSync(npy(i), Buffer.alloc(E * 4))), /embeddings\.npy is \d+ bytes, \d+ for 3 rows/);
 });
 
-test('a NaN row or a row that is not unit-norm is refused, naming the row and its image', async () => {
+test('a NaN row or a row that is not unit-norm is refused, naming the row and its image; index embeds it again', async () => {
   const setRow = (i: string, row: number, edit: (v: Float32Array) => void) => {
     const bytes = readFileSync(npy(i));
     const v = new Float32Array(bytes.buffer.slice(bytes.byteOffset + NPY_HEADER_BYTES + row * E * 4, bytes.byteOffset + NPY_HEADER_BYTES + (row + 1) * E * 4));
@@ -111,8 +111,21 @@ test('a NaN row or a row that is not unit-norm is refused, naming the row and it
     Buffer.from(v.buffer).copy(bytes, NPY_HEADER_BYTES + row * E * 4);
     writeFileSync(npy(i), bytes);
   };
-  await refused(damagedCopy((i) => setRow(i, 1, (v) => (v[3] = NaN))), /row 1 \(b\.jpg\) holds NaN or Inf; rebuild it into a new directory/);
-  await refused(damagedCopy((i) => setRow(i, 2, (v) => v.forEach((x, k) => (v[k] = 2 * x)))), /row 2 \(c\.jpeg\) is not unit-norm \(norm 2/);
+  const nan = damagedCopy((i) => setRow(i, 1, (v) => (v[3] = NaN)));
+  await refused(nan, /row 1 \(b\.jpg\) holds NaN or Inf; re-run `biomedclip index .* --out .*` to embed it again/);
+  const scaled = damagedCopy((i) => setRow(i, 2, (v) => v.forEach((x, k) => (v[k] = 2 * x))));
+  await refused(scaled, /row 2 \(c\.jpeg\) is not unit-norm \(norm 2/);
+  // index checks rows as search does: it embeds the bad row again instead of calling it "already indexed".
+  for (const index of [nan, scaled]) {
+    const repaired = await cliInProcess('index', images, '--out', index, '--model', model, '--backend', 'cpu', '--json');
+    assert.equal(repaired.code, 0, repaired.errors.join('\n'));
+    const json = JSON.parse(repaired.out);
+    assert.equal(json.repaired.length, 1);
+    assert.equal(json.alreadyIndexed, 2);
+    const r = await cli('search', index, 'tumor', '--json');
+    assert.equal(r.code, 0, r.errors.join('\n'));
+    assert.equal(JSON.parse(r.out).results.length, 3);
+  }
 });
 
 test('an interrupted index (killed run: torn tail, uncommitted rows) is searchable as far as it was committed', async () => {

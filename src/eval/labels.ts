@@ -49,3 +49,24 @@ export async function readLabelFile(file: string): Promise<ClassPrompts> {
 export function promptsFromNames(classes: string[]): ClassPrompts {
   return { classes, descriptions: classes.map((c) => [c.replace(/_/g, ' ').trim()]) };
 }
+
+/**
+ * Two classes with a description in common get the same prompt, so their embeddings are pulled together
+ * (identical when every description is shared) and the model cannot tell them apart: refused, naming the
+ * classes. Descriptions are compared as the tokenizer reads them: case and runs of spaces do not matter.
+ * `where` names the source in the message (the label file, or the data folder for folder names).
+ */
+export function distinctDescriptions(prompts: ClassPrompts, where: string): ClassPrompts {
+  const owner = new Map<string, number>();
+  prompts.descriptions.forEach((ds, c) => {
+    for (const d of ds) {
+      const key = d.toLowerCase().replace(/\s+/g, ' ');
+      const other = owner.get(key);
+      if (other !== undefined && other !== c) {
+        throw new UserError(`${where}: classes '${prompts.classes[other]}' and '${prompts.classes[c]}' share the description "${d}"; give each class its own descriptions (the same prompt makes them indistinguishable)`);
+      }
+      owner.set(key, c);
+    }
+  });
+  return prompts;
+}

@@ -12,26 +12,65 @@ import * as path from 'node:path';
 import { csvRow, jsonText } from '../cli/common.js';
 import { UserError } from '../errors.js';
 import { tempPathFor } from '../util/atomic.js';
+import { describeFsError, folderProblem } from '../util/writable.js';
 import type { ClassifyRun } from './classify.js';
 import { confusionPng, reliabilityPng } from './charts.js';
 import { classifyMarkdown, retrievalMarkdown } from './format.js';
 import type { RetrievalRun } from './retrieval.js';
 
-/** Refuses an --out that exists and is neither empty nor an earlier report (it holds no metrics.json). */
-export async function checkOutDir(out: string): Promise<void> {
+export type ReportKind = 'classification' | 'retrieval';
+
+/** The files each kind of report consists of: a folder holding only these is ours to replace. */
+const REPORT_FILES: Record<ReportKind, string[]> = {
+  classification: ['metrics.json', 'predictions.csv', 'confusion.png', 'calibration.png', 'report.md'],
+  retrieval: ['metrics.json', 'ranks.csv', 'report.md'],
+};
+
+/** metrics.json's `task` for each kind. */
+const TASKS: Record<string, ReportKind> = { 'zero-shot classification': 'classification', 'cross-modal retrieval': 'retrieval' };
+
+/**
+ * Refuses an --out that cannot be written, or that exists and is neither empty nor an earlier report of
+ * the same kind: replacing it would delete what the user keeps there (notes, another task's report)
+ * without a word. Only a folder holding nothing but our own report files, with a metrics.json of `kind`,
+ * is replaced.
+ */
+export async function checkOutDir(out: string, kind: ReportKind): Promise<void> {
+  const refuse = (why: string): never => {
+    throw new UserError(`--out ${out}: ${why}`, 2);
+  };
   const names = await fs.readdir(out).catch((err: NodeJS.ErrnoException): string[] => {
-    if (err.code === 'ENOENT') return [];
-    throw new UserError(`--out ${out}: ${err.code === 'ENOTDIR' ? 'is a file' : `cannot read (${err.code})`}; pass a new or empty folder`, 2);
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [];
+    return refuse(`cannot read it (${describeFsError(err, out)}); pass another --out`);
   });
-  if (names.length > 0 && !names.includes('metrics.json')) {
-    throw new UserError(`--out ${out}: folder is not empty and holds no earlier report (metrics.json); pass a new or empty folder`, 2);
+  const stat = await fs.stat(out).catch(() => undefined);
+  if (stat !== undefined && !stat.isDirectory()) refuse('is a file; pass a new or empty folder (or an earlier report) as --out');
+  const problem = await folderProblem(path.dirname(path.resolve(out)));
+  if (problem !== undefined) refuse(`cannot create it (${problem}); pass another --out`);
+  if (names.length === 0) return;
+  const foreign = names.filter((n) => !REPORT_FILES[kind].includes(n));
+  const task = names.includes('metrics.json') ? await reportTask(path.join(out, 'metrics.json')) : undefined;
+  if (task !== undefined && task !== kind) refuse(`holds a ${task} report, not a ${kind} one; pass another --out (or delete that report first)`);
+  if (foreign.length > 0 || task === undefined) {
+    const shown = (foreign.length > 0 ? foreign : names).slice(0, 3).join(', ');
+    refuse(`holds ${shown}${names.length > 3 ? ' and more' : ''}, not part of a ${kind} report; move ${foreign.length === 1 ? 'it' : 'them'} out or pass another --out (a new or empty folder)`);
+  }
+}
+
+/** The kind of report a metrics.json belongs to, or undefined when it is not one of ours. */
+async function reportTask(file: string): Promise<ReportKind | undefined> {
+  try {
+    return TASKS[(JSON.parse(await fs.readFile(file, 'utf8')) as { task?: string }).task ?? ''];
+  } catch {
+    return undefined;
   }
 }
 
 export function classifyReportFiles(run: ClassifyRun): Record<string, string | Buffer> {
   const r = run.report;
   const demo = r.model.demo ? [r.model.warning as string] : [];
-  const header = csvRow(['image', 'label', 'predicted', ...r.data.classes, ...(demo.length ? ['model'] : [])]);
+  // Score columns are prefixed: a class may be called `image`, `label` or `model` like the fixed columns.
+  const header = csvRow(['image', 'label', 'predicted', ...r.data.classes.map((c) => `p:${c}`), ...(demo.length ? ['model'] : [])]);
   const lines = run.predictions.map((p) => csvRow([p.image, p.label, p.predicted, ...p.probs, ...demo]));
   const title = (what: string) => [`${what}: n = ${r.n}, accuracy ${r.accuracy.toFixed(4)}, ECE ${r.ece.toFixed(4)}`, ...(r.model.demo ? [`model: ${r.model.warning}`] : [])];
   return {
@@ -55,16 +94,16 @@ export function retrievalReportFiles(run: RetrievalRun): Record<string, string |
 }
 
 /** Writes `files` as the folder `out`, replacing an earlier report there. */
-export async function writeReportDir(out: string, files: Record<string, string | Buffer>): Promise<void> {
+export async function writeReportDir(out: string, kind: ReportKind, files: Record<string, string | Buffer>): Promise<void> {
   const target = path.resolve(out);
-  await fs.mkdir(path.dirname(target), { recursive: true });
   const fresh = tempPathFor(target);
   const old = tempPathFor(target);
   let moved = false; // the earlier report is at `old`, to put back if the swap fails
   try {
+    await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.mkdir(fresh);
     for (const [name, data] of Object.entries(files)) await fs.writeFile(path.join(fresh, name), data);
-    await checkOutDir(target);
+    await checkOutDir(out, kind);
     moved = await fs.rename(target, old).then(
       () => true,
       (err: NodeJS.ErrnoException) => {
@@ -77,6 +116,8 @@ export async function writeReportDir(out: string, files: Record<string, string |
   } catch (err) {
     await fs.rm(fresh, { recursive: true, force: true });
     if (moved) await fs.rename(old, target).catch(() => undefined);
-    throw err;
+    // The temporary folder's name means nothing to the user: name their --out and the cause instead.
+    if (err instanceof UserError || (err as NodeJS.ErrnoException).code === undefined) throw err;
+    throw new UserError(`--out ${out}: cannot write the report (${describeFsError(err, path.dirname(target))}); nothing was written, pass another --out`);
   }
 }

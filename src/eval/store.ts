@@ -8,11 +8,12 @@
  *   CACHE/texts/    the same format for prompts and captions; each manifest `path` is the sha256 of the
  *                   text's UTF-8 bytes (texts are not files) and `size` its byte length
  *
- * Re-running with other prompts or templates re-embeds only the new texts. The default CACHE is one folder
- * per dataset folder and model under the user cache (`$XDG_CACHE_HOME` or ~/.cache, `biomedclip-ts/eval/`).
+ * Re-running with other prompts or templates re-embeds only the new texts; changed images are embedded
+ * again and images that are gone are dropped (refresh.ts), so the cache never needs deleting by hand.
+ * The default CACHE is one folder per dataset folder and model under the user cache (`$XDG_CACHE_HOME` or
+ * ~/.cache, `biomedclip-ts/eval/`).
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import type { BiomedCLIP } from '../api/biomedclip.js';
@@ -21,11 +22,15 @@ import { concat, embedInto } from '../retrieval/build.js';
 import { modelFingerprint } from '../retrieval/fingerprint.js';
 import { IndexReader } from '../retrieval/index-reader.js';
 import { IndexWriter, readInfo, type IndexModel, type SkippedFile } from '../retrieval/index-store.js';
+import { refreshStore } from '../retrieval/refresh.js';
+import { describeFsError } from '../util/writable.js';
 
 /** The `root` of a text store: texts have no folder, this string only marks the store's kind. */
 const TEXT_ROOT = 'texts (manifest path = sha256 of the UTF-8 text)';
 
 export interface StoreProgress {
+  /** When a phase starts: what it embeds, how many (0: all cached), the cache, and how many are committed at any moment. */
+  onStart?: (what: 'images' | 'texts', phase: { total: number; cacheDir: string; committed: () => number }) => void;
   /** After each committed batch: what is being embedded, items done and items to do in this run. */
   onProgress?: (what: 'images' | 'texts', done: number, total: number) => void;
   onSkip?: (skipped: SkippedFile) => void;
@@ -46,19 +51,27 @@ export async function storeModel(clip: BiomedCLIP): Promise<IndexModel> {
   return { dir: clip.modelDir, fingerprint: await modelFingerprint(clip.modelDir) };
 }
 
-/** `$XDG_CACHE_HOME/biomedclip-ts/eval/<hash of the image folder and model>`. */
-export function defaultCacheDir(root: string, model: IndexModel): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
-  const key = createHash('sha256').update(`${root}\n${model.fingerprint}`).digest('hex').slice(0, 16);
-  return path.join(base, 'biomedclip-ts', 'eval', key);
+/** `$XDG_CACHE_HOME/biomedclip-ts/eval` (or ~/.cache/...): the folder holding every default cache. */
+export function cacheBase(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'biomedclip-ts', 'eval');
 }
 
-/** Embeddings of the images `paths` (relative to `root`), embedding only those not cached yet. */
+/** `$XDG_CACHE_HOME/biomedclip-ts/eval/<hash of the image folder and model>`. */
+export function defaultCacheDir(root: string, model: IndexModel): string {
+  const key = createHash('sha256').update(`${root}\n${model.fingerprint}`).digest('hex').slice(0, 16);
+  return path.join(cacheBase(), key);
+}
+
+/**
+ * Embeddings of the images `paths` (relative to `root`), embedding only those not cached yet. The cache is
+ * first brought up to date (refresh.ts): images changed since they were cached are embedded again, and
+ * rows of images that are gone are dropped, so a touched or re-copied dataset never stops the run.
+ */
 export async function imageEmbeddings(clip: BiomedCLIP, cacheDir: string, root: string, paths: string[], opts: StoreProgress = {}): Promise<Embedded> {
   const dir = path.join(cacheDir, 'images');
   const model = await storeModel(clip);
   await checkStore(cacheDir, dir, root, model);
-  const { writer } = await IndexWriter.open(dir, { root, model, embedDim: clip.config.embedDim });
+  const { writer, recovery } = await openStore(cacheDir, dir, root, model, clip.config.embedDim);
   const skipped: SkippedFile[] = [];
   const skip = (s: SkippedFile) => {
     skipped.push(s);
@@ -67,40 +80,30 @@ export async function imageEmbeddings(clip: BiomedCLIP, cacheDir: string, root: 
   let complete = false;
   try {
     const unique = [...new Set(paths)];
-    const todo = await uncached(writer, root, unique, skip);
-    const gone = skipped.length; // cached, but the file is no longer there
+    const fresh = await refreshStore(writer, root, recovery.badRows);
+    const wanted = new Set(unique);
+    const again = [...fresh.changed, ...fresh.repaired].filter((p) => wanted.has(p));
+    const todo = [...again, ...unique.filter((p) => !writer.indexed.has(p))];
+    opts.onStart?.('images', { total: todo.length, cacheDir, committed: () => writer.committedNow });
     await embedInto(clip, writer, root, todo, opts.batchSize ?? 16, { skip, onProgress: (done, total) => opts.onProgress?.('images', done, total) });
     complete = true;
     const stored = await readStore(dir);
     const embeddings = new Map(unique.filter((p) => stored.has(p)).map((p) => [p, stored.get(p) as Float32Array]));
-    const failed = skipped.length - gone;
-    return { embeddings, embedded: todo.length - failed, cached: unique.length - todo.length - gone, skipped };
+    return { embeddings, embedded: todo.length - skipped.length, cached: unique.length - todo.length, skipped };
   } finally {
     await writer.close({ skipped, complete });
   }
 }
 
-/**
- * The requested images not in the store yet. Cached ones are checked against the file: one that is gone
- * is skipped (reported), one whose size or mtime changed is an error (its cached embedding is stale).
- */
-async function uncached(writer: IndexWriter, root: string, paths: string[], skip: (s: SkippedFile) => void): Promise<string[]> {
-  const todo: string[] = [];
-  const changed: string[] = [];
-  for (const rel of paths) {
-    const was = writer.indexed.get(rel);
-    if (was === undefined) {
-      todo.push(rel);
-      continue;
-    }
-    const now = await fs.stat(path.join(root, rel)).catch(() => undefined);
-    if (now === undefined) skip({ path: rel, error: 'no such file (an embedding is cached, but the image is gone)' });
-    else if (now.size !== was.size || now.mtimeMs !== was.mtimeMs) changed.push(rel);
+/** Opens a store, saying which --cache could not be created instead of Node's raw mkdir error. */
+async function openStore(cacheDir: string, dir: string, root: string, model: IndexModel, embedDim: number): ReturnType<typeof IndexWriter.open> {
+  try {
+    return await IndexWriter.open(dir, { root, model, embedDim });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof UserError || code === undefined) throw err;
+    throw new UserError(`cannot write the evaluation cache ${cacheDir} (${describeFsError(err, dir)}); pass --cache DIR in a folder you can write to`);
   }
-  if (changed.length > 0) {
-    throw new UserError(`${changed.length} images changed since they were cached in ${writer.dir} (e.g. ${changed[0]}); delete that folder or pass another --cache to embed them again`);
-  }
-  return todo;
 }
 
 /** Unit embeddings of `texts`, embedding only those not cached yet (shortest first: less padding). */
@@ -108,16 +111,20 @@ export async function textEmbeddings(clip: BiomedCLIP, cacheDir: string, texts: 
   const dir = path.join(cacheDir, 'texts');
   const model = await storeModel(clip);
   await checkStore(cacheDir, dir, TEXT_ROOT, model);
-  const { writer } = await IndexWriter.open(dir, { root: TEXT_ROOT, model, embedDim: clip.config.embedDim });
+  const { writer, recovery } = await openStore(cacheDir, dir, TEXT_ROOT, model, clip.config.embedDim);
   let complete = false;
   try {
+    // A text row search would refuse is dropped, and so embedded again below (texts have no file to stat).
+    const byRow = new Map([...writer.indexed.values()].map((m) => [m.row, m.path]));
+    await writer.drop(recovery.badRows.map((r) => byRow.get(r) as string));
     const unique = [...new Set(texts)];
     const todo = unique.filter((t) => !writer.indexed.has(sha256(t))).sort((a, b) => a.length - b.length);
     const batch = opts.batchSize ?? 32;
+    opts.onStart?.('texts', { total: todo.length, cacheDir, committed: () => writer.committedNow });
     for (let start = 0; start < todo.length; start += batch) {
       const part = todo.slice(start, start + batch);
       const emb = await clip.encodeTexts(part);
-      await writer.append(part.map((t) => ({ path: sha256(t), size: Buffer.byteLength(t), mtimeMs: 0 })), concat(emb.map((e) => e.embedding)));
+      await writer.commit(part.map((t) => ({ path: sha256(t), size: Buffer.byteLength(t), mtimeMs: 0 })), concat(emb.map((e) => e.embedding)));
       opts.onProgress?.('texts', Math.min(todo.length, start + batch), todo.length);
     }
     complete = true;
@@ -131,7 +138,11 @@ export async function textEmbeddings(clip: BiomedCLIP, cacheDir: string, texts: 
 
 /** A store of another folder or another model is refused with the eval's own words (not index's --out). */
 async function checkStore(cacheDir: string, dir: string, root: string, model: IndexModel): Promise<void> {
-  const info = await readInfo(dir);
+  const info = await readInfo(dir).catch((err: unknown) => {
+    // index's advice (rebuild into a new --out) means nothing here: a cache can simply be deleted.
+    if (!(err instanceof UserError)) throw err;
+    throw new UserError(`the evaluation cache ${cacheDir} is damaged (${err.message.split(';')[0]}); delete ${cacheDir} (it only holds embeddings, made again on the next run) or pass another --cache`);
+  });
   if (info === undefined) return;
   if (info.root !== root) throw new UserError(`--cache ${cacheDir}: caches ${info.root}, not ${root}; pass another --cache, or leave it out`);
   if (info.model.fingerprint !== model.fingerprint) throw new UserError(`--cache ${cacheDir}: made with another model (${info.model.dir}); pass --model ${info.model.dir}, another --cache, or leave it out`);

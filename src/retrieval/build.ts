@@ -1,6 +1,7 @@
 /**
- * Building (or resuming) an index: list the images, skip those already committed, and embed the rest in
- * batches, committing each batch before the next is read. Memory holds one batch of pixels and embeddings
+ * Building (or resuming) an index: list the images, bring the index up to date with them (drop the rows of
+ * files that are gone; embed changed files and unusable rows again, refresh.ts), skip those already
+ * committed, and embed the rest in batches, committing each batch before the next is read. Memory holds one batch of pixels and embeddings
  * plus the list of paths, whatever the number of images. Files that cannot be read or decoded are reported
  * through `onSkip` and in the result, and never stop the run.
  */
@@ -9,10 +10,11 @@ import * as path from 'node:path';
 import type { BiomedCLIP } from '../api/biomedclip.js';
 import { oneLine, UserError } from '../errors.js';
 import type { HostTensor } from '../host-tensor.js';
-import { listImages } from './files.js';
+import { IMAGE_EXTENSIONS, listImages } from './files.js';
 import { modelFingerprint } from './fingerprint.js';
 import { IndexWriter, type IndexInfo, type SkippedFile } from './index-store.js';
 import type { ManifestEntry } from './manifest.js';
+import { refreshStore } from './refresh.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
 
 export interface BuildOptions {
@@ -20,6 +22,11 @@ export interface BuildOptions {
   outDir: string;
   /** Images per forward pass and per commit (default 16). */
   batchSize?: number;
+  /**
+   * Once the index is open and brought up to date: images up to date already, to embed now, in all, and
+   * how many of those to embed are committed at any moment (for what Ctrl-C says).
+   */
+  onStart?: (counts: { indexed: number; todo: number; total: number; committed: () => number }) => void;
   /** After each batch: images handled in this run (embedded or skipped) out of those to do. */
   onProgress?: (done: number, total: number) => void;
   /** Each unreadable file, as it is met. */
@@ -32,17 +39,21 @@ export interface BuildResult {
   /** Rows in the index after this run. */
   count: number;
   embedDim: number;
-  /** Images embedded by this run. */
+  /** New images embedded by this run. */
   added: number;
-  /** Images found already committed by an earlier (possibly killed) run. */
+  /** Images found up to date, committed by an earlier (possibly killed) run. */
   alreadyIndexed: number;
-  /** Indexed files whose size or mtime changed since: their embeddings are stale (rebuild to refresh). */
+  /** Indexed files whose size or mtime changed since: embedded again into their rows. */
   changed: string[];
-  /** Indexed files no longer on disk. */
-  missing: string[];
+  /** Indexed files whose row held NaN, Inf or a non-unit vector: embedded again into their rows. */
+  repaired: string[];
+  /** Indexed files no longer there: their rows were dropped. */
+  removed: string[];
   skipped: SkippedFile[];
   /** Files ignored for not having an image extension. */
   otherFiles: number;
+  /** Folders under the images that earlier biomedclip runs wrote (indexes, reports, caches): not indexed. */
+  outputs: string[];
   /** Bytes of a killed run's uncommitted tail that were cut off before resuming. */
   truncatedBytes: number;
   model: IndexInfo['model'];
@@ -55,32 +66,42 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size ${batchSize}: expected a positive integer`, 2);
   const root = path.resolve(opts.imagesDir);
   const out = path.resolve(opts.outDir);
-  const listing = await listImages(root, out);
+  const listing = await listImages(root, [out]);
+  // Checked before the index is opened: an empty (or unmounted) folder must not empty an existing index.
+  if (listing.images.length === 0) {
+    const others = listing.otherFiles > 0 ? `; ${listing.otherFiles} files with other extensions` : '';
+    throw new UserError(`${opts.imagesDir}: no images to index (none named ${[...IMAGE_EXTENSIONS].join(' ')}${others}); pass the folder that holds the images`);
+  }
   const model = { dir: clip.modelDir, fingerprint: await modelFingerprint(clip.modelDir) };
   const { writer, recovery } = await IndexWriter.open(out, { root, model, embedDim: clip.config.embedDim });
   const skipped: SkippedFile[] = [];
   let complete = false;
   try {
-    const present = new Set(listing.images);
-    const todo = listing.images.filter((p) => !writer.indexed.has(p));
-    const changed = await changedFiles(root, writer.indexed, present);
+    const fresh = await refreshStore(writer, root, recovery.badRows, new Set(listing.images));
+    const again = [...fresh.changed, ...fresh.repaired];
+    const added = listing.images.filter((p) => !writer.indexed.has(p));
+    const todo = [...again, ...added];
     const skip = (s: SkippedFile) => {
       skipped.push(s);
       opts.onSkip?.(s);
     };
+    opts.onStart?.({ indexed: listing.images.length - todo.length, todo: todo.length, total: listing.images.length, committed: () => writer.committedNow });
     await embedInto(clip, writer, root, todo, batchSize, { skip, onProgress: opts.onProgress });
     complete = true;
+    const failed = new Set(skipped.map((s) => s.path));
     return {
       index: out,
       root,
       count: writer.count,
       embedDim: clip.config.embedDim,
-      added: todo.length - skipped.length,
+      added: added.filter((p) => !failed.has(p)).length,
       alreadyIndexed: listing.images.length - todo.length,
-      changed,
-      missing: [...writer.indexed.keys()].filter((p) => !present.has(p)),
+      changed: fresh.changed,
+      repaired: fresh.repaired,
+      removed: fresh.removed,
       skipped,
       otherFiles: listing.otherFiles,
+      outputs: listing.outputs,
       truncatedBytes: recovery.truncatedBytes,
       model,
     };
@@ -92,7 +113,8 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
 /**
  * Embeds the images `todo` (paths relative to `root`) into `writer`, `batchSize` at a time: decoded here,
  * several batches at once on the worker pool, each committed in order after all before it, so a killed
- * run resumes where its commits end. Unreadable files go to `skip`; `onProgress` counts images handled.
+ * run resumes where its commits end. An image already in `writer` gets its row replaced. Unreadable files
+ * go to `skip`; `onProgress` counts images handled.
  */
 export async function embedInto(
   clip: BiomedCLIP,
@@ -110,7 +132,7 @@ export async function embedInto(
     // embedPixels refuses non-finite rows, naming the image: index never writes one
     run: async (decoded) => ({ ...decoded, embeddings: decoded.px ? await runner.embedPixels(decoded.px, decoded.entries.map((e) => path.join(root, e.path))) : [] }),
     consume: async ({ entries, embeddings }, batch) => {
-      if (entries.length > 0) await writer.append(entries, concat(embeddings.map((e) => e.embedding))); // [n, E]
+      if (entries.length > 0) await writer.commit(entries, concat(embeddings.map((e) => e.embedding))); // [n, E]
       on.onProgress?.((done += batch.length), todo.length);
     },
   });
@@ -134,16 +156,6 @@ async function decodeBatch(clip: BiomedCLIP, root: string, batch: string[], skip
   if (entries.length === 0) return { entries, px: null };
   const s = clip.config.preprocess.imageSize;
   return { entries, px: { shape: [entries.length, 3, s, s], data: concat(pixels) } };
-}
-
-async function changedFiles(root: string, indexed: IndexWriter['indexed'], present: Set<string>): Promise<string[]> {
-  const changed: string[] = [];
-  for (const [rel, was] of indexed) {
-    if (!present.has(rel)) continue;
-    const now = await fs.stat(path.join(root, rel)).catch(() => undefined);
-    if (now && (now.size !== was.size || now.mtimeMs !== was.mtimeMs)) changed.push(rel);
-  }
-  return changed;
 }
 
 export function concat(parts: Float32Array[]): Float32Array {

@@ -15,22 +15,42 @@ export interface ImageListing {
   images: string[];
   /** Files seen whose extension is not an image's. */
   otherFiles: number;
+  /** Folders under root that an earlier biomedclip run wrote (OUTPUT_MARKS), left out; absolute paths. */
+  outputs: string[];
 }
 
 /**
- * @param root     the images directory
- * @param exclude  an absolute directory to leave out (the index itself, when it lives inside root)
+ * Files that together mark a folder as one of our outputs: an index (or an evaluation cache's store) and
+ * an evaluation report. Such a folder inside the data must not come back as images (a report's charts are
+ * PNGs) on a run that was not told about it with --out or --cache; it is left out and reported instead.
  */
-export async function listImages(root: string, exclude?: string): Promise<ImageListing> {
+const OUTPUT_MARKS = [
+  ['index.json', 'manifest.jsonl', 'embeddings.npy'],
+  ['metrics.json', 'report.md'],
+];
+
+/**
+ * @param root     the images directory
+ * @param exclude  directories to leave out, wherever they are under root: our own outputs (an index, an
+ *                 evaluation report or cache) are never read back as images
+ */
+export async function listImages(root: string, exclude: string[] = []): Promise<ImageListing> {
+  const skip = new Set(exclude.map((p) => path.resolve(p)));
   const stat = await fs.stat(root).catch(() => undefined);
   if (!stat?.isDirectory()) throw new UserError(`${root}: not a directory; pass the folder that holds the images`, 2);
   const images: string[] = [];
+  const outputs: string[] = [];
   let otherFiles = 0;
   const walk = async (dir: string): Promise<void> => {
     const entries = await fs.readdir(dir, { withFileTypes: true });
+    const names = new Set(entries.map((e) => e.name));
+    if (dir !== root && OUTPUT_MARKS.some((mark) => mark.every((n) => names.has(n)))) {
+      outputs.push(dir);
+      return;
+    }
     for (const ent of entries) {
       const full = path.join(dir, ent.name);
-      if (exclude !== undefined && full === exclude) continue;
+      if (skip.has(full)) continue;
       // Symlinked directories are not followed (no cycles); symlinked files are.
       const isFile = ent.isFile() || (ent.isSymbolicLink() && (await fs.stat(full).catch(() => undefined))?.isFile());
       if (ent.isDirectory()) await walk(full);
@@ -40,5 +60,5 @@ export async function listImages(root: string, exclude?: string): Promise<ImageL
   };
   await walk(root);
   images.sort();
-  return { images, otherFiles };
+  return { images, otherFiles, outputs };
 }

@@ -14,6 +14,7 @@ import { UserError } from '../errors.js';
 import { EMBEDDINGS_FILE, INFO_FILE, MANIFEST_FILE, readBytes, readInfo, type IndexInfo } from './index-store.js';
 import { scanManifest, type ManifestEntry } from './manifest.js';
 import { NPY_HEADER_BYTES, parseNpyHeader } from './npy.js';
+import { rowProblem } from './rows.js';
 
 export class IndexReader {
   private constructor(
@@ -49,7 +50,7 @@ export class IndexReader {
 
   /**
    * Yields the committed rows in chunks: `data` is [rows, E] row-major, `start` the first row's index.
-   * A row that is not finite or not unit-norm (|‖row‖² - 1| > 1e-3) makes the index damaged.
+   * A row that is not finite or not unit-norm (rows.ts) makes the index damaged.
    */
   async *chunks(chunkRows = 4096): AsyncGenerator<{ start: number; data: Float32Array }> {
     const e = this.embedDim;
@@ -58,18 +59,17 @@ export class IndexReader {
       const data = new Float32Array(n * e); // a fresh buffer: aligned for the float view
       await this.npy.read(new Uint8Array(data.buffer), 0, n * e * 4, this.dataOffset + start * e * 4);
       for (let r = 0; r < n; r++) {
-        let norm2 = 0;
-        for (let j = r * e; j < (r + 1) * e; j++) norm2 += data[j] * data[j];
-        if (!(Math.abs(norm2 - 1) <= 1e-3)) await this.badRow(start + r, data.subarray(r * e, (r + 1) * e), Math.sqrt(norm2));
+        const problem = rowProblem(data.subarray(r * e, (r + 1) * e));
+        if (problem !== undefined) await this.badRow(start + r, problem);
       }
       yield { start, data };
     }
   }
 
-  private async badRow(row: number, values: Float32Array, norm: number): Promise<never> {
+  private async badRow(row: number, problem: string): Promise<never> {
     const entry = (await this.entries([row])).get(row);
-    const what = values.every(Number.isFinite) ? `is not unit-norm (norm ${norm})` : 'holds NaN or Inf';
-    throw new UserError(`${this.dir}: damaged index: row ${row} (${entry?.path ?? '?'}) ${what}; rebuild it into a new directory: \`biomedclip index ${this.info.root} --out NEW_INDEX\``);
+    // `index` checks rows with the same rowProblem and embeds a bad one again, so rerunning it repairs this.
+    throw new UserError(`${this.dir}: damaged index: row ${row} (${entry?.path ?? '?'}) ${problem}; re-run \`biomedclip index ${this.info.root} --out ${this.dir}\` to embed it again`);
   }
 
   /** The manifest entries of `rows` (one pass over the manifest, keeping only those). */

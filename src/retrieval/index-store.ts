@@ -5,20 +5,24 @@
  *   INDEX/embeddings.npy  float32 [N, E], one L2-normalized embedding per row (dot product = cosine)
  *   INDEX/manifest.jsonl  row i's image: {"row","path","size","mtimeMs"}, one line per row
  *
- * Writes are append-only. Each batch is (1) rows written after the last committed row and flushed,
+ * New rows are appended. Each batch is (1) rows written after the last committed row and flushed,
  * (2) manifest lines appended and flushed (the commit), (3) the .npy shape updated. A kill between any two
  * steps is repaired on the next open: rows without a manifest line are truncated, a torn manifest line is
- * cut, and the shape is rewritten from the manifest. See docs/retrieval.md for why this layout.
+ * cut, and the shape is rewritten from the manifest. Replacing a row (its file changed) or dropping rows
+ * (their files are gone) writes the rows first and then renames a rewritten manifest into place, the one
+ * atomic commit; a kill before it leaves rows whose manifest lines name files that are still changed or
+ * still gone, so the next run does the same work again. See docs/retrieval.md for why this layout.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { tempPathFor, writeFileAtomic } from '../util/atomic.js';
 import { describeNonFinite, findNonFinite } from '../util/finite.js';
 import { FINGERPRINT_PREFIX } from './fingerprint.js';
 import { acquireLock, type Lock } from './lock.js';
 import { manifestLines, scanManifest, type ManifestEntry } from './manifest.js';
 import { encodeNpyHeader, NPY_HEADER_BYTES, parseNpyHeader } from './npy.js';
+import { rowProblem } from './rows.js';
 
 export const INDEX_FORMAT = 'biomedclip-index';
 export const INDEX_VERSION = 1;
@@ -69,10 +73,11 @@ export async function readInfo(dir: string): Promise<IndexInfo | undefined> {
   try {
     info = JSON.parse(text) as Partial<IndexInfo>;
   } catch {
-    throw new UserError(`${file}: not valid JSON; rebuild the index with \`biomedclip index IMAGES_DIR --out ${dir}\` into a new directory`);
+    // Not `--out ${dir}`: index would read the same broken file and fail again.
+    throw new UserError(`${file}: not valid JSON (damaged); rebuild the index into a new folder with \`biomedclip index IMAGES_DIR --out NEW_INDEX\`, then delete ${dir}`);
   }
   if (info.format !== INDEX_FORMAT || info.version !== INDEX_VERSION || typeof info.embedDim !== 'number' || !info.model || !info.root) {
-    throw new UserError(`${file}: not a ${INDEX_FORMAT} v${INDEX_VERSION} index; build one with \`biomedclip index IMAGES_DIR --out DIR\``);
+    throw new UserError(`${file}: not a ${INDEX_FORMAT} v${INDEX_VERSION} index; build one into a new folder with \`biomedclip index IMAGES_DIR --out NEW_INDEX\``);
   }
   return info as IndexInfo;
 }
@@ -98,20 +103,36 @@ export interface Recovery {
   rows: number;
   /** Bytes of uncommitted embeddings and torn manifest text that were cut off. */
   truncatedBytes: number;
+  /** Committed rows whose values are unusable (rows.ts: NaN, Inf, not unit-norm): to embed again or drop. */
+  badRows: number[];
 }
 
-/** Appends embeddings to an index directory, holding its lock until `close()`. */
+type Entry = Omit<ManifestEntry, 'row'>;
+
+/**
+ * Writes an index directory, holding its lock until `close()`. Rows are appended, replaced in place (a
+ * file that changed), or dropped (a file that is gone); after each of these the manifest says which
+ * image every row holds. See the module comment for the order of writes that makes a kill harmless.
+ */
 export class IndexWriter {
-  /** Committed images: relative path → size and mtime when embedded. */
-  readonly indexed = new Map<string, { size: number; mtimeMs: number }>();
+  /** Committed images: relative path → its row, and its size and mtime when embedded. */
+  readonly indexed = new Map<string, ManifestEntry>();
+  /**
+   * Images committed by this writer (appended or replaced), counted the moment their manifest lines are in
+   * the file, before the flush: Ctrl-C ends the process, not the system, so those lines stay and a rerun
+   * finds exactly this many (counting after the flush made the message lag behind the file).
+   */
+  committedNow = 0;
 
   private constructor(
     readonly dir: string,
     readonly info: IndexInfo,
     private readonly npy: fs.FileHandle,
-    private readonly manifest: fs.FileHandle,
+    private manifest: fs.FileHandle,
     private readonly lock: Lock,
     public count: number,
+    /** rowPaths[r]: the image of row r (the manifest, in memory, to rewrite it). */
+    private readonly rowPaths: string[],
   ) {}
 
   static async open(dir: string, opts: OpenWriterOptions): Promise<{ writer: IndexWriter; recovery: Recovery }> {
@@ -134,14 +155,15 @@ export class IndexWriter {
     const e = info.embedDim;
     const npyPath = path.join(dir, EMBEDDINGS_FILE);
     const manifestPath = path.join(dir, MANIFEST_FILE);
+    await removeStaleTemps(dir);
     await fs.writeFile(npyPath, '', { flag: 'a' }); // create if missing, keep if present
     const npy = await fs.open(npyPath, 'r+'); // 'r+' and not 'a': rows are written at explicit offsets
     const npyBytes = (await npy.stat()).size;
     if (npyBytes >= NPY_HEADER_BYTES) parseNpyHeader(await readBytes(npy, 0, NPY_HEADER_BYTES), npyPath);
     // Only rows with both a manifest line and their full data count; everything after them is cut.
     const scan = await scanManifest(manifestPath, undefined, dataRows(npyBytes, e));
-    const indexed = new Map<string, { size: number; mtimeMs: number }>();
-    await scanManifest(manifestPath, (m) => indexed.set(m.path, { size: m.size, mtimeMs: m.mtimeMs }), scan.lines);
+    const entries: ManifestEntry[] = [];
+    await scanManifest(manifestPath, (m) => entries.push(m), scan.lines);
     const rows = scan.lines;
     const keepNpy = NPY_HEADER_BYTES + rows * e * 4;
     const truncatedBytes = Math.max(0, npyBytes - keepNpy) + (scan.fileBytes - scan.validBytes);
@@ -149,30 +171,120 @@ export class IndexWriter {
     await npy.write(encodeNpyHeader(rows, e), 0, NPY_HEADER_BYTES, 0);
     await fs.truncate(manifestPath, scan.validBytes).catch(async () => fs.writeFile(manifestPath, ''));
     const manifest = await fs.open(manifestPath, 'a');
-    const writer = new IndexWriter(dir, info, npy, manifest, lock, rows);
-    for (const [k, v] of indexed) writer.indexed.set(k, v);
-    return { writer, recovery: { rows, truncatedBytes } };
+    const writer = new IndexWriter(dir, info, npy, manifest, lock, rows, entries.map((m) => m.path));
+    for (const m of entries) writer.indexed.set(m.path, m);
+    return { writer, recovery: { rows, truncatedBytes, badRows: await writer.findBadRows() } };
+  }
+
+  /** Rows search would refuse (the same check, rows.ts), read in chunks of 4096 rows. */
+  private async findBadRows(): Promise<number[]> {
+    const e = this.info.embedDim;
+    const bad: number[] = [];
+    for (let start = 0; start < this.count; start += 4096) {
+      const n = Math.min(4096, this.count - start);
+      const data = new Float32Array(n * e);
+      await this.npy.read(new Uint8Array(data.buffer), 0, n * e * 4, NPY_HEADER_BYTES + start * e * 4);
+      for (let r = 0; r < n; r++) if (rowProblem(data.subarray(r * e, (r + 1) * e)) !== undefined) bad.push(start + r);
+    }
+    return bad;
   }
 
   /**
-   * Commits one batch: `rows` is [entries.length, E] row-major, L2-normalized. When this resolves the
-   * batch survives a kill; a kill before it leaves nothing of the batch after the next open.
+   * Commits one batch: `rows` is [entries.length, E] row-major, L2-normalized. An entry whose path is
+   * already indexed replaces its row (the file changed); the others are appended. When this resolves the
+   * batch survives a kill; a kill before it leaves the index as it was (a replaced row may already hold
+   * its new values, but its manifest line still has the old size and mtime, so the next run embeds it again).
    */
-  async append(entries: Omit<ManifestEntry, 'row'>[], rows: Float32Array): Promise<void> {
+  async commit(entries: Entry[], rows: Float32Array): Promise<void> {
     const e = this.info.embedDim;
     if (rows.length !== entries.length * e) throw new Error(`index: ${rows.length} values for ${entries.length} rows of ${e}`);
     if (entries.length === 0) return;
     const bad = findNonFinite(rows);
     if (bad) throw new Error(`index: refusing to store ${describeNonFinite(bad)} (row ${this.count + Math.floor(bad.first / e)}, ${entries[Math.floor(bad.first / e)].path})`);
+    let next = this.count;
+    const targets = entries.map((x) => this.indexed.get(x.path)?.row ?? next++);
+    const replacing = targets.some((t) => t < this.count);
     const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength); // host order: little-endian on every Node platform
-    await this.npy.write(bytes, 0, bytes.length, NPY_HEADER_BYTES + this.count * e * 4);
+    if (!replacing) await this.npy.write(bytes, 0, bytes.length, NPY_HEADER_BYTES + this.count * e * 4);
+    else for (const [i, t] of targets.entries()) await this.npy.write(bytes, i * e * 4, e * 4, NPY_HEADER_BYTES + t * e * 4);
     await this.npy.datasync(); // (1) data on disk before its commit line
-    const lines = entries.map((x, i) => ({ row: this.count + i, ...x }));
-    await this.manifest.write(manifestLines(lines));
-    await this.manifest.datasync(); // (2) the commit
-    this.count += entries.length;
-    for (const x of entries) this.indexed.set(x.path, { size: x.size, mtimeMs: x.mtimeMs });
+    const lines = entries.map((x, i) => ({ row: targets[i], ...x }));
+    for (const line of lines) {
+      this.indexed.set(line.path, line);
+      this.rowPaths[line.row] = line.path;
+    }
+    if (replacing) {
+      await this.rewriteManifest(next); // (2) the commit: the new lines in one rename
+      this.committedNow += entries.length;
+    } else {
+      await this.manifest.write(manifestLines(lines));
+      this.committedNow += entries.length;
+      await this.manifest.datasync(); // (2) the commit
+    }
+    this.count = next;
     await this.npy.write(encodeNpyHeader(this.count, e), 0, NPY_HEADER_BYTES, 0); // (3) shape for NumPy
+  }
+
+  /**
+   * Drops the rows of `paths` (images that are gone): each hole is filled with the last row, so the
+   * matrix stays dense and rows keep meaning "line r of the manifest". Moved rows are written first, then
+   * the shorter manifest is renamed into place (the commit), then the .npy is cut to match. A kill before
+   * the rename leaves a dropped image's row holding another image's values under the dropped name: that
+   * name is still gone on the next run, which drops it again.
+   */
+  async drop(paths: Iterable<string>): Promise<number> {
+    const e = this.info.embedDim;
+    const holes = new Set<number>();
+    for (const p of paths) {
+      const entry = this.indexed.get(p);
+      if (entry === undefined) continue;
+      holes.add(entry.row);
+      this.indexed.delete(p);
+    }
+    if (holes.size === 0) return 0;
+    // index.json may count fewer rows than the manifest (an interrupted index), never more: lower it first.
+    await writeInfo(this.dir, { ...this.info, count: this.count - holes.size, complete: false, updated: new Date().toISOString() });
+    const ascending = [...holes].sort((a, b) => a - b);
+    const buf = new Uint8Array(e * 4);
+    let n = this.count; // rows from n on are cut
+    for (let k = 0; k < ascending.length && ascending[k] < n; ) {
+      const last = --n;
+      if (holes.has(last)) continue; // a hole at the end: cutting it is enough
+      const hole = ascending[k++];
+      await this.npy.read(buf, 0, buf.length, NPY_HEADER_BYTES + last * e * 4);
+      await this.npy.write(buf, 0, buf.length, NPY_HEADER_BYTES + hole * e * 4);
+      const moved = this.rowPaths[last];
+      this.rowPaths[hole] = moved;
+      this.indexed.set(moved, { ...(this.indexed.get(moved) as ManifestEntry), row: hole });
+    }
+    await this.npy.datasync();
+    this.rowPaths.length = n;
+    await this.rewriteManifest(n); // the commit
+    const dropped = this.count - n;
+    this.count = n;
+    await this.npy.truncate(NPY_HEADER_BYTES + n * e * 4);
+    await this.npy.write(encodeNpyHeader(n, e), 0, NPY_HEADER_BYTES, 0);
+    return dropped;
+  }
+
+  /** Writes the manifest of rows 0..rows-1 from memory to a temporary file, then renames it into place. */
+  private async rewriteManifest(rows: number): Promise<void> {
+    const target = path.join(this.dir, MANIFEST_FILE);
+    const tmp = tempPathFor(target);
+    const out = await fs.open(tmp, 'w');
+    try {
+      for (let start = 0; start < rows; start += 10_000) {
+        const part: ManifestEntry[] = [];
+        for (let r = start; r < Math.min(rows, start + 10_000); r++) part.push({ ...(this.indexed.get(this.rowPaths[r]) as ManifestEntry), row: r });
+        await out.write(manifestLines(part));
+      }
+      await out.datasync();
+    } finally {
+      await out.close();
+    }
+    await fs.rename(tmp, target);
+    await this.manifest.close();
+    this.manifest = await fs.open(target, 'a');
   }
 
   /** Writes index.json (count, skipped, complete) and releases the lock. */
@@ -187,6 +299,11 @@ export class IndexWriter {
     }
     return info;
   }
+}
+
+/** Temporary manifests a killed rewrite left behind (only the lock holder writes them, so none is live). */
+async function removeStaleTemps(dir: string): Promise<void> {
+  for (const name of await fs.readdir(dir)) if (name.startsWith(`.${MANIFEST_FILE}.tmp-`)) await fs.rm(path.join(dir, name), { force: true });
 }
 
 async function createInfo(dir: string, opts: OpenWriterOptions): Promise<IndexInfo> {

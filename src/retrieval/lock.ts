@@ -101,6 +101,21 @@ export async function acquireLock(dir: string): Promise<Lock> {
   }
 }
 
+/**
+ * The pid of the live process holding the lock of index `dir`, or undefined when none does (no lock, or a
+ * dead owner's). Readers use it to tell "being written, wait" from "interrupted, resume it".
+ */
+export async function lockHolder(dir: string): Promise<number | undefined> {
+  const lock = path.join(dir, LOCK_NAME);
+  const found = await owners(lock).catch(() => 'none' as const);
+  if (found === 'none') return undefined;
+  if (found === 'file') {
+    const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
+    return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : undefined;
+  }
+  return found.find((o) => o.pid > 0 && processAlive(o.pid))?.pid;
+}
+
 /** Deletes our owner file, then the directory (unless another writer has already renamed its own in). */
 async function release(lock: string, owner: string): Promise<void> {
   await fs.rm(path.join(lock, owner), { force: true });

@@ -8,7 +8,7 @@ const sayers: Array<() => string> = [];
 let installed = false;
 
 function onSigint(): void {
-  process.stderr.write('\r\x1b[2K'); // a progress bar may own the line
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K'); // a progress bar may own the line (bars draw only on a terminal)
   const said = sayers.map((say) => say()).filter((s) => s.length > 0);
   process.stderr.write(`biomedclip: interrupted${said.length > 0 ? `: ${said.join('; ')}` : ''}\n`);
   process.exit(130);

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import { MAX_BATCH, type BiomedCLIP } from '../../api/biomedclip.js';
 import type { Command } from '../command.js';
 import { intOption, MODEL_HELP, MODEL_OPTIONS, openModel, parse, printJson } from '../common.js';
@@ -7,9 +8,11 @@ import { evalClassify } from '../../eval/classify.js';
 import { loadCaptionData, loadClassificationData } from '../../eval/dataset.js';
 import { classifyText, retrievalText } from '../../eval/format.js';
 import { templatesOption } from '../../eval/prompts.js';
-import { checkOutDir, classifyReportFiles, retrievalReportFiles, writeReportDir } from '../../eval/report.js';
+import { checkOutDir, classifyReportFiles, retrievalReportFiles, writeReportDir, type ReportKind } from '../../eval/report.js';
 import { evalRetrieval } from '../../eval/retrieval.js';
-import type { StoreProgress } from '../../eval/store.js';
+import { cacheBase, type StoreProgress } from '../../eval/store.js';
+import { folderProblem } from '../../util/writable.js';
+import { sayOnInterrupt } from '../../util/interrupt.js';
 import { progressBar, type Progress } from '../../util/progress.js';
 import { EXIT_SKIPPED } from './index.js';
 
@@ -21,9 +24,11 @@ const COMMON_HELP = `  --bootstrap N      resamples for the 95% confidence inter
   --batch-size N     images per forward pass and per cache commit (default 16, at most 256)
 ${MODEL_HELP}
 
-Embeddings are committed to the cache batch by batch: a killed run resumes where it stopped, and a
-rerun with other prompts or templates embeds only the new texts. Files that cannot be decoded are
-reported on stderr, listed in the results ("skipped") and left out of the metrics.
+Embeddings are committed to the cache batch by batch: a killed run resumes where it stopped (Ctrl-C
+says how much is committed), a rerun with other prompts or templates embeds only the new texts, and
+images changed since they were cached are embedded again (those removed are dropped). Files that
+cannot be decoded are reported on stderr, listed in the results ("skipped") and left out of the metrics.
+The --out folder and the cache are never read as data, even inside DATA.
 
 Exit codes: 0 done; 3 done, but some files were skipped (listed); 1 other errors; 2 bad arguments.`;
 
@@ -46,14 +51,16 @@ the confusion matrix, calibration (ECE) and 95% bootstrap intervals.
                           a file with one template per line, or one template with {}
   --top-k LIST            the k of the top-k accuracies (default 1,5; k >= the class count is left out)
   --out DIR               write metrics.json, predictions.csv, confusion.png, calibration.png and
-                          report.md there (a new folder, or an earlier report, which is replaced)
+                          report.md there (a new or empty folder, or an earlier classification report,
+                          which is replaced; a folder holding anything else is refused)
 
 eval retrieval: DATA.csv has image,caption columns. Every image is ranked against every caption of the
 set by cosine similarity, and every caption against every image; reports Recall@K and the median rank
 of the correct match both ways. An image on several rows is one candidate with several correct captions.
 
-  --recall-at LIST        the K of Recall@K (default 1,5,10, as the paper)
-  --out DIR               write metrics.json, ranks.csv and report.md there
+  --recall-at LIST        the K of Recall@K (default 1,5,10, as the paper; a K above the number of
+                          candidates is an error, and defaults above it are left out)
+  --out DIR               write metrics.json, ranks.csv and report.md there (same rules as classify's)
 
 Options of both:
 ${COMMON_HELP}
@@ -93,24 +100,46 @@ async function runClassify(args: string[]): Promise<number> {
     options: { ...SHARED_OPTIONS, 'labels-file': { type: 'string' }, 'classes-from-folders': { type: 'boolean', default: false }, templates: { type: 'string' }, 'top-k': { type: 'string', default: '1,5' } },
   });
   if (positionals.length !== 1) throw new UserError('expected one DATA (an image folder or a CSV); see `biomedclip eval --help`', 2);
-  const shared = await sharedOptions(values);
+  const shared = await sharedOptions(values, 'classification');
   const topK = intList('--top-k', values['top-k']);
   const templates = templatesOption(values.templates);
-  const data = await loadClassificationData(positionals[0], { labelsFile: values['labels-file'], classesFromFolders: values['classes-from-folders'], exclude: values.cache });
+  // Our own outputs are never data: a report or cache inside the data folder would become a class (or images) on the next run.
+  const exclude = [values.out, values.cache, cacheBase()].filter((p): p is string => p !== undefined);
+  const data = await loadClassificationData(positionals[0], { labelsFile: values['labels-file'], classesFromFolders: values['classes-from-folders'], exclude });
   if (!values.quiet) for (const note of data.notes) console.error(`biomedclip: note: ${note}`);
-  return execute(values, (clip, progress) => evalClassify(clip, { data, templates, topK, cacheDir: values.cache, ...shared, ...progress }), classifyReportFiles, classifyText);
+  return execute(values, 'classification', (clip, progress) => evalClassify(clip, { data, templates, topK, cacheDir: values.cache, ...shared, ...progress }), classifyReportFiles, classifyText);
 }
 
 async function runRetrieval(args: string[]): Promise<number> {
   const { values, positionals } = parse('eval', args, {
     allowPositionals: true,
-    options: { ...SHARED_OPTIONS, 'recall-at': { type: 'string', default: '1,5,10' } },
+    options: { ...SHARED_OPTIONS, 'recall-at': { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UserError('expected one DATA.csv with image,caption columns; see `biomedclip eval --help`', 2);
-  const shared = await sharedOptions(values);
-  const ks = intList('--recall-at', values['recall-at']);
+  const shared = await sharedOptions(values, 'retrieval');
+  const asked = values['recall-at'];
+  const ks = intList('--recall-at', asked ?? DEFAULT_RECALL_AT);
   const data = await loadCaptionData(positionals[0]);
-  return execute(values, (clip, progress) => evalRetrieval(clip, { data, ks, cacheDir: values.cache, ...shared, ...progress }), retrievalReportFiles, retrievalText);
+  const bounded = boundRecallAt(ks, data.pairs, asked !== undefined);
+  if (!values.quiet && bounded.length < ks.length) console.error(`biomedclip: note: Recall@${ks.filter((k) => !bounded.includes(k)).join(',')} left out: the set has fewer candidates (every match would rank within them)`);
+  return execute(values, 'retrieval', (clip, progress) => evalRetrieval(clip, { data, ks: bounded, cacheDir: values.cache, ...shared, ...progress }), retrievalReportFiles, retrievalText);
+}
+
+const DEFAULT_RECALL_AT = '1,5,10';
+
+/**
+ * Recall@K for K at least the number of candidates is 1 whatever the model does: such a K asked for is an
+ * error naming the count; the defaults beyond a small set's size are left out (the caller notes it).
+ */
+function boundRecallAt(ks: number[], pairs: Array<{ path: string; caption: string }>, asked: boolean): number[] {
+  const images = new Set(pairs.map((p) => p.path)).size;
+  const captions = new Set(pairs.map((p) => p.caption)).size;
+  const count = Math.min(images, captions);
+  const beyond = ks.filter((k) => k > count);
+  if (asked && beyond.length > 0) {
+    throw new UserError(`--recall-at ${beyond.at(-1)}: more than the ${count} candidates (${images} images, ${captions} distinct captions); pass K of at most ${count}`, 2);
+  }
+  return ks.filter((k) => k <= count); // never empty: every set has at least one candidate, and K >= 1
 }
 
 type Report = Parameters<typeof finish>[0];
@@ -118,6 +147,7 @@ type Report = Parameters<typeof finish>[0];
 /** Loads the model, runs the evaluation, writes --out, prints the report; returns the exit code. */
 async function execute<R extends { report: Report }>(
   values: { model?: string; backend?: string; quiet?: boolean; json?: boolean; out?: string },
+  kind: ReportKind,
   evaluate: (clip: BiomedCLIP, progress: StoreProgress) => Promise<R>,
   files: (run: R) => Record<string, string | Buffer>,
   text: (report: R['report']) => string,
@@ -125,9 +155,9 @@ async function execute<R extends { report: Report }>(
   const clip = await openModel(values);
   const progress = storeProgress(values.quiet);
   try {
-    const run = await evaluate(clip, progress);
+    const run = await sayOnInterrupt(progress.say, () => evaluate(clip, progress));
     progress.finish();
-    if (values.out) await writeReportDir(values.out, files(run));
+    if (values.out) await writeReportDir(values.out, kind, files(run));
     if (values.json) printJson(run.report);
     else console.log(text(run.report));
     return finish(run.report, values);
@@ -137,14 +167,29 @@ async function execute<R extends { report: Report }>(
   }
 }
 
-/** Flags both tasks share, checked (with --out) before anything is read or loaded. */
-async function sharedOptions(values: { bootstrap: string; seed: string; out?: string; 'batch-size'?: string }) {
+/** Flags both tasks share, checked (with --out and --cache) before anything is read or loaded. */
+async function sharedOptions(values: { bootstrap: string; seed: string; out?: string; cache?: string; 'batch-size'?: string }, kind: ReportKind) {
   const resamples = intOption('bootstrap', values.bootstrap, 0, 100_000, 'resamples; 0: no intervals') as number;
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new UserError(`--seed ${values.seed}: expected a non-negative integer`, 2);
   const batchSize = intOption('batch-size', values['batch-size'], 1, MAX_BATCH, 'inputs per forward pass, each holding its activations');
-  if (values.out !== undefined) await checkOutDir(values.out);
+  if (values.out !== undefined) await checkOutDir(values.out, kind);
+  await checkCacheDir(values.cache);
   return { resamples, seed, batchSize };
+}
+
+/** --cache (or the default cache's folder) must be a folder we can create and write: said now, not after the model loads. */
+async function checkCacheDir(cache: string | undefined): Promise<void> {
+  if (cache === undefined) {
+    const base = cacheBase();
+    const problem = await folderProblem(base);
+    if (problem !== undefined) throw new UserError(`cannot create the evaluation cache ${base} (${problem}); pass --cache DIR in a folder you can write to (or set XDG_CACHE_HOME)`);
+    return;
+  }
+  const stat = await fs.stat(cache).catch(() => undefined);
+  if (stat !== undefined && !stat.isDirectory()) throw new UserError(`--cache ${cache}: is a file; pass a folder for the embedding cache (created if new)`, 2);
+  const problem = await folderProblem(cache);
+  if (problem !== undefined) throw new UserError(`--cache ${cache}: cannot create it (${problem}); pass --cache DIR in a folder you can write to`, 2);
 }
 
 function intList(flag: string, value: string): number[] {
@@ -153,23 +198,27 @@ function intList(flag: string, value: string): number[] {
   return [...new Set(ks)].sort((a, b) => a - b);
 }
 
-/** Progress bars (terminal only) and one stderr line per skipped file. */
-function storeProgress(quiet: boolean | undefined): Required<Pick<StoreProgress, 'onProgress' | 'onSkip'>> & { finish(): void } {
+/**
+ * Progress bars (terminal only, one per phase: texts, then images), one stderr line per skipped file, and
+ * what Ctrl-C says: how much of the phase in flight is committed to the cache, and that a rerun resumes.
+ */
+function storeProgress(quiet: boolean | undefined): Required<Pick<StoreProgress, 'onStart' | 'onProgress' | 'onSkip'>> & { finish(): void; say(): string } {
   let bar: Progress | undefined;
-  let current = '';
+  let phase: { what: string; total: number; cacheDir: string; committed: () => number } | undefined;
   return {
-    onProgress: (what, done, total) => {
-      if (quiet) return;
-      if (current !== what) bar?.done();
-      if (current !== what) bar = progressBar(`eval: embedding ${what}`, total, what);
-      current = what;
-      bar?.update(done);
+    onStart: (what, p) => {
+      bar?.done();
+      phase = { what, ...p };
+      bar = quiet || p.total === 0 ? undefined : progressBar(`eval: embedding ${what}`, p.total, what);
+      bar?.update(0);
     },
+    onProgress: (_what, done) => bar?.update(done),
     onSkip: (s) => {
       bar?.done();
       console.error(`biomedclip: skipped ${s.path}: ${s.error}`);
     },
     finish: () => bar?.done(),
+    say: () => (phase === undefined ? '' : `${phase.committed()}/${phase.total} ${phase.what} of this run committed to the cache ${phase.cacheDir}; run the same command to resume`),
   };
 }
 

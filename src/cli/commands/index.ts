@@ -1,9 +1,12 @@
+import { promises as fs } from 'node:fs';
 import type { Command } from '../command.js';
 import { intOption, MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
 import { MAX_BATCH } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { buildIndex } from '../../retrieval/build.js';
+import { sayOnInterrupt } from '../../util/interrupt.js';
 import { progressBar, type Progress } from '../../util/progress.js';
+import { folderProblem } from '../../util/writable.js';
 
 /** Exit code when the index is complete but some files could not be embedded (they are listed). */
 export const EXIT_SKIPPED = 3;
@@ -20,8 +23,11 @@ for \`biomedclip search\`:
 
 Batches run on every core (one worker per core by default, --workers) and are committed in order, each
 after all before it: after Ctrl-C or a kill, rerun the same command and only the images not yet
-committed are embedded. Running it again later adds new images. Files that cannot be
-read or decoded are reported on stderr, listed in the output and in index.json, and skipped.
+committed are embedded (Ctrl-C says how many are). Running it again later brings the index up to date:
+new images are added, files whose size or mtime changed (and rows holding NaN or Inf) are embedded
+again into their rows, and rows of files that are gone are removed. Files that cannot be read or
+decoded are reported on stderr, listed in the output and in index.json, and skipped. A folder with no
+images is an error.
 
 Options:
   --out INDEX        index directory (created; must be new, empty, or an index of the same folder and model)
@@ -32,7 +38,7 @@ Exit codes: 0 every image indexed; 3 index complete but some files were skipped 
             1 other errors; 2 bad arguments.
 
 Output (--json): {"index","root","count","embedDim","added","alreadyIndexed","skipped":[{"path","error"}],
-                  "changed","missing","otherFiles","truncatedBytes","model":{"dir","fingerprint"}}
+                  "changed","repaired","removed","otherFiles","outputs","truncatedBytes","model":{"dir","fingerprint"}}
 
 Examples:
   biomedclip index assets/examples --out examples.index --model demo
@@ -47,22 +53,28 @@ Examples:
     if (positionals.length !== 1) throw new UserError('expected one IMAGES_DIR; see `biomedclip index --help`', 2);
     if (!values.out) throw new UserError('missing --out INDEX (the index directory to create or resume)', 2);
     const batchSize = intOption('batch-size', values['batch-size'], 1, MAX_BATCH, 'images per forward pass, each holding its activations');
+    await checkOut(values.out);
     const clip = await openModel(values);
-    let bar: Progress | undefined; // created at the first batch, when the number of images to do is known
+    let bar: Progress | undefined; // drawn from the start, when the number of images to do is known
+    let counts: { indexed: number; total: number; committed: () => number } | undefined; // known once the index is open
+    const say = () => (counts === undefined ? '' : `${counts.indexed + counts.committed()}/${counts.total} images committed to ${values.out}; run the same command to resume`);
     try {
-      const result = await buildIndex(clip, {
-        imagesDir: positionals[0],
-        outDir: values.out,
-        batchSize,
-        onProgress: (done, total) => {
-          bar ??= progressBar('index', total, 'images');
-          bar.update(done);
-        },
-        onSkip: (s) => {
-          bar?.done(); // clear the bar's line first so the report starts on a clean line
-          console.error(`biomedclip: skipped ${s.path}: ${s.error}`);
-        },
-      });
+      const result = await sayOnInterrupt(say, () =>
+        buildIndex(clip, {
+          imagesDir: positionals[0],
+          outDir: values.out as string,
+          batchSize,
+          onStart: (c) => {
+            counts = c;
+            if (!values.quiet && c.todo > 0) (bar = progressBar('index', c.todo, 'images')).update(0);
+          },
+          onProgress: (done) => bar?.update(done),
+          onSkip: (s) => {
+            bar?.done(); // clear the bar's line first so the report starts on a clean line
+            console.error(`biomedclip: skipped ${s.path}: ${s.error}`);
+          },
+        }),
+      );
       bar?.done();
       bar = undefined;
       const label = modelLabel(clip);
@@ -79,12 +91,23 @@ Examples:
   },
 };
 
+/** --out must be a folder we can create or write in: said before the model loads, naming the path given. */
+async function checkOut(out: string): Promise<void> {
+  const stat = await fs.stat(out).catch(() => undefined);
+  if (stat !== undefined && !stat.isDirectory()) throw new UserError(`--out ${out}: is a file; pass a folder for the index (new, empty, or an earlier index of the same images)`, 2);
+  const problem = await folderProblem(out);
+  if (problem !== undefined) throw new UserError(`--out ${out}: cannot ${stat ? 'write in' : 'create'} it (${problem}); pass another --out`, 2);
+}
+
 function printSummary(r: Awaited<ReturnType<typeof buildIndex>>, quiet: boolean | undefined): void {
-  const parts = [`added ${r.added}`, `already indexed ${r.alreadyIndexed}`, `skipped ${r.skipped.length}`];
+  const updated = r.changed.length + r.repaired.length;
+  const parts = [`added ${r.added}`, ...(updated > 0 ? [`embedded again ${updated}`] : []), ...(r.removed.length > 0 ? [`removed ${r.removed.length}`] : []), `already indexed ${r.alreadyIndexed}`, `skipped ${r.skipped.length}`];
   console.log(`${r.index}: ${r.count} images, ${r.embedDim}-d embeddings (${parts.join(', ')})`);
   if (quiet) return;
   if (r.truncatedBytes > 0) console.error(`biomedclip: note: resumed after an interrupted run (cut ${r.truncatedBytes} uncommitted bytes)`);
   if (r.otherFiles > 0) console.error(`biomedclip: note: ${r.otherFiles} files without an image extension were not indexed`);
-  if (r.changed.length > 0) console.error(`biomedclip: note: ${r.changed.length} indexed files changed since (e.g. ${r.changed[0]}); index into a new --out to refresh them`);
-  if (r.missing.length > 0) console.error(`biomedclip: note: ${r.missing.length} indexed files no longer exist (e.g. ${r.missing[0]}); search may return them`);
+  if (r.outputs.length > 0) console.error(`biomedclip: note: ${r.outputs.length} folders written by biomedclip (indexes, reports, caches) were not indexed (e.g. ${r.outputs[0]})`);
+  if (r.changed.length > 0) console.error(`biomedclip: note: ${r.changed.length} files changed since they were indexed (e.g. ${r.changed[0]}): embedded again`);
+  if (r.repaired.length > 0) console.error(`biomedclip: note: ${r.repaired.length} rows held NaN, Inf or a non-unit vector (e.g. ${r.repaired[0]}): embedded again`);
+  if (r.removed.length > 0) console.error(`biomedclip: note: ${r.removed.length} indexed files no longer exist (e.g. ${r.removed[0]}): their rows were removed`);
 }

@@ -5,6 +5,7 @@ import { UserError } from '../../errors.js';
 import type { BiomedCLIP } from '../../api/biomedclip.js';
 import { FINGERPRINT_PREFIX, modelFingerprint } from '../../retrieval/fingerprint.js';
 import { IndexReader } from '../../retrieval/index-reader.js';
+import { lockHolder } from '../../retrieval/lock.js';
 import { searchIndex, type Hit } from '../../retrieval/search.js';
 
 export const command: Command = {
@@ -44,13 +45,17 @@ Examples:
     const top = intOption('top', values.top, 1, MAX_TOP) as number;
     const reader = await IndexReader.open(indexDir);
     try {
+      const writer = reader.info.complete ? undefined : await lockHolder(indexDir);
+      if (reader.count === 0) throw new UserError(emptyIndex(reader, indexDir, writer));
       const clip = await openIndexModel(reader, values);
       try {
         const query = text !== undefined ? (await clip.encodeTexts([text]))[0] : (await clip.encodeImages([values.image as string]))[0];
         const scale = clip.logitScale;
         const hits = await searchIndex(reader, query.embedding, top, scale);
         if (!reader.info.complete && !values.quiet) {
-          console.error(`biomedclip: note: the index is incomplete (${reader.count} images); finish it with \`biomedclip index ${reader.info.root} --out ${indexDir}\``);
+          // While a run holds the lock, telling the user to run index would only hit that lock.
+          const next = writer !== undefined ? `\`biomedclip index\` (process ${writer}) is still writing it; search again when it has finished` : `finish it with \`biomedclip index ${reader.info.root} --out ${indexDir}\``;
+          console.error(`biomedclip: note: the index is incomplete (${reader.count} images so far); ${next}`);
         }
         const queryInfo = text !== undefined ? { text } : { image: values.image as string };
         const meta = { index: indexDir, query: queryInfo, count: reader.count, complete: reader.info.complete };
@@ -64,6 +69,13 @@ Examples:
     }
   },
 };
+
+/** Why an index with no rows cannot answer, and what to do: wait for the writer, finish it, or index images. */
+function emptyIndex(reader: IndexReader, dir: string, writer: number | undefined): string {
+  if (writer !== undefined) return `${dir}: no images yet: \`biomedclip index\` (process ${writer}) is writing it; wait for it to commit its first batch (or finish), then search again`;
+  if (!reader.info.complete) return `${dir}: no images yet (an index run was interrupted); finish it with \`biomedclip index ${reader.info.root} --out ${dir}\``;
+  return `${dir}: the index holds no images; index a folder that has some into a new folder: \`biomedclip index IMAGES_DIR --out NEW_INDEX\``;
+}
 
 /** The index's own model (or --model), refused if its weights differ from those that built the index. */
 async function openIndexModel(reader: IndexReader, values: { model?: string; backend?: string; quiet?: boolean }): Promise<BiomedCLIP> {

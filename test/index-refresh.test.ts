@@ -1,0 +1,157 @@
+/**
+ * `index` run again on a folder that changed (issue 19, items 5, 12, 17): a changed file is embedded again
+ * into its own row, the rows of removed files are dropped (the last rows moved into the holes), and every
+ * row still holds the embedding of the file its manifest line names. A folder with no images, an index
+ * with no rows, an index another run is writing and a damaged index.json each get one line that says what
+ * to do, and the command it suggests works.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { BiomedCLIP } from '../src/api/biomedclip.js';
+import { IndexWriter } from '../src/retrieval/index-store.js';
+import { acquireLock } from '../src/retrieval/lock.js';
+import { modelFingerprint } from '../src/retrieval/fingerprint.js';
+import { NPY_HEADER_BYTES } from '../src/retrieval/npy.js';
+import { cliInProcess, EXAMPLE_IMAGES, tempDemoModel } from './helpers.js';
+
+const { dir, model, ready } = tempDemoModel('biomedclip-refresh-');
+const E = 64; // the demo model's embedding width
+let clip: BiomedCLIP;
+
+const run = (...args: string[]) => cliInProcess(...args, '--model', model, '--backend', 'cpu', '--quiet');
+
+/** Five images: the two examples under several names, so rows differ by content as well as by name. */
+function makeImages(name: string): string {
+  const images = path.join(dir, name);
+  mkdirSync(images, { recursive: true });
+  ['a.jpeg', 'c.jpeg', 'e.jpeg'].forEach((f) => copyFileSync(EXAMPLE_IMAGES.squamous, path.join(images, f)));
+  ['b.jpg', 'd.jpg'].forEach((f) => copyFileSync(EXAMPLE_IMAGES.adenocarcinoma, path.join(images, f)));
+  return images;
+}
+
+/** Every row of the index equals the embedding of the file its manifest line names, now. */
+async function rowsMatchFiles(index: string, images: string): Promise<string[]> {
+  const manifest = readFileSync(path.join(index, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { row: number; path: string });
+  const npy = readFileSync(path.join(index, 'embeddings.npy'));
+  const rows = new Float32Array(npy.buffer.slice(npy.byteOffset + NPY_HEADER_BYTES, npy.byteOffset + npy.length));
+  assert.equal(rows.length, manifest.length * E, 'one row per manifest line');
+  const direct = await clip.encodeImages(manifest.map((m) => path.join(images, m.path)));
+  manifest.forEach((m, i) => {
+    assert.equal(m.row, i);
+    const diff = Math.max(...direct[i].embedding.map((v, k) => Math.abs(v - rows[i * E + k])));
+    assert.ok(diff < 1e-5, `row ${i} (${m.path}) holds its file's embedding (max diff ${diff})`);
+  });
+  return manifest.map((m) => m.path);
+}
+
+before(async () => {
+  await ready();
+  clip = await BiomedCLIP.load(model, { backend: 'cpu' });
+});
+
+after(() => clip?.dispose());
+
+test('a changed file is embedded again into its row; removed files lose their rows; search agrees', async () => {
+  const images = makeImages('changing');
+  const index = path.join(dir, 'changing.index');
+  assert.equal((await run('index', images, '--out', index)).code, 0);
+  copyFileSync(EXAMPLE_IMAGES.adenocarcinoma, path.join(images, 'c.jpeg')); // other bytes under an indexed name
+  rmSync(path.join(images, 'a.jpeg'));
+  rmSync(path.join(images, 'e.jpeg'));
+  const r = await run('index', images, '--out', index, '--json');
+  assert.equal(r.code, 0, r.errors.join('\n'));
+  const json = JSON.parse(r.out);
+  assert.deepEqual(json.changed, ['c.jpeg']);
+  assert.deepEqual(json.removed.sort(), ['a.jpeg', 'e.jpeg']);
+  assert.equal(json.count, 3);
+  assert.equal(json.alreadyIndexed, 2);
+  assert.deepEqual((await rowsMatchFiles(index, images)).sort(), ['b.jpg', 'c.jpeg', 'd.jpg']);
+  const search = await run('search', index, '--image', path.join(images, 'c.jpeg'), '--json');
+  assert.equal(search.code, 0, search.errors.join('\n'));
+  assert.equal(JSON.parse(search.out).count, 3);
+  const again = JSON.parse((await run('index', images, '--out', index, '--json')).out);
+  assert.deepEqual([again.added, again.changed.length, again.removed.length, again.alreadyIndexed], [0, 0, 0, 3], 'a third run has nothing to do');
+});
+
+test('a folder with no images is an error, and an existing index of it is left as it was', async () => {
+  const empty = path.join(dir, 'empty');
+  mkdirSync(empty);
+  writeFileSync(path.join(empty, 'notes.txt'), 'no images here');
+  const r = await run('index', empty, '--out', path.join(dir, 'empty.index'));
+  assert.equal(r.code, 1);
+  assert.equal(r.errors.length, 1);
+  assert.match(r.errors[0], /empty: no images to index \(none named \.jpg .*; 1 files with other extensions\); pass the folder that holds the images/);
+  assert.ok(!existsSync(path.join(dir, 'empty.index')), 'no index folder left behind');
+
+  const images = makeImages('emptied');
+  const index = path.join(dir, 'emptied.index');
+  assert.equal((await run('index', images, '--out', index)).code, 0);
+  for (const f of ['a.jpeg', 'b.jpg', 'c.jpeg', 'd.jpg', 'e.jpeg']) rmSync(path.join(images, f));
+  assert.equal((await run('index', images, '--out', index)).code, 1);
+  assert.equal(JSON.parse(readFileSync(path.join(index, 'index.json'), 'utf8')).count, 5, 'an emptied (unmounted?) folder does not empty the index');
+});
+
+test('search on an index with no rows is an error saying what to do', async () => {
+  const images = makeImages('no-rows');
+  const index = path.join(dir, 'no-rows.index');
+  // An empty finished index, as an older version left for an empty folder (index now refuses those).
+  const { writer } = await IndexWriter.open(index, { root: images, model: { dir: model, fingerprint: await modelFingerprint(model) }, embedDim: E });
+  await writer.close({ skipped: [], complete: true });
+  const r = await run('search', index, 'tumor');
+  assert.equal(r.code, 1);
+  assert.equal(r.errors.length, 1);
+  assert.match(r.errors[0], /no-rows\.index: the index holds no images; index a folder that has some into a new folder/);
+});
+
+test('search on an index being written names the writer and says to wait', async () => {
+  const images = makeImages('writing');
+  const index = path.join(dir, 'writing.index');
+  assert.equal((await run('index', images, '--out', index)).code, 0);
+  const info = JSON.parse(readFileSync(path.join(index, 'index.json'), 'utf8'));
+  writeFileSync(path.join(index, 'index.json'), JSON.stringify({ ...info, complete: false }));
+  const lock = await acquireLock(index);
+  const saved = console.error;
+  const lines: string[] = [];
+  try {
+    console.error = (...a: unknown[]) => void lines.push(a.join(' '));
+    const { main } = await import('../src/cli/main.js');
+    assert.equal(await main(['search', index, 'tumor', '--model', model, '--backend', 'cpu']), 0);
+  } finally {
+    console.error = saved;
+    await lock.release();
+  }
+  const note = lines.find((l) => l.includes('incomplete'));
+  assert.match(note ?? '', new RegExp(`\`biomedclip index\` \\(process ${process.pid}\\) is still writing it; search again when it has finished`));
+  assert.ok(!/finish it with/.test(note ?? ''), 'no advice to run index, which would hit the lock');
+
+  writeFileSync(path.join(index, 'manifest.jsonl'), '');
+  writeFileSync(path.join(index, 'index.json'), JSON.stringify({ ...info, count: 0, complete: false }));
+  const lock2 = await acquireLock(index);
+  try {
+    const r = await run('search', index, 'tumor');
+    assert.equal(r.code, 1);
+    assert.match(r.errors[0], new RegExp(`no images yet: \`biomedclip index\` \\(process ${process.pid}\\) is writing it; wait`));
+  } finally {
+    await lock2.release();
+  }
+});
+
+test('a damaged index.json: the command the error suggests works', async () => {
+  const images = makeImages('json');
+  const index = path.join(dir, 'json.index');
+  assert.equal((await run('index', images, '--out', index)).code, 0);
+  writeFileSync(path.join(index, 'index.json'), '{"format": "biomedclip-ind');
+  for (const args of [['search', index, 'tumor'], ['index', images, '--out', index]]) {
+    const r = await run(...args);
+    assert.equal(r.code, 1);
+    assert.equal(r.errors.length, 1);
+    const suggested = /`biomedclip (index [^`]*)`/.exec(r.errors[0]);
+    assert.ok(suggested, r.errors[0]);
+    const command = suggested[1].replace('IMAGES_DIR', images).replace('NEW_INDEX', path.join(dir, `json-${args[0]}.index`)).split(' ');
+    assert.notEqual(command[3], index, 'not the same broken folder');
+    const fixed = await run(...command);
+    assert.equal(fixed.code, 0, `${command.join(' ')}: ${fixed.errors.join('\n')}`);
+  }
+});

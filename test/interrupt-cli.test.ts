@@ -1,0 +1,81 @@
+/**
+ * Ctrl-C during `index` and `eval` (issue 19): a `biomedclip` child process gets SIGINT after its first
+ * committed batch. It must say how many images are committed and that the same command resumes, exit 130
+ * as shells expect, and leave nothing that blocks the rerun (its lock names a dead process, which the next
+ * run takes over); the rerun then ends with the same rows as a run that was never interrupted.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { PNG } from 'pngjs';
+import { mulberry32 } from '../src/util/random.js';
+import { cli, REPO_ROOT, tempDemoModel } from './helpers.js';
+
+const { dir, model } = tempDemoModel('biomedclip-interrupt-');
+const N = 60;
+let images = '';
+const MODEL = ['--model', model, '--backend', 'cpu', '--workers', '1', '--batch-size', '2'];
+
+before(() => {
+  images = path.join(dir, 'images');
+  for (const cls of ['normal', 'tumor']) mkdirSync(path.join(images, cls), { recursive: true });
+  for (let i = 0; i < N; i++) {
+    const next = mulberry32(i);
+    const img = new PNG({ width: 16, height: 16 });
+    for (let p = 0; p < img.data.length; p++) img.data[p] = p % 4 === 3 ? 255 : Math.floor(255 * next());
+    writeFileSync(path.join(images, i % 2 ? 'tumor' : 'normal', `img${String(i).padStart(3, '0')}.png`), PNG.sync.write(img));
+  }
+});
+
+function committed(manifest: string): number {
+  return existsSync(manifest) ? readFileSync(manifest, 'utf8').split('\n').filter((l) => l.endsWith('}')).length : 0;
+}
+
+/** Runs `biomedclip ARGS`, sends SIGINT once `manifest` has a committed line; its exit code and stderr. */
+async function interrupted(args: string[], manifest: string): Promise<{ code: number | null; stderr: string; atExit: number }> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  while (committed(manifest) === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGINT');
+  const code = await exited;
+  return { code, stderr, atExit: committed(manifest) };
+}
+
+test('Ctrl-C during index: says what is committed, exits 130, and the rerun completes', async () => {
+  const index = path.join(dir, 'idx');
+  const r = await interrupted(['index', images, '--out', index, ...MODEL], path.join(index, 'manifest.jsonl'));
+  console.log(r.stderr.trim());
+  assert.equal(r.code, 130, r.stderr);
+  assert.ok(r.atExit >= 1 && r.atExit < N, `the signal must land mid-run (committed ${r.atExit})`);
+  const line = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: interrupted'));
+  assert.deepEqual(line, [`biomedclip: interrupted: ${r.atExit}/${N} images committed to ${index}; run the same command to resume`]);
+
+  const again = cli('index', images, '--out', index, ...MODEL, '--json');
+  assert.equal(again.status, 0, again.stderr);
+  const json = JSON.parse(again.stdout);
+  assert.equal(json.alreadyIndexed, r.atExit);
+  const whole = JSON.parse(cli('index', images, '--out', path.join(dir, 'idx-whole'), ...MODEL, '--json').stdout);
+  assert.equal(json.count, whole.count);
+  assert.equal(json.count, N);
+  const paths = (index: string) => readFileSync(path.join(index, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).path).sort();
+  assert.deepEqual(paths(index), paths(path.join(dir, 'idx-whole')));
+});
+
+test('Ctrl-C during eval: says what is committed to the cache, exits 130, and the rerun resumes', async () => {
+  const cache = path.join(dir, 'cache');
+  const args = ['eval', 'classify', images, '--classes-from-folders', '--bootstrap', '0', '--cache', cache, ...MODEL];
+  const r = await interrupted(args, path.join(cache, 'images', 'manifest.jsonl'));
+  console.log(r.stderr.trim());
+  assert.equal(r.code, 130, r.stderr);
+  assert.ok(r.atExit >= 1 && r.atExit < N, `the signal must land mid-run (committed ${r.atExit})`);
+  assert.match(r.stderr, new RegExp(`biomedclip: interrupted: ${r.atExit}/${N} images of this run committed to the cache ${cache}; run the same command to resume\n`));
+  const again = cli(...args, '--json');
+  assert.equal(again.status, 0, again.stderr);
+  const json = JSON.parse(again.stdout);
+  assert.equal(json.n, N);
+  assert.equal(json.cache.images_cached, r.atExit);
+});
