@@ -148,7 +148,7 @@ function unitRows(count: number, dim: number, next: () => number): Float32Array 
   return out;
 }
 
-test('retrieval ranks, Recall@K and median rank equal a NumPy ranking (several positives, tied candidates)', () => {
+test('retrieval ranks, Recall@K and median rank equal a NumPy ranking (several positives, tied candidates)', async () => {
   const next = mulberry32(11);
   const dim = 16;
   const candidates = unitRows(60, dim, next);
@@ -161,7 +161,7 @@ test('retrieval ranks, Recall@K and median rank equal a NumPy ranking (several p
   const ks = [1, 5, 10];
   const [ref] = reference([{ kind: 'retrieval', queries: rowsOfDim(queries, dim), candidates: rowsOfDim(candidates, dim), positives, ks }]);
   const tensorsBefore = tf.memory().numTensors;
-  const ranks = retrievalRanks({ queries, candidates, dim, positives });
+  const ranks = await retrievalRanks({ queries, candidates, dim, positives });
   assert.equal(tf.memory().numTensors, tensorsBefore, 'retrievalRanks leaves no tensors behind');
   assert.deepEqual(Array.from(ranks), ref.ranks);
   for (const k of ks) assert.equal(recallAtK(ranks, k), ref.recall[String(k)], `R@${k}`);

@@ -24,8 +24,8 @@ export interface RankInput {
 /** Queries scored per matrix product: bounds the [chunk, g] score block held at once. */
 const CHUNK = 256;
 
-/** The 1-based rank of each query's best correct candidate. */
-export function retrievalRanks(input: RankInput): Int32Array {
+/** The 1-based rank of each query's best correct candidate (read asynchronously: it runs on WebGPU too). */
+export async function retrievalRanks(input: RankInput): Promise<Int32Array> {
   const e = input.dim;
   const q = input.queries.length / e;
   const g = input.candidates.length / e;
@@ -38,7 +38,7 @@ export function retrievalRanks(input: RankInput): Int32Array {
         const query = tf.tensor2d(input.queries.subarray(start * e, (start + rows) * e), [rows, e]);
         return tf.matMul(query, candidates, false, true); // [rows, g] cosines
       });
-      const scores = block.dataSync() as Float32Array;
+      const scores = (await block.data()) as Float32Array;
       block.dispose();
       for (let r = 0; r < rows; r++) ranks[start + r] = rankOfBest(scores.subarray(r * g, (r + 1) * g), input.positives[start + r]);
     }

@@ -68,9 +68,9 @@ export async function evalRetrieval(clip: BiomedCLIP, opts: RetrievalEvalOptions
   const captionsOf: number[][] = Array.from({ length: imageIds.size }, () => []);
   for (const p of pairs) captionsOf[imageIds.get(p.path) as number].push(captionIds.get(p.caption) as number);
 
-  const i2t = retrievalRanks({ queries: imageRows, candidates: captionRows, dim, positives: captionsOf.map((c) => [...new Set(c)]) });
+  const i2t = await retrievalRanks({ queries: imageRows, candidates: captionRows, dim, positives: captionsOf.map((c) => [...new Set(c)]) });
   const rowQueries = rows(pairs.map((p) => texts.embeddings.get(p.caption) as Float32Array), dim);
-  const t2i = retrievalRanks({ queries: rowQueries, candidates: imageRows, dim, positives: pairs.map((p) => [imageIds.get(p.path) as number]) });
+  const t2i = await retrievalRanks({ queries: rowQueries, candidates: imageRows, dim, positives: pairs.map((p) => [imageIds.get(p.path) as number]) });
 
   const summary = (ranks: Int32Array): DirectionMetrics => {
     const out: Record<string, number> = { queries: ranks.length };
