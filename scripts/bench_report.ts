@@ -2,7 +2,7 @@
  * What `npm run bench` reports, shared by the TS side (bench.ts), ONNX Runtime's (bench_onnx.ts) and the
  * PyTorch reference's (bench_reference.py, converted here): the cases, random inputs, and the table.
  */
-import type { HostIds } from '../src/api/embed.js';
+import type { HostIds } from '../src/embed/embed.js';
 import type { HostTensor } from '../src/host-tensor.js';
 
 export interface BenchReport {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP, DEFAULT_TEXT_BATCH, MAX_BATCH_TOKENS } from '../src/api/biomedclip.js';
-import { textBatches } from '../src/api/batches.js';
+import { textBatches } from '../src/embed/batches.js';
 import { LabelEmbeddingCache } from '../src/api/label-cache.js';
 import { cli, EXAMPLE_IMAGES, oneErrorLine, tempDemoModel } from './helpers.js';
 

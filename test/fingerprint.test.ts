@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { FINGERPRINT_FILE } from '../src/model-files.js';
-import { modelFingerprint } from '../src/retrieval/fingerprint.js';
+import { modelFingerprint } from '../src/weights/fingerprint.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { cli as runCli, EXAMPLE_IMAGES } from './helpers.js';
 

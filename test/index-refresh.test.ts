@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
 import { IndexWriter } from '../src/retrieval/index-store.js';
 import { acquireLock } from '../src/retrieval/lock.js';
-import { modelFingerprint } from '../src/retrieval/fingerprint.js';
+import { modelFingerprint } from '../src/weights/fingerprint.js';
 import { NPY_HEADER_BYTES } from '../src/retrieval/npy.js';
 import { cliInProcess, EXAMPLE_IMAGES, tempDemoModel } from './helpers.js';
 

@@ -20,14 +20,14 @@ import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
 import { defaultWorkerCount, WorkerPool } from '../parallel/pool.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
 import type { Task } from '../parallel/protocol.js';
-import { checkedRows, embedIdBatch, embedPixelBatch, meanNormalized, type Embedding, type FlatEmbeddings, type HostIds } from './embed.js';
+import { checkedRows, embedIdBatch, embedPixelBatch, meanNormalized, type Embedding, type FlatEmbeddings, type HostIds } from '../embed/embed.js';
 import { DEFAULT_TEMPLATE, fillTemplate } from './templates.js';
-import { batchSize, DEFAULT_TEXT_BATCH, idsTensor, inputName, rowNames, textBatches, textName } from './batches.js';
+import { batchSize, DEFAULT_TEXT_BATCH, idsTensor, inputName, rowNames, textBatches, textName } from '../embed/batches.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
 import { LabelEmbeddingCache } from './label-cache.js';
 import { disposePair, pairInputs } from './pair.js';
 
-export type { Embedding } from './embed.js';
+export type { Embedding } from '../embed/embed.js';
 
 export interface LoadModelOptions {
   /** 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'; the fastest available by default. */
@@ -65,7 +65,7 @@ export interface TextOptions {
   batchSize?: number;
 }
 
-export { DEFAULT_TEXT_BATCH, MAX_BATCH, MAX_BATCH_TOKENS } from './batches.js';
+export { DEFAULT_TEXT_BATCH, MAX_BATCH, MAX_BATCH_TOKENS } from '../embed/batches.js';
 /** Label prompts embedded per step of `labelEmbeddings`: only their template embeddings are held at once. */
 const LABEL_STEP_TEXTS = 1024;
 
@@ -100,7 +100,7 @@ export interface TraceInputs {
 }
 
 export { DEFAULT_TEMPLATE, fillTemplate } from './templates.js';
-export { meanNormalized } from './embed.js';
+export { meanNormalized } from '../embed/embed.js';
 
 /**
  * A text list needs more than this many batches before it goes to the pool: a few batches of labels take

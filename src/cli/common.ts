@@ -11,6 +11,9 @@ import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
 import { BACKENDS } from '../backend.js';
 import { PILLOW_MAX_IMAGE_PIXELS } from '../image/index.js';
 import { intOption, maxPixelsOption } from './args.js';
+import { csvRow, jsonText } from '../util/format.js';
+
+export { csvRow, jsonText };
 
 /**
  * Bound of --workers and --threads: each worker holds its own copy of the model (~1.6 GB at full size), and
@@ -94,20 +97,10 @@ async function modelDirOrDownload(model: string | undefined, quiet?: boolean): P
   }
 }
 
-/** JSON with arrays of numbers kept on one line each: readable and still valid JSON. */
-export function jsonText(value: unknown): string {
-  const text = JSON.stringify(value, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v), 2);
-  return text.replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, '')}]`);
-}
-
 export function printJson(value: unknown): void {
   console.log(jsonText(value));
 }
 
-/** One CSV line (RFC 4180 quoting: fields with comma, quote or newline are quoted, quotes doubled). */
-export function csvRow(fields: Array<string | number>): string {
-  return fields.map((f) => (typeof f === 'number' ? String(f) : /[",\n\r]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
-}
 
 /**
  * Results of the demo model's random weights must never pass for BiomedCLIP's, even once stdout is saved to

@@ -9,7 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { csvRow, jsonText } from '../cli/common.js';
+import { csvRow, jsonText } from '../util/format.js';
 import { UserError } from '../errors.js';
 import { tempPathFor } from '../util/atomic.js';
 import { describeFsError, folderProblem } from '../util/writable.js';

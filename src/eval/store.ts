@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import type { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError } from '../errors.js';
 import { concat, embedInto } from '../retrieval/build.js';
-import { modelFingerprint } from '../retrieval/fingerprint.js';
+import { modelFingerprint } from '../weights/fingerprint.js';
 import { IndexReader } from '../retrieval/index-reader.js';
 import { IndexWriter, readInfo, type IndexModel, type SkippedFile } from '../retrieval/index-store.js';
 import { refreshStore } from '../retrieval/refresh.js';

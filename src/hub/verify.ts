@@ -8,10 +8,10 @@
  * itself trusts the transfer; we hash because a half-written checkpoint would otherwise surface much later
  * as a confusing conversion error.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
 
-export type DigestKind = 'sha256' | 'git-sha1';
+import { fileDigest, type DigestKind } from '../util/digest.js';
+
+export { fileDigest, type DigestKind };
 
 /** Which hash an ETag is, or undefined when it is neither (then only the pinned sha256, if any, applies). */
 export function etagKind(etag: string): DigestKind | undefined {
@@ -20,18 +20,6 @@ export function etagKind(etag: string): DigestKind | undefined {
   return undefined;
 }
 
-/** Hashes a file by streaming it (the checkpoint does not fit comfortably in memory twice). */
-export async function fileDigest(file: string, kind: DigestKind): Promise<string> {
-  const hash: Hash = createHash(kind === 'sha256' ? 'sha256' : 'sha1');
-  if (kind === 'git-sha1') {
-    const { size } = await fs.stat(file);
-    hash.update(`blob ${size}\0`); // git hashes a header naming the object type and length, then the bytes
-  }
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-  }
-  return hash.digest('hex');
-}
 
 export interface Verification {
   /** What was checked: the hub's ETag kind, plus 'pinned-sha256' when a pin applied. */

@@ -10,7 +10,7 @@
  * batch's activations (1.65 GB a worker in all at full size on wasm, measured by `npm run bench`).
  */
 import { Worker } from 'node:worker_threads';
-import type { FlatEmbeddings } from '../api/embed.js';
+import type { FlatEmbeddings } from '../embed/embed.js';
 import { UserError } from '../errors.js';
 import { transferables, type Reply, type Task, type WorkerSetup } from './protocol.js';
 

@@ -2,7 +2,7 @@
  * The messages between the main thread and a pool worker (src/parallel/worker.ts). Arrays travel as
  * transferred buffers, never copied through structured clone.
  */
-import type { FlatEmbeddings, HostIds } from '../api/embed.js';
+import type { FlatEmbeddings, HostIds } from '../embed/embed.js';
 import type { HostTensor } from '../host-tensor.js';
 
 /** What each worker is started with (`workerData`). */

@@ -3,7 +3,7 @@
  * own copy of the model, and one batch at a time, in the order the batches arrive.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { embedIdBatch, embedPixelBatch, type FlatEmbeddings } from '../api/embed.js';
+import { embedIdBatch, embedPixelBatch, type FlatEmbeddings } from '../embed/embed.js';
 import { useBackend } from '../backend.js';
 import { UserError, oneLine } from '../errors.js';
 import type { BiomedCLIPModel } from '../model/clip.js';

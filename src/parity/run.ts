@@ -8,11 +8,12 @@
  * Nothing in the reference is skipped silently: a hook we do not produce, or one of another shape, is a
  * failing row with the reason, so a renamed or missing hook can never make a run look greener.
  */
-import type { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError } from '../errors.js';
 import { globToRegExp } from '../model/hooks.js';
 import { SafetensorsFile } from '../weights/index.js';
 import type { HostTensor } from '../host-tensor.js';
+import type { BiomedCLIPModel } from '../model/clip.js';
+import type { ClipConfig } from '../model/config.js';
 import { compareTraces, pointKinds, traceOfMap, type TraceComparison, type TraceSource } from './compare.js';
 
 export interface ParityOptions {
@@ -33,8 +34,17 @@ export interface ParityReport extends TraceComparison {
 
 type Inputs = { pixelValues?: HostTensor; inputIds?: { shape: number[]; data: Int32Array } };
 
+/** What a parity run needs from a model (the `BiomedCLIP` facade has it): the network, its origin, a trace. */
+export interface TracedModel {
+  readonly model: BiomedCLIPModel;
+  readonly config: ClipConfig;
+  readonly modelDir: string;
+  readonly backend: string;
+  trace(inputs: Inputs, opts: { capture: string[] }): Promise<Map<string, HostTensor>>;
+}
+
 /** Runs `clip` on the reference's inputs and compares every tensor; never throws on a mismatch. */
-export async function runParity(clip: BiomedCLIP, referencePath: string, opts: ParityOptions = {}): Promise<ParityReport> {
+export async function runParity(clip: TracedModel, referencePath: string, opts: ParityOptions = {}): Promise<ParityReport> {
   const scale = opts.toleranceScale ?? 1;
   if (!(scale > 0) || !Number.isFinite(scale)) throw new UserError(`--tolerance-scale ${scale}: expected a positive number`, 2);
   const ref = await SafetensorsFile.open(referencePath);
@@ -89,7 +99,7 @@ export async function readReferenceInputs(f: SafetensorsFile): Promise<Inputs> {
 }
 
 /** Inputs made for another model (other image size, vocab, positions) are the user's mistake, not a crash. */
-export function checkInputsFitModel(file: string, inputs: Inputs, clip: BiomedCLIP): void {
+export function checkInputsFitModel(file: string, inputs: Inputs, clip: TracedModel): void {
   const s = clip.config.vision.imageSize;
   const px = inputs.pixelValues?.shape;
   if (px && (px.length !== 4 || px[1] !== 3 || px[2] !== s || px[3] !== s)) {

@@ -11,7 +11,7 @@ import type { BiomedCLIP } from '../api/biomedclip.js';
 import { oneLine, UserError } from '../errors.js';
 import type { HostTensor } from '../host-tensor.js';
 import { IMAGE_EXTENSIONS, listImages } from './files.js';
-import { modelFingerprint } from './fingerprint.js';
+import { modelFingerprint } from '../weights/fingerprint.js';
 import { IndexWriter, type IndexInfo, type SkippedFile } from './index-store.js';
 import type { ManifestEntry } from './manifest.js';
 import { refreshStore } from './refresh.js';

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic.js';
 import { describeNonFinite, findNonFinite } from '../util/finite.js';
-import { FINGERPRINT_PREFIX } from './fingerprint.js';
+import { FINGERPRINT_PREFIX } from '../weights/fingerprint.js';
 import { acquireLock, type Lock } from './lock.js';
 import { manifestLines, scanManifest, type ManifestEntry } from './manifest.js';
 import { encodeNpyHeader, NPY_HEADER_BYTES, parseNpyHeader } from './npy.js';

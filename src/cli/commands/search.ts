@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { intOption, MAX_TOP, MODEL_HELP, MODEL_OPTIONS, modelLabel, oneFormat, openModel, parse, printJson, type ModelLabel } from '../common.js';
 import { UserError } from '../../errors.js';
 import type { BiomedCLIP } from '../../api/biomedclip.js';
-import { FINGERPRINT_PREFIX, modelFingerprint } from '../../retrieval/fingerprint.js';
+import { FINGERPRINT_PREFIX, modelFingerprint } from '../../weights/fingerprint.js';
 import { IndexReader } from '../../retrieval/index-reader.js';
 import { lockHolder } from '../../retrieval/lock.js';
 import { searchIndex, type Hit } from '../../retrieval/search.js';

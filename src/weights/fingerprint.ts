@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { fileDigest } from '../hub/verify.js';
+import { fileDigest } from '../util/digest.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CONFIG_FILE, FINGERPRINT_FILE, WEIGHTS_FILE } from '../model-files.js';
 
