@@ -7,7 +7,9 @@ Run with /usr/bin/python3 (the interpreter that has torch):
     /usr/bin/python3 scripts/make_torch_fixtures.py --full --out DIR   # full-size random BiomedCLIP (784 MB)
 
 Every checkpoint holds the open_clip key layout of the model config (tiny: the test config, embed_dim 16,
-width 32, 2 layers per tower). Next to them, `expected.safetensors` holds the same tensors as contiguous
+width 32, 2 layers per tower; --full: BiomedCLIP's sizes), written beside them as open_clip_config.json.
+The layout (keys, shapes, order) is the TypeScript model's own, read from `biomedclip summary --json`, so
+the repository must be built (`npm run build`) and node found (NODE, else the PATH). Next to them, `expected.safetensors` holds the same tensors as contiguous
 float32, written by hand with struct + json (no safetensors package needed), to compare against.
 
 The tiny set covers how real files differ: float16 storage, non-contiguous views (transposed weights,
@@ -20,7 +22,9 @@ import collections
 import json
 import os
 import pickle
+import shutil
 import struct
+import subprocess
 import sys
 import zipfile
 import zlib
@@ -44,73 +48,46 @@ TINY_CONFIG = {
                        "std": [0.26862954, 0.26130258, 0.27577711]},
 }
 
-FULL_DIMS = dict(embed=512, image=224, patch=16, vw=768, vl=12, mlp=3072,
-                 tw=768, tl=12, inter=3072, vocab=30522, maxpos=512, types=2)
-
-
-def dims_of(cfg):
+def full_config():
+    """BiomedCLIP's own sizes (ViT-B/16 at 224, PubMedBERT base), in the same explicit form as the tiny one."""
+    cfg = json.loads(json.dumps(TINY_CONFIG))
     m = cfg["model_cfg"]
-    v, t = m["vision_cfg"], m["text_cfg"]
-    h = t.get("hf_model_config")
-    if "width" not in v or h is None:
-        return FULL_DIMS
-    return dict(embed=m["embed_dim"], image=v["image_size"], patch=v["patch_size"], vw=v["width"],
-                vl=v["layers"], mlp=int(v["width"] * v["mlp_ratio"]), tw=h["hidden_size"],
-                tl=h["num_hidden_layers"], inter=h["intermediate_size"], vocab=h["vocab_size"],
-                maxpos=h["max_position_embeddings"], types=h["type_vocab_size"])
+    m["embed_dim"] = 512
+    m["vision_cfg"].update(image_size=224, width=768, layers=12, head_width=64)
+    m["text_cfg"]["hf_model_config"].update(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                            intermediate_size=3072, vocab_size=30522)
+    return cfg
 
 
-def key_shapes(d):
-    """The open_clip state-dict layout (same order as src/model/keys.ts), Linear weights [out, in]."""
-    s = collections.OrderedDict()
-    s["logit_scale"] = []
-    grid = d["image"] // d["patch"]
-    W = d["vw"]
-    s["visual.trunk.cls_token"] = [1, 1, W]
-    s["visual.trunk.pos_embed"] = [1, grid * grid + 1, W]
-    s["visual.trunk.patch_embed.proj.weight"] = [W, 3, d["patch"], d["patch"]]
-    s["visual.trunk.patch_embed.proj.bias"] = [W]
-    for i in range(d["vl"]):
-        b = "visual.trunk.blocks.%d" % i
-        for name, out, inp in [("norm1", W, None), ("attn.qkv", 3 * W, W), ("attn.proj", W, W),
-                               ("norm2", W, None), ("mlp.fc1", d["mlp"], W), ("mlp.fc2", W, d["mlp"])]:
-            if inp is not None:
-                s["%s.%s.weight" % (b, name)] = [out, inp]
-            else:
-                s["%s.%s.weight" % (b, name)] = [out]
-            s["%s.%s.bias" % (b, name)] = [out]
-    s["visual.trunk.norm.weight"] = [W]
-    s["visual.trunk.norm.bias"] = [W]
-    s["visual.head.proj.weight"] = [d["embed"], W]
-    T = d["tw"]
-    e = "text.transformer.embeddings"
-    s[e + ".word_embeddings.weight"] = [d["vocab"], T]
-    s[e + ".position_embeddings.weight"] = [d["maxpos"], T]
-    s[e + ".token_type_embeddings.weight"] = [d["types"], T]
-    s[e + ".LayerNorm.weight"] = [T]
-    s[e + ".LayerNorm.bias"] = [T]
-    for i in range(d["tl"]):
-        l = "text.transformer.encoder.layer.%d" % i
-        for name, out, inp in [("attention.self.query", T, T), ("attention.self.key", T, T),
-                               ("attention.self.value", T, T), ("attention.output.dense", T, T),
-                               ("attention.output.LayerNorm", T, None), ("intermediate.dense", d["inter"], T),
-                               ("output.dense", T, d["inter"]), ("output.LayerNorm", T, None)]:
-            s["%s.%s.weight" % (l, name)] = [out, inp] if inp is not None else [out]
-            s["%s.%s.bias" % (l, name)] = [out]
-    p = (T + d["embed"]) // 2
-    s["text.proj.0.weight"] = [p, T]
-    s["text.proj.2.weight"] = [d["embed"], p]
-    return s
+def model_tensors(config_path):
+    """The open_clip state-dict layout (keys, shapes, order; Linear weights [out, in]) as the TypeScript model
+    declares it: `biomedclip summary --config FILE --json`, field "tensors". Taken from the model rather than
+    kept here, so the fixtures cannot drift from the keys the reader and convert check against. Needs a
+    build (`npm run build`) and node (the NODE environment variable, else `node` on the PATH)."""
+    node = os.environ.get("NODE") or shutil.which("node")
+    cli = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bin", "biomedclip.js")
+    if node is None:
+        sys.exit("make_torch_fixtures: node not found; set NODE or put node on the PATH")
+    try:
+        r = subprocess.run([node, cli, "summary", "--config", config_path, "--json", "--quiet"],
+                           capture_output=True, text=True)
+    except OSError as e:
+        sys.exit("make_torch_fixtures: cannot run node %s (%s); set NODE to a node binary" % (node, e.strerror))
+    if r.returncode != 0:
+        last = (r.stderr.strip().splitlines() or ["no message"])[-1]
+        sys.exit("make_torch_fixtures: `biomedclip summary --json` failed (%s); run `npm run build` first" % last)
+    return collections.OrderedDict((t["name"], t["shape"]) for t in json.loads(r.stdout)["tensors"])
 
 
-def random_state_dict(d, seed=0):
+def random_state_dict(tensors, seed=0):
     g = torch.Generator().manual_seed(seed)
     sd = collections.OrderedDict()
-    for k, shape in key_shapes(d).items():
+    for k, shape in tensors.items():
         sd[k] = torch.randn(shape, generator=g) * 0.02
     sd["logit_scale"] = torch.tensor(4.6052)
     # The real file carries this int64 buffer (unused by the forward pass); convert drops it.
-    sd["text.transformer.embeddings.position_ids"] = torch.arange(d["maxpos"]).unsqueeze(0)
+    max_positions = tensors["text.transformer.embeddings.position_embeddings.weight"][0]
+    sd["text.transformer.embeddings.position_ids"] = torch.arange(max_positions).unsqueeze(0)
     return sd
 
 
@@ -138,8 +115,8 @@ def views_state_dict(sd):
     for k, v in sd.items():
         if k.endswith("attn.proj.weight") or k.endswith("mlp.fc1.weight"):
             out[k] = v.t().contiguous().t()  # strides (1, out): a transposed view of a [in, out] storage
-    for i in range(2):
-        l = "text.transformer.encoder.layer.%d.attention.self." % i
+    for q in [k for k in sd if k.endswith(".attention.self.query.weight")]:
+        l = q[: -len("query.weight")]
         fused = torch.cat([sd[l + n + ".weight"] for n in ("query", "key", "value")])  # [3T, T] storage
         T = fused.shape[1]
         for j, n in enumerate(("query", "key", "value")):
@@ -290,14 +267,20 @@ def patch_declared_size(path, size):
         f.write(bytes(buf))
 
 
+def write_config(out, cfg):
+    path = os.path.join(out, "open_clip_config.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=2)
+    return path
+
+
 def write_tiny(out):
-    d = dims_of(TINY_CONFIG)
-    sd = random_state_dict(d, seed=0)
-    with open(os.path.join(out, "open_clip_config.json"), "w") as f:
-        json.dump(TINY_CONFIG, f, indent=2)
+    tensors = model_tensors(write_config(out, TINY_CONFIG))
+    vocab, width = tensors["text.transformer.embeddings.word_embeddings.weight"]
+    sd = random_state_dict(tensors, seed=0)
     with open(os.path.join(out, "vocab.txt"), "w") as f:
         f.write("\n".join(["[PAD]"] + ["[unused%d]" % i for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-                          + ["tok%d" % i for i in range(d["vocab"] - 104)]) + "\n")
+                          + ["tok%d" % i for i in range(vocab - 104)]) + "\n")
     write_expected(os.path.join(out, "expected.safetensors"), sd)
     tiny = os.path.join(out, "tiny.pt")
     torch.save(sd, tiny)
@@ -305,8 +288,8 @@ def write_tiny(out):
                os.path.join(out, "tiny_f16.pt"))
     torch.save(views_state_dict(sd), os.path.join(out, "tiny_views.pt"))
     prefixed = collections.OrderedDict(("module." + k, v) for k, v in sd.items())
-    prefixed["module.text.transformer.pooler.dense.weight"] = torch.randn(d["tw"], d["tw"])
-    prefixed["module.text.transformer.pooler.dense.bias"] = torch.randn(d["tw"])
+    prefixed["module.text.transformer.pooler.dense.weight"] = torch.randn(width, width)
+    prefixed["module.text.transformer.pooler.dense.bias"] = torch.randn(width)
     torch.save(prefixed, os.path.join(out, "tiny_module.pt"))
     rewrite_big_endian(tiny, os.path.join(out, "tiny_big.pt"))
     torch.save(sd, os.path.join(out, "tiny_legacy.pt"), _use_new_zipfile_serialization=False)
@@ -318,7 +301,8 @@ def write_tiny(out):
     del missing["visual.trunk.norm.bias"]
     torch.save(missing, os.path.join(out, "tiny_missing_key.pt"))
     wrong = collections.OrderedDict(sd)
-    wrong["visual.head.proj.weight"] = torch.zeros(d["embed"] + 1, d["vw"])
+    embed, vision_width = tensors["visual.head.proj.weight"]
+    wrong["visual.head.proj.weight"] = torch.zeros(embed + 1, vision_width)
     torch.save(wrong, os.path.join(out, "tiny_wrong_shape.pt"))
     extra = collections.OrderedDict(sd)
     extra["visual.trunk.head.weight"] = torch.zeros(3, 3)
@@ -342,14 +326,13 @@ def write_tiny(out):
     with open(os.path.join(out, "huge_vocab_config.json"), "w") as f:
         json.dump(huge, f, indent=2)
     wide = collections.OrderedDict(sd)
-    wide["text.transformer.embeddings.word_embeddings.weight"] = sd["text.transformer.embeddings.word_embeddings.weight"][:1].expand(10 ** 9, d["tw"])
+    wide["text.transformer.embeddings.word_embeddings.weight"] = sd["text.transformer.embeddings.word_embeddings.weight"][:1].expand(10 ** 9, width)
     torch.save(wide, os.path.join(out, "tiny_huge_vocab.pt"))
     write_hostile(out, tiny)
 
 
 def write_full(out):
-    d = FULL_DIMS
-    sd = random_state_dict(d, seed=1)
+    sd = random_state_dict(model_tensors(write_config(out, full_config())), seed=1)
     path = os.path.join(out, "full.pt")
     torch.save(sd, path)
     n = sum(v.numel() for k, v in sd.items() if v.is_floating_point())

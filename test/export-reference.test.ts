@@ -69,7 +69,16 @@ test('on the golden inputs, the exported reference equals our PyTorch reference 
   const exported = [...ours.tensors.keys()];
   assert.deepEqual(exported, [...golden.tensors.keys()].filter((n) => ours.tensors.has(n)), 'a subset of the golden hooks, in the same order');
   assert.ok(!exported.some((n) => /\.(scores|context|resid_mid)$/.test(n)));
-  const kinds = pointKinds(modelSpec(loadConfigFile(path.join(TINY, 'open_clip_config.json'))).points);
+  // The script keeps its own hook list (it must run where only open_clip is, and it names the upstream
+  // module behind each hook); this holds that list to the model's: every point the TS modules declare
+  // (`summary --json`'s "hooks") that upstream has a module for, in forward order, none missing.
+  const points = modelSpec(loadConfigFile(path.join(TINY, 'open_clip_config.json'))).points;
+  const upstreamHas = points.map((p) => p.name).filter((n) => !/\.(scores|context|resid_mid)$/.test(n));
+  assert.deepEqual(
+    exported.filter((n) => !/^(inputs|outputs)\./.test(n)),
+    upstreamHas,
+  );
+  const kinds = pointKinds(points);
   const names = exported.filter((n) => !n.startsWith('inputs.'));
   const { rows } = await compareTraces(traceOfFile(ours), traceOfFile(golden), { kinds, names });
   const worst = rows.reduce((a, b) => (b.maxAbs / b.atol > a.maxAbs / a.atol ? b : a));

@@ -48,6 +48,13 @@ for (const file of ['open_clip_config.json', 'open_clip_config.legacy.json']) {
     assert.equal(row('text.proj').parameters, 640 * 768 + 512 * 640);
     assert.deepEqual(row('visual.trunk.pos_embed').parameterShape, [1, 197, 768]);
     assertCountsAddUp(out.rows);
+    // "tensors", the key table scripts/make_torch_fixtures.py builds checkpoints from: 351 keys holding every value.
+    const tensors: Array<{ name: string; shape: number[] }> = out.tensors;
+    assert.equal(tensors.length, 351);
+    const values = tensors.reduce((a, t) => a + t.shape.reduce((p, d) => p * d, 1), 0);
+    assert.equal(values, 195_902_721);
+    assert.deepEqual(tensors[0], { name: 'logit_scale', shape: [] });
+    assert.deepEqual(tensors.find((t) => t.name === 'visual.trunk.blocks.0.attn.qkv.weight')?.shape, [2304, 768], 'Linear weights [out, in]');
   });
 }
 

@@ -83,6 +83,16 @@ test('full size: one image and one text cost under 10 MB, and the page names not
   }
 });
 
+test('the page carries src/view/client/style.css as written, less its opening comment', () => {
+  const css = readFileSync(path.join(REPO_ROOT, 'src', 'view', 'client', 'style.css'), 'utf8');
+  const inlined = /<style>([\s\S]*?)<\/style>/.exec(buildPage(fullSizeView(1, 3)).html)![1];
+  assert.ok(inlined.includes(':root {') && css.endsWith(inlined), 'the <style> element is the end of the file, byte for byte');
+  // What was cut is exactly one comment: the notes for editors, not a rule.
+  const cut = css.slice(0, css.length - inlined.length);
+  assert.match(cut, /^\/\*[\s\S]*\*\/\n$/);
+  assert.equal(cut.indexOf('*/'), cut.length - 3);
+});
+
 test("each text's attention cut from the padded batch equals the text run alone (to 1e-6), and nothing leaks", async () => {
   const texts = ['squamous cell carcinoma with keratin pearls', 'normal'];
   const before = tf.memory().numTensors;

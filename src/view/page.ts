@@ -1,8 +1,9 @@
 /**
  * The viewer page: one self-contained HTML file. The data travels inside it (a JSON object and gzipped
- * base64 blocks, see contract.ts), as do the style and the script (src/view/client/, compiled to
- * viewer.js beside this file), and a Content-Security-Policy forbids every network access, so the page
- * works from a file, offline, and never phones anywhere.
+ * base64 blocks, see contract.ts), as do the style and the script (src/view/client/: `npm run build` copies
+ * style.css and compiles the TypeScript to viewer.js, both beside this file; package.json's "files" ships
+ * dist/src, so an installed package finds them the same way), and a Content-Security-Policy forbids every
+ * network access, so the page works from a file, offline, and never phones anywhere.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +11,9 @@ import type { CostLine, PageData } from './contract.js';
 import { attentionPoint } from '../inspect/probe.js';
 import type { ViewModel } from './data.js';
 import { Blocks, packAttention } from './encode.js';
-import { STYLE } from './style.js';
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./viewer.js', import.meta.url));
+const CLIENT_STYLE = fileURLToPath(new URL('./style.css', import.meta.url));
 
 /** Nothing may be fetched: inline script and style, data: images for the thumbnails, blob: for the download. */
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; connect-src 'none'";
@@ -30,6 +31,21 @@ function clientScript(): string {
   if (/<\/script|<!--/i.test(code)) throw new Error('internal: the viewer script must not contain </script or <!-- (it is inlined)');
   // Global declarations of the client files stay inside one function scope.
   return `(() => {\n${code}\n})();`;
+}
+
+/**
+ * The CSS as the page carries it: the file without its opening comment (notes for whoever edits the file,
+ * dead weight in every page). The newline kept in front is where the rules began when they were a string.
+ */
+export function viewerStyle(css: string): string {
+  const rules = css.replace(/^\/\*[\s\S]*?\*\/\n/, '');
+  if (/<\/style/i.test(rules)) throw new Error('internal: the viewer style must not contain </style (it is inlined)');
+  return rules;
+}
+
+function clientStyle(): string {
+  if (!existsSync(CLIENT_STYLE)) throw new Error(`the viewer's style sheet ${CLIENT_STYLE} is missing; run \`npm run build\``);
+  return viewerStyle(readFileSync(CLIENT_STYLE, 'utf8'));
 }
 
 /** JSON inside a <script> element: `<` escaped so no string can close the element. */
@@ -56,13 +72,14 @@ export function buildPage(view: ViewModel): Page {
     attention: packAttention(blocks, `text${i}`, t.attention, t.attention.map((_, l) => attentionPoint.text(l))),
   }));
   const script = clientScript();
+  const style = clientStyle();
   const parts: CostLine[] = [
     ...images.flatMap((img) => [
       { part: `image attention: ${img.name} (${img.attention.shape.join(' × ')}, 8-bit + row scale, gzip)`, bytes: blocks.size(img.attention.block) },
       { part: `image crop: ${img.name}`, bytes: blocks.size(img.crop) },
     ]),
     ...texts.map((t) => ({ part: `text attention: "${t.text}" (${t.attention.shape.join(' × ')})`, bytes: blocks.size(t.attention.block) })),
-    { part: 'viewer script and style', bytes: script.length + STYLE.length },
+    { part: 'viewer script and style', bytes: script.length + style.length },
   ];
   const data: PageData = {
     format: 'biomedclip-ts view v1',
@@ -89,7 +106,7 @@ export function buildPage(view: ViewModel): Page {
     `<meta http-equiv="Content-Security-Policy" content="${CSP}">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(title)}</title>`,
-    `<style>${STYLE}</style>`,
+    `<style>${style}</style>`,
     '</head><body>',
     '<main id="app"><p class="loading">Loading the attention data…</p></main>',
     `<script type="application/json" id="view-data">${scriptJson(data)}</script>`,

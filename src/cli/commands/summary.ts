@@ -17,7 +17,9 @@ public BiomedCLIP checkpoint). Every row with a shape is a hook point that trace
 API take by name. Points that are not modules: attention's .scores (before softmax, mask added), .probs
 and .context (per head, before the heads are merged), and each ViT block's .resid_mid (the residual
 stream between attention and MLP). --json also lists the hook points in forward order ("hooks"), each
-with its declared shape (B = batch, T = text tokens) and kind (probs, scores or activation).
+with its declared shape (B = batch, T = text tokens) and kind (probs, scores or activation), and the
+checkpoint's tensors ("tensors": every open_clip state-dict key the model reads, with its shape, in the
+order the modules declare them; scripts/make_torch_fixtures.py builds its checkpoints from this list).
 
 With --model the shapes are recorded from a real forward pass. With --config no weights are needed: the
 shapes come from the modules' declarations (the same shapes; a test keeps the two in step).
@@ -41,8 +43,11 @@ Examples:
     const depth = parseDepth(values.depth);
     const { summary, source, cfg } = values.config ? fromConfig(values.config) : await fromModel(values);
     if (values.json) {
-      const hooks = modelSpec(cfg).points;
-      printJson({ source, batch: SUMMARY_BATCH, embedDim: cfg.embedDim, hooks, rows: summary.rows.filter((r) => r.depth <= depth), totals: summary.totals });
+      const spec = modelSpec(cfg);
+      // The key table other tools build checkpoints from, so that no second copy of it is kept by hand.
+      const tensors = [...spec.params].map(([name, shape]) => ({ name, shape }));
+      const rows = summary.rows.filter((r) => r.depth <= depth);
+      printJson({ source, batch: SUMMARY_BATCH, embedDim: cfg.embedDim, hooks: spec.points, tensors, rows, totals: summary.totals });
     } else {
       console.log(formatSummary(summary, source, depth));
     }
