@@ -14,7 +14,7 @@ import { mulberry32 } from '../src/util/random.js';
 import { cli, REPO_ROOT, tempDemoModel } from './helpers.js';
 
 const { dir, model } = tempDemoModel('biomedclip-interrupt-');
-const N = 60;
+const N = 16; // 8 batches of 2: enough for the signal to land mid-run, few enough for the unit tier
 let images = '';
 const MODEL = ['--model', model, '--backend', 'cpu', '--workers', '1', '--batch-size', '2'];
 
