@@ -5,7 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Hooks } from './hooks.js';
-import type { Dim, ModuleBuilder } from './module.js';
+import type { Dim, HookPoint, ModuleBuilder } from './module.js';
+
+/** The three points `attend` fires, declared by the attention module that owns them. */
+export interface AttentionPoints {
+  scores: HookPoint;
+  probs: HookPoint;
+  context: HookPoint;
+}
 
 /** [B, S, H·D] -> [B, H, S, D]: feature f of a token belongs to head f // D, dimension f % D. */
 export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
@@ -27,10 +34,12 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
  *   `${path}.probs`   [B, H, S, S]  the softmax: row i is query i's weights over the keys
  *   `${path}.context` [B, H, S, D]  each head's weighted sum of values, before the heads are merged
  */
-export function declareAttentionPoints(b: ModuleBuilder, path: string, heads: number, headDim: number, seq: Dim): void {
-  b.point(`${path}.scores`, ['B', heads, seq, seq], 'scores');
-  b.point(`${path}.probs`, ['B', heads, seq, seq], 'probs');
-  b.point(`${path}.context`, ['B', heads, seq, headDim]);
+export function declareAttentionPoints(b: ModuleBuilder, path: string, heads: number, headDim: number, seq: Dim): AttentionPoints {
+  return {
+    scores: b.point(`${path}.scores`, ['B', heads, seq, seq], 'scores'),
+    probs: b.point(`${path}.probs`, ['B', heads, seq, seq], 'probs'),
+    context: b.point(`${path}.context`, ['B', heads, seq, headDim]),
+  };
 }
 
 /**
@@ -67,7 +76,7 @@ function headwiseMatMul(a: tf.Tensor4D, b: tf.Tensor4D, transposeB: boolean): tf
  * @param scale    1/√D. For D = 64 that is 1/8, a power of two, so scaling q first (timm) or the
  *                 scores after (BERT) gives bit-identical results.
  * @param mask     additive [B, 1, 1, S] (0 for real keys, float32's lowest value for padding), or null
- * @param path     the attention module's path: the points of `declareAttentionPoints` fire under it
+ * @param points   the attention module's points (`declareAttentionPoints`)
  * @returns        context [B, H, S, D]
  */
 export function attend(
@@ -77,13 +86,13 @@ export function attend(
   scale: number,
   mask: tf.Tensor4D | null,
   hooks: Hooks,
-  path: string,
+  points: AttentionPoints,
 ): tf.Tensor4D {
   let scores: tf.Tensor4D = tf.mul(headwiseMatMul(q, k, true), scale); // [B, H, S, S]: query i · key j
   // Padding keys get float32's lowest value added, so after softmax's max-subtraction exp() underflows to
   // exactly 0: padded tokens receive no weight at all, whatever their number.
   if (mask !== null) scores = tf.add(scores, mask);
-  scores = hooks.point(`${path}.scores`, scores);
-  const probs = hooks.point(`${path}.probs`, tf.softmax(scores)); // each row sums to 1 over the keys
-  return hooks.point(`${path}.context`, headwiseMatMul(probs, v, false)); // [B, H, S, D]: weighted sum of values
+  scores = hooks.fire(points.scores, scores);
+  const probs = hooks.fire(points.probs, tf.softmax(scores)); // each row sums to 1 over the keys
+  return hooks.fire(points.context, headwiseMatMul(probs, v, false)); // [B, H, S, D]: weighted sum of values
 }
