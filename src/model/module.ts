@@ -81,9 +81,8 @@ export abstract class ModuleBuilder {
   /** Declares that the forward pass publishes `name` with `shape`; returns the point for `hooks.fire`. */
   point(name: string, shape: Dim[], kind: PointKind = 'activation'): HookPoint {
     if (this.points.some((p) => p.name === name)) throw new Error(`internal: hook point '${name}' declared twice`);
-    const point = new HookPoint(name, shape, kind);
-    this.points.push(point);
-    return point;
+    this.points.push({ name, shape, kind }); // the table stays plain data (JSON, docs); the handle is the module's
+    return new HookPoint(name, shape, kind);
   }
 
   /** Frees the tensors this builder handed out (none for a recorder). */
@@ -114,6 +113,8 @@ export type TreeNode = Module | HookPoint;
 export interface Module {
   /** The checkpoint path: keys of its parameters start with it, its own hook point (if any) is named it. */
   readonly path: string;
+  /** The hook point of its own output (named `path`), when it publishes one. */
+  readonly point?: HookPoint;
   /** Submodules and hook-only points, in the order the forward pass runs them. */
   children(): TreeNode[];
   /** [checkpoint key, tensor] of its own parameters, then its children's, in checkpoint order. */
@@ -205,7 +206,7 @@ export class Parameters<W extends tf.Tensor = tf.Tensor2D> extends ModuleBase {
   readonly weight: W;
   readonly bias: tf.Tensor1D | null;
 
-  constructor(readonly path: string, weight: W, bias: tf.Tensor1D | null = null) {
+  constructor(readonly path: string, weight: W, bias: tf.Tensor1D | null) {
     super();
     this.weight = weight;
     this.bias = bias;

@@ -28,7 +28,7 @@ export class BertEmbeddings extends ModuleBase {
 
   constructor(b: ModuleBuilder, readonly path: string, cfg: TextConfig) {
     super();
-    const table = (name: string, rows: number) => new Parameters(`${path}.${name}`, b.param(`${path}.${name}.weight`, [rows, cfg.hiddenSize]) as tf.Tensor2D);
+    const table = (name: string, rows: number) => new Parameters(`${path}.${name}`, b.param(`${path}.${name}.weight`, [rows, cfg.hiddenSize]) as tf.Tensor2D, null);
     this.word_embeddings = table('word_embeddings', cfg.vocabSize);
     this.position_embeddings = table('position_embeddings', cfg.maxPositions);
     this.token_type_embeddings = table('token_type_embeddings', cfg.typeVocabSize);
