@@ -1,15 +1,18 @@
 /**
  * The module tree (issue 20): hook points are objects the owning module fires, `children()` is the
  * forward order, `parameters()` is the checkpoint's key table, and `forwardFrom(L)` resumes a tower from
- * a captured residual stream. All on the tiny fixture, so they run in the unit tier.
+ * a captured residual stream; attention's products follow the policy src/backends/ sets. All on the tiny
+ * fixture, so they run in the unit tier.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../src/backend.js';
+import { perHeadMatMul } from '../src/backends/wasm-attention.js';
 import type { BiomedCLIPModel } from '../src/model/clip.js';
 import { Hooks } from '../src/model/hooks.js';
+import { batchedMatMul, headwiseMatMul, headwiseMatMulFor } from '../src/model/kernels.js';
 import { loadModel } from '../src/model/load.js';
 import { HookPoint, bindShape, isModule, postOrder } from '../src/model/module.js';
 import { modelSpec } from '../src/model/spec.js';
@@ -120,5 +123,27 @@ test('forwardFrom(L) given the residual stream captured entering block L gives t
   } finally {
     hooks.dispose();
     tf.dispose([pixels, ids]);
+  }
+});
+
+test('attention products follow the backend policy: wasm registered its per-head form, equal to the batched one', async () => {
+  await useBackend('wasm'); // loading src/backend.ts registered the strategy; the model names no backend
+  assert.equal(headwiseMatMulFor('wasm'), perHeadMatMul);
+  assert.equal(headwiseMatMulFor('cpu'), batchedMatMul, 'a backend with no entry gets the batched form');
+  const a = tf.randomNormal([2, 3, 40, 8], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const b = tf.randomNormal([2, 3, 40, 8], 0, 1, 'float32', 2) as tf.Tensor4D;
+  try {
+    for (const transposeB of [true, false]) {
+      const right = transposeB ? b : (tf.transpose(b, [0, 1, 3, 2]) as tf.Tensor4D); // [B, H, K, N]
+      const [used, perHead, batched] = [headwiseMatMul(a, right, transposeB), perHeadMatMul(a, right, transposeB), batchedMatMul(a, right, transposeB)];
+      assert.equal(maxDiff(used, perHead), 0, 'on wasm the registered per-head form runs');
+      const d = maxDiff(perHead, batched);
+      console.log(`wasm per-head vs batched products (transposeB ${transposeB}): max|diff| ${d.toExponential(2)} (tolerance 1e-5)`);
+      assert.ok(d <= 1e-5);
+      tf.dispose(transposeB ? [used, perHead, batched] : [right, used, perHead, batched]);
+    }
+  } finally {
+    tf.dispose([a, b]);
+    await useBackend('cpu');
   }
 });

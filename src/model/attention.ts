@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Hooks } from './hooks.js';
+import { headwiseMatMul } from './kernels.js';
 import type { Dim, HookPoint, ModuleBuilder } from './module.js';
 
 /** The three points `attend` fires, declared by the attention module that owns them. */
@@ -43,33 +44,6 @@ export function declareAttentionPoints(b: ModuleBuilder, path: string, heads: nu
 }
 
 /**
- * a·b, or a·bᵀ, for every (batch, head): [B, H, M, K] · [B, H, K, N] (or [B, H, N, K]) -> [B, H, M, N].
- *
- * The same products written two ways, because backends run them at very different speeds (measured with
- * scripts/bench_kernels.ts, docs/performance.md). One batched matMul is right for backends with a batched
- * kernel. tfjs-backend-wasm sends batched products to a scalar loop (~1.8 GFLOP/s) and only plain 2-D ones
- * to XNNPACK, so for sequences of 32 tokens or more it runs one 2-D product per head, one image or text at
- * a time (slicing all B·H heads at once made it slow down sharply): ~4.5x faster for 197 image tokens.
- * Below 32 tokens the per-product overhead outweighs the gain. Gradients (src/inspect) flow through both
- * forms: src/inspect/gradients.ts has rules for the slicing and stacking kernels too.
- */
-function headwiseMatMul(a: tf.Tensor4D, b: tf.Tensor4D, transposeB: boolean): tf.Tensor4D {
-  const [batch, , m] = a.shape;
-  const perHead = tf.getBackend() === 'wasm' && m >= 32;
-  if (!perHead) return tf.matMul(a, b, false, transposeB);
-  const rows = Array.from({ length: batch }, (_, i) =>
-    tf.tidy(() => {
-      const row = (x: tf.Tensor4D) => tf.squeeze(tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]), [0]) as tf.Tensor3D; // [H, ., .]
-      const rights = tf.unstack(transposeB ? tf.transpose(row(b), [0, 2, 1]) : row(b)); // H × [K, N]
-      return tf.stack(tf.unstack(row(a)).map((left, h) => tf.matMul(left, rights[h]))); // [H, M, N]
-    }),
-  );
-  const out = tf.stack(rows) as tf.Tensor4D; // [B, H, M, N]
-  tf.dispose(rows);
-  return out;
-}
-
-/**
  * probs = softmax(q kᵀ · scale + mask) over the keys; context = probs v.
  *
  * @param q, k, v  [B, H, S, D]
@@ -88,6 +62,7 @@ export function attend(
   hooks: Hooks,
   points: AttentionPoints,
 ): tf.Tensor4D {
+  // headwiseMatMul: one batched product, or the form the active backend registered (kernels.ts).
   let scores: tf.Tensor4D = tf.mul(headwiseMatMul(q, k, true), scale); // [B, H, S, S]: query i · key j
   // Padding keys get float32's lowest value added, so after softmax's max-subtraction exp() underflows to
   // exactly 0: padded tokens receive no weight at all, whatever their number.
