@@ -202,7 +202,7 @@ export class ModuleList<T extends Module> extends Array<T> implements Module {
  * A module whose forward its parent writes out, holding a weight and maybe a bias: an nn.Embedding table
  * (looked up with `tf.gather` by BertEmbeddings), or the patch Conv2d seen as a matrix (PatchEmbed).
  */
-export class Parameters<W extends tf.Tensor = tf.Tensor2D> extends ModuleBase {
+export class ParameterModule<W extends tf.Tensor = tf.Tensor2D> extends ModuleBase {
   readonly weight: W;
   readonly bias: tf.Tensor1D | null;
 

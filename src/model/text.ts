@@ -10,7 +10,7 @@ import type { TextConfig } from './config.js';
 import { attend, declareAttentionPoints, mergeHeads, splitHeads } from './attention.js';
 import type { Hooks } from './hooks.js';
 import { Gelu, LayerNorm, Linear } from './layers.js';
-import { ModuleBase, ModuleList, Parameters, type Dim, type HookPoint, type ModuleBuilder, type TreeNode } from './module.js';
+import { ModuleBase, ModuleList, ParameterModule, type Dim, type HookPoint, type ModuleBuilder, type TreeNode } from './module.js';
 
 /** float32's lowest value: HF adds it to the scores of padding keys (not -inf, which could give NaN). */
 const FLOAT32_MIN = -3.4028234663852886e38;
@@ -20,15 +20,15 @@ const TOKENS: Dim[] = ['B', 'T'];
 
 /** word[ids] + token_type[0] + position[0..T-1], then LayerNorm (same addition order as HF). */
 export class BertEmbeddings extends ModuleBase {
-  readonly word_embeddings: Parameters;
-  readonly position_embeddings: Parameters;
-  readonly token_type_embeddings: Parameters;
+  readonly word_embeddings: ParameterModule;
+  readonly position_embeddings: ParameterModule;
+  readonly token_type_embeddings: ParameterModule;
   readonly LayerNorm: LayerNorm;
   readonly point: HookPoint;
 
   constructor(b: ModuleBuilder, readonly path: string, cfg: TextConfig) {
     super();
-    const table = (name: string, rows: number) => new Parameters(`${path}.${name}`, b.param(`${path}.${name}.weight`, [rows, cfg.hiddenSize]) as tf.Tensor2D, null);
+    const table = (name: string, rows: number) => new ParameterModule(`${path}.${name}`, b.param(`${path}.${name}.weight`, [rows, cfg.hiddenSize]) as tf.Tensor2D, null);
     this.word_embeddings = table('word_embeddings', cfg.vocabSize);
     this.position_embeddings = table('position_embeddings', cfg.maxPositions);
     this.token_type_embeddings = table('token_type_embeddings', cfg.typeVocabSize);

@@ -8,7 +8,7 @@ import type { VisionConfig } from './config.js';
 import { attend, declareAttentionPoints, mergeHeads, splitHeads } from './attention.js';
 import type { Hooks } from './hooks.js';
 import { Gelu, LayerNorm, Linear } from './layers.js';
-import { ModuleBase, ModuleList, Parameters, type Dim, type HookPoint, type ModuleBuilder, type TreeNode } from './module.js';
+import { ModuleBase, ModuleList, ParameterModule, type Dim, type HookPoint, type ModuleBuilder, type TreeNode } from './module.js';
 
 /** Tokens per image: one per patch, plus [CLS]. */
 export function visionTokens(cfg: VisionConfig): number {
@@ -23,7 +23,7 @@ export function visionTokens(cfg: VisionConfig): number {
  */
 export class PatchEmbed extends ModuleBase {
   /** weight: the kernel as a matrix, [W, 3·P·P] or [3·P·P, W] per the builder's `matrixLayout`. */
-  readonly proj: Parameters;
+  readonly proj: ParameterModule;
   private readonly outIn: boolean;
   readonly point: HookPoint;
 
@@ -31,7 +31,7 @@ export class PatchEmbed extends ModuleBase {
     super();
     const [w, p] = [cfg.width, cfg.patchSize];
     const proj = `${path}.proj`;
-    this.proj = new Parameters(proj, b.matrix(`${proj}.weight`, [w, 3, p, p]), b.param(`${proj}.bias`, [w]) as tf.Tensor1D);
+    this.proj = new ParameterModule(proj, b.matrix(`${proj}.weight`, [w, 3, p, p]), b.param(`${proj}.bias`, [w]) as tf.Tensor1D);
     this.outIn = b.matrixLayout === 'out-in';
     this.point = b.point(path, ['B', visionTokens(cfg) - 1, w]);
   }
