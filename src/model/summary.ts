@@ -5,7 +5,8 @@
  * Everything comes from the modules' own declarations (spec.ts), so no weights are needed: the public
  * checkpoint's 195,902,721 parameters and every hook shape can be checked from `open_clip_config.json`
  * alone. With a model, `recordHookShapes` records the shapes a real forward pass produces instead (a test
- * keeps the two equal, which is what proves the declarations true).
+ * keeps the two equal, which is what proves the declarations true). The rows are the module tree as the
+ * constructors built it (`children()` in forward order, `parameters()` for the counts), walked as is.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from './clip.js';
