@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from './errors.js';
+import './backends/wasm-attention.js'; // registers wasm's per-head attention products with the model
 import { registerWasm } from './backends/wasm-threads.js';
 import { registerWebGPU } from './backends/webgpu.js';
 

@@ -98,8 +98,9 @@ test("each text's attention cut from the padded batch equals the text run alone 
   const before = tf.memory().numTensors;
   const view = await collectView(clip, { images: [IMAGE], texts, labels: ['tumor', 'normal tissue'] });
   assert.equal(tf.memory().numTensors, before, 'collectView leaves tf.memory() as it found it');
-  const alone = await clip.trace({ texts: ['normal'] }, { capture: [attentionPoint.text(1)] });
-  const want = alone.get(attentionPoint.text(1))!;
+  const name = attentionPoint(clip.model, 'text', 1);
+  const alone = await clip.trace({ texts: ['normal'] }, { capture: [name] });
+  const want = alone.get(name)!;
   const got = view.texts[1].attention[1];
   assert.deepEqual(got.shape, want.shape);
   const diff = Math.max(...got.data.map((v, i) => Math.abs(v - want.data[i])));

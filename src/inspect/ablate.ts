@@ -54,7 +54,7 @@ export async function ablateHeads(model: BiomedCLIPModel, inputs: PairInputs, to
     clean.dispose();
     const delta: number[][] = [];
     for (let layer = 0; layer < cfg.layers; layer++) {
-      const edits = [{ pattern: `${attentionModule[tower](layer)}.context`, fn: (x: tf.Tensor) => ablateHeadPerItem(x, heads, mode) }];
+      const edits = [{ pattern: attentionModule(model, tower, layer).context.name, fn: (x: tf.Tensor) => ablateHeadPerItem(x, heads, mode) }];
       const logits = tf.tidy(() => {
         if (tower === 'image') return logitsAgainst(model, imageFeaturesFrom(model, inputs.pixels, stream, layer, heads.length, edits), textFeatures);
         const ids = tf.tile(inputs.ids, [heads.length, 1]) as tf.Tensor2D;

@@ -51,7 +51,9 @@ function plan(model: BiomedCLIPModel, method: Exclude<Method, 'legrad'>, opts: E
   const { vision, text } = model.config;
   const layer = opts.layer ?? vision.layers - 1;
   checkIndex('--layer', layer, vision.layers);
-  const both = (l: number) => [attentionPoint.image(l), attentionPoint.text(Math.min(l, text.layers - 1))];
+  const image = (l: number) => attentionPoint(model, 'image', l);
+  const txtPoint = (l: number) => attentionPoint(model, 'text', l);
+  const both = (l: number) => [image(l), txtPoint(Math.min(l, text.layers - 1))];
   switch (method) {
     case 'attention': {
       if (opts.head !== undefined) checkIndex('--head', opts.head, Math.min(vision.heads, text.heads));
@@ -64,16 +66,16 @@ function plan(model: BiomedCLIPModel, method: Exclude<Method, 'legrad'>, opts: E
     case 'rollout': {
       const ratio = opts.discardRatio ?? 0;
       if (!(ratio >= 0 && ratio < 1)) throw new UserError(`--discard-ratio ${ratio}: must be in [0, 1)`, 2);
-      const img = range(0, vision.layers).map(attentionPoint.image);
-      const txt = range(0, text.layers).map(attentionPoint.text);
+      const img = range(0, vision.layers).map(image);
+      const txt = range(0, text.layers).map(txtPoint);
       const maps = (names: string[], r: ProbeResult) => rollout(names.map((n) => r.values.get(n)!), opts);
       return { request: { capture: [...img, ...txt] }, compute: (r) => ({ imageMap: maps(img, r).slice(1), textMap: maps(txt, r) }) };
     }
     case 'relevance': {
       const start = opts.startLayer ?? 0;
       checkIndex('--start-layer', start, Math.min(vision.layers, text.layers));
-      const img = range(start, vision.layers).map(attentionPoint.image);
-      const txt = range(start, text.layers).map(attentionPoint.text);
+      const img = range(start, vision.layers).map(image);
+      const txt = range(start, text.layers).map(txtPoint);
       const names = [...img, ...txt];
       const r = (ns: string[], res: ProbeResult) => relevance(ns.map((n) => res.values.get(n)!), ns.map((n) => res.gradients.get(n)!));
       return {
@@ -82,7 +84,7 @@ function plan(model: BiomedCLIPModel, method: Exclude<Method, 'legrad'>, opts: E
       };
     }
     case 'gradcam': {
-      const name = `visual.trunk.blocks.${layer}.norm1`;
+      const name = model.visual.trunk.blocks[layer].norm1.point.name;
       return {
         request: { capture: [name], gradients: [{ name, shape: pointShape(model.config, name, textTokens) }] },
         compute: (r) => ({ imageMap: gradcam(r.values.get(name)!, r.gradients.get(name)!), textMap: null }),

@@ -23,7 +23,7 @@ import { Hooks } from '../model/hooks.js';
 import { registerGradients } from './gradients.js';
 import { lensFeatures, type Pool } from './lens.js';
 import { legradLayer } from './maps.js';
-import { attentionPoint, pointShape, type PairInputs } from './probe.js';
+import { pointShape, type PairInputs } from './probe.js';
 
 export interface LegradOptions {
   /** First layer summed (default: layers − 2). */
@@ -44,16 +44,17 @@ export async function legrad(model: BiomedCLIPModel, inputs: PairInputs, opts: L
   registerGradients();
   const layers = model.config.vision.layers;
   const picked = [...Array(layers).keys()].filter((l) => l >= (opts.startLayer ?? layers - 2));
-  const deltas = picked.map((l) => tf.zeros(pointShape(model.config, attentionPoint.image(l), 0)));
+  const blocks = model.visual.trunk.blocks;
+  const deltas = picked.map((l) => tf.zeros(pointShape(model.config, blocks[l].attn.probs.name, 0)));
   const textFeatures = tf.tidy(() => model.encodeText(inputs.ids));
   const text = tf.tidy(() => l2Normalize(textFeatures));
   const kept: tf.Tensor[] = [];
   let logit: tf.Tensor | undefined;
   const run = (...ds: tf.Tensor[]): tf.Scalar => {
     const edits = picked.flatMap((l, i) => [
-      { pattern: attentionPoint.image(l), fn: (a: tf.Tensor) => tf.add(a, ds[i]) },
+      { pattern: blocks[l].attn.probs.name, fn: (a: tf.Tensor) => tf.add(a, ds[i]) },
       {
-        pattern: `visual.trunk.blocks.${l}`,
+        pattern: blocks[l].point.name,
         fn: (x: tf.Tensor) => {
           const reading = l2Normalize(lensFeatures(model, x as tf.Tensor3D, opts.pool)); // [1, E]
           kept.push(tf.keep(tf.sum(tf.mul(reading, text)))); // s_l; kept past the block's tidy

@@ -15,8 +15,10 @@ export type Pool = 'cls' | 'mean';
 
 /** [B, S, W] residual stream -> [B, E] image features, as if the trunk ended here. */
 export function lensFeatures(model: BiomedCLIPModel, tokens: tf.Tensor3D, pool: Pool = 'cls'): tf.Tensor2D {
-  const pooled = pool === 'cls' ? (tf.squeeze(tf.slice(tokens, [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D) : tf.mean(tokens, 1) as tf.Tensor2D; // [B, W]
-  // A reading, not the model's forward pass: the norm and head publish no hook points here.
+  // A reading, not the model's forward pass: the norm and head publish no hook points here (NO_HOOKS).
+  // [CLS] pooling is the tower's own tail: resume it after its last block.
+  if (pool === 'cls') return model.visual.forwardFrom(tokens, model.visual.trunk.blocks.length, NO_HOOKS); // [B, E]
+  const pooled = tf.mean(tokens, 1) as tf.Tensor2D; // [B, W]: the mean token, which the tower never forms
   return model.visual.head.proj.forward(model.visual.trunk.norm.forward(pooled, NO_HOOKS), NO_HOOKS); // [B, E]
 }
 
@@ -34,15 +36,16 @@ export interface LensRow {
  * reading against the given unnormalized text features [N, E].
  */
 export async function logitLens(model: BiomedCLIPModel, pixels: tf.Tensor4D, textFeatures: tf.Tensor2D, pool: Pool = 'cls'): Promise<LensRow[]> {
-  const layers = model.config.vision.layers;
-  const hooks = new Hooks({ capture: [...Array(layers).keys()].map((l) => `visual.trunk.blocks.${l}`) });
+  const blocks = model.visual.trunk.blocks.map((block) => block.point.name);
+  const layers = blocks.length;
+  const hooks = new Hooks({ capture: blocks });
   try {
     tf.tidy(() => {
       model.encodeImage(pixels, hooks);
     });
     const scale = Math.exp((await model.logit_scale.data())[0]);
     const cos = tf.tidy(() => {
-      const readings = [...Array(layers).keys()].map((l) => lensFeatures(model, hooks.captured.get(`visual.trunk.blocks.${l}`) as tf.Tensor3D, pool));
+      const readings = blocks.map((name) => lensFeatures(model, hooks.captured.get(name) as tf.Tensor3D, pool));
       return tf.matMul(l2Normalize(tf.concat(readings, 0)), l2Normalize(textFeatures), false, true); // [L, N]
     });
     const values = (await cos.data()) as Float32Array;

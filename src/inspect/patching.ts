@@ -62,8 +62,10 @@ function patchPerItem(x: tf.Tensor, clean: tf.Tensor, variants: Variant[]): tf.T
 }
 
 export async function patchActivations(model: BiomedCLIPModel, clean: PairInputs, corrupted: PairInputs, opts: PatchOptions = {}): Promise<PatchResult> {
-  const point = opts.point ?? 'visual.trunk.blocks.{layer}';
-  const tower = point.startsWith('visual.') ? 'image' : point.startsWith('text.') ? 'text' : undefined;
+  // By default the residual stream after each block: the blocks' own names (a ModuleList names item l `${path}.l`).
+  const point = opts.point ?? `${model.visual.trunk.blocks.path}.{layer}`;
+  const under = (m: { path: string }) => point.startsWith(`${m.path}.`);
+  const tower = under(model.visual) ? 'image' : under(model.text) ? 'text' : undefined;
   if (tower === undefined || !point.includes('{layer}')) throw new UserError(`patch point '${point}': expected a visual.* or text.* hook name with {layer} in it`);
   if (tower === 'text' && clean.ids.shape[1] !== corrupted.ids.shape[1]) {
     throw new UserError(`patching text positions needs texts of equal token length (${clean.ids.shape[1]} vs ${corrupted.ids.shape[1]})`);

@@ -9,12 +9,14 @@
  * the backward pass starts at the earliest requested point, not at the pixels.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { AttentionPoints } from '../model/attention.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import type { ClipConfig } from '../model/config.js';
 import { pointShapes } from '../model/spec.js';
 import { Hooks, type EditFn } from '../model/hooks.js';
 import type { HostTensor } from '../host-tensor.js';
 import { registerGradients } from './gradients.js';
+import type { Tower } from './resume.js';
 
 /** One image and one text, as model inputs: [1, 3, S, S] normalized pixels and [1, T] token ids. */
 export interface PairInputs {
@@ -38,17 +40,18 @@ export interface ProbeResult {
   gradients: Map<string, HostTensor>;
 }
 
-/** The attention module of one tower's layer; its points are `.scores`, `.probs` and `.context`. */
-export const attentionModule = {
-  image: (layer: number) => `visual.trunk.blocks.${layer}.attn`,
-  text: (layer: number) => `text.transformer.encoder.layer.${layer}.attention.self`,
-};
+/**
+ * The attention module of one tower's layer, whose hook points are `scores`, `probs` and `context`.
+ * `model` may be a loaded model or `modelSpec(cfg).model` (names only).
+ */
+export function attentionModule(model: Pick<BiomedCLIPModel, 'visual' | 'text'>, tower: Tower, layer: number): AttentionPoints {
+  return tower === 'image' ? model.visual.trunk.blocks[layer].attn : model.text.transformer.encoder.layer[layer].attention.self;
+}
 
-/** Hook names of the attention probabilities [B, H, S, S] of one tower's layer. */
-export const attentionPoint = {
-  image: (layer: number) => `${attentionModule.image(layer)}.probs`,
-  text: (layer: number) => `${attentionModule.text(layer)}.probs`,
-};
+/** The hook name of the attention probabilities [B, H, S, S] of one tower's layer. */
+export function attentionPoint(model: Pick<BiomedCLIPModel, 'visual' | 'text'>, tower: Tower, layer: number): string {
+  return attentionModule(model, tower, layer).probs.name;
+}
 
 /** The shape at batch 1 (texts of `textTokens` tokens) of a hook point, as the model declares it. */
 export function pointShape(cfg: ClipConfig, name: string, textTokens: number): number[] {

@@ -9,12 +9,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { LayerNorm } from '../model/layers.js';
+import { isModule, type Module } from '../model/module.js';
 
-type Owner = Record<string, unknown>;
-
-/** One weight tensor, by the object holding it, and how it is re-initialised. */
+/** One weight tensor, by its checkpoint key and the module under which it is stored, and how it is re-initialised. */
 interface Slot {
-  owner: Owner;
+  owner: Module;
   key: string;
   init: 'normal' | 'ones' | 'zeros';
 }
@@ -25,16 +24,25 @@ export interface RandomizationStep {
   slots: Slot[];
 }
 
-/** Every weight tensor under a module object (nested objects and arrays included). */
-function moduleSlots(module: object): Slot[] {
-  const out: Slot[] = [];
-  for (const [key, value] of Object.entries(module)) {
-    if (value instanceof tf.Tensor) {
-      const init = key === 'bias' ? 'zeros' : module instanceof LayerNorm ? 'ones' : 'normal';
-      out.push({ owner: module as Owner, key, init });
-    } else if (value !== null && typeof value === 'object') out.push(...moduleSlots(value));
-  }
-  return out;
+/** The keys of LayerNorm weights under `module`: those start at 1, not at random. */
+function layerNormWeights(module: Module): Set<string> {
+  const found = new Set<string>();
+  const walk = (m: Module) => {
+    if (m instanceof LayerNorm) found.add(m.parameters()[0][0]); // [weight, bias]
+    for (const c of m.children()) if (isModule(c)) walk(c);
+  };
+  walk(module);
+  return found;
+}
+
+/** Every weight tensor under `module` (its `parameters()`), or those `keep` selects. */
+function moduleSlots(module: Module, keep: (t: tf.Tensor) => boolean = () => true): Slot[] {
+  const ones = layerNormWeights(module);
+  return module.parameters().filter(([, t]) => keep(t)).map(([key]) => ({
+    owner: module,
+    key,
+    init: key.endsWith('.bias') ? 'zeros' : ones.has(key) ? 'ones' : 'normal',
+  }));
 }
 
 /**
@@ -44,26 +52,22 @@ function moduleSlots(module: object): Slot[] {
  */
 export function imageCascade(model: BiomedCLIPModel): RandomizationStep[] {
   const { trunk, head } = model.visual;
-  const own = (key: string): Slot => ({ owner: trunk as unknown as Owner, key, init: 'normal' });
+  const embeddings = moduleSlots(trunk, (t) => t === trunk.cls_token || t === trunk.pos_embed);
   return [
-    { name: 'visual.head.proj + visual.trunk.norm', slots: [...moduleSlots(head), ...moduleSlots(trunk.norm)] },
-    ...trunk.blocks.map((b, l) => ({ name: `visual.trunk.blocks.${l}`, slots: moduleSlots(b) })).reverse(),
-    { name: 'visual.trunk.patch_embed + cls_token + pos_embed', slots: [...moduleSlots(trunk.patch_embed), own('cls_token'), own('pos_embed')] },
+    { name: `${head.proj.path} + ${trunk.norm.path}`, slots: [...moduleSlots(head), ...moduleSlots(trunk.norm)] },
+    ...trunk.blocks.map((b) => ({ name: b.path, slots: moduleSlots(b) })).reverse(),
+    { name: `${trunk.patch_embed.path} + cls_token + pos_embed`, slots: [...moduleSlots(trunk.patch_embed), ...embeddings] },
   ];
 }
 
 /** Swaps in seeded random weights; returns a function that disposes them and restores the originals. */
 export function randomize(slots: Slot[], seed: number): () => void {
   const originals = slots.map((slot, k) => {
-    const original = slot.owner[slot.key] as tf.Tensor;
-    const shape = original.shape;
-    slot.owner[slot.key] = slot.init === 'zeros' ? tf.zeros(shape) : slot.init === 'ones' ? tf.ones(shape) : tf.truncatedNormal(shape, 0, 0.02, 'float32', seed + k);
-    return original;
+    const shape = slot.owner.parameters().find(([key]) => key === slot.key)![1].shape;
+    const fresh = slot.init === 'zeros' ? tf.zeros(shape) : slot.init === 'ones' ? tf.ones(shape) : tf.truncatedNormal(shape, 0, 0.02, 'float32', seed + k);
+    return slot.owner.replaceParameter(slot.key, fresh);
   });
   return () => {
-    slots.forEach((slot, k) => {
-      (slot.owner[slot.key] as tf.Tensor).dispose();
-      slot.owner[slot.key] = originals[k];
-    });
+    slots.forEach((slot, k) => slot.owner.replaceParameter(slot.key, originals[k]).dispose());
   };
 }

@@ -10,21 +10,18 @@ import { Hooks, type EditFn } from '../model/hooks.js';
 
 export type Tower = 'image' | 'text';
 
-/** Hook names of the residual stream after each ViT block. */
-export const blockOutput = (layer: number) => `visual.trunk.blocks.${layer}`;
-
 /**
  * The residual stream entering each ViT block of one image [1, 3, S, S] (entry l = output of block
  * l - 1; entry 0 is undefined: the embeddings are not a hook point, so block 0 resumes from the pixels).
  * The caller disposes the tensors.
  */
 export function residualStream(model: BiomedCLIPModel, pixels: tf.Tensor4D): Array<tf.Tensor3D | undefined> {
-  const layers = model.config.vision.layers;
-  const hooks = new Hooks({ capture: [...Array(layers - 1).keys()].map(blockOutput) });
+  const outputs = model.visual.trunk.blocks.slice(0, -1).map((block) => block.point.name); // entering blocks 1..L-1
+  const hooks = new Hooks({ capture: outputs });
   tf.tidy(() => {
     model.encodeImage(pixels, hooks);
   });
-  return [undefined, ...[...Array(layers - 1).keys()].map((l) => hooks.captured.get(blockOutput(l)) as tf.Tensor3D)];
+  return [undefined, ...outputs.map((name) => hooks.captured.get(name) as tf.Tensor3D)];
 }
 
 /**
@@ -42,11 +39,7 @@ export function imageFeaturesFrom(
   const hooks = new Hooks({ edits });
   const entering = stream[from];
   if (entering === undefined) return model.encodeImage(tf.tile(pixels, [batch, 1, 1, 1]) as tf.Tensor4D, hooks);
-  const { trunk, head } = model.visual;
-  let x = tf.tile(entering, [batch, 1, 1]) as tf.Tensor3D; // [B, S, W]
-  for (const block of trunk.blocks.slice(from)) x = tf.tidy(() => block.forward(x, hooks));
-  const cls = tf.squeeze(tf.slice(trunk.norm.forward(x, hooks), [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D; // [B, W]
-  return head.proj.forward(cls, hooks); // [B, E]
+  return model.visual.forwardFrom(tf.tile(entering, [batch, 1, 1]) as tf.Tensor3D, from, hooks); // [1, S, W] -> [B, S, W] -> [B, E]
 }
 
 /** Logits [B] of `imageFeatures` [B, E] against one text's features [1, E]. */

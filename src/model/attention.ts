@@ -5,7 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Hooks } from './hooks.js';
-import type { Dim, ModuleBuilder } from './module.js';
+import { headwiseMatMul } from './kernels.js';
+import type { Dim, HookPoint, ModuleBuilder } from './module.js';
+
+/** The three points `attend` fires, declared by the attention module that owns them. */
+export interface AttentionPoints {
+  scores: HookPoint;
+  probs: HookPoint;
+  context: HookPoint;
+}
 
 /** [B, S, H·D] -> [B, H, S, D]: feature f of a token belongs to head f // D, dimension f % D. */
 export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
@@ -27,37 +35,12 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
  *   `${path}.probs`   [B, H, S, S]  the softmax: row i is query i's weights over the keys
  *   `${path}.context` [B, H, S, D]  each head's weighted sum of values, before the heads are merged
  */
-export function declareAttentionPoints(b: ModuleBuilder, path: string, heads: number, headDim: number, seq: Dim): void {
-  b.point(`${path}.scores`, ['B', heads, seq, seq], 'scores');
-  b.point(`${path}.probs`, ['B', heads, seq, seq], 'probs');
-  b.point(`${path}.context`, ['B', heads, seq, headDim]);
-}
-
-/**
- * a·b, or a·bᵀ, for every (batch, head): [B, H, M, K] · [B, H, K, N] (or [B, H, N, K]) -> [B, H, M, N].
- *
- * The same products written two ways, because backends run them at very different speeds (measured with
- * scripts/bench_kernels.ts, docs/performance.md). One batched matMul is right for backends with a batched
- * kernel. tfjs-backend-wasm sends batched products to a scalar loop (~1.8 GFLOP/s) and only plain 2-D ones
- * to XNNPACK, so for sequences of 32 tokens or more it runs one 2-D product per head, one image or text at
- * a time (slicing all B·H heads at once made it slow down sharply): ~4.5x faster for 197 image tokens.
- * Below 32 tokens the per-product overhead outweighs the gain. Gradients (src/inspect) flow through both
- * forms: src/inspect/gradients.ts has rules for the slicing and stacking kernels too.
- */
-function headwiseMatMul(a: tf.Tensor4D, b: tf.Tensor4D, transposeB: boolean): tf.Tensor4D {
-  const [batch, , m] = a.shape;
-  const perHead = tf.getBackend() === 'wasm' && m >= 32;
-  if (!perHead) return tf.matMul(a, b, false, transposeB);
-  const rows = Array.from({ length: batch }, (_, i) =>
-    tf.tidy(() => {
-      const row = (x: tf.Tensor4D) => tf.squeeze(tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]), [0]) as tf.Tensor3D; // [H, ., .]
-      const rights = tf.unstack(transposeB ? tf.transpose(row(b), [0, 2, 1]) : row(b)); // H × [K, N]
-      return tf.stack(tf.unstack(row(a)).map((left, h) => tf.matMul(left, rights[h]))); // [H, M, N]
-    }),
-  );
-  const out = tf.stack(rows) as tf.Tensor4D; // [B, H, M, N]
-  tf.dispose(rows);
-  return out;
+export function declareAttentionPoints(b: ModuleBuilder, path: string, heads: number, headDim: number, seq: Dim): AttentionPoints {
+  return {
+    scores: b.point(`${path}.scores`, ['B', heads, seq, seq], 'scores'),
+    probs: b.point(`${path}.probs`, ['B', heads, seq, seq], 'probs'),
+    context: b.point(`${path}.context`, ['B', heads, seq, headDim]),
+  };
 }
 
 /**
@@ -67,7 +50,7 @@ function headwiseMatMul(a: tf.Tensor4D, b: tf.Tensor4D, transposeB: boolean): tf
  * @param scale    1/√D. For D = 64 that is 1/8, a power of two, so scaling q first (timm) or the
  *                 scores after (BERT) gives bit-identical results.
  * @param mask     additive [B, 1, 1, S] (0 for real keys, float32's lowest value for padding), or null
- * @param path     the attention module's path: the points of `declareAttentionPoints` fire under it
+ * @param points   the attention module's points (`declareAttentionPoints`)
  * @returns        context [B, H, S, D]
  */
 export function attend(
@@ -77,13 +60,14 @@ export function attend(
   scale: number,
   mask: tf.Tensor4D | null,
   hooks: Hooks,
-  path: string,
+  points: AttentionPoints,
 ): tf.Tensor4D {
+  // headwiseMatMul: one batched product, or the form the active backend registered (kernels.ts).
   let scores: tf.Tensor4D = tf.mul(headwiseMatMul(q, k, true), scale); // [B, H, S, S]: query i · key j
   // Padding keys get float32's lowest value added, so after softmax's max-subtraction exp() underflows to
   // exactly 0: padded tokens receive no weight at all, whatever their number.
   if (mask !== null) scores = tf.add(scores, mask);
-  scores = hooks.point(`${path}.scores`, scores);
-  const probs = hooks.point(`${path}.probs`, tf.softmax(scores)); // each row sums to 1 over the keys
-  return hooks.point(`${path}.context`, headwiseMatMul(probs, v, false)); // [B, H, S, D]: weighted sum of values
+  scores = hooks.fire(points.scores, scores);
+  const probs = hooks.fire(points.probs, tf.softmax(scores)); // each row sums to 1 over the keys
+  return hooks.fire(points.context, headwiseMatMul(probs, v, false)); // [B, H, S, D]: weighted sum of values
 }

@@ -10,9 +10,11 @@ import { clipLogits } from './head.js';
 import { Hooks, NO_HOOKS } from './hooks.js';
 import { TextTower } from './text.js';
 import { VisionTower } from './vision.js';
-import type { HookPointSpec, ModuleBuilder } from './module.js';
+import { ModuleBase, type HookPointSpec, type ModuleBuilder, type TreeNode } from './module.js';
 
-export class BiomedCLIPModel {
+export class BiomedCLIPModel extends ModuleBase {
+  /** The root of the module tree: its keys have no prefix (`logit_scale`, `visual.…`, `text.…`). */
+  readonly path = '';
   readonly logit_scale: tf.Tensor;
   readonly visual: VisionTower;
   readonly text: TextTower;
@@ -21,10 +23,19 @@ export class BiomedCLIPModel {
 
   /** Builds the module tree: from a WeightStore a runnable model, from a SpecRecorder its description. */
   constructor(readonly config: ClipConfig, private readonly weights: ModuleBuilder) {
+    super();
     this.logit_scale = weights.param('logit_scale', []);
     this.visual = new VisionTower(weights, config.vision, config.embedDim);
     this.text = new TextTower(weights, config.text, config.embedDim);
     this.points = weights.points;
+  }
+
+  protected override ownParameterNames(): readonly string[] {
+    return ['logit_scale'];
+  }
+
+  override children(): TreeNode[] {
+    return [this.visual, this.text];
   }
 
   /** [B, 3, S, S] normalized pixels -> [B, E] unnormalized image features. */

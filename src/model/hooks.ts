@@ -1,5 +1,6 @@
 /**
- * Hook points: every named activation of both towers passes through `hooks.point(name, x)`.
+ * Hook points: every named activation of both towers passes through `hooks.fire(point, x)`, where `point`
+ * is the `HookPoint` its module declared and keeps as a field (module.ts).
  *
  * Names are PyTorch module paths (`visual.trunk.blocks.3.attn.qkv`): each module publishes its own output
  * (see module.ts), so a capture lines up with `register_forward_hook` in PyTorch. A few points are not
@@ -7,11 +8,12 @@
  * beside the module that publishes them. A hook can
  *   - capture: keep a copy-free reference of the activation (`tf.keep`, disposed by `Hooks.dispose()`),
  *   - edit: return a replacement tensor (zero a head, patch in an activation from another run).
- * Edits are ordinary TF.js ops, so `tf.grad` flows through them. With no hooks, `point` returns `x`
+ * Edits are ordinary TF.js ops, so `tf.grad` flows through them. With no hooks, `fire` returns `x`
  * untouched after one boolean check: capturing nothing costs nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
+import type { HookPoint } from './module.js';
 
 /** Returns a replacement for `x`, or undefined to leave it unchanged. */
 export type EditFn = (x: tf.Tensor, name: string) => tf.Tensor | undefined;
@@ -44,9 +46,10 @@ export class Hooks {
     this.active = this.captureRes.length > 0 || this.edits.length > 0 || recordNames;
   }
 
-  /** Passes activation `x` named `name` through the edits, then the captures. */
-  point<T extends tf.Tensor>(name: string, x: T): T {
+  /** Passes activation `x`, published at `point`, through the edits matching its name, then the captures. */
+  fire<T extends tf.Tensor>(point: HookPoint, x: T): T {
     if (!this.active) return x;
+    const name = point.name;
     if (this.recordNames) this.seen.set(name, x.shape);
     let out: tf.Tensor = x;
     for (const e of this.edits) {

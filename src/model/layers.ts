@@ -7,25 +7,32 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Hooks } from './hooks.js';
-import type { Dim, ModuleBuilder } from './module.js';
+import { ModuleBase, type Dim, type HookPoint, type ModuleBuilder } from './module.js';
 
 /**
  * PyTorch's y = x Wᵀ + b. The file holds W as [out, in]; the loader keeps that layout or lays W out as
  * [in, out], whichever the backend multiplies faster (its one layout step, load.ts): on wasm only the
  * plain x·W reaches the fast XNNPACK kernel, on cpu the transposed product is the faster one.
  */
-export class Linear {
+export class Linear extends ModuleBase {
   /** [out, in] (as in the checkpoint) or [in, out] (Wᵀ), per the builder's `matrixLayout`. */
   readonly weight: tf.Tensor2D;
   readonly bias: tf.Tensor1D | null;
   /** True when `weight` is held [out, in], so the product needs the transpose flag. */
   private readonly outIn: boolean;
+  /** The module's output. */
+  readonly point: HookPoint;
 
   constructor(b: ModuleBuilder, readonly path: string, readonly inFeatures: number, readonly outFeatures: number, lead: Dim[], hasBias = true) {
+    super();
     this.weight = b.matrix(`${path}.weight`, [outFeatures, inFeatures]);
     this.bias = hasBias ? (b.param(`${path}.bias`, [outFeatures]) as tf.Tensor1D) : null;
     this.outIn = b.matrixLayout === 'out-in';
-    b.point(path, [...lead, outFeatures]);
+    this.point = b.point(path, [...lead, outFeatures]);
+  }
+
+  protected override ownParameterNames(): readonly string[] {
+    return this.bias === null ? ['weight'] : ['weight', 'bias'];
   }
 
   forward<T extends tf.Tensor>(x: T, hooks: Hooks): T {
@@ -33,7 +40,7 @@ export class Linear {
     const flat = tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D; // [..., in] -> [N, in]
     let y: tf.Tensor2D = tf.matMul(flat, this.weight, false, this.outIn); // [N, in] · W -> [N, out]
     if (this.bias !== null) y = tf.add(y, this.bias);
-    return hooks.point(this.path, tf.reshape(y, [...lead, this.outFeatures]) as T); // [N, out] -> [..., out]
+    return hooks.fire(this.point, tf.reshape(y, [...lead, this.outFeatures]) as T); // [N, out] -> [..., out]
   }
 }
 
@@ -42,14 +49,20 @@ export class Linear {
  * The eps is per tower: timm's ViT uses 1e-6, BERT 1e-12 (both differ from PyTorch's default 1e-5, and
  * the difference is visible at float32 precision on low-variance tokens).
  */
-export class LayerNorm {
+export class LayerNorm extends ModuleBase {
   readonly weight: tf.Tensor1D;
   readonly bias: tf.Tensor1D;
+  readonly point: HookPoint;
 
   constructor(b: ModuleBuilder, readonly path: string, width: number, readonly eps: number, lead: Dim[]) {
+    super();
     this.weight = b.param(`${path}.weight`, [width]) as tf.Tensor1D;
     this.bias = b.param(`${path}.bias`, [width]) as tf.Tensor1D;
-    b.point(path, [...lead, width]);
+    this.point = b.point(path, [...lead, width]);
+  }
+
+  protected override ownParameterNames(): readonly string[] {
+    return ['weight', 'bias'];
   }
 
   forward<T extends tf.Tensor>(x: T, hooks: Hooks): T {
@@ -58,7 +71,7 @@ export class LayerNorm {
     const centered = tf.sub(x, mean);
     const variance = tf.mean(tf.square(centered), axis, true);
     const normed = tf.mul(centered, tf.rsqrt(tf.add(variance, this.eps)));
-    return hooks.point(this.path, tf.add(tf.mul(normed, this.weight), this.bias) as T);
+    return hooks.fire(this.point, tf.add(tf.mul(normed, this.weight), this.bias) as T);
   }
 }
 
@@ -71,12 +84,15 @@ export function gelu<T extends tf.Tensor>(x: T): T {
 }
 
 /** GELU as a module (`mlp.act`, `text.proj.1`, BERT's `intermediate_act_fn`): no parameters, one hook point. */
-export class Gelu {
+export class Gelu extends ModuleBase {
+  readonly point: HookPoint;
+
   constructor(b: ModuleBuilder, readonly path: string, shape: Dim[]) {
-    b.point(path, shape);
+    super();
+    this.point = b.point(path, shape);
   }
 
   forward<T extends tf.Tensor>(x: T, hooks: Hooks): T {
-    return hooks.point(this.path, gelu(x));
+    return hooks.fire(this.point, gelu(x));
   }
 }

@@ -9,6 +9,12 @@
  *   - `WeightStore` (weights.ts) hands each module its loaded tensor.
  * A hook point's name is its module's path (`visual.trunk.blocks.3.attn.qkv`); points that are not
  * modules (`.probs`, `.scores`, `.context`, `.resid_mid`) are declared beside the module that publishes them.
+ * `point` returns a `HookPoint` object that the module keeps as a field and fires through
+ * (`hooks.fire(this.probs, x)`), so a name is written once, where it is declared, and code elsewhere
+ * reads it from the module (`model.visual.trunk.blocks[3].attn.probs.name`) instead of retyping it.
+ *
+ * Every module is also a node of the module tree (`Module`): its `path`, its `children()` in forward
+ * order and its `parameters()` by checkpoint key, which summary, randomisation and the tests walk.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
@@ -41,6 +47,11 @@ export interface HookPointSpec {
   kind: PointKind;
 }
 
+/** A point the forward pass publishes: its full name, its declared shape and how parity compares it. */
+export class HookPoint implements HookPointSpec {
+  constructor(readonly name: string, readonly shape: Dim[], readonly kind: PointKind) {}
+}
+
 export abstract class ModuleBuilder {
   /** Checkpoint key → PyTorch shape, in the order the constructors ask (the checkpoint's order). */
   readonly params = new Map<string, number[]>();
@@ -67,11 +78,11 @@ export abstract class ModuleBuilder {
     return this.param(key, shape) as tf.Tensor2D;
   }
 
-  /** Declares that the forward pass publishes `name` with `shape`; returns the name for `hooks.point`. */
-  point(name: string, shape: Dim[], kind: PointKind = 'activation'): string {
+  /** Declares that the forward pass publishes `name` with `shape`; returns the point for `hooks.fire`. */
+  point(name: string, shape: Dim[], kind: PointKind = 'activation'): HookPoint {
     if (this.points.some((p) => p.name === name)) throw new Error(`internal: hook point '${name}' declared twice`);
-    this.points.push({ name, shape, kind });
-    return name;
+    this.points.push({ name, shape, kind }); // the table stays plain data (JSON, docs); the handle is the module's
+    return new HookPoint(name, shape, kind);
   }
 
   /** Frees the tensors this builder handed out (none for a recorder). */
@@ -93,4 +104,120 @@ export class SpecRecorder extends ModuleBuilder {
 /** A point's shape with `B` and `T` filled in. */
 export function bindShape(shape: Dim[], dims: { B: number; T: number }): number[] {
   return shape.map((d) => (typeof d === 'number' ? d : dims[d]));
+}
+
+/** A node of the module tree: a module, or a hook point that is not a module (`attn.probs`, `resid_mid`). */
+export type TreeNode = Module | HookPoint;
+
+/** What every module of the tree offers, whatever holds its children (a class, or a `ModuleList`). */
+export interface Module {
+  /** The checkpoint path: keys of its parameters start with it, its own hook point (if any) is named it. */
+  readonly path: string;
+  /** The hook point of its own output (named `path`), when it publishes one. */
+  readonly point?: HookPoint;
+  /** Submodules and hook-only points, in the order the forward pass runs them. */
+  children(): TreeNode[];
+  /** [checkpoint key, tensor] of its own parameters, then its children's, in checkpoint order. */
+  parameters(): Array<[string, tf.Tensor]>;
+  /** Puts `tensor` in place of the parameter stored under `key`; returns the tensor it held. */
+  replaceParameter(key: string, tensor: tf.Tensor): tf.Tensor;
+}
+
+export function isModule(node: TreeNode): node is Module {
+  return !(node instanceof HookPoint);
+}
+
+/** `path.name`, or `name` at the root (whose path is empty: `logit_scale`). */
+export function childPath(path: string, name: string): string {
+  return path === '' ? name : `${path}.${name}`;
+}
+
+/** The child module under which `key` is stored. */
+function ownerOf(parent: Module, key: string): Module {
+  const owner = parent.children().filter(isModule).find((c) => key.startsWith(`${c.path}.`));
+  if (owner === undefined) throw new Error(`internal: no parameter '${key}' under '${parent.path}'`);
+  return owner;
+}
+
+/**
+ * The base of the model's module classes. A subclass lists the properties holding its own tensors in
+ * `ownParameterNames` (`weight`, `bias`, `cls_token`): the property name is the last part of the key, so
+ * the listing is all `parameters()` and `replaceParameter` need.
+ */
+export abstract class ModuleBase implements Module {
+  abstract readonly path: string;
+
+  children(): TreeNode[] {
+    return [];
+  }
+
+  protected ownParameterNames(): readonly string[] {
+    return [];
+  }
+
+  parameters(): Array<[string, tf.Tensor]> {
+    const own = this as unknown as Record<string, tf.Tensor>;
+    const mine = this.ownParameterNames().map((n): [string, tf.Tensor] => [childPath(this.path, n), own[n]]);
+    return [...mine, ...this.children().filter(isModule).flatMap((c) => c.parameters())];
+  }
+
+  replaceParameter(key: string, tensor: tf.Tensor): tf.Tensor {
+    const own = this as unknown as Record<string, tf.Tensor>;
+    const name = this.ownParameterNames().find((n) => childPath(this.path, n) === key);
+    if (name === undefined) return ownerOf(this, key).replaceParameter(key, tensor);
+    const old = own[name];
+    own[name] = tensor;
+    return old;
+  }
+}
+
+/**
+ * PyTorch's nn.ModuleList (`blocks`, `encoder.layer`): an array, so `blocks[3]` and `blocks.slice(4)`
+ * read as they do in Python, that is also a tree node. Derived arrays (map, slice) are plain arrays.
+ */
+export class ModuleList<T extends Module> extends Array<T> implements Module {
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+
+  constructor(readonly path: string, items: T[]) {
+    super();
+    this.push(...items);
+  }
+
+  children(): TreeNode[] {
+    return [...this];
+  }
+
+  parameters(): Array<[string, tf.Tensor]> {
+    return this.flatMap((m) => m.parameters());
+  }
+
+  replaceParameter(key: string, tensor: tf.Tensor): tf.Tensor {
+    return ownerOf(this, key).replaceParameter(key, tensor);
+  }
+}
+
+/**
+ * A module whose forward its parent writes out, holding a weight and maybe a bias: an nn.Embedding table
+ * (looked up with `tf.gather` by BertEmbeddings), or the patch Conv2d seen as a matrix (PatchEmbed).
+ */
+export class ParameterModule<W extends tf.Tensor = tf.Tensor2D> extends ModuleBase {
+  readonly weight: W;
+  readonly bias: tf.Tensor1D | null;
+
+  constructor(readonly path: string, weight: W, bias: tf.Tensor1D | null) {
+    super();
+    this.weight = weight;
+    this.bias = bias;
+  }
+
+  protected override ownParameterNames(): readonly string[] {
+    return this.bias === null ? ['weight'] : ['weight', 'bias'];
+  }
+}
+
+/** The nodes under `root`, depth-first, each after its children: the order the forward fires their points. */
+export function postOrder(root: Module): TreeNode[] {
+  return root.children().flatMap((c) => (isModule(c) ? [...postOrder(c), c] : [c]));
 }

@@ -18,6 +18,11 @@ export interface ModelSpec {
   points: readonly HookPointSpec[];
   /** The weights that multiply activations (declared with `matrix`): what the loader may lay out. */
   matrices: ReadonlySet<string>;
+  /**
+   * The module tree itself, without weights (never run): for walking the structure (summary) and reading
+   * hook names from the modules (`spec.model.visual.trunk.blocks[3].attn.probs.name`) with a config alone.
+   */
+  model: BiomedCLIPModel;
 }
 
 const specs = new WeakMap<ClipConfig, ModelSpec>();
@@ -27,8 +32,8 @@ export function modelSpec(cfg: ClipConfig): ModelSpec {
   let spec = specs.get(cfg);
   if (spec === undefined) {
     const recorder = new SpecRecorder();
-    new BiomedCLIPModel(cfg, recorder); // constructors only declare: no tensor is made or read
-    spec = { params: recorder.params, points: recorder.points, matrices: recorder.matrices };
+    const model = new BiomedCLIPModel(cfg, recorder); // constructors only declare: no tensor is made or read
+    spec = { params: recorder.params, points: recorder.points, matrices: recorder.matrices, model };
     specs.set(cfg, spec);
   }
   return spec;

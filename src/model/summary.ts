@@ -5,14 +5,15 @@
  * Everything comes from the modules' own declarations (spec.ts), so no weights are needed: the public
  * checkpoint's 195,902,721 parameters and every hook shape can be checked from `open_clip_config.json`
  * alone. With a model, `recordHookShapes` records the shapes a real forward pass produces instead (a test
- * keeps the two equal, which is what proves the declarations true).
+ * keeps the two equal, which is what proves the declarations true). The rows are the module tree as the
+ * constructors built it (`children()` in forward order, `parameters()` for the counts), walked as is.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from './clip.js';
 import type { ClipConfig } from './config.js';
 import { Hooks } from './hooks.js';
-import type { Dim, HookPointSpec, PointKind } from './module.js';
-import { expectedTensorShapes, modelSpec, pointShapes } from './spec.js';
+import { HookPoint, isModule, type Dim, type Module, type PointKind } from './module.js';
+import { modelSpec, pointShapes } from './spec.js';
 
 /** The example batch a summary describes: one image and one text of 8 tokens ([CLS] 6 words [SEP]). */
 export const SUMMARY_BATCH = { images: 1, texts: 1, textTokens: 8 } as const;
@@ -52,95 +53,32 @@ export function recordHookShapes(model: BiomedCLIPModel): Map<string, number[]> 
   return new Map(hooks.seen);
 }
 
-interface Node {
-  name: string;
-  children: Map<string, Node>;
-  /** Position of this node's hook in forward order, if it has one. */
-  hook?: number;
-  parameterShape?: number[];
-  parameters: number;
-}
-
-function child(parent: Node, part: string): Node {
-  let node = parent.children.get(part);
-  if (!node) {
-    node = { name: parent.name ? `${parent.name}.${part}` : part, children: new Map(), parameters: 0 };
-    parent.children.set(part, node);
-  }
-  return node;
-}
-
-/** The module tree: modules are the key paths without their last part; hooks add hook-only leaves. */
-function buildTree(cfg: ClipConfig, shapes: Map<string, number[]>): Node {
-  const root: Node = { name: '', children: new Map(), parameters: 0 };
-  for (const [key, shape] of expectedTensorShapes(cfg)) {
-    const parts = key.split('.');
-    const count = shape.reduce((a, d) => a * d, 1);
-    let node = root;
-    node.parameters += count;
-    // weight/bias belong to their module; other tensors (cls_token, pos_embed, logit_scale) get a row.
-    const last = parts[parts.length - 1];
-    const path = last === 'weight' || last === 'bias' ? parts.slice(0, -1) : parts;
-    for (const part of path) {
-      node = child(node, part);
-      node.parameters += count;
-    }
-    if (path.length === parts.length) node.parameterShape = shape;
-  }
-  let i = 0;
-  for (const name of shapes.keys()) {
-    let node = root;
-    for (const part of name.split('.')) node = child(node, part);
-    node.hook = i++;
-  }
-  return root;
-}
-
-function firstHook(node: Node): number | undefined {
-  let best = node.hook;
-  for (const c of node.children.values()) {
-    const h = firstHook(c);
-    if (h !== undefined && (best === undefined || h < best)) best = h;
-  }
-  return best;
-}
-
-/**
- * Children in forward order. Numbered children (blocks, layers, Sequential items) run in number order.
- * Otherwise a child runs at its first hook; a child no hook sees (LayerNorm in BERT's output, cls_token)
- * runs right after the sibling before it in checkpoint order, which is how the checkpoint lists them.
- */
-function ordered(node: Node): Node[] {
-  const kids = [...node.children.entries()];
-  if (kids.every(([k]) => /^\d+$/.test(k))) return kids.sort((a, b) => Number(a[0]) - Number(b[0])).map(([, n]) => n);
-  let last = -1;
-  const keyed = kids.map(([, n], i) => {
-    const h = firstHook(n);
-    if (h !== undefined) last = h;
-    return { n, key: h ?? last + 1e-3 * (i + 1) / kids.length, i };
-  });
-  return keyed.sort((a, b) => a.key - b.key || a.i - b.i).map((k) => k.n);
-}
-
 /** The summary rows (depth-first, forward order) and totals for `cfg`, with output shapes from `shapes`. */
 export function summarize(cfg: ClipConfig, shapes: Map<string, number[]> = pointShapes(cfg, { images: SUMMARY_BATCH.images, texts: SUMMARY_BATCH.texts, tokens: SUMMARY_BATCH.textTokens })): ModelSummary {
-  const points = new Map<string, HookPointSpec>(modelSpec(cfg).points.map((p) => [p.name, p]));
-  const root = buildTree(cfg, shapes);
+  const { params, model } = modelSpec(cfg);
+  const size = (key: string) => params.get(key)!.reduce((a, d) => a * d, 1);
+  const count = (m: Module) => m.parameters().reduce((n, [key]) => n + size(key), 0);
   const rows: SummaryRow[] = [];
-  const visit = (node: Node, depth: number) => {
-    const isParameter = node.parameterShape !== undefined && node.children.size === 0;
-    rows.push({
-      name: node.name,
-      depth,
-      kind: isParameter ? 'parameter' : 'module',
-      outputShape: shapes.get(node.name) ?? null,
-      ...(points.has(node.name) ? { hook: { shape: points.get(node.name)!.shape, kind: points.get(node.name)!.kind } } : {}),
-      ...(isParameter ? { parameterShape: node.parameterShape } : {}),
-      parameters: node.parameters,
-    });
-    for (const c of ordered(node)) visit(c, depth + 1);
+  const pointRow = (p: HookPoint, depth: number, parameters: number): SummaryRow =>
+    ({ name: p.name, depth, kind: 'module', outputShape: shapes.get(p.name) ?? null, hook: { shape: p.shape, kind: p.kind }, parameters });
+  // A module's row, then rows for the tensors it holds directly (not a weight or bias: `cls_token`),
+  // then its children in forward order: the tree the constructors built, so no ordering is guessed.
+  const visit = (m: Module, depth: number) => {
+    const own = m.point;
+    rows.push(own ? pointRow(own, depth, count(m)) : { name: m.path, depth, kind: 'module', outputShape: shapes.get(m.path) ?? null, parameters: count(m) });
+    contents(m, depth + 1);
   };
-  for (const c of ordered(root)) visit(c, 0);
-  const top = (name: string) => root.children.get(name)?.parameters ?? 0;
-  return { rows, totals: { visual: top('visual'), text: top('text'), logit_scale: top('logit_scale'), total: root.parameters } };
+  const contents = (m: Module, depth: number) => {
+    const inChildren = new Set(m.children().filter(isModule).flatMap((c) => c.parameters().map(([key]) => key)));
+    const direct = m.parameters().filter(([key]) => !inChildren.has(key) && !/\.(weight|bias)$/.test(key));
+    for (const [key] of direct) {
+      rows.push({ name: key, depth, kind: 'parameter', outputShape: shapes.get(key) ?? null, parameterShape: params.get(key), parameters: size(key) });
+    }
+    for (const c of m.children()) {
+      if (isModule(c)) visit(c, depth);
+      else rows.push(pointRow(c, depth, 0)); // a hook-only point (`attn.probs`): no parameters of its own
+    }
+  };
+  contents(model, 0);
+  return { rows, totals: { visual: count(model.visual), text: count(model.text), logit_scale: size('logit_scale'), total: count(model) } };
 }

@@ -58,6 +58,8 @@ export interface ImageView {
   crop: Uint8Array;
   /** Per layer [1, H, S, S]. */
   attention: HostTensor[];
+  /** Per layer, the hook name the attention was captured at (read from the model's modules). */
+  attentionNames: string[];
   lens: LensRecord | null;
   scores: LabelScore[] | null;
 }
@@ -67,6 +69,8 @@ export interface TextView {
   tokens: string[];
   /** Per layer [1, H, T, T] over the text's own tokens, [CLS] … [SEP]. */
   attention: HostTensor[];
+  /** Per layer, the hook name the attention was captured at. */
+  attentionNames: string[];
 }
 
 export interface ViewModel {
@@ -126,7 +130,7 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
       ...(probability ? { probability: columns.map((c) => probability[l][c]) } : {}),
     }));
     const lens: LensRecord = { image: name, texts: explained, layers };
-    images.push({ name, crop: traced.crop, attention: traced.attention, lens, scores });
+    images.push({ name, crop: traced.crop, attention: traced.attention, attentionNames: traced.attentionNames, lens, scores });
     for (const text of explained) {
       const r = await clip.explain(name, text, methods as Method[]);
       step();
@@ -162,13 +166,15 @@ async function traceImage(clip: BiomedCLIP, name: string, textFeatures: Float32A
   const { layers } = clip.config.vision;
   const p = await preprocessImage(name, clip.config.preprocess, clip.preprocessOptions());
   const s = clip.config.preprocess.imageSize;
-  const traced = await clip.trace({ pixelValues: { shape: [1, 3, s, s], data: p.pixelValues } }, { capture: range(layers).map(attentionPoint.image) });
+  const names = range(layers).map((l) => attentionPoint(clip.model, 'image', l));
+  const traced = await clip.trace({ pixelValues: { shape: [1, 3, s, s], data: p.pixelValues } }, { capture: names });
   const pixels = tf.tensor4d(p.pixelValues, [1, 3, s, s]);
   const texts = tf.tensor2d(textFeatures.map((t) => Array.from(t))); // [N, E]
   try {
     return {
       crop: p.crop,
-      attention: range(layers).map((l) => traced.get(attentionPoint.image(l))!),
+      attention: names.map((name) => traced.get(name)!),
+      attentionNames: names,
       features: traced.get('outputs.image_features')!.data,
       lens: await logitLens(clip.model, pixels, texts),
     };
@@ -184,19 +190,20 @@ async function traceImage(clip: BiomedCLIP, name: string, textFeatures: Float32A
 async function traceTexts(clip: BiomedCLIP, texts: string[]): Promise<{ views: TextView[]; features: Float32Array[] }> {
   const { layers, heads } = clip.config.text;
   const enc = clip.tokenize(texts);
-  const traced = await clip.trace({ texts }, { capture: range(layers).map(attentionPoint.text) });
+  const names = range(layers).map((l) => attentionPoint(clip.model, 'text', l));
+  const traced = await clip.trace({ texts }, { capture: names });
   const t = enc.inputIds[0].length;
   const feats = traced.get('outputs.text_features')!;
   const e = feats.shape[1];
   const views = texts.map((text, i) => {
     const n = enc.attentionMask[i].reduce((a, b) => a + b, 0);
     const attention = range(layers).map((l) => {
-      const all = traced.get(attentionPoint.text(l))!.data; // [N, H, T, T]
+      const all = traced.get(names[l])!.data; // [N, H, T, T]
       const data = new Float32Array(heads * n * n);
       for (let h = 0; h < heads; h++) for (let q = 0; q < n; q++) data.set(all.subarray(((i * heads + h) * t + q) * t, ((i * heads + h) * t + q) * t + n), (h * n + q) * n);
       return { shape: [1, heads, n, n], data };
     });
-    return { text, tokens: enc.tokens[i].slice(0, n), attention };
+    return { text, tokens: enc.tokens[i].slice(0, n), attention, attentionNames: names };
   });
   return { views, features: texts.map((_, i) => feats.data.slice(i * e, (i + 1) * e)) };
 }

@@ -8,7 +8,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CostLine, PageData } from './contract.js';
-import { attentionPoint } from '../inspect/probe.js';
 import type { ViewModel } from './data.js';
 import { Blocks, packAttention } from './encode.js';
 
@@ -62,14 +61,14 @@ export function buildPage(view: ViewModel): Page {
   const images = view.images.map((img, i) => ({
     name: img.name,
     crop: blocks.add(`crop${i}`, img.crop),
-    attention: packAttention(blocks, `image${i}`, img.attention, img.attention.map((_, l) => attentionPoint.image(l))),
+    attention: packAttention(blocks, `image${i}`, img.attention, img.attentionNames),
     lens: img.lens,
     scores: img.scores,
   }));
   const texts = view.texts.map((t, i) => ({
     text: t.text,
     tokens: t.tokens,
-    attention: packAttention(blocks, `text${i}`, t.attention, t.attention.map((_, l) => attentionPoint.text(l))),
+    attention: packAttention(blocks, `text${i}`, t.attention, t.attentionNames),
   }));
   const script = clientScript();
   const style = clientStyle();

@@ -5,6 +5,9 @@
  * is peaked (compresses well), 0.1 is nearly uniform (the worst case for gzip).
  */
 import type { HostTensor } from '../../src/host-tensor.js';
+import { attentionPoint } from '../../src/inspect/probe.js';
+import { DEFAULT_CONFIG } from '../../src/model/config.js';
+import { modelSpec } from '../../src/model/spec.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { overlayColormap, type ViewModel } from '../../src/view/data.js';
 
@@ -48,6 +51,8 @@ export function fullSizeView(images: number, spread: number): ViewModel {
   const text = 'squamous cell carcinoma with keratin pearls';
   const words = ['[CLS]', 'squamous', 'cell', 'carcinoma', 'with', 'keratin', 'pearl', '##s', '[SEP]'];
   const names = Array.from({ length: images }, (_, i) => `slide-${i + 1}.png`);
+  const structure = modelSpec(DEFAULT_CONFIG).model; // names only: the full-size model's modules, no weights
+  const attentionNames = (tower: 'image' | 'text') => Array.from({ length: layers }, (_, l) => attentionPoint(structure, tower, l));
   return {
     model: { dir: 'synthetic', warning: 'synthetic attention (random softmax rows), not a model', label: null, vision: { layers, heads, imageSize, patchSize: 16, grid: [grid, grid] }, text: { layers, heads } },
     labels: null,
@@ -56,10 +61,11 @@ export function fullSizeView(images: number, spread: number): ViewModel {
       name,
       crop: crop(imageSize, i),
       attention: randomAttention(layers, heads, tokens, spread, 1 + i),
+      attentionNames: attentionNames('image'),
       lens: { image: name, texts: [text], layers: Array.from({ length: layers }, (_, l) => ({ layer: l, cosine: [0.02 * l], logit: [2 * l] })) },
       scores: null,
     })),
-    texts: [{ text, tokens: words, attention: randomAttention(layers, heads, words.length, spread, 99) }],
+    texts: [{ text, tokens: words, attention: randomAttention(layers, heads, words.length, spread, 99), attentionNames: attentionNames('text') }],
     explanations: names.map((name) => ({ method: 'rollout', image: name, text, grid: [grid, grid], image_map: Array.from({ length: grid * grid }, (_, k) => Math.sin(k / 7) ** 2), tokens: words, text_map: words.map((_, k) => k / words.length), logit: 20 })),
     colormap: overlayColormap(),
   };
