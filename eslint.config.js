@@ -5,6 +5,12 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/** Synchronous tensor reads: they block the page on WebGPU (and need an OffscreenCanvas Node lacks). */
+const SYNC_READS = ['dataSync', 'arraySync', 'bufferSync'].map((property) => ({
+  property,
+  message: 'read tensors with `await t.data()` / `t.array()` in library code (it must run on WebGPU)',
+}));
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'weights/', 'test/fixtures/', '**/*.js', '!eslint.config.js', '!bin/*.js'] },
   js.configs.recommended,
@@ -21,10 +27,17 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],
     rules: {
-      'no-restricted-properties': [
-        'error',
-        ...['dataSync', 'arraySync', 'bufferSync'].map((property) => ({ property, message: 'read tensors with `await t.data()` / `t.array()` in library code (it must run on WebGPU)' })),
-      ],
+      'no-restricted-properties': ['error', ...SYNC_READS],
+    },
+  },
+  {
+    // The model and its tools name no backend: what differs per backend is a policy (src/model/policy.ts)
+    // that src/backends/policies.ts sets.
+    files: ['src/model/**/*.ts', 'src/inspect/**/*.ts'],
+    ignores: ['src/model/policy.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/backends/*', '**/backend.js'], message: 'the model names no backend: ask src/model/policy.ts' }] }],
+      'no-restricted-properties': ['error', ...SYNC_READS, { object: 'tf', property: 'getBackend', message: 'the model names no backend: ask backendPolicy() (src/model/policy.ts)' }],
     },
   },
   {

@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from './errors.js';
-import './backends/wasm-attention.js'; // registers wasm's per-head attention products with the model
+import './backends/policies.js'; // sets each backend's policy (weight layout, attention products, loading)
 import { registerWasm } from './backends/wasm-threads.js';
 import { registerWebGPU } from './backends/webgpu.js';
 

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../src/backend.js';
-import { perHeadMatMul } from '../src/backends/wasm-attention.js';
+import { perHeadMatMul } from '../src/backends/policies.js';
 import type { BiomedCLIPModel } from '../src/model/clip.js';
 import { Hooks } from '../src/model/hooks.js';
-import { batchedMatMul, headwiseMatMul, headwiseMatMulFor } from '../src/model/kernels.js';
+import { backendPolicy, batchedMatMul, headwiseMatMul } from '../src/model/policy.js';
 import { loadModel } from '../src/model/load.js';
 import { HookPoint, bindShape, isModule, postOrder } from '../src/model/module.js';
 import { modelSpec } from '../src/model/spec.js';
@@ -126,10 +126,15 @@ test('forwardFrom(L) given the residual stream captured entering block L gives t
   }
 });
 
-test('attention products follow the backend policy: wasm registered its per-head form, equal to the batched one', async () => {
+test('backend policies: wasm registered its layout, per-head attention (equal to the batched form) and in-heap loading; others their layout', async () => {
   await useBackend('wasm'); // loading src/backend.ts registered the strategy; the model names no backend
-  assert.equal(headwiseMatMulFor('wasm'), perHeadMatMul);
-  assert.equal(headwiseMatMulFor('cpu'), batchedMatMul, 'a backend with no entry gets the batched form');
+  assert.equal(backendPolicy('wasm').headwiseMatMul, perHeadMatMul);
+  assert.equal(backendPolicy('wasm').matrixLayout, 'in-out');
+  assert.equal(backendPolicy('wasm').plainProductsOnly, true);
+  assert.equal(backendPolicy('cpu').headwiseMatMul, batchedMatMul, 'cpu keeps the batched form');
+  assert.equal(backendPolicy('cpu').matrixLayout, 'out-in');
+  assert.equal(backendPolicy('webgpu').matrixLayout, 'in-out');
+  assert.equal(backendPolicy('no-such-backend').matrixLayout, 'out-in', 'a backend with no policy gets the file layout');
   const a = tf.randomNormal([2, 3, 40, 8], 0, 1, 'float32', 1) as tf.Tensor4D;
   const b = tf.randomNormal([2, 3, 40, 8], 0, 1, 'float32', 2) as tf.Tensor4D;
   try {

@@ -11,6 +11,7 @@
  * package's rules, and the explanation methods are checked end to end against torch autograd.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { backendPolicy } from '../model/policy.js';
 
 type Grads = Record<string, () => tf.Tensor>;
 type GradConfig = Parameters<typeof tf.registerGradient>[0];
@@ -86,7 +87,7 @@ export const GRADIENTS: GradConfig[] = [
     gradFunc: (dy, [a, b], attrs) => {
       const g = dy as tf.Tensor;
       const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const plain = tf.getBackend() === 'wasm' && a.rank === 2 && b.rank === 2;
+      const plain = backendPolicy().plainProductsOnly && a.rank === 2 && b.rank === 2;
       const mm = (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) => (plain ? plainMatMul(x as tf.Tensor2D, y as tf.Tensor2D, tx, ty) : tf.matMul(x, y, tx, ty));
       const [da, db] = !transposeA
         ? !transposeB

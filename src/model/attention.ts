@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Hooks } from './hooks.js';
-import { headwiseMatMul } from './kernels.js';
+import { headwiseMatMul } from './policy.js';
 import type { Dim, HookPoint, ModuleBuilder } from './module.js';
 
 /** The three points `attend` fires, declared by the attention module that owns them. */
@@ -62,7 +62,7 @@ export function attend(
   hooks: Hooks,
   points: AttentionPoints,
 ): tf.Tensor4D {
-  // headwiseMatMul: one batched product, or the form the active backend registered (kernels.ts).
+  // headwiseMatMul: one batched product, or the form the active backend's policy names (policy.ts).
   let scores: tf.Tensor4D = tf.mul(headwiseMatMul(q, k, true), scale); // [B, H, S, S]: query i · key j
   // Padding keys get float32's lowest value added, so after softmax's max-subtraction exp() underflows to
   // exactly 0: padded tokens receive no weight at all, whatever their number.

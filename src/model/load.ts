@@ -18,7 +18,7 @@ import { matrixShape, type MatrixLayout } from './module.js';
 import { expectedTensorShapes, matchTensors, modelSpec } from './spec.js';
 import { WeightStore } from './weights.js';
 import { CONFIG_FILE, WEIGHTS_FILE } from '../model-files.js';
-import { fillWasmTensor } from '../backends/wasm-heap.js';
+import { backendPolicy } from './policy.js';
 
 /** How a config that is not JSON is fixed. */
 const CONFIG_FIX = "pass the checkpoint's open_clip_config.json (or rebuild the model directory with `biomedclip convert`)";
@@ -45,14 +45,6 @@ export function validateTensors(file: string, tensors: ReadonlyMap<string, Tenso
   return matchTensors(file, entries, cfg, { configName: 'its open_clip_config.json', fix }).ignored;
 }
 
-/**
- * The layout of the weight matrices that each backend multiplies fastest, measured with
- * scripts/bench_kernels.ts (docs/performance.md): tfjs-backend-wasm runs x·W in XNNPACK but x·Wᵀ in a
- * scalar loop (~10x slower); the cpu backend's loop is faster on x·Wᵀ; webgpu's shader is faster on
- * x·W; tensorflow (not measurable here) multiplies either natively, so the file's layout stays.
- */
-const FAST_LAYOUT: Record<string, MatrixLayout> = { wasm: 'in-out', webgpu: 'in-out', cpu: 'out-in', tensorflow: 'out-in' };
-
 /** Returns a tensor's values, or throws when they hold NaN/Inf (unless the caller allowed them). */
 type Check = (key: string, values: Float32Array) => Float32Array;
 
@@ -60,7 +52,7 @@ type Check = (key: string, values: Float32Array) => Float32Array;
  * The one load-time layout step (files keep PyTorch's layouts): a weight matrix, declared [out, ...in], is
  * handed to the backend as the 2-D [out, in] (a free reshape) or, transposed on the host, as [in, out]. One
  * tensor at a time, never a second copy of the model: on wasm each tensor is read (and transposed) straight
- * into the backend's heap (backends/wasm-heap.ts), elsewhere into one array that becomes the tensor.
+ * into the backend's heap (the backend policy's `filledTensor`), elsewhere into one array that becomes the tensor.
  */
 async function loadTensor(file: SafetensorsFile, key: string, shape: number[], matrix: boolean, layout: MatrixLayout, check: Check, scratch?: Float32Array): Promise<tf.Tensor> {
   const transpose = matrix && layout === 'in-out';
@@ -71,7 +63,7 @@ async function loadTensor(file: SafetensorsFile, key: string, shape: number[], m
     const data = check(key, await file.readFloat32(key, dest)); // F32 lands in `dest` itself; other dtypes are widened
     if (data.buffer !== dest.buffer) dest.set(data);
   };
-  const inPlace = await fillWasmTensor(target, fill);
+  const inPlace = await backendPolicy().filledTensor(target, fill);
   if (inPlace !== null) return inPlace;
   const data = transpose ? new Float32Array(rows * cols) : check(key, await file.readFloat32(key));
   if (transpose) await fill(data);
@@ -112,7 +104,7 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Bi
   const cfg = loadModelConfig(dir, opts.onNote);
   const file = await SafetensorsFile.open(weightsPath);
   const tensors = new Map<string, tf.Tensor>();
-  const layout = FAST_LAYOUT[tf.getBackend()] ?? 'out-in';
+  const layout = backendPolicy().matrixLayout; // the one layout step: what this backend multiplies fastest
   const { matrices } = modelSpec(cfg);
   // A matrix to transpose is read into this reused buffer first, not into a fresh (zeroed) array.
   const scratch = layout === 'in-out' ? new Float32Array(largestMatrix(cfg)) : undefined;

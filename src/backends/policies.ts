@@ -1,8 +1,12 @@
 /**
- * Attention's per-(batch, head) products on tfjs-backend-wasm, registered with the model's kernel policy
- * (src/model/kernels.ts) when this module loads (src/backend.ts imports it).
+ * Each backend's policy (src/model/policy.ts), set when this module loads (src/backend.ts imports it), with
+ * the measurement behind each choice (scripts/bench_kernels.ts, docs/performance.md).
  *
- * Why: tfjs-backend-wasm sends batched products to a scalar loop (~1.8 GFLOP/s) and only plain 2-D ones
+ * Weight layout: tfjs-backend-wasm runs x·W in XNNPACK but x·Wᵀ in a scalar loop (~10x slower); the cpu
+ * backend's loop is faster on x·Wᵀ; webgpu's shader is faster on x·W; tensorflow (not measurable here)
+ * multiplies either natively, so the file's layout stays.
+ *
+ * Attention on wasm: tfjs-backend-wasm sends batched products to a scalar loop (~1.8 GFLOP/s) and only plain 2-D ones
  * to XNNPACK (measured with scripts/bench_kernels.ts, docs/performance.md), so for sequences of 32 tokens
  * or more this runs one 2-D product per head, one image or text at a time (slicing all B·H heads at once
  * made it slow down sharply): ~4.5x faster for 197 image tokens. Below 32 tokens the per-product overhead
@@ -10,7 +14,8 @@
  * for the slicing and stacking kernels too.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { batchedMatMul, setHeadwiseMatMul } from '../model/kernels.js';
+import { batchedMatMul, setBackendPolicy } from '../model/policy.js';
+import { fillWasmTensor } from './wasm-heap.js';
 
 /** Shortest query length for which the per-head form is faster on wasm. */
 const PER_HEAD_FROM = 32;
@@ -31,4 +36,9 @@ export function perHeadMatMul(a: tf.Tensor4D, b: tf.Tensor4D, transposeB: boolea
   return out;
 }
 
-setHeadwiseMatMul('wasm', perHeadMatMul);
+// wasm: XNNPACK takes plain 2-D x·W only, so weights are laid out [in, out], attention runs per head,
+// gradient rules avoid transpose flags, and weights load straight into the wasm heap.
+setBackendPolicy('wasm', { matrixLayout: 'in-out', headwiseMatMul: perHeadMatMul, plainProductsOnly: true, filledTensor: fillWasmTensor });
+setBackendPolicy('webgpu', { matrixLayout: 'in-out' });
+setBackendPolicy('cpu', { matrixLayout: 'out-in' });
+setBackendPolicy('tensorflow', { matrixLayout: 'out-in' });
