@@ -36,8 +36,15 @@ export default tseslint.config(
     files: ['src/model/**/*.ts', 'src/inspect/**/*.ts'],
     ignores: ['src/model/policy.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/backends/*', '**/backend.js'], message: 'the model names no backend: ask src/model/policy.ts' }] }],
-      'no-restricted-properties': ['error', ...SYNC_READS, { object: 'tf', property: 'getBackend', message: 'the model names no backend: ask backendPolicy() (src/model/policy.ts)' }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/backends/*', '**/backend.js'], message: 'the model names no backend: ask src/model/policy.ts' }] },
+      ],
+      'no-restricted-properties': [
+        'error',
+        ...SYNC_READS,
+        { object: 'tf', property: 'getBackend', message: 'the model names no backend: ask backendPolicy() (src/model/policy.ts)' },
+      ],
     },
   },
   {

@@ -79,12 +79,31 @@ async function measure(o: WorkerOptions): Promise<BenchReport> {
     const longTexts = (8 * 1000) / (await msPerCall(() => here.embedIds(randomIds(8, 256, vocab)), o.seconds));
     const rssOneModel = process.memoryUsage().rss;
     const bulk = await clip.batchRunner(true); // starts the pool (not timed: once per process)
-    const images = await bulkRate(bulk, () => randomPixels(8, s), (px) => bulk.embedPixels(px), 8, o.seconds);
-    const labels = await bulkRate(bulk, () => randomIds(32, 10, vocab), (ids) => bulk.embedIds(ids), 32, o.seconds);
+    const images = await bulkRate(
+      bulk,
+      () => randomPixels(8, s),
+      (px) => bulk.embedPixels(px),
+      8,
+      o.seconds,
+    );
+    const labels = await bulkRate(
+      bulk,
+      () => randomIds(32, 10, vocab),
+      (ids) => bulk.embedIds(ids),
+      32,
+      o.seconds,
+    );
     const { workers, workerThreads } = clip.parallelism;
     const peak = process.resourceUsage().maxRSS * 1024;
     const pool = workers > 1 ? `${workers} workers × ${workerThreads} thr` : '';
-    const single = o.backend === 'wasm' ? `1 image: ${wasmThreads()} thr` : o.backend === 'webgpu' ? (webgpuAdapterName ?? '').split(' (')[0] : o.backend === 'tensorflow' ? 'native threads' : '';
+    const single =
+      o.backend === 'wasm'
+        ? `1 image: ${wasmThreads()} thr`
+        : o.backend === 'webgpu'
+          ? (webgpuAdapterName ?? '').split(' (')[0]
+          : o.backend === 'tensorflow'
+            ? 'native threads'
+            : '';
     return {
       backend: o.backend,
       setup: [pool, single].filter((x) => x !== '').join('; '),
@@ -159,11 +178,18 @@ async function main(): Promise<void> {
     tmp = mkdtempSync(path.join(tmpdir(), 'biomedclip-bench-'));
     model = path.join(tmp, 'model');
     console.error('bench: generating a full-size random-weight model with the PyTorch reference...');
-    execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   }
   try {
     const reports: BenchReport[] = [];
-    const passOn = [...(values.workers ? ['--workers', values.workers] : []), ...(values.threads ? ['--threads', values.threads] : []), '--seconds', String(seconds)];
+    const passOn = [
+      ...(values.workers ? ['--workers', values.workers] : []),
+      ...(values.threads ? ['--threads', values.threads] : []),
+      '--seconds',
+      String(seconds),
+    ];
     for (const b of backends) {
       console.error(`bench: ${b}...`);
       const r = child(['--worker', b, '--model', model, ...passOn]);
@@ -173,12 +199,28 @@ async function main(): Promise<void> {
     const cores = availableParallelism();
     if (!values['no-torch']) {
       console.error('bench: pytorch reference...');
-      const out = execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/bench_reference.py'), '--model', model, '--threads', String(cores), '--min-seconds', String(seconds), ...BENCH_CASES.torchArgs], { encoding: 'utf8' });
+      const out = execFileSync(
+        PYTHON,
+        [
+          path.join(ROOT, 'scripts/reference/bench_reference.py'),
+          '--model',
+          model,
+          '--threads',
+          String(cores),
+          '--min-seconds',
+          String(seconds),
+          ...BENCH_CASES.torchArgs,
+        ],
+        { encoding: 'utf8' },
+      );
       reports.push(fromCaseList(JSON.parse(out), `${cores} thr`));
     }
     if (values.onnx) {
       console.error('bench: onnxruntime...');
-      const out = execFileSync(process.execPath, [path.join(ROOT, 'dist/scripts/bench_onnx.js'), '--model', model, '--seconds', String(seconds)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const out = execFileSync(process.execPath, [path.join(ROOT, 'dist/scripts/bench_onnx.js'), '--model', model, '--seconds', String(seconds)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       reports.push(JSON.parse(out.trim().split('\n').pop()!) as BenchReport);
     }
     const what = tmp ? 'full-size BiomedCLIP (random weights)' : `model ${model}`;

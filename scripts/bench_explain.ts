@@ -28,7 +28,10 @@ Options:
   --methods LIST     comma-separated, of ${METHODS.join(',')} (default: all)
   --rounds N         timed rounds after one warm-up round; each case's best is reported (default 3)`;
 
-interface Row { name: string; seconds: number }
+interface Row {
+  name: string;
+  seconds: number;
+}
 
 async function seconds(run: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -71,7 +74,16 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   let values;
   try {
-    values = parseArgs({ options: { model: { type: 'string' }, backends: { type: 'string' }, methods: { type: 'string' }, rounds: { type: 'string' }, worker: { type: 'string' }, help: { type: 'boolean' } } }).values;
+    values = parseArgs({
+      options: {
+        model: { type: 'string' },
+        backends: { type: 'string' },
+        methods: { type: 'string' },
+        rounds: { type: 'string' },
+        worker: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }).values;
   } catch (err) {
     fail(`${(err as Error).message.split('\n')[0]}; see --help`);
   }
@@ -91,14 +103,20 @@ async function main(): Promise<void> {
   if (bad) fail(`--backends: unknown backend '${bad}'; valid: ${BACKENDS.join(', ')}`);
   for (const b of backends) {
     console.error(`bench_explain: ${b}...`);
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', b, '--model', values.model, '--methods', methods.join(','), '--rounds', String(rounds)], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--worker', b, '--model', values.model, '--methods', methods.join(','), '--rounds', String(rounds)],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) {
       console.error(`bench_explain: ${b} unavailable: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
       continue;
     }
     const rows = JSON.parse(r.stdout) as Row[];
     const forward = rows[0].seconds;
-    console.log(`Seconds per explanation on ${b}, best of ${rounds} interleaved rounds (one image, a 16-token text; ratio to one forward pass), model ${values.model}:`);
+    console.log(
+      `Seconds per explanation on ${b}, best of ${rounds} interleaved rounds (one image, a 16-token text; ratio to one forward pass), model ${values.model}:`,
+    );
     for (const row of rows) console.log(`  ${row.name.padEnd(24)} ${row.seconds.toFixed(3).padStart(9)} s  ${(row.seconds / forward).toFixed(2).padStart(6)}x`);
   }
 }

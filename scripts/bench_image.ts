@@ -63,9 +63,12 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '2' } } });
   const seconds = Number(values.seconds);
   const dir = path.join(SHARED, 'data', 'images');
-  const files = positionals.length > 0
-    ? positionals
-    : readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f) && !f.includes('12bit')).map((f) => path.join(dir, f));
+  const files =
+    positionals.length > 0
+      ? positionals
+      : readdirSync(dir)
+          .filter((f) => /\.(png|jpe?g)$/i.test(f) && !f.includes('12bit'))
+          .map((f) => path.join(dir, f));
   const quiet = { onWarning: () => {} };
   const decoders = (await resolveDecoder('auto')) === 'sharp' ? (['sharp', 'js'] as const) : (['js'] as const);
   console.log(`image preprocessing, ${files.length} images, ~${seconds}s each, single thread:`);

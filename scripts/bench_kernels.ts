@@ -98,7 +98,9 @@ function attentionCandidates(b: number, h: number, s: number, d: number): Candid
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { backends: { type: 'string', default: 'wasm,cpu' }, seconds: { type: 'string', default: '1' }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { backends: { type: 'string', default: 'wasm,cpu' }, seconds: { type: 'string', default: '1' }, only: { type: 'string' } },
+  });
   const seconds = Number(values.seconds);
   for (const backend of values.backends.split(',')) {
     await useBackend(backend);

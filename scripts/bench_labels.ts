@@ -61,7 +61,16 @@ function count(flag: string, value: string | undefined, fallback: number, min = 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { model: { type: 'string' }, labels: { type: 'string' }, long: { type: 'string' }, templates: { type: 'string' }, backend: { type: 'string' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string' },
+      labels: { type: 'string' },
+      long: { type: 'string' },
+      templates: { type: 'string' },
+      backend: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
   if (values.help) return console.log(HELP);
   const n = count('labels', values.labels, 10_000);
   const long = Math.min(n, count('long', values.long, 1, 0));
@@ -72,7 +81,9 @@ async function main(): Promise<void> {
     tmp = mkdtempSync(path.join(tmpdir(), 'biomedclip-bench-labels-'));
     model = tmp;
     console.error('bench:labels: generating a full-size random-weight model with the PyTorch reference...');
-    execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     copyFileSync(path.join(ROOT, 'assets', 'vocab.txt'), path.join(model, 'vocab.txt'));
   }
   try {
@@ -106,7 +117,9 @@ async function main(): Promise<void> {
     };
     clip.dispose();
     console.log(JSON.stringify(report));
-    console.log(`${n} labels (${long} of 300 words) x ${templates.length} template(s) on ${report.backend}: classify ${report.classify_s} s (${report.labels_per_s} prompts/s), peak RSS ${mb(loaded.peak)} after loading, ${mb(report.peak_rss_bytes)} in all (target < 2.5 GB at 10,000 labels)`);
+    console.log(
+      `${n} labels (${long} of 300 words) x ${templates.length} template(s) on ${report.backend}: classify ${report.classify_s} s (${report.labels_per_s} prompts/s), peak RSS ${mb(loaded.peak)} after loading, ${mb(report.peak_rss_bytes)} in all (target < 2.5 GB at 10,000 labels)`,
+    );
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }

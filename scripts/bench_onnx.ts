@@ -60,7 +60,9 @@ async function main(): Promise<void> {
   const ort = loadOrt();
   const dir = mkdtempSync(path.join(tmpdir(), 'biomedclip-onnx-'));
   try {
-    execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/export_onnx.py'), '--model', values.model, '--out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/export_onnx.py'), '--model', values.model, '--out', dir], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const cores = availableParallelism();
     const options = { intraOpNumThreads: cores, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
     const t0 = performance.now();

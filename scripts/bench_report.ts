@@ -98,7 +98,17 @@ export function table(reports: BenchReport[]): string {
   const rows = [['backend', 'setup', 'load s', '1 image ms', 'images/s', 'labels/s', '256-tok texts/s', 'peak RSS MB', 'MB/worker']];
   for (const r of reports) {
     const latency = torch && r !== torch ? ` (${(torch.latency_ms / r.latency_ms).toFixed(2)}x)` : '';
-    rows.push([r.backend, r.setup, r.load_s.toFixed(2), `${r.latency_ms.toFixed(0)}${latency}`, rate(r, 'images_per_s'), rate(r, 'labels_per_s'), rate(r, 'long_texts_per_s'), mb(r.peak_rss_bytes), mb(r.rss_per_worker_bytes)]);
+    rows.push([
+      r.backend,
+      r.setup,
+      r.load_s.toFixed(2),
+      `${r.latency_ms.toFixed(0)}${latency}`,
+      rate(r, 'images_per_s'),
+      rate(r, 'labels_per_s'),
+      rate(r, 'long_texts_per_s'),
+      mb(r.peak_rss_bytes),
+      mb(r.rss_per_worker_bytes),
+    ]);
   }
   const widths = rows[0].map((_, j) => Math.max(...rows.map((row) => row[j].length)));
   return rows.map((row) => row.map((c, j) => c.padEnd(widths[j])).join('  ')).join('\n');

@@ -12,7 +12,9 @@ if (await registerWebGPU(false)) {
   console.log(`webgpu: ${webgpuAdapterName} (a hardware adapter)`);
   usable.push('webgpu');
 } else if (await registerWebGPU(true)) {
-  console.log(`webgpu: no hardware adapter; only ${webgpuAdapterName} (software). On a GPU machine, Dawn needs Vulkan: the loader (Debian: libvulkan1) and the vendor's ICD (NVIDIA: part of the driver, /usr/share/vulkan/icd.d/nvidia_icd.json)`);
+  console.log(
+    `webgpu: no hardware adapter; only ${webgpuAdapterName} (software). On a GPU machine, Dawn needs Vulkan: the loader (Debian: libvulkan1) and the vendor's ICD (NVIDIA: part of the driver, /usr/share/vulkan/icd.d/nvidia_icd.json)`,
+  );
   usable.push('webgpu');
 } else {
   console.log('webgpu: no adapter (are the optional packages `webgpu` and `@tensorflow/tfjs-backend-webgpu` installed?)');

@@ -17,7 +17,13 @@ const FULL_SIZE: typeof DEMO_CONFIG = {
     vision_cfg: { ...DEMO_CONFIG.model_cfg.vision_cfg, width: 768, layers: 12, head_width: 64 },
     text_cfg: {
       ...DEMO_CONFIG.model_cfg.text_cfg,
-      hf_model_config: { ...DEMO_CONFIG.model_cfg.text_cfg.hf_model_config, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072 },
+      hf_model_config: {
+        ...DEMO_CONFIG.model_cfg.text_cfg.hf_model_config,
+        hidden_size: 768,
+        num_hidden_layers: 12,
+        num_attention_heads: 12,
+        intermediate_size: 3072,
+      },
     },
   },
 };

@@ -20,7 +20,9 @@ const MARKER = /^\/\/ test tier: full \((.+)\)$/m;
 export function testFiles(tier: 'unit' | 'full', root = ROOT): { run: string[]; left: Array<{ file: string; why: string }> } {
   const run: string[] = [];
   const left: Array<{ file: string; why: string }> = [];
-  for (const name of readdirSync(path.join(root, 'test')).filter((n) => n.endsWith('.test.ts')).sort()) {
+  for (const name of readdirSync(path.join(root, 'test'))
+    .filter((n) => n.endsWith('.test.ts'))
+    .sort()) {
     const compiled = path.join(root, 'dist', 'test', name.replace(/\.ts$/, '.js'));
     const why = MARKER.exec(readFileSync(path.join(root, 'test', name), 'utf8').slice(0, 4000))?.[1];
     if (tier === 'unit' && why !== undefined) left.push({ file: name, why });

@@ -55,7 +55,8 @@ async function register(name: BackendName, threads: number, explicit: boolean): 
 }
 
 function checkThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) throw new UserError(`--threads ${threads}: expected a positive integer (this machine has ${availableParallelism()} cores)`, 2);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new UserError(`--threads ${threads}: expected a positive integer (this machine has ${availableParallelism()} cores)`, 2);
 }
 
 /**
@@ -92,6 +93,7 @@ export async function useBackend(requested?: string, opts: BackendOptions = {}):
 
 function installHint(name: BackendName): string {
   if (name === 'tensorflow') return 'install it with `npm install @tensorflow/tfjs-node` (CPU) or `@tensorflow/tfjs-node-gpu` (CUDA), or use --backend wasm';
-  if (name === 'webgpu') return 'it needs the optional packages `webgpu` and `@tensorflow/tfjs-backend-webgpu` (`npm install webgpu @tensorflow/tfjs-backend-webgpu`) and a WebGPU adapter (a GPU with Vulkan/Metal/D3D12 drivers, or Mesa\'s EGL + OpenGL ES for the software one: README, "Backends"); or use --backend wasm';
+  if (name === 'webgpu')
+    return 'it needs the optional packages `webgpu` and `@tensorflow/tfjs-backend-webgpu` (`npm install webgpu @tensorflow/tfjs-backend-webgpu`) and a WebGPU adapter (a GPU with Vulkan/Metal/D3D12 drivers, or Mesa\'s EGL + OpenGL ES for the software one: README, "Backends"); or use --backend wasm';
   return 'reinstall with `npm ci`, or use --backend cpu';
 }

@@ -47,7 +47,10 @@ test('classify equals softmax(exp(logit_scale) · cosine) computed by hand from 
     const i = LABELS.indexOf(s.label);
     assert.ok(Math.abs(s.probability - probs[i]) < 1e-6 && Math.abs(s.logit - logits[i]) < 1e-4, `${s.label}`);
   }
-  assert.deepEqual(scores.map((s) => s.probability), [...scores.map((s) => s.probability)].sort((a, b) => b - a));
+  assert.deepEqual(
+    scores.map((s) => s.probability),
+    [...scores.map((s) => s.probability)].sort((a, b) => b - a),
+  );
 });
 
 test('text features do not depend on padding (longest vs 256)', async () => {
@@ -85,12 +88,19 @@ test('demo model: every stdout format says so (JSON field, CSV column, table fir
   const label = 'demo (random weights: meaningless)';
   const json = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal', '--json');
   assert.equal(JSON.parse(json.stdout)[0].model, label);
-  const csv = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal', '--csv').stdout.trim().split('\n');
+  const csv = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal', '--csv')
+    .stdout.trim()
+    .split('\n');
   assert.equal(csv[0], 'file,rank,label,probability,logit,model');
-  assert.ok(csv.slice(1).every((line) => line.endsWith(`,${label}`)), csv.join('\n'));
+  assert.ok(
+    csv.slice(1).every((line) => line.endsWith(`,${label}`)),
+    csv.join('\n'),
+  );
   const table = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal').stdout.split('\n');
   assert.equal(table[0], `model: ${label}`);
-  const embedCsv = cli('embed', ...base, '--text', 'tumor', '--csv').stdout.trim().split('\n');
+  const embedCsv = cli('embed', ...base, '--text', 'tumor', '--csv')
+    .stdout.trim()
+    .split('\n');
   assert.match(embedCsv[0], /^kind,source,e0,.*,e63,model$/);
   assert.match(embedCsv[1], new RegExp(`^text,tumor,.*,${label.replace(/[()]/g, '\\$&')}$`));
   assert.equal(cli('embed', ...base, '--text', 'tumor').stdout.split('\n')[0], `model: ${label}`);
@@ -98,7 +108,23 @@ test('demo model: every stdout format says so (JSON field, CSV column, table fir
 
 test('CLI trace writes hook tensors under PyTorch module names', async () => {
   const out = path.join(dir, 'trace.safetensors');
-  const r = cli('trace', '--model', path.join(dir, 'demo'), '--backend', 'cpu', '--image', IMAGES[0], '--text', 'tumor cells', '--capture', '*.probs', '--capture', 'visual.head.proj', '--out', out);
+  const r = cli(
+    'trace',
+    '--model',
+    path.join(dir, 'demo'),
+    '--backend',
+    'cpu',
+    '--image',
+    IMAGES[0],
+    '--text',
+    'tumor cells',
+    '--capture',
+    '*.probs',
+    '--capture',
+    'visual.head.proj',
+    '--out',
+    out,
+  );
   assert.equal(r.status, 0, r.stderr);
   const f = await SafetensorsFile.open(out);
   assert.deepEqual(f.tensors.get('visual.trunk.blocks.1.attn.probs')?.shape, [1, 2, 197, 197]);
@@ -110,7 +136,7 @@ test('CLI trace writes hook tensors under PyTorch module names', async () => {
   await f.close();
 });
 
-test('an unknown flag: exit 2 and one line naming the command\'s --help, for every command', () => {
+test("an unknown flag: exit 2 and one line naming the command's --help, for every command", () => {
   for (const command of ['embed', 'classify', 'tokenize', 'preprocess', 'convert', 'download', 'index', 'search', 'parity', 'summary', 'trace']) {
     const r = cli(command, '--bogus');
     assert.equal(r.status, 2, `${command}: ${r.stderr}`);

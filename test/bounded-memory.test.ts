@@ -28,7 +28,8 @@ before(async () => {
   clip.model.encodeText = (ids, hooks) => {
     batches.push(ids.shape);
     // Refuse before computing: an unbounded batch would take gigabytes (the bug this test guards against).
-    if (ids.shape[0] > DEFAULT_TEXT_BATCH || ids.shape[1] > 256 || ids.shape[0] * ids.shape[1] > MAX_BATCH_TOKENS) throw new Error(`unbounded text batch [${ids.shape}]`);
+    if (ids.shape[0] > DEFAULT_TEXT_BATCH || ids.shape[1] > 256 || ids.shape[0] * ids.shape[1] > MAX_BATCH_TOKENS)
+      throw new Error(`unbounded text batch [${ids.shape}]`);
     return encodeText(ids, hooks);
   };
 });
@@ -42,13 +43,18 @@ test('2,000 short labels and one 300-word label: batches of at most 32 texts and
   notes.length = 0;
   const rss = process.memoryUsage().rss;
   const [scores] = await clip.classify([EXAMPLE_IMAGES.squamous], labels);
-  console.log(`2,001 labels: ${batches.length} text batches, widest [${batches.reduce((w, b) => (b[1] > w[1] ? b : w))}], RSS growth ${((process.memoryUsage().rss - rss) / 2 ** 20).toFixed(0)} MB`);
+  console.log(
+    `2,001 labels: ${batches.length} text batches, widest [${batches.reduce((w, b) => (b[1] > w[1] ? b : w))}], RSS growth ${((process.memoryUsage().rss - rss) / 2 ** 20).toFixed(0)} MB`,
+  );
   assert.equal(scores.length, 2001);
   assert.ok(scores.every((s) => Number.isFinite(s.probability)));
   assert.equal(batches.length, Math.ceil(2000 / DEFAULT_TEXT_BATCH) + 1, 'the long label gets a batch of its own');
   assert.ok(batches.every(([rows, tokens]) => rows <= DEFAULT_TEXT_BATCH && rows * tokens <= MAX_BATCH_TOKENS));
   assert.equal(batches.filter(([, tokens]) => tokens === 256).length, 1, 'only the batch holding the long label is 256 tokens wide');
-  assert.ok(notes.some((n) => /1 text\(s\) longer than the 256-token context truncated to it, as open_clip does/.test(n)), notes.join(' | '));
+  assert.ok(
+    notes.some((n) => /1 text\(s\) longer than the 256-token context truncated to it, as open_clip does/.test(n)),
+    notes.join(' | '),
+  );
 });
 
 test('batched texts equal texts embedded one by one, in the order given', async () => {
@@ -66,8 +72,15 @@ test('batched texts equal texts embedded one by one, in the order given', async 
   assert.equal(tf.memory().numTensors, before);
   // Padded to open_clip's 256 tokens, 32 texts per batch would be 8,192 tokens: the token budget makes it 8.
   batches.length = 0;
-  await clip.encodeTexts(Array.from({ length: 20 }, (_, i) => `caption ${i}`), { padTo: 256 });
-  assert.deepEqual(batches, [[8, 256], [8, 256], [4, 256]]);
+  await clip.encodeTexts(
+    Array.from({ length: 20 }, (_, i) => `caption ${i}`),
+    { padTo: 256 },
+  );
+  assert.deepEqual(batches, [
+    [8, 256],
+    [8, 256],
+    [4, 256],
+  ]);
 });
 
 test('label embeddings are streamed: many templates still mean bounded batches; scores for 200,000 labels', async () => {
@@ -79,7 +92,11 @@ test('label embeddings are streamed: many templates still mean bounded batches; 
   assert.ok(batches.every(([rows]) => rows <= DEFAULT_TEXT_BATCH));
   // Softmax over very many labels.
   const many = Array.from({ length: 200_000 }, (_, i) => emb[i % emb.length]);
-  const [scores] = await clip.scoreLabels([emb[0]], many, many.map((_, i) => `l${i}`));
+  const [scores] = await clip.scoreLabels(
+    [emb[0]],
+    many,
+    many.map((_, i) => `l${i}`),
+  );
   assert.ok(Math.abs(scores.reduce((s, x) => s + x.probability, 0) - 1) < 1e-3);
 });
 
@@ -111,16 +128,33 @@ test('every size-like option is bounded: exit 2 and one line naming the bound', 
     [['index', dir, '--out', path.join(dir, 'idx'), '--model', demo, '--batch-size', '0'], /--batch-size 0: expected an integer from 1 to 256/],
     [['search', dir, 'x', '--top', '1000000000'], /--top 1000000000: expected an integer from 1 to 100,000/],
     [['classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a', '--top', '0'], /--top 0: expected an integer from 1 to 100,000/],
-    [['preprocess', EXAMPLE_IMAGES.squamous, '--out', path.join(dir, 'p.safetensors'), '--max-pixels', '99999999999'], /--max-pixels 99999999999: expected an integer from 1 to 1,073,741,824/],
+    [
+      ['preprocess', EXAMPLE_IMAGES.squamous, '--out', path.join(dir, 'p.safetensors'), '--max-pixels', '99999999999'],
+      /--max-pixels 99999999999: expected an integer from 1 to 1,073,741,824/,
+    ],
   ];
   for (const [args, pattern] of cases) oneErrorLine(cli(...args), 2, pattern);
 });
 
 test('textBatches: shortest first within the size and token bounds; a fixed length keeps the order', () => {
   // Token counts 5, 300 (truncated to the 256 context), 3, 10; two texts a batch.
-  assert.deepEqual(textBatches([5, 300, 3, 10], 'longest', 256, 2), [[2, 0], [3, 1]]);
+  assert.deepEqual(textBatches([5, 300, 3, 10], 'longest', 256, 2), [
+    [2, 0],
+    [3, 1],
+  ]);
   // Padded to 256, 2,048 tokens hold 8 texts whatever the size asked, in input order.
-  const fixed = textBatches(Array.from({ length: 20 }, () => 4), 256, 256, 32);
-  assert.deepEqual(fixed.map((b) => b.length), [8, 8, 4]);
-  assert.deepEqual(fixed.flat(), Array.from({ length: 20 }, (_, i) => i));
+  const fixed = textBatches(
+    Array.from({ length: 20 }, () => 4),
+    256,
+    256,
+    32,
+  );
+  assert.deepEqual(
+    fixed.map((b) => b.length),
+    [8, 8, 4],
+  );
+  assert.deepEqual(
+    fixed.flat(),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
 });

@@ -32,15 +32,26 @@ test('parse errors: one line, our words, balanced quotes, the command named', ()
     assert.fail('no error');
   };
   assert.equal(message(['--demo']), "unknown option '--demo'; see `biomedclip explain --help`");
-  assert.equal(message(['--layer', '-x']), "--layer is followed by a value that starts with '-'; if it is the value, write --layer=VALUE; see `biomedclip explain --help`");
+  assert.equal(
+    message(['--layer', '-x']),
+    "--layer is followed by a value that starts with '-'; if it is the value, write --layer=VALUE; see `biomedclip explain --help`",
+  );
   assert.equal(message(['--layer']), "Option '--layer <value>' argument missing; see `biomedclip explain --help`");
 });
 
-test('CLI: --layer -1 and --layer=-1 give the option\'s own message (exit 2), before any model work', () => {
+test("CLI: --layer -1 and --layer=-1 give the option's own message (exit 2), before any model work", () => {
   for (const args of [['--layer', '-1'], ['--layer=-1']]) {
-    oneErrorLine(cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'attention', ...args), 2, /--layer -1: expected an integer >= 0/);
+    oneErrorLine(
+      cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'attention', ...args),
+      2,
+      /--layer -1: expected an integer >= 0/,
+    );
   }
-  oneErrorLine(cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'rollout', '--discard-ratio', '-0.5'), 2, /--discard-ratio -0\.5: expected a number in \[0, 1\)/);
+  oneErrorLine(
+    cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'rollout', '--discard-ratio', '-0.5'),
+    2,
+    /--discard-ratio -0\.5: expected a number in \[0, 1\)/,
+  );
 });
 
 test('--demo is --model demo on every command that takes --model; with another --model it is an error', () => {
@@ -58,5 +69,9 @@ test('--demo is --model demo on every command that takes --model; with another -
 });
 
 test('--backend bogus: exit 2 (a bad argument), named with the valid backends, before the model is looked for', () => {
-  oneErrorLine(cli('embed', '--model', '/no/such/model', '--backend', 'bogus', '--text', 'x'), 2, /--backend bogus: unknown backend; valid backends: tensorflow, webgpu, wasm, cpu/);
+  oneErrorLine(
+    cli('embed', '--model', '/no/such/model', '--backend', 'bogus', '--text', 'x'),
+    2,
+    /--backend bogus: unknown backend; valid backends: tensorflow, webgpu, wasm, cpu/,
+  );
 });

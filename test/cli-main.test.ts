@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { duration, progressLine } from '../src/util/progress.js';
 import { cli } from './helpers.js';
 
-test('`biomedclip help explain` prints explain\'s help, as `explain --help` does', () => {
+test("`biomedclip help explain` prints explain's help, as `explain --help` does", () => {
   const viaHelp = cli('help', 'explain');
   const viaFlag = cli('explain', '--help');
   assert.equal(viaHelp.status, 0, viaHelp.stderr);

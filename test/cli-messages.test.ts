@@ -19,7 +19,10 @@ test('--labels: CSV quoting, doubled quotes, repeated flags append; empty, unclo
   assert.deepEqual(splitLabels('5" nodule'), ['5" nodule'], 'a quote inside an unquoted label is literal');
   assert.deepEqual(labelsOption(['a,b', '"c, d"', 'e']), ['a', 'b', 'c, d', 'e']);
   const refused = (values: string[], pattern: RegExp) =>
-    assert.throws(() => labelsOption(values), (e: unknown) => e instanceof UserError && e.exitCode === 2 && pattern.test(e.message));
+    assert.throws(
+      () => labelsOption(values),
+      (e: unknown) => e instanceof UserError && e.exitCode === 2 && pattern.test(e.message),
+    );
   refused(['a,,b'], /label 2 is empty/);
   refused(['a,b,'], /label 3 is empty/);
   refused(['a,"b,c'], /quote opened at character 3 is never closed/);
@@ -31,7 +34,12 @@ test('--labels: CSV quoting, doubled quotes, repeated flags append; empty, unclo
 test('classify and lens: quoted labels and repeated --labels reach the model as written', () => {
   const r = cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--backend', 'cpu', '--labels', 'a,"b,c",d', '--labels', 'e', '--json', '--quiet');
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout)[0].scores.map((s: { label: string }) => s.label).sort(), ['a', 'b,c', 'd', 'e']);
+  assert.deepEqual(
+    JSON.parse(r.stdout)[0]
+      .scores.map((s: { label: string }) => s.label)
+      .sort(),
+    ['a', 'b,c', 'd', 'e'],
+  );
   const lens = cli('lens', EXAMPLE_IMAGES.squamous, '--model', demo, '--backend', 'cpu', '--labels', 'a,"b,c"', '--labels', 'd', '--json', '--quiet');
   assert.equal(lens.status, 0, lens.stderr);
   assert.deepEqual(JSON.parse(lens.stdout).texts, ['this is a photo of a', 'this is a photo of b,c', 'this is a photo of d']);
@@ -41,13 +49,21 @@ test('a model without vocab.txt: the text error says how to add one, not a flag 
   const novocab = path.join(dir, 'novocab');
   mkdirSync(novocab);
   for (const f of ['model.safetensors', 'open_clip_config.json']) copyFileSync(path.join(demo, f), path.join(novocab, f));
-  const line = oneError(cli('embed', '--model', novocab, '--backend', 'cpu', '--text', 'tumor'), 1, /neither vocab\.txt nor tokenizer\.json exists.*biomedclip convert CHECKPOINT --out .* --vocab vocab\.txt/);
+  const line = oneError(
+    cli('embed', '--model', novocab, '--backend', 'cpu', '--text', 'tumor'),
+    1,
+    /neither vocab\.txt nor tokenizer\.json exists.*biomedclip convert CHECKPOINT --out .* --vocab vocab\.txt/,
+  );
   assert.doesNotMatch(line, /pass --vocab/);
   assert.equal(cli('embed', '--model', novocab, '--backend', 'cpu', '--image', EXAMPLE_IMAGES.squamous, '--quiet').status, 0, 'images need no vocab');
 });
 
 test('convert --config with a binary file names it without printing its bytes', () => {
-  const line = oneError(cli('convert', path.join(demo, 'model.safetensors'), '--out', path.join(dir, 'never'), '--config', EXAMPLE_IMAGES.squamous), 1, /squamous_cell_carcinoma_histopathology\.jpeg: not a JSON file \(binary data, not UTF-8 text\); pass the checkpoint's open_clip_config\.json/);
+  const line = oneError(
+    cli('convert', path.join(demo, 'model.safetensors'), '--out', path.join(dir, 'never'), '--config', EXAMPLE_IMAGES.squamous),
+    1,
+    /squamous_cell_carcinoma_histopathology\.jpeg: not a JSON file \(binary data, not UTF-8 text\); pass the checkpoint's open_clip_config\.json/,
+  );
   assert.doesNotMatch(line, /[\u0000-\u0008\ufffd]/, 'no raw bytes');
   writeFileSync(path.join(dir, 'text.json'), 'this is { not json');
   const text = oneError(cli('summary', '--config', path.join(dir, 'text.json')), 1, /text\.json: not valid JSON \(18 bytes that do not parse\)/);
@@ -57,7 +73,11 @@ test('convert --config with a binary file names it without printing its bytes', 
 
 test('preprocess --out DIR, or in a missing directory: one line, exit 2, before any work', () => {
   oneError(cli('preprocess', EXAMPLE_IMAGES.squamous, '--out', dir), 2, /--out .*: is a directory; pass a file path, e\.g\. .*out\.safetensors/);
-  oneError(cli('preprocess', EXAMPLE_IMAGES.squamous, '--out', path.join(dir, 'missing', 'x.safetensors')), 2, /the directory .*missing does not exist; create it first/);
+  oneError(
+    cli('preprocess', EXAMPLE_IMAGES.squamous, '--out', path.join(dir, 'missing', 'x.safetensors')),
+    2,
+    /the directory .*missing does not exist; create it first/,
+  );
   oneError(cli('preprocess', EXAMPLE_IMAGES.squamous, '--out', path.join(dir, 'x.safetensors'), '--png', dir), 2, /--png .*: is a directory/);
   oneError(cli('trace', '--model', demo, '--text', 'x', '--out', dir), 2, /--out .*: is a directory/);
   assert.equal(existsSync(path.join(dir, 'x.safetensors')), false);
@@ -81,10 +101,18 @@ test('--pad-to beyond the model is a usage error (exit 2), in the library too', 
 });
 
 test('--templates: a path that is not there is named as a missing file, not as an unknown set; classify reads a templates file', () => {
-  const missing = oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', './missing.txt'), 2, /--templates \.\/missing\.txt: the file does not exist \(looked in .*missing\.txt\); pass an existing file with one template per line/);
+  const missing = oneError(
+    cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', './missing.txt'),
+    2,
+    /--templates \.\/missing\.txt: the file does not exist \(looked in .*missing\.txt\); pass an existing file with one template per line/,
+  );
   assert.doesNotMatch(missing, /unknown template set/);
   oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', 'my-prompts.txt'), 2, /the file does not exist/);
-  oneError(cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', 'pcamm'), 2, /"pcamm": unknown template set; use one of biomedclip, openclip-default/);
+  oneError(
+    cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--labels', 'a,b', '--templates', 'pcamm'),
+    2,
+    /"pcamm": unknown template set; use one of biomedclip, openclip-default/,
+  );
   const file = path.join(dir, 'templates.txt');
   writeFileSync(file, '# two prompts\nan image of {}\n{} in a slide\n');
   const r = cli('classify', EXAMPLE_IMAGES.squamous, '--model', demo, '--backend', 'cpu', '--labels', 'a,b', '--templates', file, '--json', '--quiet');
@@ -111,6 +139,10 @@ test('--max-pixels: every command that reads images takes it, and the too-large 
     assert.match(line, /above the limit of 1000 .*raise the limit \(--max-pixels N/, args[0]);
   }
   for (const f of ['never.safetensors', 'never.html']) assert.equal(existsSync(path.join(dir, f)), false, `${f}: no partial output`);
-  oneError(cli('explain', img, '--text', 'x', '--model', demo, '--max-pixels', '99999999999'), 2, /--max-pixels 99999999999: expected an integer from 1 to 1,073,741,824/);
+  oneError(
+    cli('explain', img, '--text', 'x', '--model', demo, '--max-pixels', '99999999999'),
+    2,
+    /--max-pixels 99999999999: expected an integer from 1 to 1,073,741,824/,
+  );
   oneError(cli('summary', '--model', demo, '--max-pixels', '1000'), 2, /--max-pixels: `biomedclip summary` reads no image files; drop it/);
 });

@@ -74,7 +74,9 @@ test('tiny.pt converts: values, files, dropped position_ids, provenance', async 
   assert.equal(report.tensors, 71);
   assert.deepEqual(report.dropped, ['text.transformer.embeddings.position_ids']);
   assert.ok(notes.some((n) => /dropped 1 tensors/.test(n)));
-  const sha = createHash('sha256').update(readFileSync(path.join(fx, 'tiny.pt'))).digest('hex');
+  const sha = createHash('sha256')
+    .update(readFileSync(path.join(fx, 'tiny.pt')))
+    .digest('hex');
   assert.equal(report.sourceSha256, sha);
   assert.equal(report.outFile, path.join(outDir, 'model.safetensors'));
   assert.deepEqual(readdirSync(outDir).sort(), ['fingerprint.json', 'model.safetensors', 'open_clip_config.json', 'vocab.txt']);
@@ -101,7 +103,10 @@ test('f16 source, f16 output, views, big-endian, module. prefix and safetensors 
   await matchesReference((await run('tiny_big.pt').promise).outFile);
   const mod = run('tiny_module.pt');
   const report = await mod.promise;
-  assert.ok(mod.notes.some((n) => /stripped the "module\." prefix from 74 keys/.test(n)), mod.notes.join(' | '));
+  assert.ok(
+    mod.notes.some((n) => /stripped the "module\." prefix from 74 keys/.test(n)),
+    mod.notes.join(' | '),
+  );
   assert.deepEqual(report.dropped.sort(), [
     'text.transformer.embeddings.position_ids',
     'text.transformer.pooler.dense.bias',
@@ -150,14 +155,19 @@ test('NaN/Inf weights are refused unless --allow-nonfinite; values beyond float1
   await refusedCleanly('tiny_beyond_f16.pt', /"visual\.head\.proj\.weight" holds 100000 .*beyond float16's range.*--dtype f32/, { dtype: 'f16' });
   const allowed = run('tiny_nan.pt', { allowNonfinite: true });
   const report = await allowed.promise;
-  assert.ok(allowed.notes.some((n) => /copied 1 non-finite value .*patch_embed/.test(n)), allowed.notes.join(' | '));
+  assert.ok(
+    allowed.notes.some((n) => /copied 1 non-finite value .*patch_embed/.test(n)),
+    allowed.notes.join(' | '),
+  );
   const st = await SafetensorsFile.open(report.outFile);
   assert.ok(Number.isNaN((await st.readFloat32('visual.trunk.patch_embed.proj.weight'))[5]));
   await st.close();
 });
 
 test('a config whose sizes ask for an absurd tensor is refused before any allocation', async () => {
-  await refusedCleanly('tiny_huge_vocab.pt', /word_embeddings\.weight" would hold 32,000,000,000 values .*beyond the limit.*check the config's sizes/, { config: path.join(fx, 'huge_vocab_config.json') });
+  await refusedCleanly('tiny_huge_vocab.pt', /word_embeddings\.weight" would hold 32,000,000,000 values .*beyond the limit.*check the config's sizes/, {
+    config: path.join(fx, 'huge_vocab_config.json'),
+  });
 });
 
 test('the convert command: flags, JSON report, usage errors', async () => {
@@ -166,8 +176,18 @@ test('the convert command: flags, JSON report, usage errors', async () => {
   const log = console.log;
   console.log = (s: string) => lines.push(s);
   try {
-    const code = await command.run([path.join(fx, 'tiny.pt'), '--out', outDir, '--config', path.join(fx, 'open_clip_config.json'),
-      '--vocab', path.join(fx, 'vocab.txt'), '--dtype', 'f16', '--json']);
+    const code = await command.run([
+      path.join(fx, 'tiny.pt'),
+      '--out',
+      outDir,
+      '--config',
+      path.join(fx, 'open_clip_config.json'),
+      '--vocab',
+      path.join(fx, 'vocab.txt'),
+      '--dtype',
+      'f16',
+      '--json',
+    ]);
     assert.equal(code, 0);
   } finally {
     console.log = log;

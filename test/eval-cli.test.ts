@@ -43,7 +43,10 @@ before(async () => {
     for (let i = 0; i < PER_CLASS; i++) await fs.writeFile(path.join(folder, name, `img${i}.png`), png(c, i));
   }
   await fs.writeFile(path.join(folder, 'tumor', 'truncated.png'), png(1, 9).subarray(0, 60));
-  await fs.writeFile(path.join(tmp, 'labels.json'), JSON.stringify({ normal_tissue: 'normal tissue', tumor: ['tumor', 'metastatic tumor tissue'], lymphocytes: 'tumor infiltrating lymphocytes' }));
+  await fs.writeFile(
+    path.join(tmp, 'labels.json'),
+    JSON.stringify({ normal_tissue: 'normal tissue', tumor: ['tumor', 'metastatic tumor tissue'], lymphocytes: 'tumor infiltrating lymphocytes' }),
+  );
 });
 
 after(async () => {
@@ -54,7 +57,24 @@ const cache = () => path.join(tmp, 'cache');
 
 test('eval classify on an image folder: metrics, report folder, skipped file listed with exit 3', async () => {
   const out = path.join(tmp, 'report');
-  const r = await runCommand(evalCommand, ['classify', folder, '--labels-file', path.join(tmp, 'labels.json'), '--templates', 'pcam', '--top-k', '1,2', '--bootstrap', '200', '--cache', cache(), '--out', out, '--json', ...MODEL]);
+  const r = await runCommand(evalCommand, [
+    'classify',
+    folder,
+    '--labels-file',
+    path.join(tmp, 'labels.json'),
+    '--templates',
+    'pcam',
+    '--top-k',
+    '1,2',
+    '--bootstrap',
+    '200',
+    '--cache',
+    cache(),
+    '--out',
+    out,
+    '--json',
+    ...MODEL,
+  ]);
   assert.equal(r.code, 3, r.err);
   assert.match(r.err, /skipped tumor\/truncated\.png: /);
   const json = JSON.parse(r.out);
@@ -63,14 +83,25 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
   assert.deepEqual(Object.keys(json.top_k_accuracy), ['1', '2']);
   assert.deepEqual(Object.keys(json.per_class), CLASSES);
   for (const c of CLASSES) assert.equal(json.per_class[c].support, PER_CLASS);
-  assert.deepEqual(json.skipped.map((s: { path: string }) => s.path), ['tumor/truncated.png']);
+  assert.deepEqual(
+    json.skipped.map((s: { path: string }) => s.path),
+    ['tumor/truncated.png'],
+  );
   assert.equal(json.model.demo, true);
   assert.match(json.model.fingerprint, /^sha256:[0-9a-f]{32}$/);
   assert.deepEqual(json.templates, { source: 'pcam', templates: ['this is an image of {}', '{} presented in image'] });
-  assert.deepEqual(json.prompts.tumor, ['this is an image of tumor', 'tumor presented in image', 'this is an image of metastatic tumor tissue', 'metastatic tumor tissue presented in image']);
+  assert.deepEqual(json.prompts.tumor, [
+    'this is an image of tumor',
+    'tumor presented in image',
+    'this is an image of metastatic tumor tissue',
+    'metastatic tumor tissue presented in image',
+  ]);
   assert.equal(json.preprocessing.crop, 'center 224x224');
   assert.ok(json.ci95.accuracy[0] <= json.accuracy && json.accuracy <= json.ci95.accuracy[1]);
-  assert.equal(json.confusion_matrix.counts.flat().reduce((a: number, b: number) => a + b, 0), json.n);
+  assert.equal(
+    json.confusion_matrix.counts.flat().reduce((a: number, b: number) => a + b, 0),
+    json.n,
+  );
 
   assert.deepEqual((await fs.readdir(out)).sort(), ['calibration.png', 'confusion.png', 'metrics.json', 'predictions.csv', 'report.md']);
   assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')), json, 'metrics.json is the --json object');
@@ -78,7 +109,15 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
   assert.equal(csv[0], `image,label,predicted,${CLASSES.map((c) => `p:${c}`).join(',')},model`);
   assert.equal(csv.length, 1 + json.n);
   const row = csv[1].split(',');
-  assert.ok(Math.abs(row.slice(3, 6).map(Number).reduce((a, b) => a + b, 0) - 1) < 1e-9, 'probabilities sum to 1');
+  assert.ok(
+    Math.abs(
+      row
+        .slice(3, 6)
+        .map(Number)
+        .reduce((a, b) => a + b, 0) - 1,
+    ) < 1e-9,
+    'probabilities sum to 1',
+  );
   for (const name of ['confusion.png', 'calibration.png']) {
     const img = PNG.sync.read(readFileSync(path.join(out, name)));
     assert.ok(img.width > 300 && img.height > 300, `${name} is ${img.width}x${img.height}`);
@@ -89,13 +128,31 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
 });
 
 test('eval probabilities equal classify on the same images and prompts (1e-5)', async () => {
-  const r = await runCommand(evalCommand, ['classify', folder, '--classes-from-folders', '--bootstrap', '0', '--cache', cache(), '--out', path.join(tmp, 'report-folders'), '--quiet', ...MODEL]);
+  const r = await runCommand(evalCommand, [
+    'classify',
+    folder,
+    '--classes-from-folders',
+    '--bootstrap',
+    '0',
+    '--cache',
+    cache(),
+    '--out',
+    path.join(tmp, 'report-folders'),
+    '--quiet',
+    ...MODEL,
+  ]);
   assert.equal(r.code, 3, r.err);
-  const [header, ...rows] = readFileSync(path.join(tmp, 'report-folders', 'predictions.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const [header, ...rows] = readFileSync(path.join(tmp, 'report-folders', 'predictions.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
   try {
     const labels = CLASSES.map((c) => c.replace(/_/g, ' ')); // --classes-from-folders reads '_' as ' '
-    const scores = await clip.classify(rows.map((r) => path.join(folder, r[0])), labels);
+    const scores = await clip.classify(
+      rows.map((r) => path.join(folder, r[0])),
+      labels,
+    );
     let worst = 0;
     scores.forEach((s, i) =>
       CLASSES.forEach((c, k) => {
@@ -143,7 +200,17 @@ test('a killed run resumes: committed batches are not embedded again', async () 
 test('eval classify on a CSV (image,label), paths relative to the CSV', async () => {
   const lines = ['image,label', ...CLASSES.flatMap((c) => [0, 1].map((i) => `data/${c}/img${i}.png,${c}`))];
   await fs.writeFile(path.join(tmp, 'split.csv'), lines.join('\n') + '\n');
-  const r = await runCommand(evalCommand, ['classify', path.join(tmp, 'split.csv'), '--labels-file', path.join(tmp, 'labels.json'), '--bootstrap', '0', '--cache', path.join(tmp, 'cache-csv'), ...MODEL]);
+  const r = await runCommand(evalCommand, [
+    'classify',
+    path.join(tmp, 'split.csv'),
+    '--labels-file',
+    path.join(tmp, 'labels.json'),
+    '--bootstrap',
+    '0',
+    '--cache',
+    path.join(tmp, 'cache-csv'),
+    ...MODEL,
+  ]);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^model: demo \(random weights: meaningless\)/);
   assert.match(r.out, /\nn: 6\n/);
@@ -160,7 +227,20 @@ test('eval retrieval on an image,caption CSV: Recall@K and median rank both ways
   ];
   await fs.writeFile(path.join(tmp, 'captions.csv'), ['image,caption', ...rows.map((r) => r.join(','))].join('\n'));
   const out = path.join(tmp, 'retrieval-report');
-  const r = await runCommand(evalCommand, ['retrieval', path.join(tmp, 'captions.csv'), '--cache', path.join(tmp, 'cache-ret'), '--out', out, '--json', '--bootstrap', '50', '--recall-at', '1,2,4', ...MODEL]);
+  const r = await runCommand(evalCommand, [
+    'retrieval',
+    path.join(tmp, 'captions.csv'),
+    '--cache',
+    path.join(tmp, 'cache-ret'),
+    '--out',
+    out,
+    '--json',
+    '--bootstrap',
+    '50',
+    '--recall-at',
+    '1,2,4',
+    ...MODEL,
+  ]);
   assert.equal(r.code, 0, r.err);
   const json = JSON.parse(r.out);
   assert.equal(json.n, 5);
@@ -175,14 +255,20 @@ test('eval retrieval on an image,caption CSV: Recall@K and median rank both ways
   const ranks = readFileSync(path.join(out, 'ranks.csv'), 'utf8').trim().split('\n');
   assert.equal(ranks[0], 'direction,query,rank,model');
   assert.equal(ranks.length, 1 + 4 + 5);
-  assert.ok(ranks.some((l) => /^text_to_image,"tumor cells, densely packed",[1-4],demo/.test(l)), 'quoted caption round-trips');
+  assert.ok(
+    ranks.some((l) => /^text_to_image,"tumor cells, densely packed",[1-4],demo/.test(l)),
+    'quoted caption round-trips',
+  );
 });
 
 test('bad inputs: one error line each, nothing written', async () => {
   const labels = path.join(tmp, 'labels.json');
   const out = path.join(tmp, 'never');
   const bad = async (args: string[], pattern: RegExp, code = 1) => {
-    const err = await evalCommand.run([...args, '--out', out, ...MODEL]).then(() => undefined, (e) => e);
+    const err = await evalCommand.run([...args, '--out', out, ...MODEL]).then(
+      () => undefined,
+      (e) => e,
+    );
     assert.ok(err, `expected an error for ${args.join(' ')}`);
     assert.match(err.message, pattern);
     assert.equal(err.exitCode, code, err.message);
@@ -227,7 +313,10 @@ test('images changed since they were cached are embedded again, and removed ones
   const json = JSON.parse(r.out);
   assert.equal(json.n, CLASSES.length * PER_CLASS - 1);
   assert.equal(json.cache.images_embedded, 1, 'only the changed image is embedded again');
-  const manifest = readFileSync(path.join(cacheDir, 'images', 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const manifest = readFileSync(path.join(cacheDir, 'images', 'manifest.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(manifest.length, CLASSES.length * PER_CLASS - 1, 'the removed image is forgotten');
   assert.ok(!manifest.some((m) => m.path === 'lymphocytes/img3.png'));
   const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });

@@ -68,8 +68,15 @@ test('a report and a cache inside the data folder are not read as classes or ima
     const index = await cliInProcess('index', data, '--out', path.join(tmp, 'inside.index'), '--json', ...MODEL.slice(0, 4));
     assert.equal(JSON.parse(index.out).count, 6, 'index leaves out our reports and caches too');
     const outputs = (JSON.parse(index.out).outputs as string[]).map((o) => path.relative(data, o)).sort();
-    assert.deepEqual(outputs.map((o) => o.split(path.sep)[0]), ['report', 'usercache', 'usercache']);
-    assert.deepEqual(outputs.slice(1).map((o) => path.basename(o)), ['images', 'texts'], "the default cache's two stores");
+    assert.deepEqual(
+      outputs.map((o) => o.split(path.sep)[0]),
+      ['report', 'usercache', 'usercache'],
+    );
+    assert.deepEqual(
+      outputs.slice(1).map((o) => path.basename(o)),
+      ['images', 'texts'],
+      "the default cache's two stores",
+    );
     const other = await dataset('inside-cache', ['normal', 'tumor', 'necrosis']);
     const withCache = ['eval', 'classify', other, '--classes-from-folders', '--cache', path.join(other, 'tumor', 'cache'), '--json', ...MODEL];
     for (const run of [1, 2]) assert.equal(JSON.parse((await cliInProcess(...withCache)).out).n, 6, `--cache inside a class folder, run ${run}`);
@@ -91,7 +98,18 @@ test('--out: a report folder holding other files, or a report of the other task,
 
   await fs.rm(path.join(out, 'notes.txt'));
   writeFileSync(path.join(tmp, 'owned.csv'), 'image,caption\nowned/normal/img0.png,normal\nowned/tumor/img0.png,tumor\n');
-  const retrieval = await cliInProcess('eval', 'retrieval', path.join(tmp, 'owned.csv'), '--recall-at', '1', '--cache', path.join(tmp, 'owned.cache2'), '--out', out, ...MODEL);
+  const retrieval = await cliInProcess(
+    'eval',
+    'retrieval',
+    path.join(tmp, 'owned.csv'),
+    '--recall-at',
+    '1',
+    '--cache',
+    path.join(tmp, 'owned.cache2'),
+    '--out',
+    out,
+    ...MODEL,
+  );
   refused(retrieval, 2, /--out .*owned\.report: holds a classification report, not a retrieval one; pass another --out/);
   assert.ok(existsSync(path.join(out, 'predictions.csv')), 'the classify report is kept');
 });
@@ -107,13 +125,29 @@ test('duplicate CSV rows, one image under two labels and two classes with the sa
   };
   const base = ['dup/normal/img0.png,normal', 'dup/tumor/img0.png,tumor'];
   const classify = (file: string, labelFile = labels) => cliInProcess('eval', 'classify', file, '--labels-file', labelFile, ...MODEL);
-  refused(await classify(csv('twice.csv', [...base, 'dup/normal/img0.png,normal'])), 1, /twice\.csv:4: the same row as line 2 \(dup\/normal\/img0\.png, normal\); remove the duplicate/);
-  refused(await classify(csv('both.csv', [...base, 'dup/normal/img0.png,tumor'])), 1, /both\.csv:4: dup\/normal\/img0\.png is labelled 'tumor' here and 'normal' on line 2; keep one label per image/);
+  refused(
+    await classify(csv('twice.csv', [...base, 'dup/normal/img0.png,normal'])),
+    1,
+    /twice\.csv:4: the same row as line 2 \(dup\/normal\/img0\.png, normal\); remove the duplicate/,
+  );
+  refused(
+    await classify(csv('both.csv', [...base, 'dup/normal/img0.png,tumor'])),
+    1,
+    /both\.csv:4: dup\/normal\/img0\.png is labelled 'tumor' here and 'normal' on line 2; keep one label per image/,
+  );
   writeFileSync(path.join(tmp, 'same.json'), JSON.stringify({ normal: 'tissue', tumor: ['tumor', 'tissue'] }));
-  refused(await classify(csv('ok.csv', base), path.join(tmp, 'same.json')), 1, /classes 'normal' and 'tumor' share the description "tissue".*give each class its own/);
+  refused(
+    await classify(csv('ok.csv', base), path.join(tmp, 'same.json')),
+    1,
+    /classes 'normal' and 'tumor' share the description "tissue".*give each class its own/,
+  );
 
   const folders = await dataset('dup-folders', ['squamous_cell', 'squamous cell']);
-  refused(await cliInProcess('eval', 'classify', folders, '--classes-from-folders', ...MODEL), 1, /classes 'squamous cell' and 'squamous_cell' share the description "squamous cell"/);
+  refused(
+    await cliInProcess('eval', 'classify', folders, '--classes-from-folders', ...MODEL),
+    1,
+    /classes 'squamous cell' and 'squamous_cell' share the description "squamous cell"/,
+  );
 
   writeFileSync(path.join(tmp, 'captions.csv'), 'image,caption\ndup/normal/img0.png,normal\ndup/tumor/img0.png,tumor\ndup/normal/img0.png,normal\n');
   refused(await cliInProcess('eval', 'retrieval', path.join(tmp, 'captions.csv'), '--recall-at', '1', ...MODEL), 1, /captions\.csv:4: the same row as line 2/);
@@ -124,10 +158,21 @@ test("classes named like predictions.csv's own columns get their own prefixed co
   const out = path.join(tmp, 'columns.report');
   const r = await cliInProcess('eval', 'classify', data, '--classes-from-folders', '--cache', path.join(tmp, 'columns.cache'), '--out', out, ...MODEL);
   assert.equal(r.code, 0, r.errors.join('\n'));
-  const [header, first] = readFileSync(path.join(out, 'predictions.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const [header, first] = readFileSync(path.join(out, 'predictions.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   assert.deepEqual(header, ['image', 'label', 'predicted', 'p:image', 'p:label', 'p:model', 'model']);
   assert.match(first[0], /\.png$/, 'the image column holds the image');
-  assert.ok(Math.abs(first.slice(3, 6).map(Number).reduce((a, b) => a + b, 0) - 1) < 1e-6, 'the p: columns are the probabilities');
+  assert.ok(
+    Math.abs(
+      first
+        .slice(3, 6)
+        .map(Number)
+        .reduce((a, b) => a + b, 0) - 1,
+    ) < 1e-6,
+    'the p: columns are the probabilities',
+  );
 });
 
 test('paths that cannot be used: one line naming the path the user gave and the fix', async () => {
@@ -149,28 +194,48 @@ test('paths that cannot be used: one line naming the path the user gave and the 
   }
   writeFileSync(path.join(tmp, 'missing.csv'), 'image,label\npaths/normal/img0.png,normal\npaths/tumor/gone.png,tumor\n');
   writeFileSync(path.join(tmp, 'paths.json'), JSON.stringify({ normal: 'normal', tumor: 'tumor' }));
-  refused(await cliInProcess('eval', 'classify', path.join(tmp, 'missing.csv'), '--labels-file', path.join(tmp, 'paths.json'), ...MODEL), 1, /missing\.csv:3: no image at paths\/tumor\/gone\.png \(1 of 2 rows name a missing file\); fix the path \(relative to the CSV's folder\)/);
+  refused(
+    await cliInProcess('eval', 'classify', path.join(tmp, 'missing.csv'), '--labels-file', path.join(tmp, 'paths.json'), ...MODEL),
+    1,
+    /missing\.csv:3: no image at paths\/tumor\/gone\.png \(1 of 2 rows name a missing file\); fix the path \(relative to the CSV's folder\)/,
+  );
 
   refused(await cliInProcess('index', data, '--out', file, ...MODEL.slice(0, 4)), 2, /--out .*a-file: is a file; pass a folder for the index/);
-  refused(await cliInProcess('index', data, '--out', path.join(file, 'idx'), ...MODEL.slice(0, 4)), 2, /--out .*a-file\/idx: cannot create .*a-file is a file.*pass another --out/);
+  refused(
+    await cliInProcess('index', data, '--out', path.join(file, 'idx'), ...MODEL.slice(0, 4)),
+    2,
+    /--out .*a-file\/idx: cannot create .*a-file is a file.*pass another --out/,
+  );
 });
 
 test('--recall-at beyond the number of candidates is refused, naming the count', async () => {
   await dataset('recall', ['normal', 'tumor', 'necrosis']);
   writeFileSync(path.join(tmp, 'recall.csv'), 'image,caption\nrecall/normal/img0.png,normal\nrecall/tumor/img0.png,tumor\nrecall/necrosis/img0.png,necrosis\n');
-  const run = (...extra: string[]) => cliInProcess('eval', 'retrieval', path.join(tmp, 'recall.csv'), '--cache', path.join(tmp, 'recall.cache'), ...extra, ...MODEL);
-  refused(await run('--recall-at', '1,1000000000'), 2, /--recall-at 1000000000: more than the 3 candidates \(3 images, 3 distinct captions\); pass K of at most 3/);
+  const run = (...extra: string[]) =>
+    cliInProcess('eval', 'retrieval', path.join(tmp, 'recall.csv'), '--cache', path.join(tmp, 'recall.cache'), ...extra, ...MODEL);
+  refused(
+    await run('--recall-at', '1,1000000000'),
+    2,
+    /--recall-at 1000000000: more than the 3 candidates \(3 images, 3 distinct captions\); pass K of at most 3/,
+  );
   const json = JSON.parse((await run('--json')).out); // the default 1,5,10: those beyond the set are left out
-  assert.deepEqual(Object.keys(json.image_to_text).filter((k) => k.startsWith('recall@')), ['recall@1']);
+  assert.deepEqual(
+    Object.keys(json.image_to_text).filter((k) => k.startsWith('recall@')),
+    ['recall@1'],
+  );
 });
 
-test("a damaged cache says to delete it (it is only a cache), and that works", async () => {
+test('a damaged cache says to delete it (it is only a cache), and that works', async () => {
   const data = await dataset('damaged-cache', ['normal', 'tumor']);
   const cache = path.join(tmp, 'damaged.cache');
   const args = ['eval', 'classify', data, '--classes-from-folders', '--cache', cache, ...MODEL];
   assert.equal((await cliInProcess(...args)).code, 0);
   writeFileSync(path.join(cache, 'images', 'index.json'), '{"format": "biomedcl');
-  refused(await cliInProcess(...args), 1, /the evaluation cache .*damaged\.cache is damaged \(.*index\.json: not valid JSON \(damaged\)\); delete .*damaged\.cache .* or pass another --cache/);
+  refused(
+    await cliInProcess(...args),
+    1,
+    /the evaluation cache .*damaged\.cache is damaged \(.*index\.json: not valid JSON \(damaged\)\); delete .*damaged\.cache .* or pass another --cache/,
+  );
   await fs.rm(cache, { recursive: true });
   assert.equal((await cliInProcess(...args)).code, 0);
 });

@@ -101,7 +101,11 @@ test('classification metrics equal scikit-learn (ties, a never-predicted class, 
     });
     // roc_auc_score itself where it is defined; where it raises, our macro is over the defined classes.
     if (typeof ref.sklearn_auroc_macro === 'number') close(m.auroc_macro, ref.sklearn_auroc_macro, `${name}: roc_auc_score ovr macro`);
-    else assert.ok(p.truth.every((t) => t === p.truth[0]), `${name}: sklearn raised ${ref.sklearn_auroc_macro}`);
+    else
+      assert.ok(
+        p.truth.every((t) => t === p.truth[0]),
+        `${name}: sklearn raised ${ref.sklearn_auroc_macro}`,
+      );
     for (const k of ['1', '2', '3']) {
       close(m.top_k_accuracy[k], ref.topk_stable[k], `${name}: top-${k} (stable ranks)`);
       if (!name.includes('ties') && ref.topk_sklearn[k] !== undefined) close(m.top_k_accuracy[k], ref.topk_sklearn[k], `${name}: top-${k} (sklearn)`);
@@ -166,7 +170,9 @@ test('retrieval ranks, Recall@K and median rank equal a NumPy ranking (several p
   assert.deepEqual(Array.from(ranks), ref.ranks);
   for (const k of ks) assert.equal(recallAtK(ranks, k), ref.recall[String(k)], `R@${k}`);
   assert.equal(medianRank(ranks), ref.median_rank);
-  console.log(`retrieval: 40 queries x 60 candidates, ranks equal NumPy's; R@1/5/10 ${ks.map((k) => recallAtK(ranks, k).toFixed(3)).join('/')}, median rank ${medianRank(ranks)}`);
+  console.log(
+    `retrieval: 40 queries x 60 candidates, ranks equal NumPy's; R@1/5/10 ${ks.map((k) => recallAtK(ranks, k).toFixed(3)).join('/')}, median rank ${medianRank(ranks)}`,
+  );
 });
 
 function rowsOfDim(flat: Float32Array, dim: number): number[][] {
@@ -196,5 +202,8 @@ test('classes perfectly separable in a fixed embedding give accuracy, balanced a
   assert.equal(m.balanced_accuracy, 1);
   assert.equal(m.macro_f1, 1);
   assert.equal(m.auroc_macro, 1);
-  assert.deepEqual(m.confusion, [0, 1, 2, 3].map((t) => [0, 1, 2, 3].map((p) => (p === t ? n / classes : 0))));
+  assert.deepEqual(
+    m.confusion,
+    [0, 1, 2, 3].map((t) => [0, 1, 2, 3].map((p) => (p === t ? n / classes : 0))),
+  );
 });

@@ -32,7 +32,11 @@ test('explain --json: exactly the contract fields per pair, the library maps, a 
   const out = json('explain', IMAGE, '--text', TEXT, '--text', 'normal tissue', '--method', 'relevance');
   assert.equal(out.length, 2, 'one object per image-text pair');
   const [first] = out;
-  assert.deepEqual(Object.keys(first).sort(), ['grid', 'image', 'image_map', 'logit', 'method', 'model', 'text', 'text_map', 'tokens'].sort(), 'contract fields (+ the demo label)');
+  assert.deepEqual(
+    Object.keys(first).sort(),
+    ['grid', 'image', 'image_map', 'logit', 'method', 'model', 'text', 'text_map', 'tokens'].sort(),
+    'contract fields (+ the demo label)',
+  );
   assert.deepEqual(first.grid, [14, 14]);
   assert.equal(first.image_map.length, 196);
   assert.equal(first.tokens[0], '[CLS]');
@@ -45,7 +49,10 @@ test('explain --json: exactly the contract fields per pair, the library maps, a 
   assert.ok(diff <= 1e-6, `CLI vs library image map: ${diff}`);
   const gradcam = json('explain', IMAGE, '--text', TEXT, '--method', 'gradcam')[0];
   assert.equal(gradcam.text_map, null);
-  assert.ok(gradcam.image_map.every((v: number) => v >= 0), 'Grad-CAM is a ReLU');
+  assert.ok(
+    gradcam.image_map.every((v: number) => v >= 0),
+    'Grad-CAM is a ReLU',
+  );
 });
 
 test('explain --out writes a PNG: the crop the model saw, the map over it, a legend', async () => {
@@ -72,18 +79,30 @@ test('explain --out writes a PNG: the crop the model saw, the map over it, a leg
 
 test('ablate, lens and sanity print their tables as JSON', () => {
   const ablation = json('ablate', IMAGE, '--text', TEXT);
-  assert.deepEqual(ablation.tables.map((t: { tower: string; mode: string }) => `${t.tower}.${t.mode}`), ['image.zero', 'image.mean', 'text.zero', 'text.mean']);
+  assert.deepEqual(
+    ablation.tables.map((t: { tower: string; mode: string }) => `${t.tower}.${t.mode}`),
+    ['image.zero', 'image.mean', 'text.zero', 'text.mean'],
+  );
   for (const t of ablation.tables) assert.deepEqual([t.delta.length, t.delta[0].length], [2, 2], 'layers × heads of the demo');
   const lens = json('lens', IMAGE, '--labels', 'adenocarcinoma,normal tissue');
   assert.equal(lens.layers.length, 2);
   assert.ok(Math.abs(lens.layers[1].probability.reduce((a: number, b: number) => a + b) - 1) < 1e-6);
   const sanity = json('sanity', IMAGE, '--labels', 'adenocarcinoma,normal tissue', '--target', 'adenocarcinoma', '--method', 'gradcam', '--step', '24');
-  assert.deepEqual(sanity.randomization.map((r: { step: string }) => r.step), ['visual.head.proj + visual.trunk.norm', 'visual.trunk.blocks.1', 'visual.trunk.blocks.0', 'visual.trunk.patch_embed + cls_token + pos_embed']);
+  assert.deepEqual(
+    sanity.randomization.map((r: { step: string }) => r.step),
+    ['visual.head.proj + visual.trunk.norm', 'visual.trunk.blocks.1', 'visual.trunk.blocks.0', 'visual.trunk.patch_embed + cls_token + pos_embed'],
+  );
   assert.equal(sanity.deletion.metric, 'probability');
   assert.equal(sanity.deletion.curve.length, 10, '0, 24, ..., 192 and 196 patches removed');
-  assert.deepEqual(sanity.prompt.map((p: { kind: string }) => p.kind), ['unrelated', 'shuffled']);
+  assert.deepEqual(
+    sanity.prompt.map((p: { kind: string }) => p.kind),
+    ['unrelated', 'shuffled'],
+  );
   const rollout = json('sanity', IMAGE, '--text', TEXT, '--method', 'rollout', '--checks', 'prompt');
-  assert.ok(rollout.prompt.every((p: { spearman: number }) => p.spearman === 1), 'rollout never sees the text');
+  assert.ok(
+    rollout.prompt.every((p: { spearman: number }) => p.spearman === 1),
+    'rollout never sees the text',
+  );
 });
 
 test('bad input: one error line, a non-zero exit, no picture', () => {
@@ -94,14 +113,26 @@ test('bad input: one error line, a non-zero exit, no picture', () => {
     [['explain', IMAGE, '--text', TEXT, '--method', 'attention', '--layer', '7'], 2, /--layer 7: must be an integer from 0 to 1/],
     [['explain', IMAGE, '--text', TEXT, '--method', 'rollout', '--head', '0'], 2, /--head applies only to --method attention; --method rollout ignores it/],
     [['explain', IMAGE, '--text', TEXT, '--layer', '1'], 2, /--layer applies only to --method attention or gradcam; --method relevance ignores it/],
-    [['sanity', IMAGE, '--text', TEXT, '--method', 'legrad', '--discard-ratio', '0.5'], 2, /--discard-ratio applies only to --method rollout; --method legrad ignores it/],
+    [
+      ['sanity', IMAGE, '--text', TEXT, '--method', 'legrad', '--discard-ratio', '0.5'],
+      2,
+      /--discard-ratio applies only to --method rollout; --method legrad ignores it/,
+    ],
     [['explain', IMAGE, '--text', TEXT, '--top', '1000000000'], 2, /--top 1000000000: expected an integer from 1 to 196 \(the model's 196 patches\)/],
     [['explain', IMAGE, '--text', TEXT, '--out', path.join(dir, 'map.jpg')], 2, /expected a \.png/],
     [['explain', IMAGE, '--labels', 'a,b', '--target', 'c'], 2, /--target 'c' is not one of --labels/],
     [['explain', IMAGE], 2, /no text given/],
     [['sanity', IMAGE, '--text', TEXT], 2, /missing --method/],
-    [['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'deletion', '--step', '196'], 2, /--step 196: expected an integer from 1 to 24 \(a curve over 196 patches needs at least 10 points .*; 196 leaves 2\)/],
-    [['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'deletion', '--step', '25'], 2, /--step 25: expected an integer from 1 to 24 .*; 25 leaves 9\)/],
+    [
+      ['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'deletion', '--step', '196'],
+      2,
+      /--step 196: expected an integer from 1 to 24 \(a curve over 196 patches needs at least 10 points .*; 196 leaves 2\)/,
+    ],
+    [
+      ['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'deletion', '--step', '25'],
+      2,
+      /--step 25: expected an integer from 1 to 24 .*; 25 leaves 9\)/,
+    ],
     [['sanity', IMAGE, '--text', TEXT, '--method', 'gradcam', '--checks', 'prompt', '--step', '4'], 2, /--step applies only to the deletion check/],
     [['ablate', IMAGE, IMAGE, '--text', TEXT], 2, /exactly one image/],
   ];

@@ -24,7 +24,26 @@ const TINY = path.join(FIXTURES, 'tiny');
 let plain: Map<string, HostTensor>;
 let varied: Map<string, HostTensor>;
 /** Non-default options on both sides: another layer, one head, later start layers, max fusion with discard, mean pooling. */
-const VARIED_ARGS = ['--image', '1', '--text', '2', '--layer', '0', '--head', '1', '--start-layer', '1', '--legrad-start-layer', '0', '--head-fusion', 'max', '--discard-ratio', '0.5', '--pool', 'mean'];
+const VARIED_ARGS = [
+  '--image',
+  '1',
+  '--text',
+  '2',
+  '--layer',
+  '0',
+  '--head',
+  '1',
+  '--start-layer',
+  '1',
+  '--legrad-start-layer',
+  '0',
+  '--head-fusion',
+  'max',
+  '--discard-ratio',
+  '0.5',
+  '--pool',
+  'mean',
+];
 const VARIED_OPTS: ExplainOptions = { layer: 0, head: 1, headFusion: 'max', discardRatio: 0.5, pool: 'mean' };
 
 before(async () => {
@@ -57,7 +76,14 @@ for (const backend of ['cpu', 'wasm']) {
     const text = tf.tidy(() => model.encodeText(pair.ids));
     const lens = await logitLens(model, pair.pixels, text);
     text.dispose();
-    checks.push(checkLogits('lens.cosine (x100)', lens.map((r) => r.cosine[0]), plain.get('lens.cosine'), 100));
+    checks.push(
+      checkLogits(
+        'lens.cosine (x100)',
+        lens.map((r) => r.cosine[0]),
+        plain.get('lens.cosine'),
+        100,
+      ),
+    );
     for (const tower of ['image', 'text'] as const) {
       for (const mode of ['zero', 'mean'] as const) {
         const table = await ablateHeads(model, pair, tower, mode);
@@ -101,9 +127,18 @@ test('patching per head: a head context of the last block matters only at [CLS];
   const r = await patchActivations(model, pair, corrupt, { point: 'visual.trunk.blocks.{layer}.attn.context', layers: [last], perHead: true });
   const [row] = r.recovered as number[][][];
   assert.equal(row.length, 17, 'every token position');
-  assert.ok(row[0].some((v) => Math.abs(v) > 1e-3), `[CLS] heads: ${row[0]}`);
-  assert.ok(row.slice(1).every((heads) => heads.every((v) => v === 0)), 'other positions never reach the [CLS] output');
-  await assert.rejects(patchActivations(model, pair, corrupt, { point: 'visual.trunk.blocks.{layer}.attn.contxt' }), /matches no hook point; closest: visual\.trunk\.blocks\.0\.attn\.context/);
+  assert.ok(
+    row[0].some((v) => Math.abs(v) > 1e-3),
+    `[CLS] heads: ${row[0]}`,
+  );
+  assert.ok(
+    row.slice(1).every((heads) => heads.every((v) => v === 0)),
+    'other positions never reach the [CLS] output',
+  );
+  await assert.rejects(
+    patchActivations(model, pair, corrupt, { point: 'visual.trunk.blocks.{layer}.attn.contxt' }),
+    /matches no hook point; closest: visual\.trunk\.blocks\.0\.attn\.context/,
+  );
   tf.dispose([pair.pixels, pair.ids, corrupt.pixels, corrupt.ids]);
   model.dispose();
 });

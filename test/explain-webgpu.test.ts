@@ -26,7 +26,7 @@ async function maps(backend: string): Promise<Map<Method, Float32Array>> {
   }
 }
 
-test('every explanation method runs on webgpu and gives cpu\'s map', { skip }, async () => {
+test("every explanation method runs on webgpu and gives cpu's map", { skip }, async () => {
   const cpu = await maps('cpu');
   const gpu = await maps('webgpu');
   for (const method of METHODS) {
@@ -39,7 +39,7 @@ test('every explanation method runs on webgpu and gives cpu\'s map', { skip }, a
   }
 });
 
-test('the viewer\'s data (lens probabilities, legrad) is collected on webgpu', { skip }, async () => {
+test("the viewer's data (lens probabilities, legrad) is collected on webgpu", { skip }, async () => {
   const clip = await BiomedCLIP.load('demo', { backend: 'webgpu' });
   try {
     const view = await collectView(clip, { images: [IMAGE], texts: [], labels: ['tumor', 'normal tissue'], methods: ['legrad'] });

@@ -67,7 +67,11 @@ test('on the golden inputs, the exported reference equals our PyTorch reference 
   assert.equal(r.code, 0, r.stderr);
   const [ours, golden] = [await SafetensorsFile.open(out), await SafetensorsFile.open(GOLDEN)];
   const exported = [...ours.tensors.keys()];
-  assert.deepEqual(exported, [...golden.tensors.keys()].filter((n) => ours.tensors.has(n)), 'a subset of the golden hooks, in the same order');
+  assert.deepEqual(
+    exported,
+    [...golden.tensors.keys()].filter((n) => ours.tensors.has(n)),
+    'a subset of the golden hooks, in the same order',
+  );
   assert.ok(!exported.some((n) => /\.(scores|context|resid_mid)$/.test(n)));
   // The script keeps its own hook list (it must run where only open_clip is, and it names the upstream
   // module behind each hook); this holds that list to the model's: every point the TS modules declare
@@ -82,8 +86,13 @@ test('on the golden inputs, the exported reference equals our PyTorch reference 
   const names = exported.filter((n) => !n.startsWith('inputs.'));
   const { rows } = await compareTraces(traceOfFile(ours), traceOfFile(golden), { kinds, names });
   const worst = rows.reduce((a, b) => (b.maxAbs / b.atol > a.maxAbs / a.atol ? b : a));
-  console.log(`export_reference vs golden, ${rows.length} tensors: worst ${worst.name} max|diff| ${worst.maxAbs.toExponential(2)} (atol ${worst.atol.toExponential(0)})`);
-  assert.deepEqual(rows.filter((x) => !x.pass).map((x) => x.name), []);
+  console.log(
+    `export_reference vs golden, ${rows.length} tensors: worst ${worst.name} max|diff| ${worst.maxAbs.toExponential(2)} (atol ${worst.atol.toExponential(0)})`,
+  );
+  assert.deepEqual(
+    rows.filter((x) => !x.pass).map((x) => x.name),
+    [],
+  );
   assert.equal(ours.metadata.open_clip, '0.0-standin', 'the versions used are recorded in the file');
   await ours.close();
   await golden.close();
@@ -91,7 +100,10 @@ test('on the golden inputs, the exported reference equals our PyTorch reference 
 });
 
 test('images and texts go through the preprocess and tokenizer open_clip returns; biomedclip parity passes on the file', async () => {
-  const images = readdirSync(IMAGES).filter((f) => /\.(jpe?g|png)$/i.test(f)).slice(0, 2).map((f) => path.join(IMAGES, f));
+  const images = readdirSync(IMAGES)
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .slice(0, 2)
+    .map((f) => path.join(IMAGES, f));
   const out = path.join(dir, 'from-files.safetensors');
   const r = exportReference([...images.flatMap((i) => ['--image', i]), '--text', 'squamous cell carcinoma', '--text', 'normal lung', '--trim', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
@@ -111,15 +123,21 @@ test('--capture keeps only the matching hooks (and every outputs.* tensor)', asy
   assert.equal(r.code, 0, r.stderr);
   const { names } = await readAll(out);
   assert.deepEqual(names, [
-    'inputs.input_ids', 'outputs.text_features', 'outputs.logit_scale',
-    'text.transformer.encoder.layer.0.attention.self.probs', 'text.transformer.encoder.layer.1.attention.self.probs',
+    'inputs.input_ids',
+    'outputs.text_features',
+    'outputs.logit_scale',
+    'text.transformer.encoder.layer.0.attention.self.probs',
+    'text.transformer.encoder.layer.1.attention.self.probs',
   ]);
   assert.equal(parity(out).code, 0);
 });
 
 test('an upstream that never exposes the softmax is refused in one line, and no file is left', () => {
   const out = path.join(dir, 'fused.safetensors');
-  const image = path.join(IMAGES, readdirSync(IMAGES).find((f) => /\.jpe?g$/i.test(f))!);
+  const image = path.join(
+    IMAGES,
+    readdirSync(IMAGES).find((f) => /\.jpe?g$/i.test(f))!,
+  );
   const r = exportReference(['--image', image, '--text', 'tumor', '--out', out], { STANDIN_FUSED_ONLY: '1' });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^export_reference: error: 2 hooks never fired \(first: visual\.trunk\.blocks\.0\.attn\.probs\).*please report/);
@@ -131,7 +149,12 @@ test('bad inputs: one error line naming the file, exit 1, no file written', asyn
   const garbage = path.join(dir, 'garbage.bin');
   writeFileSync(garbage, 'not a safetensors file, not an image');
   const truncated = path.join(dir, 'truncated.jpg');
-  const jpeg = readFileSync(path.join(IMAGES, readdirSync(IMAGES).find((f) => /\.jpe?g$/i.test(f))!));
+  const jpeg = readFileSync(
+    path.join(
+      IMAGES,
+      readdirSync(IMAGES).find((f) => /\.jpe?g$/i.test(f))!,
+    ),
+  );
   writeFileSync(truncated, jpeg.subarray(0, 3000));
   const cases: Array<[string[], RegExp]> = [
     [['--inputs', path.join(TINY, 'model.safetensors')], /has neither pixel_values nor input_ids/],

@@ -33,10 +33,22 @@ const CASES: Record<string, () => [tf.Tensor[], (...x: tf.Tensor[]) => tf.Tensor
   // Rank 2 takes another path on wasm (flags turned into transposes: XNNPACK multiplies only plain x·y).
   'BatchMatMul a·b rank 2': () => [[r([4, 5], 30), r([5, 6], 31)], (a, b) => tf.matMul(a, b)],
   'BatchMatMul a·bᵀ rank 2': () => [[r([4, 5], 32), r([6, 5], 33)], (a, b) => tf.matMul(a, b, false, true)],
-  'Pack and Unpack (one piece unused)': () => [[r([3, 4, 5], 34)], (a) => { const [p, , q] = tf.unstack(a, 1).slice(0, 3); return tf.stack([p, tf.mul(q, 2)], 2); }],
+  'Pack and Unpack (one piece unused)': () => [
+    [r([3, 4, 5], 34)],
+    (a) => {
+      const [p, , q] = tf.unstack(a, 1).slice(0, 3);
+      return tf.stack([p, tf.mul(q, 2)], 2);
+    },
+  ],
   Reshape: () => [[r([2, 3, 4], 19)], (a) => tf.reshape(a, [6, 4])],
   Transpose: () => [[r([2, 3, 4, 5], 20)], (a) => tf.transpose(a, [0, 2, 1, 3])],
-  'SplitV (one piece unused)': () => [[r([2, 3, 6], 21)], (a) => { const [p, , q] = tf.split(a, 3, 2); return tf.add(p, tf.mul(q, 2)); }],
+  'SplitV (one piece unused)': () => [
+    [r([2, 3, 6], 21)],
+    (a) => {
+      const [p, , q] = tf.split(a, 3, 2);
+      return tf.add(p, tf.mul(q, 2));
+    },
+  ],
   'Slice (size -1)': () => [[r([2, 5, 4], 22)], (a) => tf.slice(a, [0, 1, 0], [-1, 2, -1])],
   Softmax: () => [[r([2, 3, 7], 23)], (a) => tf.softmax(a)],
   'Sum (axis 1)': () => [[r([2, 3, 4], 24)], (a) => tf.sum(a, 1)],
@@ -64,7 +76,7 @@ async function gradientsOfAllCases(): Promise<Map<string, Float32Array[]>> {
   return out;
 }
 
-test('our gradient rules equal @tensorflow/tfjs\'s, kernel by kernel, on cpu and wasm', async () => {
+test("our gradient rules equal @tensorflow/tfjs's, kernel by kernel, on cpu and wasm", async () => {
   registerGradients();
   for (const g of GRADIENTS) assert.equal(tf.getGradient(g.kernelName), g, `${g.kernelName} is ours`);
   const ours = await gradientsOfAllCases();

@@ -57,10 +57,7 @@ import type { ArrayDiff as DiffStats } from '../src/parity/compare.js';
 
 /** Prints what a parity check saw, so CI logs show the margin and not just pass/fail. */
 export function reportDiff(label: string, stats: DiffStats, tolerance: number): void {
-  console.log(
-    `${label}: max|diff| ${stats.maxAbs.toExponential(2)} (tolerance ${tolerance.toExponential(0)}), ` +
-      `cosine ${stats.cosine.toFixed(8)}`,
-  );
+  console.log(`${label}: max|diff| ${stats.maxAbs.toExponential(2)} (tolerance ${tolerance.toExponential(0)}), ` + `cosine ${stats.cosine.toFixed(8)}`);
 }
 
 /** Runs a CLI command in this process, capturing what it prints on stdout and stderr. */

@@ -38,7 +38,11 @@ test('ablating a head changes the output; an identity edit does not; grads flow'
   console.log(`head ablation moved the image features by up to ${diff.toExponential(2)}`);
   assert.ok(diff > 1e-6);
   const captured = ablate.captured.get('visual.trunk.blocks.1.attn.probs')!;
-  assert.equal(tf.tidy(() => tf.sum(tf.slice(captured, [0, 0, 0, 0], [-1, 1, -1, -1])).dataSync()[0]), 0, 'capture sees the edited value');
+  assert.equal(
+    tf.tidy(() => tf.sum(tf.slice(captured, [0, 0, 0, 0], [-1, 1, -1, -1])).dataSync()[0]),
+    0,
+    'capture sees the edited value',
+  );
   ablate.dispose();
   // d(sum of features)/d(pixels) through every layer. tfjs-core ships no gradient functions; the full
   // @tensorflow/tfjs package registers them on import (documented in the README).
@@ -57,22 +61,34 @@ test('a pattern that matches no hook point is an error naming the closest names,
   const inputIds = tf.tensor2d([[2, 5, 3]], [1, 3], 'int32');
   const before = tf.memory().numTensors;
   const fails = (opts: Parameters<typeof forward>[2], inputs: Parameters<typeof forward>[1], message: RegExp) =>
-    assert.throws(() => forward(model, inputs, opts), (err: unknown) => {
-      assert.ok(err instanceof UserError && err.exitCode === 2, String(err));
-      assert.match(err.message, message);
-      console.log(err.message);
-      return true;
-    });
+    assert.throws(
+      () => forward(model, inputs, opts),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError && err.exitCode === 2, String(err));
+        assert.match(err.message, message);
+        console.log(err.message);
+        return true;
+      },
+    );
   // The typo an ablation study must never survive: 'block' for 'blocks'. Nothing is ablated silently.
   const zero = { fn: (x: tf.Tensor) => tf.zerosLike(x) };
-  fails({ edits: [{ pattern: 'visual.trunk.block.1.attn.probs', ...zero }] }, { pixelValues },
-    /edit pattern 'visual\.trunk\.block\.1\.attn\.probs' matches no hook point; closest: visual\.trunk\.blocks\.1\.attn\.probs/);
-  fails({ capture: ['text.transformer.encoder.layers.*'] }, { inputIds },
-    /capture pattern 'text\.transformer\.encoder\.layers\.\*' matches no hook point; closest: text\.transformer\.encoder\.layer\.\*/);
+  fails(
+    { edits: [{ pattern: 'visual.trunk.block.1.attn.probs', ...zero }] },
+    { pixelValues },
+    /edit pattern 'visual\.trunk\.block\.1\.attn\.probs' matches no hook point; closest: visual\.trunk\.blocks\.1\.attn\.probs/,
+  );
+  fails(
+    { capture: ['text.transformer.encoder.layers.*'] },
+    { inputIds },
+    /capture pattern 'text\.transformer\.encoder\.layers\.\*' matches no hook point; closest: text\.transformer\.encoder\.layer\.\*/,
+  );
   fails({ capture: ['text.*.probs'] }, { pixelValues }, /matches only hooks of the text tower, which does not run on these inputs; pass --text/);
   // The same patterns with both towers running, or spelled right, are fine.
   const ok = forward(model, { pixelValues, inputIds }, { capture: ['text.*.probs'] });
-  assert.deepEqual([...ok.hooks.captured.keys()], ['text.transformer.encoder.layer.0.attention.self.probs', 'text.transformer.encoder.layer.1.attention.self.probs']);
+  assert.deepEqual(
+    [...ok.hooks.captured.keys()],
+    ['text.transformer.encoder.layer.0.attention.self.probs', 'text.transformer.encoder.layer.1.attention.self.probs'],
+  );
   disposeResult(ok);
   assert.equal(tf.memory().numTensors, before, 'a refused pattern leaves no tensor behind');
   tf.dispose([pixelValues, inputIds]);

@@ -72,7 +72,10 @@ test('download → convert with the real converter reproduces the fixture weight
   assert.equal(result.modelDir, convertedModelDir(FAKE_CLIP_COMMIT, env));
   assert.ok(result.conversion !== null);
   assert.equal(result.conversion.sourceSha256, sha256(checkpoint));
-  assert.ok(result.conversion.dropped.some((k) => k.endsWith('position_ids')), 'the unused buffer is dropped');
+  assert.ok(
+    result.conversion.dropped.some((k) => k.endsWith('position_ids')),
+    'the unused buffer is dropped',
+  );
 
   const want = await SafetensorsFile.open(path.join(TINY, 'model.safetensors'));
   const got = await SafetensorsFile.open(path.join(result.modelDir, 'model.safetensors'));
@@ -118,36 +121,63 @@ test('`biomedclip download --json` reports files, commit and the model directory
   assert.equal(report.commit, FAKE_CLIP_COMMIT);
   assert.equal(report.converted, true);
   assert.equal(report.modelDir, path.join(tmp, 'hf3', 'biomedclip-ts', FAKE_CLIP_COMMIT));
-  assert.deepEqual(report.files.map((f) => [f.file, f.source]), [
-    ['open_clip_config.json', 'downloaded'],
-    ['vocab.txt', 'downloaded'],
-    ['open_clip_pytorch_model.bin', 'downloaded'],
-  ]);
+  assert.deepEqual(
+    report.files.map((f) => [f.file, f.source]),
+    [
+      ['open_clip_config.json', 'downloaded'],
+      ['vocab.txt', 'downloaded'],
+      ['open_clip_pytorch_model.bin', 'downloaded'],
+    ],
+  );
 });
 
-test('download --force whose conversion fails partway leaves the previous model directory loading as before', { skip: !hasTorch && 'no torch in /usr/bin/python3' }, async () => {
-  const env = { HF_HOME: path.join(tmp, 'hf4') };
-  const first = await downloadModel({ revision: 'main', endpoint: hub!.endpoint, env, progress: false });
-  const snapshot = async () => Object.fromEntries(await Promise.all((await readdir(first.modelDir)).sort().map(async (f) => [f, (await readFile(path.join(first.modelDir, f))).toString('base64')])));
-  const before = await snapshot();
-  // Another hub serves the same files with one byte of the checkpoint's tensor data flipped: its zip CRC fails
-  // while the new model file is being written.
-  const corrupt = Buffer.from(checkpoint);
-  corrupt[corrupt.length >> 1] ^= 0xff;
-  const broken = await FakeHub.start(fakeModelRepos({ config: await readFile(path.join(TINY, 'open_clip_config.json')), vocab: Buffer.from('[PAD]\n[UNK]\n[CLS]\n[SEP]\n'), checkpoint: corrupt }).repos);
-  try {
-    await assert.rejects(
-      downloadModel({ revision: 'main', endpoint: broken.endpoint, env: { HF_HOME: path.join(tmp, 'hf4-broken') }, outDir: first.modelDir, force: true, progress: false }),
-      /CRC-32/,
+test(
+  'download --force whose conversion fails partway leaves the previous model directory loading as before',
+  { skip: !hasTorch && 'no torch in /usr/bin/python3' },
+  async () => {
+    const env = { HF_HOME: path.join(tmp, 'hf4') };
+    const first = await downloadModel({ revision: 'main', endpoint: hub!.endpoint, env, progress: false });
+    const snapshot = async () =>
+      Object.fromEntries(
+        await Promise.all((await readdir(first.modelDir)).sort().map(async (f) => [f, (await readFile(path.join(first.modelDir, f))).toString('base64')])),
+      );
+    const before = await snapshot();
+    // Another hub serves the same files with one byte of the checkpoint's tensor data flipped: its zip CRC fails
+    // while the new model file is being written.
+    const corrupt = Buffer.from(checkpoint);
+    corrupt[corrupt.length >> 1] ^= 0xff;
+    const broken = await FakeHub.start(
+      fakeModelRepos({
+        config: await readFile(path.join(TINY, 'open_clip_config.json')),
+        vocab: Buffer.from('[PAD]\n[UNK]\n[CLS]\n[SEP]\n'),
+        checkpoint: corrupt,
+      }).repos,
     );
-  } finally {
-    await broken.close();
-  }
-  assert.deepEqual(await snapshot(), before);
-  const model = await loadModel(first.modelDir);
-  model.dispose();
-  assert.deepEqual((await readdir(path.dirname(first.modelDir))).filter((f) => f.startsWith('.')), [], 'no staging directory left');
-});
+    try {
+      await assert.rejects(
+        downloadModel({
+          revision: 'main',
+          endpoint: broken.endpoint,
+          env: { HF_HOME: path.join(tmp, 'hf4-broken') },
+          outDir: first.modelDir,
+          force: true,
+          progress: false,
+        }),
+        /CRC-32/,
+      );
+    } finally {
+      await broken.close();
+    }
+    assert.deepEqual(await snapshot(), before);
+    const model = await loadModel(first.modelDir);
+    model.dispose();
+    assert.deepEqual(
+      (await readdir(path.dirname(first.modelDir))).filter((f) => f.startsWith('.')),
+      [],
+      'no staging directory left',
+    );
+  },
+);
 
 test('bad flags are a usage error (exit code 2) naming --help', async () => {
   await assert.rejects(command.run(['--nope']), (e: Error & { exitCode?: number }) => {

@@ -11,7 +11,16 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { downloadModel, type ConvertOptions, type Converter, type DownloadModelOptions } from '../src/hub/download-model.js';
 import { BIOMEDCLIP_REPO } from '../src/hub/pins.js';
-import { FAKE_BERT_COMMIT, FAKE_CLIP_COMMIT, FakeHub, fakeModelRepos, gitBlobSha1, pseudoRandomBytes, sha256, type FakeModelFiles } from './support/fake-hub.js';
+import {
+  FAKE_BERT_COMMIT,
+  FAKE_CLIP_COMMIT,
+  FakeHub,
+  fakeModelRepos,
+  gitBlobSha1,
+  pseudoRandomBytes,
+  sha256,
+  type FakeModelFiles,
+} from './support/fake-hub.js';
 
 let home: string;
 let hub: FakeHub;
@@ -58,7 +67,10 @@ afterEach(async () => {
 test('downloads the three files through the 302 to the CDN, into the huggingface_hub cache layout', async () => {
   const result = await run();
   assert.equal(result.commit, FAKE_CLIP_COMMIT);
-  assert.deepEqual(result.files.map((f) => f.source), ['downloaded', 'downloaded', 'downloaded']);
+  assert.deepEqual(
+    result.files.map((f) => f.source),
+    ['downloaded', 'downloaded', 'downloaded'],
+  );
   const oid = sha256(files.checkpoint);
   // blobs are named by content id: sha256 for LFS, git blob sha1 for plain files
   assert.deepEqual(await readFile(path.join(clipRoot(), 'blobs', oid)), files.checkpoint);
@@ -96,7 +108,10 @@ test('a second run with a commit revision touches no network and does not conver
   const before = hub.log.length;
   const again = await run({ revision: FAKE_CLIP_COMMIT });
   assert.equal(hub.log.length, before, 'no request at all');
-  assert.deepEqual(again.files.map((f) => f.source), ['cached', 'cached', 'cached']);
+  assert.deepEqual(
+    again.files.map((f) => f.source),
+    ['cached', 'cached', 'cached'],
+  );
   assert.equal(again.conversion, null);
   assert.equal(calls.length, 1);
   await run({ revision: FAKE_CLIP_COMMIT, force: true });
@@ -108,7 +123,10 @@ test('a branch revision asks the hub again (HEAD only) but transfers nothing twi
   const gets = hub.requests({ method: 'GET' }).length;
   const again = await run();
   assert.equal(hub.requests({ method: 'GET' }).length, gets);
-  assert.deepEqual(again.files.map((f) => f.source), ['cached', 'cached', 'cached']);
+  assert.deepEqual(
+    again.files.map((f) => f.source),
+    ['cached', 'cached', 'cached'],
+  );
 });
 
 test('HF_TOKEN goes to the hub and never to the CDN host', async () => {
@@ -150,7 +168,10 @@ test('a connection cut mid-file is resumed with Range and 206 in the same run', 
   assert.match(gets[1].range ?? '', /^bytes=[1-9]\d*-$/);
   assert.match(gets[2].range ?? '', /^bytes=[1-9]\d*-$/);
   assert.ok(notes.some((n) => /retrying/.test(n)));
-  assert.ok(notes.every((n) => !n.includes('sig=')), 'signed CDN query strings stay out of messages');
+  assert.ok(
+    notes.every((n) => !n.includes('sig=')),
+    'signed CDN query strings stay out of messages',
+  );
 });
 
 test('resumes the .incomplete file a killed process left behind', async () => {
@@ -161,7 +182,10 @@ test('resumes the .incomplete file a killed process left behind', async () => {
   assert.equal(result.files[2].source, 'resumed');
   assert.deepEqual(await readFile(result.files[2].path), files.checkpoint);
   const gets = hub.requests({ server: 'cdn', method: 'GET' });
-  assert.deepEqual(gets.map((g) => [g.range, g.status]), [['bytes=6000-', 206]]);
+  assert.deepEqual(
+    gets.map((g) => [g.range, g.status]),
+    [['bytes=6000-', 206]],
+  );
   await assert.rejects(lstat(path.join(clipRoot(), 'blobs', `${oid}.incomplete`)), 'renamed to the blob');
 });
 
@@ -172,7 +196,10 @@ test('a 200 answer to a Range request restarts the file cleanly instead of appen
   hub.faults.ignoreRange = true;
   const result = await run();
   assert.deepEqual(await readFile(result.files[2].path), files.checkpoint);
-  assert.deepEqual(hub.requests({ server: 'cdn', method: 'GET' }).map((g) => g.status), [200]);
+  assert.deepEqual(
+    hub.requests({ server: 'cdn', method: 'GET' }).map((g) => g.status),
+    [200],
+  );
 });
 
 test('a partial file longer than the hub says the file is gets discarded, not trusted', async () => {

@@ -74,7 +74,10 @@ afterEach(async () => {
 test('a corrupted transfer is detected, deleted, and never reaches the cache or the converter', async () => {
   hub.faults.corrupt = true;
   await rejectsWith(run(), /checksum mismatch/, /open_clip_pytorch_model\.bin/, /sha256/, /deleted/, /biomedclip download/);
-  assert.deepEqual((await readdir(clipBlobs())).filter((f) => f.startsWith(sha256(files.checkpoint))), []);
+  assert.deepEqual(
+    (await readdir(clipBlobs())).filter((f) => f.startsWith(sha256(files.checkpoint))),
+    [],
+  );
   assert.equal(converted, 0);
   hub.faults.corrupt = false;
   const ok = await run();
@@ -119,7 +122,10 @@ test('offline, a branch falls back to the snapshot its ref last pointed to', asy
   const port = await closedPort();
   const notes: string[] = [];
   const again = await run({ endpoint: `http://127.0.0.1:${port}`, onNote: (m) => notes.push(m) });
-  assert.deepEqual(again.files.map((f) => f.source), ['cached', 'cached', 'cached']);
+  assert.deepEqual(
+    again.files.map((f) => f.source),
+    ['cached', 'cached', 'cached'],
+  );
   assert.ok(notes.some((n) => /unreachable .*using the cached copy of 'main'/.test(n)));
 });
 
@@ -152,7 +158,11 @@ test('5xx from the CDN is retried; a persistent 5xx ends in a retry-later line',
   const ok = await run();
   assert.equal(ok.files[2].source, 'downloaded');
   hub.faults.cdnStatus = { status: 503, times: 10 };
-  await rejectsWith(run({ revision: 'main', force: true, outDir: path.join(home, 'o'), retries: 1, env: { HF_HOME: path.join(home, 'h2') } }), /503/, /retry later/);
+  await rejectsWith(
+    run({ revision: 'main', force: true, outDir: path.join(home, 'o'), retries: 1, env: { HF_HOME: path.join(home, 'h2') } }),
+    /503/,
+    /retry later/,
+  );
 });
 
 test('an unusable cache folder is one line naming HF_HOME, not a stack trace', async () => {

@@ -83,11 +83,14 @@ test('the pins are full commit hashes, and the checkpoint pin is a sha256', () =
 
 test('resolveModelDir: --model must exist; else the cached default model; else run biomedclip download', async () => {
   const env = { HF_HOME: path.join(tmp, 'hfhome') };
-  assert.throws(() => resolveModelDir(undefined, env), (e: unknown) => {
-    assert.ok(e instanceof UserError);
-    assert.equal(e.message, 'no model found: run `biomedclip download` (or pass --model DIR)');
-    return true;
-  });
+  assert.throws(
+    () => resolveModelDir(undefined, env),
+    (e: unknown) => {
+      assert.ok(e instanceof UserError);
+      assert.equal(e.message, 'no model found: run `biomedclip download` (or pass --model DIR)');
+      return true;
+    },
+  );
   assert.throws(() => resolveModelDir(path.join(tmp, 'nope'), env), /--model .*nope: no such directory/);
   const file = path.join(tmp, 'a-file');
   await writeFile(file, '');

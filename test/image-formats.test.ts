@@ -42,6 +42,9 @@ test('index embeds a file of every extension it lists; none is skipped', async (
   const result = JSON.parse(r.out);
   assert.deepEqual(result.skipped, []);
   assert.equal(result.count, IMAGE_EXTENSIONS.size);
-  const manifest = readFileSync(path.join(dir, 'index', 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).path);
+  const manifest = readFileSync(path.join(dir, 'index', 'manifest.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).path);
   assert.deepEqual(manifest.sort(), [...IMAGE_EXTENSIONS].map((e) => `example${e}`).sort());
 });

@@ -34,7 +34,9 @@ let entries: ManifestEntry[] = [];
 before(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'biomedclip-image-'));
   const imagesDir = path.join(SHARED_DIR, 'data', 'images');
-  const shared = readdirSync(imagesDir).filter((f) => /\.(png|jpe?g)$/i.test(f)).map((f) => path.join(imagesDir, f));
+  const shared = readdirSync(imagesDir)
+    .filter((f) => /\.(png|jpe?g)$/i.test(f))
+    .map((f) => path.join(imagesDir, f));
   const script = path.join(REPO_ROOT, 'scripts', 'make_image_fixtures.py');
   execFileSync(TORCH_PYTHON, [script, dir, '--synthetic', ...shared], { stdio: ['ignore', 'ignore', 'inherit'] });
   entries = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')).images as ManifestEntry[];

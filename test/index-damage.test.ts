@@ -95,12 +95,18 @@ test('a garbage manifest line, a torn last line and a count that disagrees are r
     }),
     /index\.json says 3 images but manifest\.jsonl lists 2/,
   );
-  await refused(damagedCopy((i) => appendFileSync(manifest(i), '{"row":3,"path":"d.jpg"')), /manifest\.jsonl ends in a torn line/);
+  await refused(
+    damagedCopy((i) => appendFileSync(manifest(i), '{"row":3,"path":"d.jpg"')),
+    /manifest\.jsonl ends in a torn line/,
+  );
   await refused(
     damagedCopy((i) => appendFileSync(manifest(i), readFileSync(manifest(i), 'utf8'))), // two writers' lines, doubled
     /manifest\.jsonl line 4 is not the entry of row 3/,
   );
-  await refused(damagedCopy((i) => appendFileSync(npy(i), Buffer.alloc(E * 4))), /embeddings\.npy is \d+ bytes, \d+ for 3 rows/);
+  await refused(
+    damagedCopy((i) => appendFileSync(npy(i), Buffer.alloc(E * 4))),
+    /embeddings\.npy is \d+ bytes, \d+ for 3 rows/,
+  );
 });
 
 test('a NaN row or a row that is not unit-norm is refused, naming the row and its image; index embeds it again', async () => {

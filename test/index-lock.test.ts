@@ -51,7 +51,9 @@ test('two writers racing over a stale lock, 300 times: never both hold it', asyn
   const doubles = both.filter(([x, y]) => x === 'double' || y === 'double').length;
   const errors = both.flat().filter((x) => x.startsWith('error'));
   const oneWinner = both.filter(([x, y]) => [x, y].sort().join() === 'busy,won').length;
-  console.log(`${rounds} races: ${oneWinner} with one winner and one refused, ${rounds - oneWinner - doubles} sequential (no overlap), ${doubles} with both holding the lock`);
+  console.log(
+    `${rounds} races: ${oneWinner} with one winner and one refused, ${rounds - oneWinner - doubles} sequential (no overlap), ${doubles} with both holding the lock`,
+  );
   assert.deepEqual(errors, []);
   assert.equal(doubles, 0, 'two writers held the lock at once');
   assert.ok(oneWinner > rounds / 10, 'the rounds really raced');

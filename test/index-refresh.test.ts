@@ -33,7 +33,10 @@ function makeImages(name: string): string {
 
 /** Every row of the index equals the embedding of the file its manifest line names, now. */
 async function rowsMatchFiles(index: string, images: string): Promise<string[]> {
-  const manifest = readFileSync(path.join(index, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { row: number; path: string });
+  const manifest = readFileSync(path.join(index, 'manifest.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { row: number; path: string });
   const npy = readFileSync(path.join(index, 'embeddings.npy'));
   const rows = new Float32Array(npy.buffer.slice(npy.byteOffset + NPY_HEADER_BYTES, npy.byteOffset + npy.length));
   assert.equal(rows.length, manifest.length * E, 'one row per manifest line');
@@ -143,13 +146,19 @@ test('a damaged index.json: the command the error suggests works', async () => {
   const index = path.join(dir, 'json.index');
   assert.equal((await run('index', images, '--out', index)).code, 0);
   writeFileSync(path.join(index, 'index.json'), '{"format": "biomedclip-ind');
-  for (const args of [['search', index, 'tumor'], ['index', images, '--out', index]]) {
+  for (const args of [
+    ['search', index, 'tumor'],
+    ['index', images, '--out', index],
+  ]) {
     const r = await run(...args);
     assert.equal(r.code, 1);
     assert.equal(r.errors.length, 1);
     const suggested = /`biomedclip (index [^`]*)`/.exec(r.errors[0]);
     assert.ok(suggested, r.errors[0]);
-    const command = suggested[1].replace('IMAGES_DIR', images).replace('NEW_INDEX', path.join(dir, `json-${args[0]}.index`)).split(' ');
+    const command = suggested[1]
+      .replace('IMAGES_DIR', images)
+      .replace('NEW_INDEX', path.join(dir, `json-${args[0]}.index`))
+      .split(' ');
     assert.notEqual(command[3], index, 'not the same broken folder');
     const fixed = await run(...command);
     assert.equal(fixed.code, 0, `${command.join(' ')}: ${fixed.errors.join('\n')}`);

@@ -30,7 +30,11 @@ before(() => {
 });
 
 function committed(manifest: string): number {
-  return existsSync(manifest) ? readFileSync(manifest, 'utf8').split('\n').filter((l) => l.endsWith('}')).length : 0;
+  return existsSync(manifest)
+    ? readFileSync(manifest, 'utf8')
+        .split('\n')
+        .filter((l) => l.endsWith('}')).length
+    : 0;
 }
 
 /** Runs `biomedclip ARGS`, sends SIGINT once `manifest` has a committed line; its exit code and stderr. */
@@ -61,7 +65,12 @@ test('Ctrl-C during index: says what is committed, exits 130, and the rerun comp
   const whole = JSON.parse(cli('index', images, '--out', path.join(dir, 'idx-whole'), ...MODEL, '--json').stdout);
   assert.equal(json.count, whole.count);
   assert.equal(json.count, N);
-  const paths = (index: string) => readFileSync(path.join(index, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).path).sort();
+  const paths = (index: string) =>
+    readFileSync(path.join(index, 'manifest.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).path)
+      .sort();
   assert.deepEqual(paths(index), paths(path.join(dir, 'idx-whole')));
 });
 
@@ -72,7 +81,10 @@ test('Ctrl-C during eval: says what is committed to the cache, exits 130, and th
   console.log(r.stderr.trim());
   assert.equal(r.code, 130, r.stderr);
   assert.ok(r.atExit >= 1 && r.atExit < N, `the signal must land mid-run (committed ${r.atExit})`);
-  assert.match(r.stderr, new RegExp(`biomedclip: interrupted: ${r.atExit}/${N} images of this run committed to the cache ${cache}; run the same command to resume\n`));
+  assert.match(
+    r.stderr,
+    new RegExp(`biomedclip: interrupted: ${r.atExit}/${N} images of this run committed to the cache ${cache}; run the same command to resume\n`),
+  );
   const again = cli(...args, '--json');
   assert.equal(again.status, 0, again.stderr);
   const json = JSON.parse(again.stdout);

@@ -48,7 +48,11 @@ test('the peak memory of encodeImage and encodeText does not grow with the numbe
   for (const layers of [2, 8]) {
     const m = await loadModel(await modelWithLayers(layers));
     const px = tf.randomNormal([4, 3, 224, 224], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const ids = tf.tensor2d(Array.from({ length: 4 * 256 }, (_, i) => (i % 256 === 0 ? 2 : 1000 + (i % 97))), [4, 256], 'int32');
+    const ids = tf.tensor2d(
+      Array.from({ length: 4 * 256 }, (_, i) => (i % 256 === 0 ? 2 : 1000 + (i % 97))),
+      [4, 256],
+      'int32',
+    );
     peaks.image.push(await peakAbove(() => tf.tidy(() => m.encodeImage(px))));
     peaks.text.push(await peakAbove(() => tf.tidy(() => m.encodeText(ids))));
     tf.dispose([px, ids]);

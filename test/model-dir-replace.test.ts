@@ -29,19 +29,34 @@ before(async () => {
 });
 
 function convert(checkpoint: string, outDir: string, extra: Partial<ConvertOptions> = {}) {
-  return convertCheckpoint({ checkpoint: path.join(fx, checkpoint), outDir, config: path.join(fx, 'open_clip_config.json'), vocab: path.join(fx, 'vocab.txt'), ...extra });
+  return convertCheckpoint({
+    checkpoint: path.join(fx, checkpoint),
+    outDir,
+    config: path.join(fx, 'open_clip_config.json'),
+    vocab: path.join(fx, 'vocab.txt'),
+    ...extra,
+  });
 }
 
 /** Every file of a directory with its bytes, to prove it is exactly as before. */
 function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(path.join(dir, f)).toString('base64')]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [f, readFileSync(path.join(dir, f)).toString('base64')]),
+  );
 }
 
 /** No staging directory beside `dir` and no temporary file inside it. */
 function noTemporaries(dir: string): void {
   const beside = readdirSync(path.dirname(dir)).filter((f) => f.startsWith(`.${path.basename(dir)}.`));
   assert.deepEqual(beside, [], 'no staging or old directory beside the model');
-  if (existsSync(dir)) assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary file inside it');
+  if (existsSync(dir))
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.tmp-')),
+      [],
+      'no temporary file inside it',
+    );
 }
 
 async function loads(dir: string): Promise<void> {
@@ -109,7 +124,10 @@ test('leftovers of killed runs are cleaned by the next run; a run killed mid-swa
   writeFileSync(path.join(dir, `.model.safetensors.tmp-${pid}-12345678`), Buffer.alloc(1 << 20));
   const notes: string[] = [];
   await convert('tiny.pt', dir, { onNote: (m) => notes.push(m) });
-  assert.ok(notes.some((n) => /removed 2 temporary file\(s\) left by killed runs/.test(n)), notes.join(' | '));
+  assert.ok(
+    notes.some((n) => /removed 2 temporary file\(s\) left by killed runs/.test(n)),
+    notes.join(' | '),
+  );
   noTemporaries(dir);
   // Killed between the two renames of the swap: the model is away under its old-name; recovery restores it.
   const old = path.join(work, `.killed.old-${pid}-feedf00d`);
@@ -139,7 +157,11 @@ torch.save(sd, sys.argv[2] + '/big.pt')
   const dir = path.join(work, 'sigkill');
   await convert('tiny.pt', dir);
   const before = snapshot(dir);
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), 'convert', path.join(big, 'big.pt'), '--out', dir, '--config', path.join(big, 'open_clip_config.json')], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), 'convert', path.join(big, 'big.pt'), '--out', dir, '--config', path.join(big, 'open_clip_config.json')],
+    { stdio: 'ignore' },
+  );
   const staging = () => readdirSync(work).find((f) => f.startsWith(`.sigkill.tmp-${child.pid}-`));
   const deadline = Date.now() + 60_000;
   // Wait until the new model file is being written inside the staging directory, then kill.

@@ -57,10 +57,7 @@ test('padding texts to the longest gives the features of padding to 256 (full si
   const [n, t] = ids.shape;
   const padded = new Int32Array(n * 256); // [PAD] = 0 fills the rest of each row
   for (let i = 0; i < n; i++) padded.set(ids.data.subarray(i * t, (i + 1) * t), i * 256);
-  const [short, long] = tf.tidy(() => [
-    model.encodeText(tf.tensor2d(ids.data, [n, t], 'int32')),
-    model.encodeText(tf.tensor2d(padded, [n, 256], 'int32')),
-  ]);
+  const [short, long] = tf.tidy(() => [model.encodeText(tf.tensor2d(ids.data, [n, t], 'int32')), model.encodeText(tf.tensor2d(padded, [n, 256], 'int32'))]);
   const stats = diffStats(await short.data(), await long.data());
   reportDiff('text features, longest vs 256 padding', stats, 1e-5);
   assert.ok(stats.maxAbs <= 1e-5);
@@ -70,7 +67,11 @@ test('padding texts to the longest gives the features of padding to 256 (full si
 
 test('a torch.save full-size checkpoint converts to exactly the reference weights', async () => {
   const out = path.join(dir, 'converted');
-  const report = await convertCheckpoint({ checkpoint: path.join(dir, 'open_clip_pytorch_model.bin'), outDir: out, config: path.join(dir, 'open_clip_config.json') });
+  const report = await convertCheckpoint({
+    checkpoint: path.join(dir, 'open_clip_pytorch_model.bin'),
+    outDir: out,
+    config: path.join(dir, 'open_clip_config.json'),
+  });
   assert.equal(report.parameters, 195_902_721);
   const ours = await SafetensorsFile.open(path.join(out, 'model.safetensors'));
   const ref = await SafetensorsFile.open(path.join(dir, 'model.safetensors'));

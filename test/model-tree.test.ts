@@ -29,7 +29,14 @@ async function tiny(): Promise<BiomedCLIPModel> {
 function inputs(model: BiomedCLIPModel) {
   const s = model.config.vision.imageSize;
   const pixels = tf.randomNormal([1, 3, s, s], 0, 1, 'float32', 11) as tf.Tensor4D;
-  const ids = tf.tensor2d([[2, 5, 6, 7, 8, 9, 10, 3], [2, 7, 3, 0, 0, 0, 0, 0]], [2, 8], 'int32');
+  const ids = tf.tensor2d(
+    [
+      [2, 5, 6, 7, 8, 9, 10, 3],
+      [2, 7, 3, 0, 0, 0, 0, 0],
+    ],
+    [2, 8],
+    'int32',
+  );
   return { pixels, ids };
 }
 
@@ -49,7 +56,10 @@ test('a hook point field fires under its full name and a glob captures it', asyn
     tf.tidy(() => {
       model.encodeImage(pixels, hooks);
     });
-    assert.deepEqual([...hooks.captured.keys()], model.visual.trunk.blocks.map((b) => b.attn.probs.name));
+    assert.deepEqual(
+      [...hooks.captured.keys()],
+      model.visual.trunk.blocks.map((b) => b.attn.probs.name),
+    );
     assert.deepEqual(hooks.captured.get(probs.name)!.shape, bindShape(probs.shape, { B: 1, T: 0 }));
     // Firing a point by hand goes through the same name matching.
     const direct = new Hooks({ capture: ['*.attn.probs'] });
@@ -73,14 +83,21 @@ test('children() walked depth-first (each module after its children) is the orde
   tf.dispose([pixels, ids]);
   const walked = postOrder(model).flatMap((n) => (isModule(n) ? (n.point ? [n.point.name] : []) : [n.name]));
   assert.deepEqual(walked, [...hooks.seen.keys()]);
-  assert.deepEqual(walked, modelSpec(model.config).points.map((p) => p.name), 'and the order the constructors declared them');
+  assert.deepEqual(
+    walked,
+    modelSpec(model.config).points.map((p) => p.name),
+    'and the order the constructors declared them',
+  );
   console.log(`${walked.length} hook points: tree order = firing order = declaration order`);
 });
 
 test("parameters() of the model is the checkpoint's key table, in order, holding the loaded tensors", async () => {
   const model = await tiny();
   const params = model.parameters();
-  assert.deepEqual(params.map(([key]) => key), [...modelSpec(model.config).params.keys()]);
+  assert.deepEqual(
+    params.map(([key]) => key),
+    [...modelSpec(model.config).params.keys()],
+  );
   assert.ok(params.every(([, t]) => t instanceof tf.Tensor && !t.isDisposed));
   assert.equal(params.find(([key]) => key === 'visual.trunk.cls_token')![1], model.visual.trunk.cls_token);
   // replaceParameter swaps exactly the tensor stored under the key, and hands back the old one.
@@ -103,7 +120,8 @@ test('forwardFrom(L) given the residual stream captured entering block L gives t
   try {
     const [image, text] = tf.tidy(() => [model.encodeImage(pixels, hooks), model.encodeText(ids, hooks)]);
     for (let from = 0; from <= blocks.length; from++) {
-      const entering = from === 0 ? tf.tidy(() => model.visual.trunk.embed(pixels, new Hooks())) : (hooks.captured.get(blocks[from - 1].point.name) as tf.Tensor3D);
+      const entering =
+        from === 0 ? tf.tidy(() => model.visual.trunk.embed(pixels, new Hooks())) : (hooks.captured.get(blocks[from - 1].point.name) as tf.Tensor3D);
       const resumed = tf.tidy(() => model.visual.forwardFrom(entering, from, new Hooks()));
       const d = maxDiff(resumed, image);
       console.log(`image forwardFrom(${from}): max|diff| ${d.toExponential(2)} (tolerance 1e-6)`);

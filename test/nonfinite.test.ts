@@ -59,9 +59,15 @@ test('a NaN weight: loading names the tensor and the count; embed, classify and 
 
 test('an infinite logit_scale is refused at load; one whose exp overflows float32 is refused before any score', async () => {
   const inf = await variant('inf-scale', 'logit_scale', (v) => v.fill(Infinity));
-  failsWithOneLine(cli('classify', EXAMPLE_IMAGES.squamous, '--model', inf, '--labels', 'a,b', '--json'), /tensor 'logit_scale' has 1 non-finite value \(first: Infinity/);
+  failsWithOneLine(
+    cli('classify', EXAMPLE_IMAGES.squamous, '--model', inf, '--labels', 'a,b', '--json'),
+    /tensor 'logit_scale' has 1 non-finite value \(first: Infinity/,
+  );
   const huge = await variant('huge-scale', 'logit_scale', (v) => v.fill(100)); // exp(100) > float32 max
-  failsWithOneLine(cli('classify', EXAMPLE_IMAGES.squamous, '--model', huge, '--labels', 'a,b', '--json'), /exp\(logit_scale\) = .* is not a finite float32 temperature/);
+  failsWithOneLine(
+    cli('classify', EXAMPLE_IMAGES.squamous, '--model', huge, '--labels', 'a,b', '--json'),
+    /exp\(logit_scale\) = .* is not a finite float32 temperature/,
+  );
   const clip = await BiomedCLIP.load(huge, { backend: 'cpu' });
   try {
     await assert.rejects(clip.classify([EXAMPLE_IMAGES.squamous], ['a', 'b']), /logit_scale/);
@@ -88,7 +94,10 @@ test('finite weights that overflow in the forward pass: the error names the inpu
   } finally {
     clip.dispose();
   }
-  failsWithOneLine(cli('embed', '--model', model, '--image', EXAMPLE_IMAGES.adenocarcinoma, '--json'), new RegExp(`${EXAMPLE_IMAGES.adenocarcinoma.replace(/[.]/g, '\\.')}: the forward pass gave`));
+  failsWithOneLine(
+    cli('embed', '--model', model, '--image', EXAMPLE_IMAGES.adenocarcinoma, '--json'),
+    new RegExp(`${EXAMPLE_IMAGES.adenocarcinoma.replace(/[.]/g, '\\.')}: the forward pass gave`),
+  );
   const images = path.join(dir, 'images-overflow');
   mkdirSync(images);
   copyFileSync(EXAMPLE_IMAGES.squamous, path.join(images, 'a.jpeg'));
@@ -98,7 +107,10 @@ test('finite weights that overflow in the forward pass: the error names the inpu
   assert.equal(existsSync(npy) ? statSync(npy).size : 0, 128, 'no row was written: the .npy holds its header only');
   // trace names the first activation that went non-finite, and writes nothing unless asked.
   const traceOut = path.join(dir, 'overflow.safetensors');
-  failsWithOneLine(cli('trace', '--model', model, '--image', EXAMPLE_IMAGES.squamous, '--out', traceOut), /'visual\.trunk\.patch_embed' is the first captured tensor with .* non-finite values.*--allow-nonfinite/);
+  failsWithOneLine(
+    cli('trace', '--model', model, '--image', EXAMPLE_IMAGES.squamous, '--out', traceOut),
+    /'visual\.trunk\.patch_embed' is the first captured tensor with .* non-finite values.*--allow-nonfinite/,
+  );
   assert.equal(existsSync(traceOut), false);
   const allowed = cli('trace', '--model', model, '--image', EXAMPLE_IMAGES.squamous, '--out', traceOut, '--allow-nonfinite');
   assert.equal(allowed.status, 0, allowed.stderr);

@@ -39,7 +39,9 @@ before(async () => {
   images = [];
   for (let i = 0; i < N; i++) {
     const file = path.join(tmp, 'images', `img_${String(i).padStart(2, '0')}.png`);
-    const square = await sharp({ create: { width: 12, height: 12, channels: 3, background: { r: 255, g: 255, b: 255 } } }).png().toBuffer();
+    const square = await sharp({ create: { width: 12, height: 12, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+      .png()
+      .toBuffer();
     await sharp({ create: { width: 80, height: 72, channels: 3, background: { r: (i * 29) % 256, g: (i * 71) % 256, b: (i * 13) % 256 } } })
       .composite([{ input: square, left: (i * 5) % 60, top: (i * 3) % 50 }])
       .png()
@@ -60,9 +62,17 @@ test('the worker pool gives the single-thread results, in input order, with prog
     const a = await single.encodeImages(images, { batchSize: 4 });
     const b = await pooled.encodeImages(images, { batchSize: 4, onProgress: (done) => progress.push(done) });
     const diff = maxDiff(a, b);
-    reportDiff(`${N} images, 3 workers vs this thread`, diffStats(Float32Array.from(a.flatMap((e) => [...e.features])), Float32Array.from(b.flatMap((e) => [...e.features]))), 1e-6);
+    reportDiff(
+      `${N} images, 3 workers vs this thread`,
+      diffStats(Float32Array.from(a.flatMap((e) => [...e.features])), Float32Array.from(b.flatMap((e) => [...e.features]))),
+      1e-6,
+    );
     assert.ok(diff <= 1e-6, `max diff ${diff}`);
-    assert.deepEqual([...progress].sort((x, y) => x - y), progress, 'progress only moves forward');
+    assert.deepEqual(
+      [...progress].sort((x, y) => x - y),
+      progress,
+      'progress only moves forward',
+    );
     assert.equal(progress.length, N / 4, 'one report per batch, whichever worker ran it');
     assert.equal(progress.at(-1), N);
     // Input order: the features of image i are image i's, not those of whichever batch finished first.
@@ -81,7 +91,7 @@ test('the worker pool gives the single-thread results, in input order, with prog
   }
 });
 
-test('a failing image stops a pooled run with that image\'s error; the process exits (no worker left)', async () => {
+test("a failing image stops a pooled run with that image's error; the process exits (no worker left)", async () => {
   const broken = path.join(tmp, 'truncated.png');
   await fs.writeFile(broken, (await fs.readFile(images[0])).subarray(0, 60));
   const list = [...images.slice(0, 10), broken, ...images.slice(10)];
@@ -96,7 +106,22 @@ test('a failing image stops a pooled run with that image\'s error; the process e
 
 test('wasm on 2 threads (the threaded build) equals 1 thread', () => {
   const run = (threads: string) => {
-    const r = cli(['embed', '--model', MODEL, '--backend', 'wasm', '--workers', '1', '--threads', threads, '--image', images[0], '--text', 'tumor cells', '--json']);
+    const r = cli([
+      'embed',
+      '--model',
+      MODEL,
+      '--backend',
+      'wasm',
+      '--workers',
+      '1',
+      '--threads',
+      threads,
+      '--image',
+      images[0],
+      '--text',
+      'tumor cells',
+      '--json',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as { images: Array<{ features: number[] }>; texts: Array<{ features: number[] }> };
   };
@@ -110,23 +135,51 @@ test('wasm on 2 threads (the threaded build) equals 1 thread', () => {
 
 test('Ctrl-C stops a pooled index promptly; the rerun resumes and indexes every image once', async () => {
   const index = path.join(tmp, 'idx');
-  const args = [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), 'index', path.join(tmp, 'images'), '--out', index, '--model', MODEL, '--backend', 'wasm', '--workers', '2', '--batch-size', '2', '--quiet'];
+  const args = [
+    path.join(REPO_ROOT, 'bin', 'biomedclip.js'),
+    'index',
+    path.join(tmp, 'images'),
+    '--out',
+    index,
+    '--model',
+    MODEL,
+    '--backend',
+    'wasm',
+    '--workers',
+    '2',
+    '--batch-size',
+    '2',
+    '--quiet',
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
   const manifest = path.join(index, 'manifest.jsonl');
-  const committed = () => (existsSync(manifest) ? readFileSync(manifest, 'utf8').split('\n').filter((l) => l.endsWith('}')).length : 0);
+  const committed = () =>
+    existsSync(manifest)
+      ? readFileSync(manifest, 'utf8')
+          .split('\n')
+          .filter((l) => l.endsWith('}')).length
+      : 0;
   while (committed() === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
   const t0 = Date.now();
   child.kill('SIGINT');
   await exited;
   console.log(`stopped ${Date.now() - t0} ms after Ctrl-C, ${committed()} of ${N} images committed`);
   assert.ok(Date.now() - t0 < 10_000, 'stops within seconds');
-  const rerun = cli(args.slice(1).filter((a) => a !== '--quiet').concat('--json'));
+  const rerun = cli(
+    args
+      .slice(1)
+      .filter((a) => a !== '--quiet')
+      .concat('--json'),
+  );
   assert.equal(rerun.status, 0, rerun.stderr);
   const result = JSON.parse(rerun.stdout);
   assert.equal(result.count, N);
   assert.ok(result.alreadyIndexed >= 1, 'the rerun resumed');
-  const paths = readFileSync(manifest, 'utf8').trim().split('\n').map((l) => JSON.parse(l).path);
+  const paths = readFileSync(manifest, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).path);
   assert.equal(new Set(paths).size, N, 'every image once');
 });
 

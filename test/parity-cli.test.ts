@@ -21,7 +21,9 @@ const PERTURBATION = 1e-2; // 100× the activation tolerance (1e-4)
 let dir = '';
 
 function parity(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), 'parity', '--model', TINY, '--backend', 'cpu', '--quiet', ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), 'parity', '--model', TINY, '--backend', 'cpu', '--quiet', ...args], {
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -56,7 +58,9 @@ test('the untouched PyTorch golden file passes: exit 0, every tensor compared', 
   // 47 hooks + 4 outputs: everything in the file except its 2 inputs.
   assert.equal(report.compared, 77);
   const worst = Math.max(...report.rows.map((x: { maxAbs: number }) => x.maxAbs));
-  console.log(`tiny golden: worst max|diff| ${worst.toExponential(2)} over ${report.compared} tensors (atol 1e-5 probs, 1e-4 scores and activations, 1e-3 logits)`);
+  console.log(
+    `tiny golden: worst max|diff| ${worst.toExponential(2)} over ${report.compared} tensors (atol 1e-5 probs, 1e-4 scores and activations, 1e-3 logits)`,
+  );
   const table = parity('--reference', GOLDEN);
   assert.equal(table.code, 0);
   assert.match(table.stdout, /parity: PASS, all 77 tensors within tolerance/);
@@ -92,7 +96,9 @@ test('a reference hook we do not produce, or of another shape, is a named failur
   const r = parity('--reference', file, '--json');
   assert.equal(r.code, 1);
   const report = JSON.parse(r.stdout);
-  const problems = Object.fromEntries(report.rows.filter((x: { problem: string | null }) => x.problem).map((x: { name: string; problem: string }) => [x.name, x.problem]));
+  const problems = Object.fromEntries(
+    report.rows.filter((x: { problem: string | null }) => x.problem).map((x: { name: string; problem: string }) => [x.name, x.problem]),
+  );
   assert.deepEqual(Object.keys(problems), ['visual.trunk.norm', 'text.proj.1.extra']);
   assert.match(problems['visual.trunk.norm'], /shape/);
   assert.match(problems['text.proj.1.extra'], /not produced/);
@@ -125,6 +131,9 @@ test('forwardOrder keeps reference-only names where the reference has them', () 
 test('a --capture pattern that matches no hook is a usage error naming the closest hooks', () => {
   const r = parity('--reference', GOLDEN, '--capture', 'visual.trunk.block.*.attn.probs');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^biomedclip: error: capture pattern 'visual\.trunk\.block\.\*\.attn\.probs' matches no hook point; closest: visual\.trunk\.blocks\.\*\.attn\.probs/);
+  assert.match(
+    r.stderr,
+    /^biomedclip: error: capture pattern 'visual\.trunk\.block\.\*\.attn\.probs' matches no hook point; closest: visual\.trunk\.blocks\.\*\.attn\.probs/,
+  );
   assert.equal(r.stderr.trim().split('\n').length, 1);
 });

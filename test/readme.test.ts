@@ -35,7 +35,9 @@ test('README library example runs as written, on the demo model it loads', () =>
   const tmp = mkdtempSync(path.join(REPO_ROOT, 'dist', '.readme-'));
   try {
     // The example's own code, unchanged; only a line printing its results is added.
-    const code = block[1].concat('\nconsole.log(JSON.stringify({ label: scores[0].label, dim: img.embedding.length, shape: probs.shape, map: explanations[0].imageMap.length, methods: explanations.map((e) => e.method) }));\n');
+    const code = block[1].concat(
+      '\nconsole.log(JSON.stringify({ label: scores[0].label, dim: img.embedding.length, shape: probs.shape, map: explanations[0].imageMap.length, methods: explanations.map((e) => e.method) }));\n',
+    );
     // Inside the package, so `import ... from 'biomedclip-ts'` resolves to this checkout (self-reference);
     // run from the repository root, where the example's relative image path points.
     const file = path.join(tmp, 'example.mjs');
@@ -60,7 +62,13 @@ test('--help examples use the images shipped in assets/examples/, and the classi
     for (const file of shipped) assert.ok(existsSync(path.join(REPO_ROOT, file)), `${name} --help: ${file} is missing`);
   }
   const { command } = await import('../src/cli/commands/classify.js');
-  const example = command.usage.split('Examples:')[1].split('\n').slice(1, 3).join(' ').replace(/\\\s+/g, '').replace(/^\s*biomedclip /, '');
+  const example = command.usage
+    .split('Examples:')[1]
+    .split('\n')
+    .slice(1, 3)
+    .join(' ')
+    .replace(/\\\s+/g, '')
+    .replace(/^\s*biomedclip /, '');
   const out = execSync(`node bin/biomedclip.js ${example} --backend cpu`, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.equal(JSON.parse(out)[0].scores.length, 3);
 });

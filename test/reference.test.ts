@@ -62,7 +62,15 @@ function floats(p: Parsed, name: string): Float32Array {
 }
 
 interface TinyDims {
-  embed: number; W: number; L: number; H: number; S: number; TW: number; TL: number; TH: number; TI: number;
+  embed: number;
+  W: number;
+  L: number;
+  H: number;
+  S: number;
+  TW: number;
+  TL: number;
+  TH: number;
+  TI: number;
   P: number;
 }
 
@@ -73,8 +81,15 @@ function tinyDims(): TinyDims {
   const t = m.text_cfg.hf_model_config;
   const grid = v.image_size / v.patch_size;
   return {
-    embed: m.embed_dim, W: v.width, L: v.layers, H: v.width / v.head_width, S: grid * grid + 1,
-    TW: t.hidden_size, TL: t.num_hidden_layers, TH: t.num_attention_heads, TI: t.intermediate_size,
+    embed: m.embed_dim,
+    W: v.width,
+    L: v.layers,
+    H: v.width / v.head_width,
+    S: grid * grid + 1,
+    TW: t.hidden_size,
+    TL: t.num_hidden_layers,
+    TH: t.num_attention_heads,
+    TI: t.intermediate_size,
     P: Math.floor((t.hidden_size + m.embed_dim) / 2),
   };
 }
@@ -116,13 +131,21 @@ test('tiny fixture: golden.safetensors holds inputs, outputs and every hook with
   const [B, N, T] = [pixels.shape[0], ids.shape[0], ids.shape[1]];
   assert.deepEqual(pixels.shape, [2, 3, 64, 64]);
   assert.deepEqual(ids.shape, [3, 17]);
-  const outputs: [string, number[]][] = [['outputs.image_features', [B, d.embed]],
-    ['outputs.text_features', [N, d.embed]], ['outputs.logits_per_image', [B, N]], ['outputs.logit_scale', []]];
+  const outputs: [string, number[]][] = [
+    ['outputs.image_features', [B, d.embed]],
+    ['outputs.text_features', [N, d.embed]],
+    ['outputs.logits_per_image', [B, N]],
+    ['outputs.logit_scale', []],
+  ];
   for (const [name, shape] of outputs) assert.deepEqual(p.tensors.get(name)?.shape, shape, name);
   const hooks = declaredHooks();
   const bind = (shape: Array<number | string>, tower: string) => shape.map((x) => (x === 'B' ? (tower === 'visual' ? B : N) : x === 'T' ? T : x));
   const goldenHooks = [...p.tensors.keys()].filter((n) => !n.startsWith('inputs.') && !n.startsWith('outputs.'));
-  assert.deepEqual(goldenHooks, hooks.map((h) => h.name), 'the same hook points, in the same forward order');
+  assert.deepEqual(
+    goldenHooks,
+    hooks.map((h) => h.name),
+    'the same hook points, in the same forward order',
+  );
   for (const h of hooks) {
     const t = p.tensors.get(h.name)!;
     assert.equal(t.dtype, 'F32', h.name);
@@ -163,6 +186,5 @@ test('tiny fixture: attention probabilities are softmax rows and padding keys ge
 test('tiny fixture: README names the command that regenerates it', () => {
   const readme = path.join(TINY, 'README.md');
   assert.ok(existsSync(readme));
-  assert.match(readFileSync(readme, 'utf8'),
-    /make_reference\.py --size tiny --seed 0 --out test\/fixtures\/tiny/);
+  assert.match(readFileSync(readme, 'utf8'), /make_reference\.py --size tiny --seed 0 --out test\/fixtures\/tiny/);
 });

@@ -26,7 +26,10 @@ let clip: BiomedCLIP;
 function manifestLines(index: string): { row: number; path: string }[] {
   const file = path.join(index, 'manifest.jsonl');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.endsWith('}'))
+    .map((l) => JSON.parse(l));
 }
 
 /** Starts the index command in a child process (as `biomedclip index` would run it). */
@@ -42,7 +45,9 @@ before(async () => {
   await fs.mkdir(imagesDir);
   // 200 small distinct PNGs: a colour per image plus a brighter square whose place depends on i.
   for (let i = 0; i < N; i++) {
-    const square = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 255, g: 255, b: 255 } } }).png().toBuffer();
+    const square = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+      .png()
+      .toBuffer();
     await sharp({ create: { width: 24, height: 24, channels: 3, background: { r: i % 256, g: (i * 37) % 256, b: (i * 91) % 256 } } })
       .composite([{ input: square, left: i % 16, top: (i * 7) % 16 }])
       .png()
@@ -78,10 +83,16 @@ test('killed after its first committed batch, a rerun indexes every image exactl
   assert.equal(result.added, N - atKill);
   assert.equal(result.count, N);
   assert.equal(progress.at(-1), 1);
-  assert.ok(progress.every((p, i) => i === 0 || p > progress[i - 1]), 'progress only moves forward');
+  assert.ok(
+    progress.every((p, i) => i === 0 || p > progress[i - 1]),
+    'progress only moves forward',
+  );
 
   const lines = manifestLines(index);
-  assert.deepEqual(lines.map((l) => l.row), [...Array(N).keys()]);
+  assert.deepEqual(
+    lines.map((l) => l.row),
+    [...Array(N).keys()],
+  );
   assert.equal(new Set(lines.map((l) => l.path)).size, N, 'no image twice');
   const npy = readFileSync(path.join(index, 'embeddings.npy'));
   assert.equal(npy.length, NPY_HEADER_BYTES + N * 16 * 4);

@@ -54,7 +54,8 @@ async function makeVocabModel(dir: string, seed: number): Promise<void> {
   const tensors = [...shapes].map(([name, shape], i) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const isNormWeight = /(norm\d?|LayerNorm)\.weight$/.test(name);
-    const data = name === 'logit_scale' ? Float32Array.of(Math.log(100)) : isNormWeight ? new Float32Array(n).fill(1) : normals(n, seed * 1000 + i).map((x) => 0.1 * x);
+    const data =
+      name === 'logit_scale' ? Float32Array.of(Math.log(100)) : isNormWeight ? new Float32Array(n).fill(1) : normals(n, seed * 1000 + i).map((x) => 0.1 * x);
     return { name, dtype: 'F32' as const, shape, data };
   });
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
@@ -93,7 +94,10 @@ test('index: unreadable files are reported on stderr and in JSON, exit 3; others
   assert.equal(r.code, 3);
   const json = JSON.parse(r.out);
   assert.equal(json.count, 4);
-  assert.deepEqual(json.skipped.map((s: { path: string }) => s.path), ['nested/broken.png']);
+  assert.deepEqual(
+    json.skipped.map((s: { path: string }) => s.path),
+    ['nested/broken.png'],
+  );
   assert.match(r.err, /skipped nested\/broken\.png: .*broken\.png/);
   assert.equal(json.otherFiles, 1);
   const info = JSON.parse(readFileSync(path.join(index, 'index.json'), 'utf8'));
@@ -104,7 +108,10 @@ test('index: unreadable files are reported on stderr and in JSON, exit 3; others
 test('search: text and image results equal the cosine ranking computed by hand from embeddings', async () => {
   const index = path.join(tmp, 'idx');
   const reader = await IndexReader.open(index);
-  const manifest = readFileSync(path.join(index, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { path: string });
+  const manifest = readFileSync(path.join(index, 'manifest.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { path: string });
   await reader.close();
   const files = manifest.map((m) => path.join(imagesDir, m.path));
   const imageEmb = await clip.encodeImages(files, { batchSize: 1 });
@@ -116,9 +123,19 @@ test('search: text and image results equal the cosine ranking computed by hand f
     const r = await runCommand(searchCommand, [index, ...args, '--top', '3', '--json', '--backend', 'cpu']);
     assert.equal(r.code, 0, r.err);
     const got = JSON.parse(r.out).results as { path: string; cosine: number; logit: number }[];
-    const byHand = manifest.map((m, i) => ({ path: m.path, cosine: dot(queryEmb, imageEmb[i].embedding) })).sort((a, b) => b.cosine - a.cosine).slice(0, 3);
-    assert.deepEqual(got.map((g) => g.path), byHand.map((h) => h.path), `${label} ranking`);
-    const stats = diffStats(got.map((g) => g.cosine), byHand.map((h) => h.cosine));
+    const byHand = manifest
+      .map((m, i) => ({ path: m.path, cosine: dot(queryEmb, imageEmb[i].embedding) }))
+      .sort((a, b) => b.cosine - a.cosine)
+      .slice(0, 3);
+    assert.deepEqual(
+      got.map((g) => g.path),
+      byHand.map((h) => h.path),
+      `${label} ranking`,
+    );
+    const stats = diffStats(
+      got.map((g) => g.cosine),
+      byHand.map((h) => h.cosine),
+    );
     reportDiff(`search ${label} cosine vs hand-computed`, stats, 1e-5);
     assert.ok(stats.maxAbs < 1e-5);
     for (const g of got) assert.ok(Math.abs(g.logit - scale * g.cosine) < 1e-4);
@@ -163,14 +180,22 @@ test('a torn tail (uncommitted rows, half a manifest line) is cut on resume', as
   await assert.rejects(fs.stat(path.join(index, '.lock')), /ENOENT/);
 });
 
-test('embeddings.npy loads in NumPy with the manifest row count and unit-norm rows', { skip: spawnSync(TORCH_PYTHON, ['-c', 'import numpy']).status !== 0 && 'no numpy' }, () => {
-  const npy = path.join(tmp, 'idx', 'embeddings.npy');
-  const py = spawnSync(TORCH_PYTHON, ['-c', `import numpy as np; a = np.load(${JSON.stringify(npy)}, mmap_mode='r'); print(a.shape, a.dtype, float(abs((a ** 2).sum(1) - 1).max()))`], { encoding: 'utf8' });
-  assert.equal(py.status, 0, py.stderr);
-  console.log(`numpy: ${py.stdout.trim()}`);
-  assert.match(py.stdout, /^\(4, 16\) float32 /);
-  assert.ok(Number(py.stdout.trim().split(' ').pop()) < 1e-5);
-});
+test(
+  'embeddings.npy loads in NumPy with the manifest row count and unit-norm rows',
+  { skip: spawnSync(TORCH_PYTHON, ['-c', 'import numpy']).status !== 0 && 'no numpy' },
+  () => {
+    const npy = path.join(tmp, 'idx', 'embeddings.npy');
+    const py = spawnSync(
+      TORCH_PYTHON,
+      ['-c', `import numpy as np; a = np.load(${JSON.stringify(npy)}, mmap_mode='r'); print(a.shape, a.dtype, float(abs((a ** 2).sum(1) - 1).max()))`],
+      { encoding: 'utf8' },
+    );
+    assert.equal(py.status, 0, py.stderr);
+    console.log(`numpy: ${py.stdout.trim()}`);
+    assert.match(py.stdout, /^\(4, 16\) float32 /);
+    assert.ok(Number(py.stdout.trim().split(' ').pop()) < 1e-5);
+  },
+);
 
 test('named templates resolve; unknown names are one-line UserErrors listing the names', () => {
   assert.deepEqual(resolveTemplates('biomedclip'), ['this is an image of {}', '{} presented in image']);

@@ -77,8 +77,7 @@ test('shape that overflows the element count, or is not integral', async () => {
   await refused(craft('frac-shape', JSON.stringify({ a: f32([1.5], 0, 4) }), 4), /invalid shape/);
 });
 
-test('overlapping offsets', () =>
-  refused(craft('overlap', JSON.stringify({ a: f32([2], 0, 8), b: f32([2], 4, 12) }), 12), /overlaps/));
+test('overlapping offsets', () => refused(craft('overlap', JSON.stringify({ a: f32([2], 0, 8), b: f32([2], 4, 12) }), 12), /overlaps/));
 
 test('offsets that end before they begin, or leave a gap', async () => {
   await refused(craft('reversed', JSON.stringify({ a: f32([1], 8, 4) }), 8), /end before they begin/);

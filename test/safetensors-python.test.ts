@@ -75,11 +75,15 @@ test('reads a file written by Python struct+json', async () => {
 
 test('Python reads our file with the same offsets and values', async () => {
   const file = path.join(dir, 'ts.safetensors');
-  await writeSafetensors(file, [
-    { name: 'half', dtype: 'F16', shape: [2], data: new Uint16Array([0x3c00, 0xc000]) },
-    { name: 'x', dtype: 'F32', shape: [1, 3], data: new Float32Array([0.5, -1, 1e-40]) },
-    { name: 'n', dtype: 'I64', shape: [2], data: new BigInt64Array([7n, -3n]) },
-  ], { source: 'ts' });
+  await writeSafetensors(
+    file,
+    [
+      { name: 'half', dtype: 'F16', shape: [2], data: new Uint16Array([0x3c00, 0xc000]) },
+      { name: 'x', dtype: 'F32', shape: [1, 3], data: new Float32Array([0.5, -1, 1e-40]) },
+      { name: 'n', dtype: 'I64', shape: [2], data: new BigInt64Array([7n, -3n]) },
+    ],
+    { source: 'ts' },
+  );
   const parsed = JSON.parse(python(READ, file)) as Record<string, { shape: number[]; values: number[] }>;
   assert.deepEqual(parsed.__metadata__, { source: 'ts' });
   assert.deepEqual(parsed.x, { shape: [1, 3], values: [0.5, -1, Math.fround(1e-40)] });

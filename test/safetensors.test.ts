@@ -29,14 +29,24 @@ const tmpFile = (name = 'f') => path.join(dir, `${name}-${counter++}.safetensors
 function sample(dtype: DType, n: number): ArrayBufferView {
   const ramp = (i: number) => i * 37 - 50;
   switch (dtype) {
-    case 'F64': return Float64Array.from({ length: n }, (_, i) => ramp(i) / 7);
-    case 'F32': return Float32Array.from({ length: n }, (_, i) => ramp(i) / 7);
-    case 'F16': case 'BF16': case 'I16': return Int16Array.from({ length: n }, (_, i) => ramp(i) * 11);
-    case 'I64': return BigInt64Array.from({ length: n }, (_, i) => BigInt(ramp(i)) * 10n ** 15n);
-    case 'I32': return Int32Array.from({ length: n }, (_, i) => ramp(i) * 100000);
-    case 'I8': return Int8Array.from({ length: n }, (_, i) => (ramp(i) % 128));
-    case 'U8': return Uint8Array.from({ length: n }, (_, i) => (i * 29) & 255);
-    case 'BOOL': return Uint8Array.from({ length: n }, (_, i) => i % 3 === 0 ? 1 : 0);
+    case 'F64':
+      return Float64Array.from({ length: n }, (_, i) => ramp(i) / 7);
+    case 'F32':
+      return Float32Array.from({ length: n }, (_, i) => ramp(i) / 7);
+    case 'F16':
+    case 'BF16':
+    case 'I16':
+      return Int16Array.from({ length: n }, (_, i) => ramp(i) * 11);
+    case 'I64':
+      return BigInt64Array.from({ length: n }, (_, i) => BigInt(ramp(i)) * 10n ** 15n);
+    case 'I32':
+      return Int32Array.from({ length: n }, (_, i) => ramp(i) * 100000);
+    case 'I8':
+      return Int8Array.from({ length: n }, (_, i) => ramp(i) % 128);
+    case 'U8':
+      return Uint8Array.from({ length: n }, (_, i) => (i * 29) & 255);
+    case 'BOOL':
+      return Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
   }
 }
 
@@ -45,7 +55,10 @@ const bytesOf = (v: ArrayBufferView) => new Uint8Array(v.buffer, v.byteOffset, v
 test('round trip of every dtype with metadata, shapes and aligned offsets', async () => {
   const dtypes: DType[] = ['BOOL', 'U8', 'I8', 'I16', 'F16', 'BF16', 'I32', 'F32', 'I64', 'F64'];
   const tensors: TensorToWrite[] = dtypes.map((dtype, i) => ({
-    name: `t.${dtype}`, dtype, shape: [i + 1, 3], data: sample(dtype, (i + 1) * 3),
+    name: `t.${dtype}`,
+    dtype,
+    shape: [i + 1, 3],
+    data: sample(dtype, (i + 1) * 3),
   }));
   tensors.push({ name: 'scalar', dtype: 'F32', shape: [], data: new Float32Array([2.5]) });
   tensors.push({ name: 'empty', dtype: 'F32', shape: [0, 4], data: new Float32Array(0) });
@@ -133,7 +146,10 @@ test('streaming writer: order and sizes enforced, abort and failures leave no fi
   await w2.write('a', new Float32Array(2));
   await w2.abort();
   await assert.rejects(fs.stat(aborted), { code: 'ENOENT' });
-  assert.deepEqual((await fs.readdir(dir)).filter((f) => f.includes('.tmp-')), []);
+  assert.deepEqual(
+    (await fs.readdir(dir)).filter((f) => f.includes('.tmp-')),
+    [],
+  );
   await assert.rejects(SafetensorsWriter.create(aborted, [specs[0], specs[0]]), /duplicate/);
 });
 
@@ -159,7 +175,10 @@ test('readInt32 narrows I64 exactly and refuses, never wraps, a value outside th
   ]);
   const f = await SafetensorsFile.open(file);
   assert.deepEqual([...(await f.readInt32('ok'))], edge.map(Number));
-  await assert.rejects(f.readInt32('big'), (e: Error) => e instanceof UserError && /"big" holds 2147483648 at index 1, outside the int32 range/.test(e.message));
+  await assert.rejects(
+    f.readInt32('big'),
+    (e: Error) => e instanceof UserError && /"big" holds 2147483648 at index 1, outside the int32 range/.test(e.message),
+  );
   await assert.rejects(f.readInt32('w'), (e: Error) => e instanceof UserError && /"w" is F32; token ids must be I64 or I32/.test(e.message));
   await f.close();
 });

@@ -29,7 +29,11 @@ function assertCountsAddUp(rows: SummaryRow[]): void {
     const kids = [];
     for (let j = i + 1; j < rows.length && rows[j].depth > rows[i].depth; j++) if (rows[j].depth === rows[i].depth + 1) kids.push(rows[j]);
     if (kids.length === 0) continue;
-    assert.equal(kids.reduce((a, r) => a + r.parameters, 0), rows[i].parameters, `children of ${rows[i].name}`);
+    assert.equal(
+      kids.reduce((a, r) => a + r.parameters, 0),
+      rows[i].parameters,
+      `children of ${rows[i].name}`,
+    );
   }
 }
 
@@ -105,9 +109,21 @@ test("the parts are exported under 'biomedclip-ts/model': one block built alone 
   const recorder = new m.SpecRecorder();
   const cfg = m.loadConfigFile(path.join(TINY, 'open_clip_config.json'));
   new m.VitBlock(recorder, 'probe.block', cfg.vision);
-  assert.deepEqual([...recorder.params.keys()].slice(0, 4), ['probe.block.norm1.weight', 'probe.block.norm1.bias', 'probe.block.attn.qkv.weight', 'probe.block.attn.qkv.bias']);
+  assert.deepEqual([...recorder.params.keys()].slice(0, 4), [
+    'probe.block.norm1.weight',
+    'probe.block.norm1.bias',
+    'probe.block.attn.qkv.weight',
+    'probe.block.attn.qkv.bias',
+  ]);
   assert.deepEqual(recorder.params.get('probe.block.attn.qkv.weight'), [96, 32], 'PyTorch layout [out, in]');
-  assert.deepEqual(recorder.points.map((p) => p.name), ['norm1', 'attn.qkv', 'attn.scores', 'attn.probs', 'attn.context', 'attn.proj', 'attn', 'resid_mid',
-    'norm2', 'mlp.fc1', 'mlp.act', 'mlp.fc2', 'mlp'].map((n) => `probe.block.${n}`).concat('probe.block'));
-  assert.deepEqual(recorder.points.find((p) => p.name === 'probe.block.attn.probs'), { name: 'probe.block.attn.probs', shape: ['B', 2, 17, 17], kind: 'probs' });
+  assert.deepEqual(
+    recorder.points.map((p) => p.name),
+    ['norm1', 'attn.qkv', 'attn.scores', 'attn.probs', 'attn.context', 'attn.proj', 'attn', 'resid_mid', 'norm2', 'mlp.fc1', 'mlp.act', 'mlp.fc2', 'mlp']
+      .map((n) => `probe.block.${n}`)
+      .concat('probe.block'),
+  );
+  assert.deepEqual(
+    recorder.points.find((p) => p.name === 'probe.block.attn.probs'),
+    { name: 'probe.block.attn.probs', shape: ['B', 2, 17, 17], kind: 'probs' },
+  );
 });

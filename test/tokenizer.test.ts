@@ -141,7 +141,7 @@ test('tokens() and decode() invert encode for plain text; unknown ids are a User
   assert.throws(() => tokVocab.tokens([30000]), { name: 'UserError', message: /30000/ });
   assert.throws(() => tokVocab.decode([-1]), { name: 'UserError' });
   const oracle = loadOracle();
-  const ids = oracle.encode('gleason score 4 + 3 = 7, isn\'t it?').ids;
+  const ids = oracle.encode("gleason score 4 + 3 = 7, isn't it?").ids;
   assert.equal(tokVocab.decode(ids), oracle.decode(ids, { skip_special_tokens: true }));
 });
 

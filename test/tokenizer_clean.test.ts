@@ -26,7 +26,7 @@ const FTFY_DOCUMENTED: Array<[string, string, string]> = [
   ['uÌˆnicode', 'ünicode', 'ftfy README (mojibake of a combining mark, then NFC)'],
   ['\u201chere\u2019s a test\u201d', '"here\'s a test"', 'uncurl_quotes doctest'],
   ['ﬂuﬃeﬆ', 'fluffiest', 'fix_latin_ligatures doctest'],
-  ['\x1b[36;44mI\'m blue, da ba dee da ba doo...\x1b[0m', "I'm blue, da ba dee da ba doo...", 'remove_terminal_escapes doctest'],
+  ["\x1b[36;44mI'm blue, da ba dee da ba doo...\x1b[0m", "I'm blue, da ba dee da ba doo...", 'remove_terminal_escapes doctest'],
   ['&lt;tag&gt;', '<tag>', 'unescape_html doctest'],
   ['&Jscr;ohn &HilbertSpace;ancock', '𝒥ohn ℋancock', 'unescape_html doctest'],
   ['&checkmark;', '✓', 'unescape_html doctest'],

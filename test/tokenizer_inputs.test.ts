@@ -69,7 +69,10 @@ test('broken vocab.txt files are one-line UserErrors', () => {
   throwsOneLine(() => WordPieceTokenizer.fromVocabFile(writeVocab('empty.txt', '')), /empty/);
   throwsOneLine(() => WordPieceTokenizer.fromVocabFile(writeVocab('blank.txt', '\n\n \n')), /empty/);
   throwsOneLine(() => WordPieceTokenizer.fromVocabFile(writeVocab('dup.txt', ok + 'lung\n')), /"lung" twice \(lines 6 and 8\)/);
-  throwsOneLine(() => WordPieceTokenizer.fromVocabFile(writeVocab('nospecial.txt', 'lung\n##s\n')), /lacks the special token\(s\) \[PAD\] \[UNK\] \[CLS\] \[SEP\]/);
+  throwsOneLine(
+    () => WordPieceTokenizer.fromVocabFile(writeVocab('nospecial.txt', 'lung\n##s\n')),
+    /lacks the special token\(s\) \[PAD\] \[UNK\] \[CLS\] \[SEP\]/,
+  );
   throwsOneLine(() => WordPieceTokenizer.fromVocabFile(writeVocab('gap.txt', '[PAD]\n\n[UNK]\n[CLS]\n[SEP]\n')), /line 2 is empty/);
   throwsOneLine(() => WordPieceTokenizer.fromVocabFile(path.join(tmp, 'missing.txt')), /cannot read .*ENOENT/);
   throwsOneLine(() => WordPieceTokenizer.fromVocabFile(tmp), /cannot read .*EISDIR/);
@@ -109,9 +112,21 @@ test('tokenize --json prints ids, mask and tokens padded to the context length b
   const out = JSON.parse(r.stdout) as { input_ids: number[][]; attention_mask: number[][]; tokens: string[][] };
   assert.deepEqual(Object.keys(out), ['input_ids', 'attention_mask', 'tokens']);
   assert.ok(out.input_ids.every((row) => row.length === 256));
-  assert.deepEqual(out.input_ids.map((r) => r.slice(0, 7)), tok.encode(['a chest X-ray', '', '-80 °C']).inputIds.map((r) => r.slice(0, 7)));
+  assert.deepEqual(
+    out.input_ids.map((r) => r.slice(0, 7)),
+    tok.encode(['a chest X-ray', '', '-80 °C']).inputIds.map((r) => r.slice(0, 7)),
+  );
   assert.deepEqual(out.tokens[1].slice(0, 3), ['[CLS]', '[SEP]', '[PAD]']);
-  const longest = runTokenize(['--vocab', path.join(MODEL_FILES, 'tokenizer.json'), '--pad-to', 'longest', '--context-length', '4', '--json', 'benign lung tissue sample']);
+  const longest = runTokenize([
+    '--vocab',
+    path.join(MODEL_FILES, 'tokenizer.json'),
+    '--pad-to',
+    'longest',
+    '--context-length',
+    '4',
+    '--json',
+    'benign lung tissue sample',
+  ]);
   assert.deepEqual(JSON.parse(longest.stdout).tokens, [['[CLS]', 'benign', 'lung', '[SEP]']]);
 });
 

@@ -34,11 +34,23 @@ let browser: Browser;
 let demoPage: string;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`apt-get install -y --no-install-recommends chromium\` (or set BIOMEDCLIP_CHROMIUM)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: run \`apt-get install -y --no-install-recommends chromium\` (or set BIOMEDCLIP_CHROMIUM)`);
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'biomedclip-view-browser-'));
   await fs.mkdir(SHOTS, { recursive: true });
   demoPage = path.join(tmp, 'demo.html');
-  const r = await runCommand(viewCommand, [...IMAGES, '--demo', '--backend', 'cpu', ...TEXTS.flatMap((t) => ['--text', t]), '--labels', 'squamous cell carcinoma,adenocarcinoma,normal brain', '--out', demoPage, '--quiet']);
+  const r = await runCommand(viewCommand, [
+    ...IMAGES,
+    '--demo',
+    '--backend',
+    'cpu',
+    ...TEXTS.flatMap((t) => ['--text', t]),
+    '--labels',
+    'squamous cell carcinoma,adenocarcinoma,normal brain',
+    '--out',
+    demoPage,
+    '--quiet',
+  ]);
   assert.equal(r.code, 0, r.err);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
@@ -101,7 +113,9 @@ test('opens from a file URL with no console error and no request but the file it
   assert.deepEqual(requests, [pathToFileURL(demoPage).href]);
   assert.equal(await page.locator('#image-tower').count(), 1);
   assert.match((await page.locator('.warning').textContent())!, /random weights/);
-  console.log(`demo page (2 images, 2 texts, ${(readFileSync(demoPage).length / 1e6).toFixed(2)} MB): first image drawn after ${timing.firstImageMs.toFixed(0)} ms, the whole page after ${timing.readyMs.toFixed(0)} ms`);
+  console.log(
+    `demo page (2 images, 2 texts, ${(readFileSync(demoPage).length / 1e6).toFixed(2)} MB): first image drawn after ${timing.firstImageMs.toFixed(0)} ms, the whole page after ${timing.readyMs.toFixed(0)} ms`,
+  );
   await page.screenshot({ path: path.join(SHOTS, 'demo.png'), fullPage: true });
   await page.close();
 });
@@ -205,7 +219,10 @@ test('"download data": JSON in the contracts of explain --json, lens --json and 
   assert.deepEqual(data.trace[1].tokens.at(-1), '[SEP]');
   const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
   try {
-    assert.deepEqual(image.tensors.map((t: { name: string }) => t.name), [0, 1].map((l) => attentionPoint(clip.model, 'image', l)));
+    assert.deepEqual(
+      image.tensors.map((t: { name: string }) => t.name),
+      [0, 1].map((l) => attentionPoint(clip.model, 'image', l)),
+    );
     const name = attentionPoint(clip.model, 'image', 1);
     const want = (await clip.trace({ images: [IMAGES[0]] }, { capture: [name] })).get(name)!.data;
     const got: number[] = image.tensors[1].data;
@@ -227,7 +244,9 @@ test('4 full-size images (12 × 12 heads × 197 tokens each): time to the first 
   await fs.writeFile(file, page.html);
   const opened = await open(file);
   const fcp = (await opened.page.evaluate("performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1")) as number;
-  console.log(`4 full-size images, ${(page.bytes / 1e6).toFixed(1)} MB: first contentful paint ${fcp.toFixed(0)} ms, first image drawn ${opened.timing.firstImageMs.toFixed(0)} ms (goal < 2000 ms), whole page ${opened.timing.readyMs.toFixed(0)} ms`);
+  console.log(
+    `4 full-size images, ${(page.bytes / 1e6).toFixed(1)} MB: first contentful paint ${fcp.toFixed(0)} ms, first image drawn ${opened.timing.firstImageMs.toFixed(0)} ms (goal < 2000 ms), whole page ${opened.timing.readyMs.toFixed(0)} ms`,
+  );
   assert.deepEqual(opened.errors, []);
   await hoverPatch(opened.page, 7, 7);
   assert.equal(await opened.page.locator('#query-name').textContent(), 'patch (7, 7)');
@@ -248,7 +267,21 @@ test('a BiomedCLIP-shaped model (12 layers × 12 heads, narrow, random weights):
   const file = path.join(tmp, 'model12.html');
   const images = [IMAGES[0], path.join(SHARED_DIR, 'data', 'images', '02_adenocarcinoma_histopathology.jpg')];
   const texts = ['squamous cell carcinoma with keratin pearls', 'gland forming adenocarcinoma'];
-  const r = await runCommand(viewCommand, [...images, '--model', dir, '--backend', 'wasm', ...texts.flatMap((t) => ['--text', t]), '--labels', 'squamous cell carcinoma,adenocarcinoma,normal lung tissue', '--methods', 'rollout', '--out', file, '--quiet']);
+  const r = await runCommand(viewCommand, [
+    ...images,
+    '--model',
+    dir,
+    '--backend',
+    'wasm',
+    ...texts.flatMap((t) => ['--text', t]),
+    '--labels',
+    'squamous cell carcinoma,adenocarcinoma,normal lung tissue',
+    '--methods',
+    'rollout',
+    '--out',
+    file,
+    '--quiet',
+  ]);
   assert.equal(r.code, 0, r.err);
   const { page, errors } = await open(file);
   assert.deepEqual(errors, []);

@@ -62,7 +62,9 @@ test('8-bit rows: every value within its row maximum / 510 of the original', () 
 test('full size: one image and one text cost under 10 MB, and the page names nothing to fetch', () => {
   for (const spread of [0.1, 3]) {
     const page = buildPage(fullSizeView(1, spread));
-    console.log(`full-size page, 1 image + 1 text, attention rows ${spread < 1 ? 'nearly uniform (worst case)' : 'peaked'}: ${(page.bytes / 1e6).toFixed(2)} MB`);
+    console.log(
+      `full-size page, 1 image + 1 text, attention rows ${spread < 1 ? 'nearly uniform (worst case)' : 'peaked'}: ${(page.bytes / 1e6).toFixed(2)} MB`,
+    );
     for (const c of page.cost) console.log(`  ${(c.bytes / 1e6).toFixed(3)} MB  ${c.part}`);
     assert.ok(page.bytes < 10e6, `${page.bytes} bytes`);
     const total = page.cost.reduce((s, c) => s + c.bytes, 0);
@@ -120,7 +122,10 @@ test("each text's attention cut from the padded batch equals the text run alone 
 
 test('labels alone: their prompts are the texts, and the lens gives a zero-shot probability per layer', async () => {
   const view = await collectView(clip, { images: [IMAGE], texts: [], labels: ['tumor', 'normal tissue'], template: 'a slide of {}' });
-  assert.deepEqual(view.texts.map((t) => t.text), ['a slide of tumor', 'a slide of normal tissue']);
+  assert.deepEqual(
+    view.texts.map((t) => t.text),
+    ['a slide of tumor', 'a slide of normal tissue'],
+  );
   for (const row of view.images[0].lens!.layers) assert.ok(Math.abs(row.probability!.reduce((a, b) => a + b, 0) - 1) < 1e-5);
   const last = view.images[0].lens!.layers.at(-1)!;
   const scores = view.images[0].scores!;
@@ -134,13 +139,27 @@ test('many labels, no --text: each image explains only its most probable few, wi
   const labels = ['tumor', 'normal tissue', 'necrosis', 'stroma', 'lymphocytes'];
   const notes: string[] = [];
   const steps: Array<[number, number]> = [];
-  const view = await collectView(clip, { images: [IMAGE], texts: [], labels, methods: ['rollout'], onNote: (m) => notes.push(m), onProgress: (d, t) => steps.push([d, t]) });
+  const view = await collectView(clip, {
+    images: [IMAGE],
+    texts: [],
+    labels,
+    methods: ['rollout'],
+    onNote: (m) => notes.push(m),
+    onProgress: (d, t) => steps.push([d, t]),
+  });
   // Progress: the text tower, the image, and the 3 explained labels, counted to their total.
-  assert.deepEqual(steps, [1, 2, 3, 4, 5].map((d) => [d, 5]));
+  assert.deepEqual(
+    steps,
+    [1, 2, 3, 4, 5].map((d) => [d, 5]),
+  );
   const scores = view.images[0].scores!;
   assert.equal(scores.length, 5, 'scores list every label');
   const top = scores.slice(0, 3).map((x) => `this is a photo of ${x.label}`);
-  assert.deepEqual(view.explanations.map((e) => e.text), top, 'the three most probable, in order');
+  assert.deepEqual(
+    view.explanations.map((e) => e.text),
+    top,
+    'the three most probable, in order',
+  );
   assert.deepEqual(view.texts.map((t) => t.text).sort(), [...top].sort(), 'the page shows the explained texts');
   const lens = view.images[0].lens!;
   assert.deepEqual(lens.texts, top);
@@ -155,14 +174,30 @@ test('many labels, no --text: each image explains only its most probable few, wi
 
 test('the command writes the page and says what it costs', async () => {
   const out = path.join(tmp, 'report.html');
-  const r = await runCommand(viewCommand, [IMAGE, '--demo', '--backend', 'cpu', '--text', 'tumor cells', '--labels', 'tumor,normal', '--out', out, '--json', '--quiet']);
+  const r = await runCommand(viewCommand, [
+    IMAGE,
+    '--demo',
+    '--backend',
+    'cpu',
+    '--text',
+    'tumor cells',
+    '--labels',
+    'tumor,normal',
+    '--out',
+    out,
+    '--json',
+    '--quiet',
+  ]);
   assert.equal(r.code, 0, r.err);
   const result = JSON.parse(r.out);
   assert.match(result.model, /random weights/);
   assert.equal(result.bytes, readFileSync(out).length);
   assert.ok(result.cost.some((c: { part: string }) => c.part.startsWith('image attention')));
   const data = pageData(readFileSync(out, 'utf8'));
-  assert.deepEqual(data.texts.map((t) => t.text), ['tumor cells']);
+  assert.deepEqual(
+    data.texts.map((t) => t.text),
+    ['tumor cells'],
+  );
   assert.deepEqual(data.labels, ['tumor', 'normal']);
   assert.match(data.model.warning!, /random weights/);
 });
@@ -197,14 +232,29 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
     assert.match(lines[0], message);
   }
   assert.equal(existsSync(out), false);
-  assert.deepEqual((await fs.readdir(tmp)).filter((f) => f === 'bad.html' || f === 'page.png' || f.includes('.tmp-')), [], 'no page and no temporary file left');
+  assert.deepEqual(
+    (await fs.readdir(tmp)).filter((f) => f === 'bad.html' || f === 'page.png' || f.includes('.tmp-')),
+    [],
+    'no page and no temporary file left',
+  );
 });
 
 test('a bad second image fails before any model work (no step line), and writes no page', async () => {
   const out = path.join(tmp, 'late.html');
   const broken = path.join(tmp, 'broken-second.png');
   await fs.writeFile(broken, readFileSync(IMAGE).subarray(0, 100));
-  const r = await runCommand({ usage: '', run: (a) => main(['view', ...a]) }, ['--model', 'demo', '--backend', 'cpu', IMAGE, broken, '--text', 'x', '--out', out]);
+  const r = await runCommand({ usage: '', run: (a) => main(['view', ...a]) }, [
+    '--model',
+    'demo',
+    '--backend',
+    'cpu',
+    IMAGE,
+    broken,
+    '--text',
+    'x',
+    '--out',
+    out,
+  ]);
   assert.equal(r.code, 1, r.err);
   const lines = r.err.split('\n').filter((l) => !l.includes('warning: demo model'));
   assert.equal(lines.length, 1, `only the error, no "text tower"/"image tower" step before it: ${r.err}`);
@@ -214,7 +264,9 @@ test('a bad second image fails before any model work (no step line), and writes 
 
 test("the README's and docs/viewer.md's view command runs as written (data and output paths substituted)", async () => {
   for (const doc of ['README.md', 'docs/viewer.md']) {
-    const line = readFileSync(path.join(REPO_ROOT, doc), 'utf8').split('\n').find((l) => l.startsWith('node bin/biomedclip.js view '))!;
+    const line = readFileSync(path.join(REPO_ROOT, doc), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('node bin/biomedclip.js view '))!;
     assert.ok(line, `${doc} has a view command`);
     // The quoted arguments, as a shell would split them.
     const args = [...line.replace('node bin/biomedclip.js view ', '').matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);

@@ -154,7 +154,9 @@ export class BiomedCLIP {
   /** exp(logit_scale), the temperature of the logits; refused when it is not finite in float32, as open_clip computes it. */
   get logitScale(): number {
     if (!Number.isFinite(Math.fround(this.scale))) {
-      throw new UserError(`${this.modelDir}: exp(logit_scale) = ${this.scale} is not a finite float32 temperature, so every logit would be too; the weights are damaged: download or convert them again`);
+      throw new UserError(
+        `${this.modelDir}: exp(logit_scale) = ${this.scale} is not a finite float32 temperature, so every logit would be too; the weights are damaged: download or convert them again`,
+      );
     }
     return this.scale;
   }
@@ -222,16 +224,26 @@ export class BiomedCLIP {
    * on the worker pool (every core by default), decoded here while the workers compute.
    */
   async encodeImages(images: ImageInput[], opts: ImageOptions = {}): Promise<Embedding[]> {
-    const batches = chunks(images.map((image, i) => ({ image, name: inputName(image, i) })), batchSize(opts.batchSize, 8));
+    const batches = chunks(
+      images.map((image, i) => ({ image, name: inputName(image, i) })),
+      batchSize(opts.batchSize, 8),
+    );
     const runner = await this.batchRunner(batches.length > 1);
     const out: Embedding[] = [];
     let done = 0;
     await pipeline(batches, runner.window, {
-      prepare: async (batch) => ({ px: await this.pixelValues(batch.map((b) => b.image), opts), names: batch.map((b) => b.name) }),
-      run: ({ px, names }) => runner.embedPixels(px, names).then((rows) => {
-        opts.onProgress?.((done += rows.length), images.length);
-        return rows;
+      prepare: async (batch) => ({
+        px: await this.pixelValues(
+          batch.map((b) => b.image),
+          opts,
+        ),
+        names: batch.map((b) => b.name),
       }),
+      run: ({ px, names }) =>
+        runner.embedPixels(px, names).then((rows) => {
+          opts.onProgress?.((done += rows.length), images.length);
+          return rows;
+        }),
       consume: (rows) => void out.push(...rows),
     });
     return out;
@@ -249,7 +261,15 @@ export class BiomedCLIP {
     const runner = await this.batchRunner(batches.length > TEXT_POOL_BATCHES);
     const out = new Array<Embedding>(texts.length);
     await pipeline(batches, runner.window, {
-      prepare: async (rows) => ({ ids: idsTensor(this.tokenize(rows.map((i) => texts[i]), opts).inputIds), names: rows.map((i) => textName(texts[i])) }),
+      prepare: async (rows) => ({
+        ids: idsTensor(
+          this.tokenize(
+            rows.map((i) => texts[i]),
+            opts,
+          ).inputIds,
+        ),
+        names: rows.map((i) => textName(texts[i])),
+      }),
       run: ({ ids, names }) => runner.embedIds(ids, names),
       consume: (emb, rows) => rows.forEach((i, k) => (out[i] = emb[k])),
     });
@@ -315,7 +335,11 @@ export class BiomedCLIP {
     const templates = opts.templates ?? [DEFAULT_TEMPLATE];
     const labelEmb = await this.labelCache.get(this, labels, templates);
     const imageEmb = await this.encodeImages(images, opts);
-    return this.scoreLabels(imageEmb.map((e) => e.embedding), labelEmb, labels);
+    return this.scoreLabels(
+      imageEmb.map((e) => e.embedding),
+      labelEmb,
+      labels,
+    );
   }
 
   /**
@@ -345,7 +369,13 @@ export class BiomedCLIP {
   async similarity(images: ImageInput[], texts: string[]): Promise<number[][]> {
     const img = await this.encodeImages(images);
     const txt = await this.encodeTexts(texts);
-    return (await this.head(img.map((e) => e.features), txt.map((e) => e.features), false)).logits;
+    return (
+      await this.head(
+        img.map((e) => e.features),
+        txt.map((e) => e.features),
+        false,
+      )
+    ).logits;
   }
 
   /** The model's CLIP head (head.ts) on host vectors: [A, B] logits, and their softmax over B if asked. */
@@ -392,7 +422,12 @@ export class BiomedCLIP {
    * Explains the logit of one image-text pair with each method (src/inspect/, docs/explain.md); also
    * returns the text's WordPieces and the crop the model saw, for pictures.
    */
-  async explain(image: ImageInput, text: string, methods: readonly Method[], opts: ExplainOptions & PreprocessOptions = {}): Promise<{ explanations: Explanation[]; tokens: string[]; crop: Uint8Array }> {
+  async explain(
+    image: ImageInput,
+    text: string,
+    methods: readonly Method[],
+    opts: ExplainOptions & PreprocessOptions = {},
+  ): Promise<{ explanations: Explanation[]; tokens: string[]; crop: Uint8Array }> {
     const pair = await pairInputs(this, image, text, opts);
     try {
       return { explanations: await explain(this.model, pair, methods, opts), tokens: pair.tokens, crop: pair.crop };

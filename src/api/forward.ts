@@ -29,7 +29,12 @@ export function forward(model: BiomedCLIPModel, inputs: ForwardInputs, hookOptio
   const running = model.points.filter((p) => runs(p.name)).map((p) => p.name);
   const idle = model.points.filter((p) => !runs(p.name)).map((p) => p.name);
   checkPatterns(hookOptions.capture ?? [], running, 'capture pattern', idle);
-  checkPatterns((hookOptions.edits ?? []).map((e) => e.pattern), running, 'edit pattern', idle);
+  checkPatterns(
+    (hookOptions.edits ?? []).map((e) => e.pattern),
+    running,
+    'edit pattern',
+    idle,
+  );
   const hooks = new Hooks(hookOptions);
   const out = tf.tidy(() => {
     const r: Record<string, tf.Tensor2D> = {};

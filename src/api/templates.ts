@@ -49,9 +49,15 @@ export function resolveTemplates(nameOrTemplate: string): string[] {
   const names = Object.keys(TEMPLATE_SETS).join(', ');
   if (looksLikePath(nameOrTemplate)) {
     const where = existsSync(nameOrTemplate) ? 'is not a readable templates file' : `does not exist (looked in ${path.resolve(nameOrTemplate)})`;
-    throw new UserError(`--templates ${nameOrTemplate}: the file ${where}; pass an existing file with one template per line, each with {}, or a set name: ${names}`, 2);
+    throw new UserError(
+      `--templates ${nameOrTemplate}: the file ${where}; pass an existing file with one template per line, each with {}, or a set name: ${names}`,
+      2,
+    );
   }
-  throw new UserError(`--templates ${JSON.stringify(nameOrTemplate)}: unknown template set; use one of ${names}, or a template with {} such as "an image of {}"`, 2);
+  throw new UserError(
+    `--templates ${JSON.stringify(nameOrTemplate)}: unknown template set; use one of ${names}, or a template with {} such as "an image of {}"`,
+    2,
+  );
 }
 
 /** A path rather than a set name: set names are plain words, never with a separator or an extension. */

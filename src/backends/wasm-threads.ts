@@ -61,19 +61,24 @@ export async function registerWasm(threads: number): Promise<void> {
   const single = packageFactory;
   const threaded = threadedFactory(wasmPkg, threads);
   tf.removeBackend('wasm');
-  tf.registerBackend('wasm', () => withoutEmscriptenHandlers(async () => {
-    if (threads > 1) {
-      try {
-        const backend = await threaded();
-        liveThreads = threads;
-        return backend;
-      } catch {
-        // a runtime without shared memory or workers: the single-threaded build still works
-      }
-    }
-    liveThreads = 1;
-    return single();
-  }), 2);
+  tf.registerBackend(
+    'wasm',
+    () =>
+      withoutEmscriptenHandlers(async () => {
+        if (threads > 1) {
+          try {
+            const backend = await threaded();
+            liveThreads = threads;
+            return backend;
+          } catch {
+            // a runtime without shared memory or workers: the single-threaded build still works
+          }
+        }
+        liveThreads = 1;
+        return single();
+      }),
+    2,
+  );
   registeredThreads = threads;
 }
 

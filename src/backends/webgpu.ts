@@ -69,7 +69,14 @@ async function findAdapter(create: (flags: string[]) => Gpu, allowSoftware: bool
 }
 
 /** The limits tfjs-backend-webgpu's own factory raises to the adapter's maximum (its kernels need them). */
-const RAISED_LIMITS = ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup'];
+const RAISED_LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeInvocationsPerWorkgroup',
+];
 
 /**
  * Registers 'webgpu' when the packages load and an adapter is found; returns false otherwise (nothing
@@ -98,11 +105,15 @@ export async function registerWebGPU(allowSoftware: boolean): Promise<boolean> {
   const { adapter } = found;
   webgpuAdapterName = describe(adapter);
   if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');
-  tf.registerBackend('webgpu', async () => {
-    const requiredLimits = Object.fromEntries(RAISED_LIMITS.map((k) => [k, adapter.limits[k]]));
-    const requiredFeatures = ['timestamp-query'].filter((f) => adapter.features.has(f));
-    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-    return new tfWebgpu.WebGPUBackend(device, adapter.info);
-  }, 3);
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const requiredLimits = Object.fromEntries(RAISED_LIMITS.map((k) => [k, adapter.limits[k]]));
+      const requiredFeatures = ['timestamp-query'].filter((f) => adapter.features.has(f));
+      const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+      return new tfWebgpu.WebGPUBackend(device, adapter.info);
+    },
+    3,
+  );
   return true;
 }

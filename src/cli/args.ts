@@ -13,7 +13,11 @@ import { UserError } from '../errors.js';
  * A negative number after a flag that takes a value is that value (`--layer -1` means `--layer=-1`, which
  * the option's own check then accepts or refuses); Node's parser would call it "ambiguous" instead.
  */
-export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, args: string[], config: T): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
+export function parse<T extends Omit<ParseArgsConfig, 'args'>>(
+  command: string,
+  args: string[],
+  config: T,
+): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
   let parsed;
   try {
     parsed = parseArgs({ ...config, args: negativeValues(args, config.options ?? {}), strict: true as const });
@@ -30,7 +34,8 @@ export function parse<T extends Omit<ParseArgsConfig, 'args'>>(command: string, 
  */
 function demoAsModel(values: Record<string, unknown>): void {
   if (values.demo !== true) return;
-  if (values.model !== undefined && values.model !== 'demo') throw new UserError(`--demo and --model ${values.model} exclude each other (--demo is --model demo); pass one`, 2);
+  if (values.model !== undefined && values.model !== 'demo')
+    throw new UserError(`--demo and --model ${values.model} exclude each other (--demo is --model demo); pass one`, 2);
   values.model = 'demo';
 }
 

@@ -54,7 +54,15 @@ export const MODEL_HELP = `Model options:
 
 export { intOption, MAX_TOP, maxPixelsOption, oneFormat, outputFile, padToOption, parse } from './args.js';
 
-export async function openModel(values: { model?: string; backend?: string; workers?: string; threads?: string; quiet?: boolean; allowNonfinite?: boolean; 'max-pixels'?: string }): Promise<BiomedCLIP> {
+export async function openModel(values: {
+  model?: string;
+  backend?: string;
+  workers?: string;
+  threads?: string;
+  quiet?: boolean;
+  allowNonfinite?: boolean;
+  'max-pixels'?: string;
+}): Promise<BiomedCLIP> {
   const workers = intOption('workers', values.workers, 1, MAX_PARALLEL, 'one model copy per worker');
   const threads = intOption('threads', values.threads, 1, MAX_PARALLEL, "wasm's thread pool");
   // Every image the model reads gets it: so each command that reads images has the flag its errors name.
@@ -93,14 +101,15 @@ async function modelDirOrDownload(model: string | undefined, quiet?: boolean): P
     const result = await downloadModel({ progress: true, onNote: quiet ? undefined : (m) => console.error(`biomedclip: note: ${m}`) });
     return result.modelDir;
   } catch (err) {
-    throw new UserError(`no model found and the download failed (${oneLine(err)}); run \`biomedclip download\` when online, or use --model demo (random weights) to try the commands`);
+    throw new UserError(
+      `no model found and the download failed (${oneLine(err)}); run \`biomedclip download\` when online, or use --model demo (random weights) to try the commands`,
+    );
   }
 }
 
 export function printJson(value: unknown): void {
   console.log(jsonText(value));
 }
-
 
 /**
  * Results of the demo model's random weights must never pass for BiomedCLIP's, even once stdout is saved to

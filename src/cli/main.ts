@@ -13,20 +13,44 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   embed: { summary: 'image and text embeddings (features and L2-normalized embeddings)', load: () => import('./commands/embed.js') },
   classify: { summary: 'zero-shot classification of images against text labels', load: () => import('./commands/classify.js') },
   tokenize: { summary: 'show the token ids open_clip would give BiomedCLIP for some texts', load: () => import('./commands/tokenize.js') },
-  preprocess: { summary: "image file -> BiomedCLIP pixel_values (safetensors), bit-identical to open_clip's preprocessing", load: () => import('./commands/preprocess.js') },
+  preprocess: {
+    summary: "image file -> BiomedCLIP pixel_values (safetensors), bit-identical to open_clip's preprocessing",
+    load: () => import('./commands/preprocess.js'),
+  },
   convert: { summary: 'convert a PyTorch checkpoint (.bin/.pt, read without Python) to a model directory', load: () => import('./commands/convert.js') },
-  download: { summary: 'fetch the official weights from the Hugging Face hub (cached, verified, resumable) and convert them', load: () => import('./commands/download.js') },
+  download: {
+    summary: 'fetch the official weights from the Hugging Face hub (cached, verified, resumable) and convert them',
+    load: () => import('./commands/download.js'),
+  },
   index: { summary: 'embed every image of a folder into a resumable, NumPy-readable search index', load: () => import('./commands/index.js') },
   search: { summary: 'rank the images of an index by similarity to a text query or a query image', load: () => import('./commands/search.js') },
-  eval: { summary: 'zero-shot classification and cross-modal retrieval metrics, as the BiomedCLIP paper reports them', load: () => import('./commands/eval.js') },
-  parity: { summary: 'compare our activations with a PyTorch reference trace, hook by hook (exit 1 on any failure)', load: () => import('./commands/parity.js') },
+  eval: {
+    summary: 'zero-shot classification and cross-modal retrieval metrics, as the BiomedCLIP paper reports them',
+    load: () => import('./commands/eval.js'),
+  },
+  parity: {
+    summary: 'compare our activations with a PyTorch reference trace, hook by hook (exit 1 on any failure)',
+    load: () => import('./commands/parity.js'),
+  },
   summary: { summary: 'every module and hook point with its output shape and parameter count (for teaching)', load: () => import('./commands/summary.js') },
   trace: { summary: 'capture named activations (hooks) of both towers into a safetensors file', load: () => import('./commands/trace.js') },
-  explain: { summary: 'which image patches and words drive an image-text logit: attention, rollout, relevance, Grad-CAM, LeGrad', load: () => import('./commands/explain.js') },
+  explain: {
+    summary: 'which image patches and words drive an image-text logit: attention, rollout, relevance, Grad-CAM, LeGrad',
+    load: () => import('./commands/explain.js'),
+  },
   ablate: { summary: 'the logit change when each attention head of either tower is zero- or mean-ablated', load: () => import('./commands/ablate.js') },
-  lens: { summary: "the logit lens: each image block's [CLS] read through the final norm and head, scored against texts", load: () => import('./commands/lens.js') },
-  sanity: { summary: 'does an explanation depend on the model and the prompt? randomisation, deletion/insertion, prompt checks', load: () => import('./commands/sanity.js') },
-  view: { summary: 'one self-contained HTML page: every attention head of both towers, explanation maps, logit lens', load: () => import('./commands/view.js') },
+  lens: {
+    summary: "the logit lens: each image block's [CLS] read through the final norm and head, scored against texts",
+    load: () => import('./commands/lens.js'),
+  },
+  sanity: {
+    summary: 'does an explanation depend on the model and the prompt? randomisation, deletion/insertion, prompt checks',
+    load: () => import('./commands/sanity.js'),
+  },
+  view: {
+    summary: 'one self-contained HTML page: every attention head of both towers, explanation maps, logit lens',
+    load: () => import('./commands/view.js'),
+  },
 };
 
 function topHelp(): string {

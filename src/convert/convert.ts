@@ -64,13 +64,24 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertRe
     const sourceSha256 = await fileDigest(opts.checkpoint, 'sha256');
     const metadata = provenance(opts.checkpoint, source.format, sourceSha256, dtype);
     await prepareParent(opts.outDir);
-    const written = await replaceDirectory(opts.outDir, async (dir) => {
-      if (config.text !== undefined) await fs.writeFile(path.join(dir, CONFIG_FILE), config.text);
-      if (vocab !== undefined) await fs.writeFile(path.join(dir, VOCAB_FILE), vocab);
-      const model = await writeModel(path.join(dir, WEIGHTS_FILE), source, plan, { dtype, metadata, showProgress: opts.progress === true, allowNonfinite: opts.allowNonfinite === true, checkpoint: opts.checkpoint, note });
-      await writeFingerprint(dir, model.sha256, metadata);
-      return model;
-    }, { owned: MODEL_DIR_FILES, onNote: note });
+    const written = await replaceDirectory(
+      opts.outDir,
+      async (dir) => {
+        if (config.text !== undefined) await fs.writeFile(path.join(dir, CONFIG_FILE), config.text);
+        if (vocab !== undefined) await fs.writeFile(path.join(dir, VOCAB_FILE), vocab);
+        const model = await writeModel(path.join(dir, WEIGHTS_FILE), source, plan, {
+          dtype,
+          metadata,
+          showProgress: opts.progress === true,
+          allowNonfinite: opts.allowNonfinite === true,
+          checkpoint: opts.checkpoint,
+          note,
+        });
+        await writeFingerprint(dir, model.sha256, metadata);
+        return model;
+      },
+      { owned: MODEL_DIR_FILES, onNote: note },
+    );
     const outFile = path.join(opts.outDir, WEIGHTS_FILE);
     return { tensors: plan.tensors.length, parameters: written.parameters, dropped: plan.dropped, sourceSha256, sha256: written.sha256, outFile };
   } finally {
@@ -143,9 +154,13 @@ function checkFinite(values: Float32Array, name: string, opts: WriteOptions): vo
   const bad = findNonFinite(values);
   if (bad === undefined) return;
   if (!opts.allowNonfinite) {
-    throw new UserError(`${opts.checkpoint}: tensor "${name}" has ${describeNonFinite(bad)}; the checkpoint is damaged: download it again (or pass --allow-nonfinite to convert it as it is)`);
+    throw new UserError(
+      `${opts.checkpoint}: tensor "${name}" has ${describeNonFinite(bad)}; the checkpoint is damaged: download it again (or pass --allow-nonfinite to convert it as it is)`,
+    );
   }
-  opts.note(`copied ${describeNonFinite(bad)} of tensor "${name}" (--allow-nonfinite): loading the model refuses them unless asked (\`biomedclip trace --allow-nonfinite\`)`);
+  opts.note(
+    `copied ${describeNonFinite(bad)} of tensor "${name}" (--allow-nonfinite): loading the model refuses them unless asked (\`biomedclip trace --allow-nonfinite\`)`,
+  );
 }
 
 /** float32 → float16, refusing finite values that float16 cannot hold (|v| > 65504 would become Inf). */

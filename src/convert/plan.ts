@@ -39,7 +39,7 @@ export function planConversion(file: string, tensors: SourceTensor[], cfg: ClipC
   if (stripped > 0) notes.push(`stripped the "${DDP_PREFIX}" prefix from ${stripped} keys (a DataParallel checkpoint)`);
   const { matched, ignored } = matchTensors(file, tensors, cfg, {
     configName,
-    fix: "check that this is a BiomedCLIP checkpoint and pass its own --config open_clip_config.json",
+    fix: 'check that this is a BiomedCLIP checkpoint and pass its own --config open_clip_config.json',
     keyOf: (name) => (name.startsWith(DDP_PREFIX) ? name.slice(DDP_PREFIX.length) : name),
   });
   if (ignored.length > 0) notes.push(`dropped ${ignored.length} tensors the forward pass never uses: ${few(ignored)}`);
@@ -47,7 +47,9 @@ export function planConversion(file: string, tensors: SourceTensor[], cfg: ClipC
   for (const [target, shape] of shapes) {
     const values = shape.reduce((a, b) => a * b, 1);
     if (values > MAX_TENSOR_VALUES) {
-      throw new UserError(`${configName}: tensor "${target}" would hold ${values.toLocaleString('en-US')} values [${shape}], beyond the limit of ${MAX_TENSOR_VALUES.toLocaleString('en-US')} (2 GiB as float32) per tensor; check the config's sizes (vocab_size, hidden_size, width)`);
+      throw new UserError(
+        `${configName}: tensor "${target}" would hold ${values.toLocaleString('en-US')} values [${shape}], beyond the limit of ${MAX_TENSOR_VALUES.toLocaleString('en-US')} (2 GiB as float32) per tensor; check the config's sizes (vocab_size, hidden_size, width)`,
+      );
     }
   }
   return { tensors: [...matched].map(([target, t]) => ({ source: t.name, target, shape: shapes.get(target)! })), dropped: ignored, notes };

@@ -29,13 +29,32 @@ export const DEMO_CONFIG = {
   [DEMO_MARKER]: true,
   model_cfg: {
     embed_dim: 64,
-    vision_cfg: { timm_model_name: 'vit_base_patch16_224', timm_pool: '', timm_proj: 'linear', image_size: 224, patch_size: 16, width: 64, layers: 2, head_width: 32, mlp_ratio: 4 },
+    vision_cfg: {
+      timm_model_name: 'vit_base_patch16_224',
+      timm_pool: '',
+      timm_proj: 'linear',
+      image_size: 224,
+      patch_size: 16,
+      width: 64,
+      layers: 2,
+      head_width: 32,
+      mlp_ratio: 4,
+    },
     text_cfg: {
       hf_model_name: 'microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract',
       hf_proj_type: 'mlp',
       hf_pooler_type: 'cls_last_hidden_state_pooler',
       context_length: 256,
-      hf_model_config: { hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 256, vocab_size: 30522, max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12 },
+      hf_model_config: {
+        hidden_size: 64,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        intermediate_size: 256,
+        vocab_size: 30522,
+        max_position_embeddings: 512,
+        type_vocab_size: 2,
+        layer_norm_eps: 1e-12,
+      },
     },
   },
   preprocess_cfg: { mean: OPENAI_MEAN, std: OPENAI_STD },
@@ -61,13 +80,22 @@ function randomTensor(name: string, shape: number[], next: () => number): Float3
 export async function writeDemoModel(dir: string, seed = 0, config: typeof DEMO_CONFIG = DEMO_CONFIG): Promise<void> {
   const cfg = parseOpenClipConfig(config, 'demo config');
   const next = mulberry32(seed);
-  const tensors: TensorToWrite[] = [...expectedTensorShapes(cfg)].map(([name, shape]) => ({ name, dtype: 'F32', shape, data: randomTensor(name, shape, next) }));
+  const tensors: TensorToWrite[] = [...expectedTensorShapes(cfg)].map(([name, shape]) => ({
+    name,
+    dtype: 'F32',
+    shape,
+    data: randomTensor(name, shape, next),
+  }));
   mkdirSync(path.dirname(dir), { recursive: true });
-  await replaceDirectory(dir, async (tmp) => {
-    writeFileSync(path.join(tmp, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
-    writeFileSync(path.join(tmp, VOCAB_FILE), readFileSync(BUNDLED_VOCAB));
-    await writeSafetensors(path.join(tmp, WEIGHTS_FILE), tensors, { [DEMO_MARKER]: DEMO_WARNING, seed: String(seed) });
-  }, { owned: MODEL_DIR_FILES });
+  await replaceDirectory(
+    dir,
+    async (tmp) => {
+      writeFileSync(path.join(tmp, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
+      writeFileSync(path.join(tmp, VOCAB_FILE), readFileSync(BUNDLED_VOCAB));
+      await writeSafetensors(path.join(tmp, WEIGHTS_FILE), tensors, { [DEMO_MARKER]: DEMO_WARNING, seed: String(seed) });
+    },
+    { owned: MODEL_DIR_FILES },
+  );
 }
 
 /** Where the demo lives: `weights/demo` in the package, else the user cache when the package is read-only. */

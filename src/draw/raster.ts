@@ -25,7 +25,11 @@ export interface TextOptions {
 export class Raster {
   readonly data: Uint8Array;
 
-  constructor(readonly width: number, readonly height: number, background: Rgb = WHITE) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    background: Rgb = WHITE,
+  ) {
     this.data = new Uint8Array(width * height * 3);
     this.fillRect(0, 0, width, height, background);
   }

@@ -63,7 +63,10 @@ export function checkedRows(flat: FlatEmbeddings, names: string[]): Embedding[] 
   return Array.from({ length: flat.rows }, (_, i) => {
     const row = { features: flat.features.slice(i * dim, (i + 1) * dim), embedding: flat.embedding.slice(i * dim, (i + 1) * dim) };
     const bad = findNonFinite(row.embedding);
-    if (bad) throw new UserError(`${names[i]}: the forward pass gave ${describeNonFinite(bad)} in the embedding; the model overflows float32 on this input: check its weights (download or convert them again)`);
+    if (bad)
+      throw new UserError(
+        `${names[i]}: the forward pass gave ${describeNonFinite(bad)} in the embedding; the model overflows float32 on this input: check its weights (download or convert them again)`,
+      );
     return row;
   });
 }

@@ -58,12 +58,21 @@ export async function evalClassify(clip: BiomedCLIP, opts: ClassifyEvalOptions):
   const cacheDir = opts.cacheDir ?? defaultCacheDir(data.root, model);
   const prompts = classPromptTexts(data.descriptions, opts.templates.templates);
   const texts = await textEmbeddings(clip, cacheDir, prompts.flat(), opts);
-  const images = await imageEmbeddings(clip, cacheDir, data.root, data.items.map((i) => i.path), opts);
+  const images = await imageEmbeddings(
+    clip,
+    cacheDir,
+    data.root,
+    data.items.map((i) => i.path),
+    opts,
+  );
   const items = data.items.filter((i) => images.embeddings.has(i.path));
   if (items.length === 0) throw new UserError(`${data.source}: none of the ${data.items.length} images could be read; see the skipped files above`);
 
   const dim = clip.config.embedDim;
-  const classes = classEmbeddings(prompts.map((ps) => ps.map((t) => texts.embeddings.get(t) as Float32Array)), dim);
+  const classes = classEmbeddings(
+    prompts.map((ps) => ps.map((t) => texts.embeddings.get(t) as Float32Array)),
+    dim,
+  );
   const imageRows = new Float32Array(items.length * dim); // [n, E]
   items.forEach((item, i) => imageRows.set(images.embeddings.get(item.path) as Float32Array, i * dim));
   const p: Predictions = {

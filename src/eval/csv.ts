@@ -79,7 +79,9 @@ export async function readCsvColumns(file: string, columns: string[]): Promise<C
   const names = header.fields.map((f) => f.trim());
   const missing = columns.filter((c) => !names.includes(c));
   if (missing.length > 0) {
-    throw new UserError(`${file}: no ${missing.map((m) => `'${m}'`).join(' or ')} column (the header is ${names.join(',')}); the first line must name the columns ${columns.join(',')}`);
+    throw new UserError(
+      `${file}: no ${missing.map((m) => `'${m}'`).join(' or ')} column (the header is ${names.join(',')}); the first line must name the columns ${columns.join(',')}`,
+    );
   }
   const at = columns.map((c) => names.indexOf(c));
   if (body.length === 0) throw new UserError(`${file}: a header but no rows; add one line per item`);

@@ -37,12 +37,20 @@ export interface LabelSource {
 export async function loadClassificationData(data: string, labels: LabelSource): Promise<ClassificationData> {
   const source = path.resolve(data);
   const stat = await fs.stat(source).catch(() => undefined);
-  if (stat === undefined) throw new UserError(`${data}: no such file or folder; pass an image folder (one subfolder per class) or a CSV with image,label columns`, 2);
-  if (labels.labelsFile === undefined && !labels.classesFromFolders) throw new UserError('say how classes become prompts: --labels-file L.json or --classes-from-folders', 2);
-  if (labels.labelsFile !== undefined && labels.classesFromFolders) throw new UserError('--labels-file and --classes-from-folders exclude each other; pick one', 2);
+  if (stat === undefined)
+    throw new UserError(`${data}: no such file or folder; pass an image folder (one subfolder per class) or a CSV with image,label columns`, 2);
+  if (labels.labelsFile === undefined && !labels.classesFromFolders)
+    throw new UserError('say how classes become prompts: --labels-file L.json or --classes-from-folders', 2);
+  if (labels.labelsFile !== undefined && labels.classesFromFolders)
+    throw new UserError('--labels-file and --classes-from-folders exclude each other; pick one', 2);
   const named = labels.labelsFile !== undefined ? await readLabelFile(labels.labelsFile) : undefined;
   if (named !== undefined) distinctDescriptions(named, `--labels-file ${labels.labelsFile}`);
-  if (stat.isDirectory()) return fromFolder(source, named, (labels.exclude ?? []).map((p) => path.resolve(p)));
+  if (stat.isDirectory())
+    return fromFolder(
+      source,
+      named,
+      (labels.exclude ?? []).map((p) => path.resolve(p)),
+    );
   if (labels.classesFromFolders) throw new UserError(`${data}: --classes-from-folders needs an image folder; for a CSV pass --labels-file L.json`, 2);
   return fromCsv(source, named as ClassPrompts);
 }
@@ -66,20 +74,33 @@ async function fromFolder(root: string, named: ClassPrompts | undefined, exclude
   const ours = [...exclude, ...listing.outputs];
   const leadsToOurs = (f: string) => ours.some((e) => e === path.join(root, f) || e.startsWith(path.join(root, f) + path.sep));
   const folders = listed.filter((f) => !(leadsToOurs(f) && byFolder.get(f)?.length === 0));
-  if (folders.length < 2) throw new UserError(`${root}: ${folders.length} class folder(s); zero-shot classification needs one subfolder of images per class, at least 2`);
+  if (folders.length < 2)
+    throw new UserError(`${root}: ${folders.length} class folder(s); zero-shot classification needs one subfolder of images per class, at least 2`);
   const empty = folders.find((f) => byFolder.get(f)?.length === 0);
   if (empty !== undefined) throw new UserError(`${path.join(root, empty)}: class folder with no images; add its images or remove the folder`);
   const prompts = named ?? distinctDescriptions(promptsFromNames(folders), root);
   const index = classIndex(prompts);
   const unknown = folders.find((f) => !index.has(f));
-  if (unknown !== undefined) throw new UserError(`${path.join(root, unknown)}: class '${unknown}' is not in the label file (its classes: ${prompts.classes.join(', ')}); add it there or move the folder out`);
+  if (unknown !== undefined)
+    throw new UserError(
+      `${path.join(root, unknown)}: class '${unknown}' is not in the label file (its classes: ${prompts.classes.join(', ')}); add it there or move the folder out`,
+    );
   const absent = prompts.classes.find((c) => !folders.includes(c));
-  if (absent !== undefined) throw new UserError(`class '${absent}' of the label file has no images in ${root}; add ${path.join(root, absent)}/ or remove the class from the label file`);
+  if (absent !== undefined)
+    throw new UserError(
+      `class '${absent}' of the label file has no images in ${root}; add ${path.join(root, absent)}/ or remove the class from the label file`,
+    );
   const items = prompts.classes.flatMap((c, label) => (byFolder.get(c) ?? []).map((p) => ({ path: p, label })));
   const notes: string[] = [];
   if (outside > 0) notes.push(`${outside} images outside the class folders (top level or hidden folders) are not evaluated`);
   if (listing.otherFiles > 0) notes.push(`${listing.otherFiles} files without an image extension are not evaluated`);
-  if (listing.outputs.length > 0) notes.push(`${listing.outputs.length} folders written by biomedclip (reports, indexes, caches) are not evaluated: ${listing.outputs.slice(0, 3).map((o) => path.relative(root, o)).join(', ')}`);
+  if (listing.outputs.length > 0)
+    notes.push(
+      `${listing.outputs.length} folders written by biomedclip (reports, indexes, caches) are not evaluated: ${listing.outputs
+        .slice(0, 3)
+        .map((o) => path.relative(root, o))
+        .join(', ')}`,
+    );
   return { ...prompts, source: root, layout: 'folder', root, items, notes };
 }
 
@@ -87,12 +108,23 @@ async function fromCsv(file: string, named: ClassPrompts): Promise<Classificatio
   const table = await readCsvColumns(file, ['image', 'label']);
   const root = path.dirname(file);
   const index = classIndex(named);
-  oneRowPerImage(file, root, table.rows, (row, first) => `${row.values[0]} is labelled '${row.values[1]}' here and '${first.values[1]}' on line ${first.line}; keep one label per image`);
+  oneRowPerImage(
+    file,
+    root,
+    table.rows,
+    (row, first) => `${row.values[0]} is labelled '${row.values[1]}' here and '${first.values[1]}' on line ${first.line}; keep one label per image`,
+  );
   const unknown = table.rows.filter((r) => !index.has(r.values[1]));
   if (unknown.length > 0) {
     const names = [...new Set(unknown.map((r) => r.values[1]))];
-    const shown = names.slice(0, 3).map((n) => `'${n}'`).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
-    throw new UserError(`${file}:${unknown[0].line}: label ${shown} not in the label file (${unknown.length} rows); add ${names.length > 1 ? 'them' : 'it'} to the label file or fix the CSV`);
+    const shown =
+      names
+        .slice(0, 3)
+        .map((n) => `'${n}'`)
+        .join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
+    throw new UserError(
+      `${file}:${unknown[0].line}: label ${shown} not in the label file (${unknown.length} rows); add ${names.length > 1 ? 'them' : 'it'} to the label file or fix the CSV`,
+    );
   }
   const counts = new Array<number>(named.classes.length).fill(0);
   const items = table.rows.map((r) => {
@@ -101,7 +133,8 @@ async function fromCsv(file: string, named: ClassPrompts): Promise<Classificatio
     return { path: relativeTo(root, r.values[0]), label };
   });
   const absent = counts.findIndex((c) => c === 0);
-  if (absent >= 0) throw new UserError(`class '${named.classes[absent]}' of the label file has no rows in ${file}; add its images or remove the class from the label file`);
+  if (absent >= 0)
+    throw new UserError(`class '${named.classes[absent]}' of the label file has no rows in ${file}; add its images or remove the class from the label file`);
   await imagesExist(file, root, table.rows);
   return { ...named, source: file, layout: 'csv', root, items, notes: [] };
 }
@@ -130,7 +163,12 @@ export async function loadCaptionData(data: string): Promise<CaptionData> {
  * every metric. With `conflict`, a second row for the same image with another value is refused too, with
  * that message (classification: one label per image). Paths are compared resolved ('./a.png' is 'a.png').
  */
-function oneRowPerImage(file: string, root: string, rows: CsvTable['rows'], conflict?: (row: CsvTable['rows'][number], first: CsvTable['rows'][number]) => string): void {
+function oneRowPerImage(
+  file: string,
+  root: string,
+  rows: CsvTable['rows'],
+  conflict?: (row: CsvTable['rows'][number], first: CsvTable['rows'][number]) => string,
+): void {
   const seen = new Map<string, CsvTable['rows'][number]>();
   for (const row of rows) {
     const image = relativeTo(root, row.values[0]);
@@ -154,7 +192,9 @@ async function imagesExist(file: string, root: string, rows: CsvTable['rows']): 
     if (!stat?.isFile()) missing.push(row);
   }
   if (missing.length > 0) {
-    throw new UserError(`${file}:${missing[0].line}: no image at ${missing[0].values[0]} (${missing.length} of ${rows.length} rows name a missing file); fix the path (relative to the CSV's folder) or remove the row`);
+    throw new UserError(
+      `${file}:${missing[0].line}: no image at ${missing[0].values[0]} (${missing.length} of ${rows.length} rows name a missing file); fix the path (relative to the CSV's folder) or remove the row`,
+    );
   }
 }
 

@@ -52,7 +52,11 @@ export function classifyText(r: ClassifyReport): string {
 }
 
 const mdTable = (header: string[], rows: string[][]): string =>
-  [`| ${header.join(' | ')} |`, `|${header.map((_, j) => (j === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n');
+  [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, j) => (j === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`),
+  ].join('\n');
 
 export function classifyMarkdown(r: ClassifyReport): string {
   return [

@@ -63,7 +63,9 @@ export function distinctDescriptions(prompts: ClassPrompts, where: string): Clas
       const key = d.toLowerCase().replace(/\s+/g, ' ');
       const other = owner.get(key);
       if (other !== undefined && other !== c) {
-        throw new UserError(`${where}: classes '${prompts.classes[other]}' and '${prompts.classes[c]}' share the description "${d}"; give each class its own descriptions (the same prompt makes them indistinguishable)`);
+        throw new UserError(
+          `${where}: classes '${prompts.classes[other]}' and '${prompts.classes[c]}' share the description "${d}"; give each class its own descriptions (the same prompt makes them indistinguishable)`,
+        );
       }
       owner.set(key, c);
     }

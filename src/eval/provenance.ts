@@ -42,7 +42,12 @@ export async function preprocessingInfo(clip: BiomedCLIP): Promise<Preprocessing
 }
 
 /** The lines that head a text or Markdown report. */
-export function provenanceLines(r: { model: ModelInfo; preprocessing: PreprocessingInfo; n: number; templates?: { source: string; templates: string[] } }): string[] {
+export function provenanceLines(r: {
+  model: ModelInfo;
+  preprocessing: PreprocessingInfo;
+  n: number;
+  templates?: { source: string; templates: string[] };
+}): string[] {
   const model = r.model.demo ? `${r.model.warning} (${r.model.dir})` : `${r.model.dir} (${r.model.fingerprint})`;
   const pre = r.preprocessing;
   const lines = [`model: ${model}`];

@@ -53,7 +53,9 @@ export async function checkOutDir(out: string, kind: ReportKind): Promise<void> 
   if (task !== undefined && task !== kind) refuse(`holds a ${task} report, not a ${kind} one; pass another --out (or delete that report first)`);
   if (foreign.length > 0 || task === undefined) {
     const shown = (foreign.length > 0 ? foreign : names).slice(0, 3).join(', ');
-    refuse(`holds ${shown}${names.length > 3 ? ' and more' : ''}, not part of a ${kind} report; move ${foreign.length === 1 ? 'it' : 'them'} out or pass another --out (a new or empty folder)`);
+    refuse(
+      `holds ${shown}${names.length > 3 ? ' and more' : ''}, not part of a ${kind} report; move ${foreign.length === 1 ? 'it' : 'them'} out or pass another --out (a new or empty folder)`,
+    );
   }
 }
 
@@ -72,7 +74,10 @@ export function classifyReportFiles(run: ClassifyRun): Record<string, string | B
   // Score columns are prefixed: a class may be called `image`, `label` or `model` like the fixed columns.
   const header = csvRow(['image', 'label', 'predicted', ...r.data.classes.map((c) => `p:${c}`), ...(demo.length ? ['model'] : [])]);
   const lines = run.predictions.map((p) => csvRow([p.image, p.label, p.predicted, ...p.probs, ...demo]));
-  const title = (what: string) => [`${what}: n = ${r.n}, accuracy ${r.accuracy.toFixed(4)}, ECE ${r.ece.toFixed(4)}`, ...(r.model.demo ? [`model: ${r.model.warning}`] : [])];
+  const title = (what: string) => [
+    `${what}: n = ${r.n}, accuracy ${r.accuracy.toFixed(4)}, ECE ${r.ece.toFixed(4)}`,
+    ...(r.model.demo ? [`model: ${r.model.warning}`] : []),
+  ];
   return {
     'metrics.json': jsonText(r) + '\n',
     'predictions.csv': [header, ...lines].join('\n') + '\n',

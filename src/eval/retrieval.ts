@@ -55,21 +55,41 @@ export async function evalRetrieval(clip: BiomedCLIP, opts: RetrievalEvalOptions
   const data = opts.data;
   const model = await storeModel(clip);
   const cacheDir = opts.cacheDir ?? defaultCacheDir(data.root, model);
-  const texts = await textEmbeddings(clip, cacheDir, data.pairs.map((p) => p.caption), opts);
-  const images = await imageEmbeddings(clip, cacheDir, data.root, data.pairs.map((p) => p.path), opts);
+  const texts = await textEmbeddings(
+    clip,
+    cacheDir,
+    data.pairs.map((p) => p.caption),
+    opts,
+  );
+  const images = await imageEmbeddings(
+    clip,
+    cacheDir,
+    data.root,
+    data.pairs.map((p) => p.path),
+    opts,
+  );
   const pairs = data.pairs.filter((p) => images.embeddings.has(p.path));
   if (pairs.length === 0) throw new UserError(`${data.source}: none of the images could be read; see the skipped files above`);
 
   const imageIds = firstSeen(pairs.map((p) => p.path));
   const captionIds = firstSeen(pairs.map((p) => p.caption));
   const dim = clip.config.embedDim;
-  const imageRows = rows([...imageIds.keys()].map((p) => images.embeddings.get(p) as Float32Array), dim);
-  const captionRows = rows([...captionIds.keys()].map((c) => texts.embeddings.get(c) as Float32Array), dim);
+  const imageRows = rows(
+    [...imageIds.keys()].map((p) => images.embeddings.get(p) as Float32Array),
+    dim,
+  );
+  const captionRows = rows(
+    [...captionIds.keys()].map((c) => texts.embeddings.get(c) as Float32Array),
+    dim,
+  );
   const captionsOf: number[][] = Array.from({ length: imageIds.size }, () => []);
   for (const p of pairs) captionsOf[imageIds.get(p.path) as number].push(captionIds.get(p.caption) as number);
 
   const i2t = await retrievalRanks({ queries: imageRows, candidates: captionRows, dim, positives: captionsOf.map((c) => [...new Set(c)]) });
-  const rowQueries = rows(pairs.map((p) => texts.embeddings.get(p.caption) as Float32Array), dim);
+  const rowQueries = rows(
+    pairs.map((p) => texts.embeddings.get(p.caption) as Float32Array),
+    dim,
+  );
   const t2i = await retrievalRanks({ queries: rowQueries, candidates: imageRows, dim, positives: pairs.map((p) => [imageIds.get(p.path) as number]) });
 
   const summary = (ranks: Int32Array): DirectionMetrics => {
@@ -103,7 +123,12 @@ export async function evalRetrieval(clip: BiomedCLIP, opts: RetrievalEvalOptions
 
 /** Intervals for Recall@K and the median rank: each direction's queries resampled, candidates fixed. */
 function resampleBoth(i2t: Int32Array, t2i: Int32Array, opts: RetrievalEvalOptions): BootstrapResult {
-  const both = ([['image_to_text', i2t], ['text_to_image', t2i]] as const).map(([name, ranks]) =>
+  const both = (
+    [
+      ['image_to_text', i2t],
+      ['text_to_image', t2i],
+    ] as const
+  ).map(([name, ranks]) =>
     bootstrap(ranks.length, { resamples: opts.resamples, seed: opts.seed }, (rows) => {
       const r = Int32Array.from(rows, (x) => ranks[x]);
       const out: Record<string, number> = {};

@@ -15,7 +15,7 @@ export function aurocBinary(positive: ArrayLike<number>, scores: ArrayLike<numbe
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   // Sum of the positives' 1-based ranks, each run of equal scores sharing the mean of its ranks.
   let rankSumPos = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start + 1;
     while (end < n && scores[order[end]] === scores[order[start]]) end++;
     const midrank = (start + 1 + end) / 2; // mean of the ranks start+1 .. end

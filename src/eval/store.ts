@@ -124,7 +124,10 @@ export async function textEmbeddings(clip: BiomedCLIP, cacheDir: string, texts: 
     for (let start = 0; start < todo.length; start += batch) {
       const part = todo.slice(start, start + batch);
       const emb = await clip.encodeTexts(part);
-      await writer.commit(part.map((t) => ({ path: sha256(t), size: Buffer.byteLength(t), mtimeMs: 0 })), concat(emb.map((e) => e.embedding)));
+      await writer.commit(
+        part.map((t) => ({ path: sha256(t), size: Buffer.byteLength(t), mtimeMs: 0 })),
+        concat(emb.map((e) => e.embedding)),
+      );
       opts.onProgress?.('texts', Math.min(todo.length, start + batch), todo.length);
     }
     complete = true;
@@ -141,11 +144,14 @@ async function checkStore(cacheDir: string, dir: string, root: string, model: In
   const info = await readInfo(dir).catch((err: unknown) => {
     // index's advice (rebuild into a new --out) means nothing here: a cache can simply be deleted.
     if (!(err instanceof UserError)) throw err;
-    throw new UserError(`the evaluation cache ${cacheDir} is damaged (${err.message.split(';')[0]}); delete ${cacheDir} (it only holds embeddings, made again on the next run) or pass another --cache`);
+    throw new UserError(
+      `the evaluation cache ${cacheDir} is damaged (${err.message.split(';')[0]}); delete ${cacheDir} (it only holds embeddings, made again on the next run) or pass another --cache`,
+    );
   });
   if (info === undefined) return;
   if (info.root !== root) throw new UserError(`--cache ${cacheDir}: caches ${info.root}, not ${root}; pass another --cache, or leave it out`);
-  if (info.model.fingerprint !== model.fingerprint) throw new UserError(`--cache ${cacheDir}: made with another model (${info.model.dir}); pass --model ${info.model.dir}, another --cache, or leave it out`);
+  if (info.model.fingerprint !== model.fingerprint)
+    throw new UserError(`--cache ${cacheDir}: made with another model (${info.model.dir}); pass --model ${info.model.dir}, another --cache, or leave it out`);
 }
 
 /** Every committed row of a store: manifest path → embedding. */

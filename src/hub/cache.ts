@@ -32,7 +32,10 @@ export function checkPathPart(kind: 'revision' | 'file', value: string): void {
 export class RepoCache {
   readonly root: string;
 
-  constructor(hubCache: string, readonly repo: string) {
+  constructor(
+    hubCache: string,
+    readonly repo: string,
+  ) {
     this.root = path.join(hubCache, repoFolderName(repo));
   }
 

@@ -102,12 +102,7 @@ function context(spec: HubFile, opts: DownloadFileOptions): HubContext {
 }
 
 /** HEAD the hub; when it cannot be reached, fall back to the snapshot the revision's ref points at. */
-async function metadataOrOffline(
-  spec: HubFile,
-  opts: DownloadFileOptions,
-  cache: RepoCache,
-  ctx: HubContext,
-): Promise<FileMetadata | DownloadedFile> {
+async function metadataOrOffline(spec: HubFile, opts: DownloadFileOptions, cache: RepoCache, ctx: HubContext): Promise<FileMetadata | DownloadedFile> {
   const url = resolveUrl(opts.settings.endpoint, spec.repo, opts.revision, spec.file);
   try {
     return await fetchMetadata(url, { authorization: authHeader(opts), timeoutMs: opts.timeoutMs ?? 10_000 });
@@ -163,9 +158,7 @@ async function verifyOrDelete(spec: HubFile, meta: FileMetadata, cache: RepoCach
   } catch (err) {
     if (!(err instanceof ChecksumError)) throw err;
     await rm(part, { force: true });
-    throw new UserError(
-      `checksum mismatch for ${spec.repo}/${spec.file}: ${err.message}; the corrupted download was deleted: rerun \`${ctx.retryCommand}\``,
-    );
+    throw new UserError(`checksum mismatch for ${spec.repo}/${spec.file}: ${err.message}; the corrupted download was deleted: rerun \`${ctx.retryCommand}\``);
   }
 }
 

@@ -12,14 +12,7 @@
 import type { ConvertOptions, ConvertReport } from '../convert/convert.js';
 import { hubDownload, type DownloadedFile, type DownloadFileOptions } from './download-file.js';
 import { convertedModelDir, hasConvertedModel } from './model-dir.js';
-import {
-  BIOMEDBERT_REVISION,
-  BIOMEDBERT_VOCAB,
-  BIOMEDCLIP_CHECKPOINT,
-  BIOMEDCLIP_CONFIG,
-  BIOMEDCLIP_REVISION,
-  type HubFile,
-} from './pins.js';
+import { BIOMEDBERT_REVISION, BIOMEDBERT_VOCAB, BIOMEDCLIP_CHECKPOINT, BIOMEDCLIP_CONFIG, BIOMEDCLIP_REVISION, type HubFile } from './pins.js';
 import { hubSettings, type Env } from './settings.js';
 
 /** The converter's options and report are `convertCheckpoint`'s own (type-only: no runtime import). */
@@ -72,8 +65,7 @@ export async function downloadModel(opts: DownloadModelOptions = {}): Promise<Do
     timeoutMs: opts.timeoutMs,
     onNote: opts.onNote,
   };
-  const fetchOne = (spec: HubFile, rev: string) =>
-    hubDownload(spec, { ...common, revision: rev, pin: pinOf(spec) });
+  const fetchOne = (spec: HubFile, rev: string) => hubDownload(spec, { ...common, revision: rev, pin: pinOf(spec) });
   const config = await fetchOne(BIOMEDCLIP_CONFIG, revision);
   const vocab = await fetchOne(BIOMEDBERT_VOCAB, opts.textRevision ?? BIOMEDBERT_REVISION);
   const checkpoint = await fetchOne(BIOMEDCLIP_CHECKPOINT, revision);

@@ -56,7 +56,9 @@ export function statusToUserError(err: HttpStatusError, ctx: HubContext): UserEr
   }
   if (err.status === 404) return notFound(code, what, ctx);
   if (err.retryable) {
-    return new UserError(`the hub or its CDN answered HTTP ${err.status} for ${what} after several tries: it may be down; retry later with \`${ctx.retryCommand}\``);
+    return new UserError(
+      `the hub or its CDN answered HTTP ${err.status} for ${what} after several tries: it may be down; retry later with \`${ctx.retryCommand}\``,
+    );
   }
   return new UserError(`unexpected HTTP ${err.status} for ${what}; retry with \`${ctx.retryCommand}\` or report it`);
 }

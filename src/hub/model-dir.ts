@@ -22,7 +22,6 @@ import { WEIGHTS_FILE } from '../model-files.js'; // its presence marks a finish
 /** Sub-folder of `$HF_HOME` that holds converted models. */
 export const MODELS_FOLDER = 'biomedclip-ts';
 
-
 /** `$HF_HOME/biomedclip-ts/<commit>`: where `biomedclip download` converts a given BiomedCLIP commit. */
 export function convertedModelDir(commit: string, env: Env = process.env): string {
   return path.join(hfHome(env), MODELS_FOLDER, commit);

@@ -20,7 +20,6 @@ export function etagKind(etag: string): DigestKind | undefined {
   return undefined;
 }
 
-
 export interface Verification {
   /** What was checked: the hub's ETag kind, plus 'pinned-sha256' when a pin applied. */
   checked: string[];

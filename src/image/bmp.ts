@@ -80,7 +80,14 @@ function parseBmp(b: Uint8Array, name: string): BmpInfo {
   let dataOffset = u32(b, 10);
   if (dataOffset === 14 + headerSize && bits <= 8) dataOffset += 4 * colors;
 
-  const base: Record<number, [PilMode, Layout]> = { 1: ['P', 'P1'], 4: ['P', 'P4'], 8: ['P', 'P8'], 16: ['RGB', 'BGR15'], 24: ['RGB', 'BGR'], 32: ['RGB', 'BGRX'] };
+  const base: Record<number, [PilMode, Layout]> = {
+    1: ['P', 'P1'],
+    4: ['P', 'P4'],
+    8: ['P', 'P8'],
+    16: ['RGB', 'BGR15'],
+    24: ['RGB', 'BGR'],
+    32: ['RGB', 'BGRX'],
+  };
   if (base[bits] === undefined) fail(`unsupported BMP pixel depth (${bits} bits)`);
   let [mode, layout] = base[bits];
   let rle: 0 | 4 | 8 = 0;

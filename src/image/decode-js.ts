@@ -13,7 +13,9 @@ import { toPilImage } from './decode-sharp.js';
 
 export function decodeWithJs(bytes: Uint8Array, header: ImageHeader, name: string): PilImage {
   if (header.format !== 'png' && header.format !== 'jpeg') {
-    throw new UserError(`${name}: ${header.format.toUpperCase()} is decoded by sharp (libvips), and the pure-JS decoders were asked for (or sharp cannot load here); use --decoder sharp, or convert the image to PNG`);
+    throw new UserError(
+      `${name}: ${header.format.toUpperCase()} is decoded by sharp (libvips), and the pure-JS decoders were asked for (or sharp cannot load here); use --decoder sharp, or convert the image to PNG`,
+    );
   }
   try {
     return header.format === 'png' ? decodePng(bytes, header) : decodeJpeg(bytes, header);

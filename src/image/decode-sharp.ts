@@ -44,7 +44,9 @@ export async function decodeWithSharp(bytes: Uint8Array, header: ImageHeader, na
     raw = await pipeline.raw({ depth: sixteen ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
     const detail = oneLine(err).replace(/^Warning treated as error due to failOn setting /, '');
-    throw new UserError(`${name}: cannot decode ${header.format.toUpperCase()} (${detail.length > 160 ? `${detail.slice(0, 160)}…` : detail}); the file is damaged`);
+    throw new UserError(
+      `${name}: cannot decode ${header.format.toUpperCase()} (${detail.length > 160 ? `${detail.slice(0, 160)}…` : detail}); the file is damaged`,
+    );
   }
   const { width, height, channels } = raw.info;
   if (width !== header.width || height !== header.height) {

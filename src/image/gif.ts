@@ -60,7 +60,13 @@ function parseGif(b: Uint8Array, name: string): GifInfo {
       skipSubBlocks();
     } else if (tag === 0x2c) {
       if (pos + 9 > b.length) truncated();
-      const frame = { x: b[pos] | (b[pos + 1] << 8), y: b[pos + 2] | (b[pos + 3] << 8), width: b[pos + 4] | (b[pos + 5] << 8), height: b[pos + 6] | (b[pos + 7] << 8), interlaced: (b[pos + 8] & 0x40) !== 0 };
+      const frame = {
+        x: b[pos] | (b[pos + 1] << 8),
+        y: b[pos + 2] | (b[pos + 3] << 8),
+        width: b[pos + 4] | (b[pos + 5] << 8),
+        height: b[pos + 6] | (b[pos + 7] << 8),
+        interlaced: (b[pos + 8] & 0x40) !== 0,
+      };
       const flags = b[pos + 8];
       pos += 9;
       if (flags & 0x80) {
@@ -108,7 +114,13 @@ export function decodeGif(bytes: Uint8Array, name: string): PilImage {
 function interlacedRows(height: number, interlaced: boolean): number[] {
   if (!interlaced) return Array.from({ length: height }, (_, r) => r);
   const order: number[] = [];
-  for (const [start, step] of [[0, 8], [4, 8], [2, 4], [1, 2]]) for (let y = start; y < height; y += step) order.push(y);
+  for (const [start, step] of [
+    [0, 8],
+    [4, 8],
+    [2, 4],
+    [1, 2],
+  ])
+    for (let y = start; y < height; y += step) order.push(y);
   return order;
 }
 

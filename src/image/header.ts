@@ -20,7 +20,6 @@ export const PILLOW_MAX_IMAGE_PIXELS = Math.floor((1024 * 1024 * 1024) / 4 / 3);
 /** The formats we decode as Pillow does, for messages and help texts. */
 export const FORMAT_NAMES = 'PNG, JPEG, BMP, GIF, TIFF or WebP';
 
-
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
@@ -83,12 +82,22 @@ function readWebpHeader(b: Uint8Array, name: string): ImageHeader {
 function pngMode(depth: number, colorType: number): PilMode | null {
   const key = `${depth}/${colorType}`;
   const table: Record<string, PilMode> = {
-    '1/0': '1', '2/0': 'L', '4/0': 'L', '8/0': 'L', '16/0': 'I',
-    '8/2': 'RGB', '16/2': 'RGB',
-    '1/3': 'P', '2/3': 'P', '4/3': 'P', '8/3': 'P',
+    '1/0': '1',
+    '2/0': 'L',
+    '4/0': 'L',
+    '8/0': 'L',
+    '16/0': 'I',
+    '8/2': 'RGB',
+    '16/2': 'RGB',
+    '1/3': 'P',
+    '2/3': 'P',
+    '4/3': 'P',
+    '8/3': 'P',
     // Pillow has no 16-bit LA unpacker: it opens 16-bit gray+alpha as RGBA (gray copied to R, G and B).
-    '8/4': 'LA', '16/4': 'RGBA',
-    '8/6': 'RGBA', '16/6': 'RGBA',
+    '8/4': 'LA',
+    '16/4': 'RGBA',
+    '8/6': 'RGBA',
+    '16/6': 'RGBA',
   };
   return table[key] ?? null;
 }
@@ -121,7 +130,10 @@ function readJpegHeader(bytes: Uint8Array, name: string): ImageHeader {
       throw new UserError(`${name}: JPEG marker structure is corrupt at byte ${pos}; the file is damaged`);
     }
     const marker = bytes[pos + 1];
-    if (marker === 0xff) { pos += 1; continue; } // fill bytes before a marker are allowed
+    if (marker === 0xff) {
+      pos += 1;
+      continue;
+    } // fill bytes before a marker are allowed
     const length = (bytes[pos + 2] << 8) | bytes[pos + 3];
     if (SOF_MARKERS.has(marker)) return jpegFrame(bytes, pos + 4, length, marker, name);
     pos += 2 + length;
@@ -138,8 +150,7 @@ function jpegFrame(bytes: Uint8Array, at: number, length: number, marker: number
   if (precision !== 8) {
     // Pillow's JPEG plugin also refuses these ("cannot identify image file"): 12/16-bit JPEG is DICOM's.
     throw new UserError(
-      `${name}: ${precision}-bit JPEG is not supported (Pillow cannot open it either); ` +
-        `export the image as 16-bit PNG and use --sixteen-bit rescale`,
+      `${name}: ${precision}-bit JPEG is not supported (Pillow cannot open it either); ` + `export the image as 16-bit PNG and use --sixteen-bit rescale`,
     );
   }
   if (marker === 0xc3) throw new UserError(`${name}: lossless JPEG is not supported; convert it to PNG first`);

@@ -21,11 +21,7 @@ export const DEFAULT_PREPROCESS: PreprocessConfig = {
  * Image file, encoded bytes or raw pixels -> `pixel_values` for the vision tower ([3, S, S] float32) plus
  * the uint8 crop. Throws UserError (one line naming the input and the problem) for unusable images.
  */
-export async function preprocessImage(
-  input: ImageInput,
-  cfg: PreprocessConfig = DEFAULT_PREPROCESS,
-  opts: PreprocessOptions = {},
-): Promise<Preprocessed> {
+export async function preprocessImage(input: ImageInput, cfg: PreprocessConfig = DEFAULT_PREPROCESS, opts: PreprocessOptions = {}): Promise<Preprocessed> {
   const name = typeof input === 'string' ? input : input instanceof Uint8Array ? '<image bytes>' : '<raw image>';
   const img = await decodeInput(input, opts);
   return preprocessDecoded(img, cfg, opts, name);

@@ -6,12 +6,7 @@
  */
 
 /** [S, S, 3] RGB bytes (HWC) -> normalized float32 [3, S, S] (CHW), the layout the vision tower takes. */
-export function normalizeToCHW(
-  rgb: Uint8Array,
-  size: number,
-  mean: readonly [number, number, number],
-  std: readonly [number, number, number],
-): Float32Array {
+export function normalizeToCHW(rgb: Uint8Array, size: number, mean: readonly [number, number, number], std: readonly [number, number, number]): Float32Array {
   const plane = size * size;
   const out = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) {

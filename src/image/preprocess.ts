@@ -85,9 +85,7 @@ function fromRaw(raw: RawImage, maxPixels: number): PilImage {
     throw new UserError(`raw image: ${width}x${height} is above the limit of ${maxPixels} pixels`);
   }
   if (raw.data.length !== width * height * channels) {
-    throw new UserError(
-      `raw image: data has ${raw.data.length} bytes, expected ${width}x${height}x${channels} = ${width * height * channels}`,
-    );
+    throw new UserError(`raw image: data has ${raw.data.length} bytes, expected ${width}x${height}x${channels} = ${width * height * channels}`);
   }
   const data = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length);
   return { mode, width, height, bands: channels, data };

@@ -10,7 +10,18 @@ import { UserError } from '../errors.js';
 import type { ImageHeader } from './types.js';
 import type { PilMode } from './modes.js';
 
-const TAGS = { width: 256, height: 257, bits: 258, compression: 259, photometric: 262, fillOrder: 266, samples: 277, planar: 284, extraSamples: 338, sampleFormat: 339 };
+const TAGS = {
+  width: 256,
+  height: 257,
+  bits: 258,
+  compression: 259,
+  photometric: 262,
+  fillOrder: 266,
+  samples: 277,
+  planar: 284,
+  extraSamples: 338,
+  sampleFormat: 339,
+};
 
 /** Every value of each IFD entry we read (SHORT, LONG or BYTE), by tag. */
 function readIfd(b: Uint8Array, name: string): Map<number, number[]> {
@@ -34,7 +45,12 @@ function readIfd(b: Uint8Array, name: string): Map<number, number[]> {
     const size = ({ 1: 1, 3: 2, 4: 4 } as Record<number, number>)[type] ?? damaged();
     if (count > 16) damaged();
     const start = size * count <= 4 ? at + 8 : u32(at + 8);
-    tags.set(tag, Array.from({ length: count }, (_, k) => (size === 1 ? (start + k < b.length ? b[start + k] : damaged()) : size === 2 ? u16(start + 2 * k) : u32(start + 4 * k))));
+    tags.set(
+      tag,
+      Array.from({ length: count }, (_, k) =>
+        size === 1 ? (start + k < b.length ? b[start + k] : damaged()) : size === 2 ? u16(start + 2 * k) : u32(start + 4 * k),
+      ),
+    );
   }
   return tags;
 }
@@ -56,7 +72,9 @@ export function tiffHeader(b: Uint8Array, name: string): ImageHeader {
   if ((tags.get(TAGS.sampleFormat) ?? [1]).some((f) => f !== 1)) refuse(`TIFF with non-integer or signed samples (${describe}) is not supported`);
   if (one(TAGS.fillOrder, 1) !== 1) refuse('TIFF with reversed bit fill order is not supported');
   if (photometric <= 1 && samples === 1 && depth === 16) {
-    throw new UserError(`${name}: 16-bit grey TIFF opens in Pillow as I;16, which open_clip's resize refuses ("image has wrong mode"); export it as 16-bit PNG (see --sixteen-bit)`);
+    throw new UserError(
+      `${name}: 16-bit grey TIFF opens in Pillow as I;16, which open_clip's resize refuses ("image has wrong mode"); export it as 16-bit PNG (see --sixteen-bit)`,
+    );
   }
   const mode = tiffMode(photometric, samples, depth, extra);
   if (mode === undefined) refuse(`TIFF with ${describe} is not supported`);

@@ -68,7 +68,11 @@ function plan(model: BiomedCLIPModel, method: Exclude<Method, 'legrad'>, opts: E
       if (!(ratio >= 0 && ratio < 1)) throw new UserError(`--discard-ratio ${ratio}: must be in [0, 1)`, 2);
       const img = range(0, vision.layers).map(image);
       const txt = range(0, text.layers).map(txtPoint);
-      const maps = (names: string[], r: ProbeResult) => rollout(names.map((n) => r.values.get(n)!), opts);
+      const maps = (names: string[], r: ProbeResult) =>
+        rollout(
+          names.map((n) => r.values.get(n)!),
+          opts,
+        );
       return { request: { capture: [...img, ...txt] }, compute: (r) => ({ imageMap: maps(img, r).slice(1), textMap: maps(txt, r) }) };
     }
     case 'relevance': {
@@ -77,7 +81,11 @@ function plan(model: BiomedCLIPModel, method: Exclude<Method, 'legrad'>, opts: E
       const img = range(start, vision.layers).map(image);
       const txt = range(start, text.layers).map(txtPoint);
       const names = [...img, ...txt];
-      const r = (ns: string[], res: ProbeResult) => relevance(ns.map((n) => res.values.get(n)!), ns.map((n) => res.gradients.get(n)!));
+      const r = (ns: string[], res: ProbeResult) =>
+        relevance(
+          ns.map((n) => res.values.get(n)!),
+          ns.map((n) => res.gradients.get(n)!),
+        );
       return {
         request: { capture: names, gradients: names.map((name) => ({ name, shape: pointShape(model.config, name, textTokens) })) },
         compute: (res) => ({ imageMap: r(img, res).slice(1), textMap: r(txt, res) }),

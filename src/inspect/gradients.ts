@@ -56,25 +56,62 @@ function plainMatMul(x: tf.Tensor2D, y: tf.Tensor2D, tx: boolean, ty: boolean): 
 }
 
 export const GRADIENTS: GradConfig[] = [
-  { kernelName: 'Add', inputsToSave: ['a', 'b'], gradFunc: (dy, [a, b]) => binary(a, b, () => dy as tf.Tensor, () => dy as tf.Tensor) },
-  { kernelName: 'Sub', inputsToSave: ['a', 'b'], gradFunc: (dy, [a, b]) => binary(a, b, () => dy as tf.Tensor, () => tf.neg(dy as tf.Tensor)) },
+  {
+    kernelName: 'Add',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, [a, b]) =>
+      binary(
+        a,
+        b,
+        () => dy as tf.Tensor,
+        () => dy as tf.Tensor,
+      ),
+  },
+  {
+    kernelName: 'Sub',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, [a, b]) =>
+      binary(
+        a,
+        b,
+        () => dy as tf.Tensor,
+        () => tf.neg(dy as tf.Tensor),
+      ),
+  },
   {
     kernelName: 'Multiply',
     inputsToSave: ['a', 'b'],
-    gradFunc: (dy, [a, b]) => binary(a, b, () => tf.mul(dy as tf.Tensor, b), () => tf.mul(dy as tf.Tensor, a)),
+    gradFunc: (dy, [a, b]) =>
+      binary(
+        a,
+        b,
+        () => tf.mul(dy as tf.Tensor, b),
+        () => tf.mul(dy as tf.Tensor, a),
+      ),
   },
   {
     // d(a/b)/da = 1/b, d(a/b)/db = -a/b²
     kernelName: 'RealDiv',
     inputsToSave: ['a', 'b'],
-    gradFunc: (dy, [a, b]) => binary(a, b, () => tf.div(dy as tf.Tensor, b), () => tf.neg(tf.div(tf.mul(dy as tf.Tensor, a), tf.square(b)))),
+    gradFunc: (dy, [a, b]) =>
+      binary(
+        a,
+        b,
+        () => tf.div(dy as tf.Tensor, b),
+        () => tf.neg(tf.div(tf.mul(dy as tf.Tensor, a), tf.square(b))),
+      ),
   },
   {
     // The larger input takes the whole gradient; on a tie it goes to a, as in TF.
     kernelName: 'Maximum',
     inputsToSave: ['a', 'b'],
     gradFunc: (dy, [a, b]) =>
-      binary(a, b, () => tf.mul(dy as tf.Tensor, tf.cast(tf.greaterEqual(a, b), 'float32')), () => tf.mul(dy as tf.Tensor, tf.cast(tf.less(a, b), 'float32'))),
+      binary(
+        a,
+        b,
+        () => tf.mul(dy as tf.Tensor, tf.cast(tf.greaterEqual(a, b), 'float32')),
+        () => tf.mul(dy as tf.Tensor, tf.cast(tf.less(a, b), 'float32')),
+      ),
   },
   {
     // y = op(a)·op(b) with op = optional transpose of the last two axes. With dy = ∂s/∂y:
@@ -88,7 +125,8 @@ export const GRADIENTS: GradConfig[] = [
       const g = dy as tf.Tensor;
       const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
       const plain = backendPolicy().plainProductsOnly && a.rank === 2 && b.rank === 2;
-      const mm = (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) => (plain ? plainMatMul(x as tf.Tensor2D, y as tf.Tensor2D, tx, ty) : tf.matMul(x, y, tx, ty));
+      const mm = (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) =>
+        plain ? plainMatMul(x as tf.Tensor2D, y as tf.Tensor2D, tx, ty) : tf.matMul(x, y, tx, ty);
       const [da, db] = !transposeA
         ? !transposeB
           ? [() => mm(g, b, false, true), () => mm(a, g, true, false)]

@@ -37,7 +37,9 @@ export interface LegradOptions {
  * cannot read a tensor synchronously ("OffscreenCanvas is not defined" in Node). A custom gradient needs no
  * read: the ops inside it are not recorded on the tape, and its own rule returns zeros.
  */
-const detach = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+const detach = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as Parameters<
+  typeof tf.customGrad
+>[0]) as (x: tf.Tensor) => tf.Tensor;
 
 /** Returns the LeGrad map (one value per patch) and the pair's logit. */
 export async function legrad(model: BiomedCLIPModel, inputs: PairInputs, opts: LegradOptions = {}): Promise<{ imageMap: Float32Array; logit: number }> {

@@ -66,7 +66,8 @@ export async function patchActivations(model: BiomedCLIPModel, clean: PairInputs
   const point = opts.point ?? `${model.visual.trunk.blocks.path}.{layer}`;
   const under = (m: { path: string }) => point.startsWith(`${m.path}.`);
   const tower = under(model.visual) ? 'image' : under(model.text) ? 'text' : undefined;
-  if (tower === undefined || !point.includes('{layer}')) throw new UserError(`patch point '${point}': expected a visual.* or text.* hook name with {layer} in it`);
+  if (tower === undefined || !point.includes('{layer}'))
+    throw new UserError(`patch point '${point}': expected a visual.* or text.* hook name with {layer} in it`);
   if (tower === 'text' && clean.ids.shape[1] !== corrupted.ids.shape[1]) {
     throw new UserError(`patching text positions needs texts of equal token length (${clean.ids.shape[1]} vs ${corrupted.ids.shape[1]})`);
   }
@@ -76,7 +77,10 @@ export async function patchActivations(model: BiomedCLIPModel, clean: PairInputs
   checkPatterns(names, [...modelSpec(model.config).points.map((p) => p.name)], 'patch point');
   const captured = new Hooks({ capture: names });
   const [sClean, textCorrupt, imageCorrupt] = tf.tidy(() => {
-    const s = model.logits(model.encodeImage(clean.pixels, tower === 'image' ? captured : undefined), model.encodeText(clean.ids, tower === 'text' ? captured : undefined));
+    const s = model.logits(
+      model.encodeImage(clean.pixels, tower === 'image' ? captured : undefined),
+      model.encodeText(clean.ids, tower === 'text' ? captured : undefined),
+    );
     return [s, model.encodeText(corrupted.ids), model.encodeImage(corrupted.pixels)];
   });
   const sCorrupt = tf.tidy(() => model.logits(imageCorrupt, textCorrupt));
@@ -87,7 +91,9 @@ export async function patchActivations(model: BiomedCLIPModel, clean: PairInputs
     const headAxis = first.rank === 4;
     if (opts.perHead && !headAxis) throw new UserError(`perHead: '${names[0]}' has no head axis (shape [${first.shape}])`);
     const positions = opts.positions ?? [...Array(first.shape[headAxis ? 2 : 1]).keys()];
-    const variants: Variant[] = positions.flatMap((position) => (opts.perHead ? [...Array((first.shape as number[])[1]).keys()].map((head) => ({ position, head })) : [{ position }]));
+    const variants: Variant[] = positions.flatMap((position) =>
+      opts.perHead ? [...Array((first.shape as number[])[1]).keys()].map((head) => ({ position, head })) : [{ position }],
+    );
     const batch = opts.batchSize ?? 16;
     const recovered: number[][] = [];
     for (let i = 0; i < layers.length; i++) {

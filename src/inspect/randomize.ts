@@ -38,11 +38,14 @@ function layerNormWeights(module: Module): Set<string> {
 /** Every weight tensor under `module` (its `parameters()`), or those `keep` selects. */
 function moduleSlots(module: Module, keep: (t: tf.Tensor) => boolean = () => true): Slot[] {
   const ones = layerNormWeights(module);
-  return module.parameters().filter(([, t]) => keep(t)).map(([key]) => ({
-    owner: module,
-    key,
-    init: key.endsWith('.bias') ? 'zeros' : ones.has(key) ? 'ones' : 'normal',
-  }));
+  return module
+    .parameters()
+    .filter(([, t]) => keep(t))
+    .map(([key]) => ({
+      owner: module,
+      key,
+      init: key.endsWith('.bias') ? 'zeros' : ones.has(key) ? 'ones' : 'normal',
+    }));
 }
 
 /**

@@ -126,7 +126,10 @@ export function checkCurveStep(step: number, patches: number): void {
   const max = maxCurveStep(patches);
   if (!Number.isInteger(step) || step < 1 || step > max) {
     const points = Number.isInteger(step) && step >= 1 ? `; ${step} leaves ${Math.ceil(patches / step) + 1}` : '';
-    throw new UserError(`--step ${step}: expected an integer from 1 to ${max} (a curve over ${patches} patches needs at least ${MIN_CURVE_POINTS} points for its AUC to tell the saliency order from a random one${points})`, 2);
+    throw new UserError(
+      `--step ${step}: expected an integer from 1 to ${max} (a curve over ${patches} patches needs at least ${MIN_CURVE_POINTS} points for its AUC to tell the saliency order from a random one${points})`,
+      2,
+    );
   }
 }
 
@@ -211,7 +214,11 @@ export interface PromptRow {
 }
 
 /** Rank correlation of the map for `pair` with the maps for the same image and each other text's ids. */
-export async function promptSensitivity(pair: PairInputs, others: Array<{ kind: PromptRow['kind']; text: string; ids: tf.Tensor2D }>, mapOf: MapOf): Promise<PromptRow[]> {
+export async function promptSensitivity(
+  pair: PairInputs,
+  others: Array<{ kind: PromptRow['kind']; text: string; ids: tf.Tensor2D }>,
+  mapOf: MapOf,
+): Promise<PromptRow[]> {
   const original = await mapOf(pair);
   const rows: PromptRow[] = [];
   for (const o of others) rows.push({ kind: o.kind, text: o.text, spearman: spearman(original, await mapOf({ pixels: pair.pixels, ids: o.ids })) });

@@ -7,7 +7,7 @@ import { mulberry32 } from '../util/random.js';
 export function ranks(values: ArrayLike<number>): Float64Array {
   const order = Array.from(values, (v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
   const out = new Float64Array(values.length);
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end + 1 < order.length && order[end + 1].v === order[start].v) end++;
     const rank = (start + end) / 2 + 1;

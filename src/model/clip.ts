@@ -22,7 +22,10 @@ export class BiomedCLIPModel extends ModuleBase {
   readonly points: readonly HookPointSpec[];
 
   /** Builds the module tree: from a WeightStore a runnable model, from a SpecRecorder its description. */
-  constructor(readonly config: ClipConfig, private readonly weights: ModuleBuilder) {
+  constructor(
+    readonly config: ClipConfig,
+    private readonly weights: ModuleBuilder,
+  ) {
     super();
     this.logit_scale = weights.param('logit_scale', []);
     this.visual = new VisionTower(weights, config.vision, config.embedDim);

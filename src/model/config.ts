@@ -96,18 +96,14 @@ function num(o: Json, key: string, fallback: number | undefined, where: string, 
 
 function oneOf(value: unknown, valid: string[], where: string, source: string): string {
   if (typeof value !== 'string' || !valid.includes(value)) {
-    throw new UserError(
-      `${source}: '${where}' is ${JSON.stringify(value)}; valid values: ${valid.map((v) => JSON.stringify(v)).join(', ')}`,
-    );
+    throw new UserError(`${source}: '${where}' is ${JSON.stringify(value)}; valid values: ${valid.map((v) => JSON.stringify(v)).join(', ')}`);
   }
   return value;
 }
 
 function parseVision(v: Json, source: string): VisionConfig {
   const explicit = v.width !== undefined;
-  const name = explicit
-    ? String(v.timm_model_name ?? 'custom')
-    : oneOf(v.timm_model_name, Object.keys(TIMM_MODELS), 'vision_cfg.timm_model_name', source);
+  const name = explicit ? String(v.timm_model_name ?? 'custom') : oneOf(v.timm_model_name, Object.keys(TIMM_MODELS), 'vision_cfg.timm_model_name', source);
   // BiomedCLIP reads the CLS token of the final norm ('') and projects it with a bias-free Linear.
   oneOf(v.timm_pool ?? '', [''], 'vision_cfg.timm_pool', source);
   oneOf(v.timm_proj ?? 'linear', ['linear'], 'vision_cfg.timm_proj', source);
@@ -137,9 +133,7 @@ function parseText(t: Json, embedDim: number, source: string): TextConfig {
   oneOf(t.hf_proj_type ?? t.proj, ['mlp'], 'text_cfg.hf_proj_type', source);
   oneOf(t.hf_pooler_type ?? t.pooler_type, ['cls_last_hidden_state_pooler'], 'text_cfg.hf_pooler_type', source);
   const explicit = t.hf_model_config !== undefined;
-  const name = explicit
-    ? String(t.hf_model_name ?? 'custom')
-    : oneOf(t.hf_model_name, Object.keys(HF_MODELS), 'text_cfg.hf_model_name', source);
+  const name = explicit ? String(t.hf_model_name ?? 'custom') : oneOf(t.hf_model_name, Object.keys(HF_MODELS), 'text_cfg.hf_model_name', source);
   const h = explicit ? obj(t.hf_model_config, 'text_cfg.hf_model_config', source) : (HF_MODELS[name] as Json);
   const w = 'text_cfg.hf_model_config';
   const hiddenSize = num(h, 'hidden_size', undefined, w, source);

@@ -27,7 +27,10 @@ export interface HookOptions {
 
 /** Compiles a glob (`visual.trunk.blocks.*.attn.probs`) to an anchored RegExp. */
 export function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -40,7 +43,10 @@ export class Hooks {
   private readonly edits: Array<{ re: RegExp; fn: EditFn }>;
   private readonly active: boolean;
 
-  constructor(opts: HookOptions = {}, private readonly recordNames = false) {
+  constructor(
+    opts: HookOptions = {},
+    private readonly recordNames = false,
+  ) {
     this.captureRes = (opts.capture ?? []).map(globToRegExp);
     this.edits = (opts.edits ?? []).map((e) => ({ re: globToRegExp(e.pattern), fn: e.fn }));
     this.active = this.captureRes.length > 0 || this.edits.length > 0 || recordNames;
@@ -93,7 +99,10 @@ export function checkPatterns(patterns: readonly string[], names: readonly strin
     if (names.some((n) => re.test(n))) continue;
     if (others.some((n) => re.test(n))) {
       const tower = others.find((n) => re.test(n))!.split('.')[0];
-      throw new UserError(`${what} '${pattern}' matches only hooks of the ${tower === 'visual' ? 'image' : 'text'} tower, which does not run on these inputs; pass ${tower === 'visual' ? '--image' : '--text'} as well`, 2);
+      throw new UserError(
+        `${what} '${pattern}' matches only hooks of the ${tower === 'visual' ? 'image' : 'text'} tower, which does not run on these inputs; pass ${tower === 'visual' ? '--image' : '--text'} as well`,
+        2,
+      );
     }
     const closest = closestNames(pattern, [...names, ...others]);
     throw new UserError(`${what} '${pattern}' matches no hook point; closest: ${closest.join(', ')} (\`biomedclip summary\` lists them all)`, 2);
@@ -108,7 +117,10 @@ export function closestNames(pattern: string, names: readonly string[], n = 3): 
     candidates.add(name.replace(/\.\d+(?=\.|$)/g, '.*')); // blocks.3.attn -> blocks.*.attn
   }
   const scored = [...candidates].map((c) => ({ c, d: editDistance(pattern, c) }));
-  return scored.sort((a, b) => a.d - b.d || a.c.length - b.c.length).slice(0, n).map((x) => x.c);
+  return scored
+    .sort((a, b) => a.d - b.d || a.c.length - b.c.length)
+    .slice(0, n)
+    .map((x) => x.c);
 }
 
 /** Levenshtein distance (insertions, deletions, substitutions), one row at a time. */

@@ -11,9 +11,35 @@ export { clipLogits, l2Normalize, zeroShotProbs } from './head.js';
 export { Hooks, NO_HOOKS, checkPatterns, closestNames, globToRegExp, type EditFn, type HookOptions } from './hooks.js';
 export { Gelu, LayerNorm, Linear, gelu } from './layers.js';
 export { loadModel, loadModelConfig } from './load.js';
-export { HookPoint, ModuleBase, ModuleBuilder, ModuleList, ParameterModule, SpecRecorder, bindShape, isModule, postOrder, type Dim, type HookPointSpec, type Module, type PointKind, type TreeNode } from './module.js';
+export {
+  HookPoint,
+  ModuleBase,
+  ModuleBuilder,
+  ModuleList,
+  ParameterModule,
+  SpecRecorder,
+  bindShape,
+  isModule,
+  postOrder,
+  type Dim,
+  type HookPointSpec,
+  type Module,
+  type PointKind,
+  type TreeNode,
+} from './module.js';
 export { KNOWN_UNUSED, expectedTensorShapes, matchTensors, modelSpec, pointShapes, type ModelSpec } from './spec.js';
 export { SUMMARY_BATCH, recordHookShapes, summarize, type ModelSummary, type SummaryRow } from './summary.js';
-export { BertAttention, BertEmbeddings, BertEncoder, BertIntermediate, BertLayer, BertModel, BertResidualOutput, BertSelfAttention, MlpProjection, TextTower } from './text.js';
+export {
+  BertAttention,
+  BertEmbeddings,
+  BertEncoder,
+  BertIntermediate,
+  BertLayer,
+  BertModel,
+  BertResidualOutput,
+  BertSelfAttention,
+  MlpProjection,
+  TextTower,
+} from './text.js';
 export { PatchEmbed, VisionHead, VisionTower, VisionTransformer, VitAttention, VitBlock, VitMlp, visionTokens } from './vision.js';
 export { WeightStore } from './weights.js';

@@ -23,7 +23,14 @@ export class Linear extends ModuleBase {
   /** The module's output. */
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, readonly inFeatures: number, readonly outFeatures: number, lead: Dim[], hasBias = true) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    lead: Dim[],
+    hasBias = true,
+  ) {
     super();
     this.weight = b.matrix(`${path}.weight`, [outFeatures, inFeatures]);
     this.bias = hasBias ? (b.param(`${path}.bias`, [outFeatures]) as tf.Tensor1D) : null;
@@ -54,7 +61,13 @@ export class LayerNorm extends ModuleBase {
   readonly bias: tf.Tensor1D;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, width: number, readonly eps: number, lead: Dim[]) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    width: number,
+    readonly eps: number,
+    lead: Dim[],
+  ) {
     super();
     this.weight = b.param(`${path}.weight`, [width]) as tf.Tensor1D;
     this.bias = b.param(`${path}.bias`, [width]) as tf.Tensor1D;
@@ -87,7 +100,11 @@ export function gelu<T extends tf.Tensor>(x: T): T {
 export class Gelu extends ModuleBase {
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, shape: Dim[]) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    shape: Dim[],
+  ) {
     super();
     this.point = b.point(path, shape);
   }

@@ -54,7 +54,15 @@ type Check = (key: string, values: Float32Array) => Float32Array;
  * tensor at a time, never a second copy of the model: on wasm each tensor is read (and transposed) straight
  * into the backend's heap (the backend policy's `filledTensor`), elsewhere into one array that becomes the tensor.
  */
-async function loadTensor(file: SafetensorsFile, key: string, shape: number[], matrix: boolean, layout: MatrixLayout, check: Check, scratch?: Float32Array): Promise<tf.Tensor> {
+async function loadTensor(
+  file: SafetensorsFile,
+  key: string,
+  shape: number[],
+  matrix: boolean,
+  layout: MatrixLayout,
+  check: Check,
+  scratch?: Float32Array,
+): Promise<tf.Tensor> {
   const transpose = matrix && layout === 'in-out';
   const [rows, cols] = matrixShape(shape, 'out-in');
   const target = matrix ? matrixShape(shape, layout) : shape;

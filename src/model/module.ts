@@ -49,7 +49,11 @@ export interface HookPointSpec {
 
 /** A point the forward pass publishes: its full name, its declared shape and how parity compares it. */
 export class HookPoint implements HookPointSpec {
-  constructor(readonly name: string, readonly shape: Dim[], readonly kind: PointKind) {}
+  constructor(
+    readonly name: string,
+    readonly shape: Dim[],
+    readonly kind: PointKind,
+  ) {}
 }
 
 export abstract class ModuleBuilder {
@@ -134,7 +138,10 @@ export function childPath(path: string, name: string): string {
 
 /** The child module under which `key` is stored. */
 function ownerOf(parent: Module, key: string): Module {
-  const owner = parent.children().filter(isModule).find((c) => key.startsWith(`${c.path}.`));
+  const owner = parent
+    .children()
+    .filter(isModule)
+    .find((c) => key.startsWith(`${c.path}.`));
   if (owner === undefined) throw new Error(`internal: no parameter '${key}' under '${parent.path}'`);
   return owner;
 }
@@ -158,7 +165,12 @@ export abstract class ModuleBase implements Module {
   parameters(): Array<[string, tf.Tensor]> {
     const own = this as unknown as Record<string, tf.Tensor>;
     const mine = this.ownParameterNames().map((n): [string, tf.Tensor] => [childPath(this.path, n), own[n]]);
-    return [...mine, ...this.children().filter(isModule).flatMap((c) => c.parameters())];
+    return [
+      ...mine,
+      ...this.children()
+        .filter(isModule)
+        .flatMap((c) => c.parameters()),
+    ];
   }
 
   replaceParameter(key: string, tensor: tf.Tensor): tf.Tensor {
@@ -180,7 +192,10 @@ export class ModuleList<T extends Module> extends Array<T> implements Module {
     return Array;
   }
 
-  constructor(readonly path: string, items: T[]) {
+  constructor(
+    readonly path: string,
+    items: T[],
+  ) {
     super();
     this.push(...items);
   }
@@ -206,7 +221,11 @@ export class ParameterModule<W extends tf.Tensor = tf.Tensor2D> extends ModuleBa
   readonly weight: W;
   readonly bias: tf.Tensor1D | null;
 
-  constructor(readonly path: string, weight: W, bias: tf.Tensor1D | null) {
+  constructor(
+    readonly path: string,
+    weight: W,
+    bias: tf.Tensor1D | null,
+  ) {
     super();
     this.weight = weight;
     this.bias = bias;

@@ -46,20 +46,19 @@ export function expectedTensorShapes(cfg: ClipConfig): ReadonlyMap<string, numbe
 
 /** Hook name → output shape, for `images` images and `texts` texts of `tokens` tokens (B is per tower). */
 export function pointShapes(cfg: ClipConfig, batch: { images: number; texts: number; tokens: number }): Map<string, number[]> {
-  return new Map(modelSpec(cfg).points.map((p) => {
-    const B = p.name.startsWith('visual.') ? batch.images : batch.texts;
-    return [p.name, bindShape(p.shape, { B, T: batch.tokens })];
-  }));
+  return new Map(
+    modelSpec(cfg).points.map((p) => {
+      const B = p.name.startsWith('visual.') ? batch.images : batch.texts;
+      return [p.name, bindShape(p.shape, { B, T: batch.tokens })];
+    }),
+  );
 }
 
 /**
  * Tensors found in real checkpoints that the forward pass never reads: HF's `position_ids` buffer (it
  * equals arange(512)) and the BERT pooler, which open_clip replaces by its own CLS pooling + projection.
  */
-export const KNOWN_UNUSED: RegExp[] = [
-  /^text\.transformer\.embeddings\.position_ids$/,
-  /^text\.transformer\.pooler\./,
-];
+export const KNOWN_UNUSED: RegExp[] = [/^text\.transformer\.embeddings\.position_ids$/, /^text\.transformer\.pooler\./];
 
 export function isKnownUnused(key: string): boolean {
   return KNOWN_UNUSED.some((re) => re.test(key));
@@ -126,7 +125,8 @@ export function matchTensors(file: string, entries: Iterable<TensorEntry>, cfg: 
   const wrong: string[] = [];
   for (const [key, shape] of expected) {
     const t = byKey.get(key)!;
-    if (!FLOAT_DTYPES.has(t.dtype)) throw new UserError(`${file}: tensor "${t.name}" is ${t.dtype}; model weights must be floating point (F32, F16, BF16 or F64); ${opts.fix}`);
+    if (!FLOAT_DTYPES.has(t.dtype))
+      throw new UserError(`${file}: tensor "${t.name}" is ${t.dtype}; model weights must be floating point (F32, F16, BF16 or F64); ${opts.fix}`);
     if (!shapeMatches(key, shape, t.shape)) wrong.push(`${key} [${t.shape}] (expected [${shape}])`);
     matched.set(key, t);
   }

@@ -54,13 +54,22 @@ export function recordHookShapes(model: BiomedCLIPModel): Map<string, number[]> 
 }
 
 /** The summary rows (depth-first, forward order) and totals for `cfg`, with output shapes from `shapes`. */
-export function summarize(cfg: ClipConfig, shapes: Map<string, number[]> = pointShapes(cfg, { images: SUMMARY_BATCH.images, texts: SUMMARY_BATCH.texts, tokens: SUMMARY_BATCH.textTokens })): ModelSummary {
+export function summarize(
+  cfg: ClipConfig,
+  shapes: Map<string, number[]> = pointShapes(cfg, { images: SUMMARY_BATCH.images, texts: SUMMARY_BATCH.texts, tokens: SUMMARY_BATCH.textTokens }),
+): ModelSummary {
   const { params, model } = modelSpec(cfg);
   const size = (key: string) => params.get(key)!.reduce((a, d) => a * d, 1);
   const count = (m: Module) => m.parameters().reduce((n, [key]) => n + size(key), 0);
   const rows: SummaryRow[] = [];
-  const pointRow = (p: HookPoint, depth: number, parameters: number): SummaryRow =>
-    ({ name: p.name, depth, kind: 'module', outputShape: shapes.get(p.name) ?? null, hook: { shape: p.shape, kind: p.kind }, parameters });
+  const pointRow = (p: HookPoint, depth: number, parameters: number): SummaryRow => ({
+    name: p.name,
+    depth,
+    kind: 'module',
+    outputShape: shapes.get(p.name) ?? null,
+    hook: { shape: p.shape, kind: p.kind },
+    parameters,
+  });
   // A module's row, then rows for the tensors it holds directly (not a weight or bias: `cls_token`),
   // then its children in forward order: the tree the constructors built, so no ordering is guessed.
   const visit = (m: Module, depth: number) => {
@@ -69,7 +78,12 @@ export function summarize(cfg: ClipConfig, shapes: Map<string, number[]> = point
     contents(m, depth + 1);
   };
   const contents = (m: Module, depth: number) => {
-    const inChildren = new Set(m.children().filter(isModule).flatMap((c) => c.parameters().map(([key]) => key)));
+    const inChildren = new Set(
+      m
+        .children()
+        .filter(isModule)
+        .flatMap((c) => c.parameters().map(([key]) => key)),
+    );
     const direct = m.parameters().filter(([key]) => !inChildren.has(key) && !/\.(weight|bias)$/.test(key));
     for (const [key] of direct) {
       rows.push({ name: key, depth, kind: 'parameter', outputShape: shapes.get(key) ?? null, parameterShape: params.get(key), parameters: size(key) });

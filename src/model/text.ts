@@ -26,9 +26,14 @@ export class BertEmbeddings extends ModuleBase {
   readonly LayerNorm: LayerNorm;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, cfg: TextConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    cfg: TextConfig,
+  ) {
     super();
-    const table = (name: string, rows: number) => new ParameterModule(`${path}.${name}`, b.param(`${path}.${name}.weight`, [rows, cfg.hiddenSize]) as tf.Tensor2D, null);
+    const table = (name: string, rows: number) =>
+      new ParameterModule(`${path}.${name}`, b.param(`${path}.${name}.weight`, [rows, cfg.hiddenSize]) as tf.Tensor2D, null);
     this.word_embeddings = table('word_embeddings', cfg.vocabSize);
     this.position_embeddings = table('position_embeddings', cfg.maxPositions);
     this.token_type_embeddings = table('token_type_embeddings', cfg.typeVocabSize);
@@ -65,7 +70,11 @@ export class BertSelfAttention extends ModuleBase {
   readonly heads: number;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, cfg: TextConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    cfg: TextConfig,
+  ) {
     super();
     const w = cfg.hiddenSize;
     this.heads = cfg.heads;
@@ -97,7 +106,12 @@ export class BertResidualOutput extends ModuleBase {
   readonly LayerNorm: LayerNorm;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, inFeatures: number, cfg: TextConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    inFeatures: number,
+    cfg: TextConfig,
+  ) {
     super();
     this.dense = new Linear(b, `${path}.dense`, inFeatures, cfg.hiddenSize, TOKENS);
     this.LayerNorm = new LayerNorm(b, `${path}.LayerNorm`, cfg.hiddenSize, cfg.layerNormEps, TOKENS);
@@ -120,7 +134,11 @@ export class BertAttention extends ModuleBase {
   readonly output: BertResidualOutput;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, cfg: TextConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    cfg: TextConfig,
+  ) {
     super();
     this.self = new BertSelfAttention(b, `${path}.self`, cfg);
     this.output = new BertResidualOutput(b, `${path}.output`, cfg.hiddenSize, cfg);
@@ -142,7 +160,11 @@ export class BertIntermediate extends ModuleBase {
   readonly intermediate_act_fn: Gelu;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, cfg: TextConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    cfg: TextConfig,
+  ) {
     super();
     this.dense = new Linear(b, `${path}.dense`, cfg.hiddenSize, cfg.intermediateSize, TOKENS);
     this.intermediate_act_fn = new Gelu(b, `${path}.intermediate_act_fn`, [...TOKENS, cfg.intermediateSize]);
@@ -166,7 +188,11 @@ export class BertLayer extends ModuleBase {
   /** The hidden state after the layer. */
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, cfg: TextConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    cfg: TextConfig,
+  ) {
     super();
     this.attention = new BertAttention(b, `${path}.attention`, cfg);
     this.intermediate = new BertIntermediate(b, `${path}.intermediate`, cfg);
@@ -188,10 +214,17 @@ export class BertLayer extends ModuleBase {
 export class BertEncoder extends ModuleBase {
   readonly layer: ModuleList<BertLayer>;
 
-  constructor(b: ModuleBuilder, readonly path: string, cfg: TextConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    cfg: TextConfig,
+  ) {
     super();
     const layers = `${path}.layer`;
-    this.layer = new ModuleList(layers, Array.from({ length: cfg.layers }, (_, i) => new BertLayer(b, `${layers}.${i}`, cfg)));
+    this.layer = new ModuleList(
+      layers,
+      Array.from({ length: cfg.layers }, (_, i) => new BertLayer(b, `${layers}.${i}`, cfg)),
+    );
   }
 
   override children(): TreeNode[] {
@@ -204,7 +237,11 @@ export class BertModel extends ModuleBase {
   readonly embeddings: BertEmbeddings;
   readonly encoder: BertEncoder;
 
-  constructor(b: ModuleBuilder, readonly path: string, readonly cfg: TextConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    readonly cfg: TextConfig,
+  ) {
     super();
     this.embeddings = new BertEmbeddings(b, `${path}.embeddings`, cfg);
     this.encoder = new BertEncoder(b, `${path}.encoder`, cfg);
@@ -240,7 +277,13 @@ export class MlpProjection extends ModuleBase {
   readonly 2: Linear;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, width: number, hidden: number, embedDim: number) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    width: number,
+    hidden: number,
+    embedDim: number,
+  ) {
     super();
     this[0] = new Linear(b, `${path}.0`, width, hidden, ['B'], false);
     this[1] = new Gelu(b, `${path}.1`, ['B', hidden]);
@@ -263,7 +306,11 @@ export class TextTower extends ModuleBase {
   readonly transformer: BertModel;
   readonly proj: MlpProjection;
 
-  constructor(b: ModuleBuilder, readonly cfg: TextConfig, embedDim: number) {
+  constructor(
+    b: ModuleBuilder,
+    readonly cfg: TextConfig,
+    embedDim: number,
+  ) {
     super();
     this.transformer = new BertModel(b, `${this.path}.transformer`, cfg);
     this.proj = new MlpProjection(b, `${this.path}.proj`, cfg.hiddenSize, cfg.projHidden, embedDim);

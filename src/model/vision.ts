@@ -27,7 +27,11 @@ export class PatchEmbed extends ModuleBase {
   private readonly outIn: boolean;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, readonly cfg: VisionConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    readonly cfg: VisionConfig,
+  ) {
     super();
     const [w, p] = [cfg.width, cfg.patchSize];
     const proj = `${path}.proj`;
@@ -65,7 +69,12 @@ export class VitAttention extends ModuleBase {
   readonly heads: number;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, cfg: VisionConfig, tokens: Dim[]) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    cfg: VisionConfig,
+    tokens: Dim[],
+  ) {
     super();
     const w = cfg.width;
     this.heads = cfg.heads;
@@ -96,7 +105,12 @@ export class VitMlp extends ModuleBase {
   readonly fc2: Linear;
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, cfg: VisionConfig, tokens: Dim[]) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    cfg: VisionConfig,
+    tokens: Dim[],
+  ) {
     super();
     this.fc1 = new Linear(b, `${path}.fc1`, cfg.width, cfg.mlpWidth, tokens);
     this.act = new Gelu(b, `${path}.act`, [...tokens, cfg.mlpWidth]);
@@ -126,7 +140,11 @@ export class VitBlock extends ModuleBase {
   /** The residual stream after the block. */
   readonly point: HookPoint;
 
-  constructor(b: ModuleBuilder, readonly path: string, cfg: VisionConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    cfg: VisionConfig,
+  ) {
     super();
     const tokens: Dim[] = ['B', visionTokens(cfg)];
     this.norm1 = new LayerNorm(b, `${path}.norm1`, cfg.width, cfg.layerNormEps, tokens);
@@ -157,13 +175,20 @@ export class VisionTransformer extends ModuleBase {
   readonly blocks: ModuleList<VitBlock>;
   readonly norm: LayerNorm;
 
-  constructor(b: ModuleBuilder, readonly path: string, readonly cfg: VisionConfig) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    readonly cfg: VisionConfig,
+  ) {
     super();
     this.cls_token = b.param(`${path}.cls_token`, [1, 1, cfg.width]) as tf.Tensor3D;
     this.pos_embed = b.param(`${path}.pos_embed`, [1, visionTokens(cfg), cfg.width]) as tf.Tensor3D;
     this.patch_embed = new PatchEmbed(b, `${path}.patch_embed`, cfg);
     const blocks = `${path}.blocks`;
-    this.blocks = new ModuleList(blocks, Array.from({ length: cfg.layers }, (_, i) => new VitBlock(b, `${blocks}.${i}`, cfg)));
+    this.blocks = new ModuleList(
+      blocks,
+      Array.from({ length: cfg.layers }, (_, i) => new VitBlock(b, `${blocks}.${i}`, cfg)),
+    );
     this.norm = new LayerNorm(b, `${path}.norm`, cfg.width, cfg.layerNormEps, ['B', visionTokens(cfg)]);
   }
 
@@ -209,7 +234,11 @@ export class VisionTower extends ModuleBase {
   readonly trunk: VisionTransformer;
   readonly head: VisionHead;
 
-  constructor(b: ModuleBuilder, readonly cfg: VisionConfig, embedDim: number) {
+  constructor(
+    b: ModuleBuilder,
+    readonly cfg: VisionConfig,
+    embedDim: number,
+  ) {
     super();
     this.trunk = new VisionTransformer(b, `${this.path}.trunk`, cfg);
     this.head = new VisionHead(b, `${this.path}.head`, cfg.width, embedDim);
@@ -243,7 +272,12 @@ export class VisionTower extends ModuleBase {
 export class VisionHead extends ModuleBase {
   readonly proj: Linear;
 
-  constructor(b: ModuleBuilder, readonly path: string, width: number, embedDim: number) {
+  constructor(
+    b: ModuleBuilder,
+    readonly path: string,
+    width: number,
+    embedDim: number,
+  ) {
     super();
     this.proj = new Linear(b, `${path}.proj`, width, embedDim, ['B'], false);
   }

@@ -10,7 +10,10 @@ export class WeightStore extends ModuleBuilder {
   private readonly taken = new Set<string>();
 
   /** `layout`: how the loader laid out the weight matrices (the modules' `matrix` declarations). */
-  constructor(readonly tensors: Map<string, tf.Tensor>, layout: MatrixLayout = 'out-in') {
+  constructor(
+    readonly tensors: Map<string, tf.Tensor>,
+    layout: MatrixLayout = 'out-in',
+  ) {
     super();
     this.matrixLayout = layout;
   }

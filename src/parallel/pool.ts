@@ -154,5 +154,8 @@ export function defaultWorkerCount(cores: number, paramBytes: number, availableB
   const fit = Math.max(1, Math.floor(availableBytes / workerBytes(paramBytes)));
   if (fit >= cores) return { workers: cores };
   const gb = (n: number) => (n / 2 ** 30).toFixed(1);
-  return { workers: fit, limit: `${fit} pool worker(s) instead of one per core (${cores}): each takes about ${gb(workerBytes(paramBytes))} GB and ${gb(availableBytes)} GB is available; --workers N overrides` };
+  return {
+    workers: fit,
+    limit: `${fit} pool worker(s) instead of one per core (${cores}): each takes about ${gb(workerBytes(paramBytes))} GB and ${gb(availableBytes)} GB is available; --workers N overrides`,
+  };
 }

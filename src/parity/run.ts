@@ -57,7 +57,14 @@ export async function runParity(clip: TracedModel, referencePath: string, opts: 
     ours.set('outputs.logit_scale', { shape: clip.model.logit_scale.shape, data: (await clip.model.logit_scale.data()) as Float32Array }); // async: webgpu
     const names = comparedNames(ref, capture);
     const result = await compareTraces(traceOfMap(ours), traceOfFile(ref), { kinds: pointKinds(clip.model.points), names, scale });
-    return { reference: referencePath, referenceMetadata: ref.metadata, model: clip.modelDir, backend: clip.backend, ...result, pass: result.firstFailure === null && result.rows.length > 0 };
+    return {
+      reference: referencePath,
+      referenceMetadata: ref.metadata,
+      model: clip.modelDir,
+      backend: clip.backend,
+      ...result,
+      pass: result.firstFailure === null && result.rows.length > 0,
+    };
   } finally {
     await ref.close();
   }
@@ -93,7 +100,9 @@ export async function readReferenceInputs(f: SafetensorsFile): Promise<Inputs> {
   if (px) out.pixelValues = { shape: f.tensors.get(px)!.shape, data: await f.readFloat32(px) };
   if (ids) out.inputIds = { shape: f.tensors.get(ids)!.shape, data: await f.readInt32(ids) };
   if (!px && !ids) {
-    throw new UserError(`${f.path}: has neither inputs.pixel_values nor inputs.input_ids (nor bare pixel_values / input_ids), so it holds no model inputs; make one with scripts/export_reference.py or \`biomedclip trace\``);
+    throw new UserError(
+      `${f.path}: has neither inputs.pixel_values nor inputs.input_ids (nor bare pixel_values / input_ids), so it holds no model inputs; make one with scripts/export_reference.py or \`biomedclip trace\``,
+    );
   }
   return out;
 }
@@ -103,7 +112,9 @@ export function checkInputsFitModel(file: string, inputs: Inputs, clip: TracedMo
   const s = clip.config.vision.imageSize;
   const px = inputs.pixelValues?.shape;
   if (px && (px.length !== 4 || px[1] !== 3 || px[2] !== s || px[3] !== s)) {
-    throw new UserError(`${file}: inputs.pixel_values is [${px}] but the model in ${clip.modelDir} takes [B,3,${s},${s}]; pass the --model the reference was made for`);
+    throw new UserError(
+      `${file}: inputs.pixel_values is [${px}] but the model in ${clip.modelDir} takes [B,3,${s},${s}]; pass the --model the reference was made for`,
+    );
   }
   const ids = inputs.inputIds;
   if (!ids) return;
@@ -112,5 +123,8 @@ export function checkInputsFitModel(file: string, inputs: Inputs, clip: TracedMo
     throw new UserError(`${file}: inputs.input_ids is [${ids.shape}]; the model takes [N,T] with T <= ${t.maxPositions}`);
   }
   const bad = ids.data.findIndex((x) => x < 0 || x >= t.vocabSize);
-  if (bad >= 0) throw new UserError(`${file}: inputs.input_ids holds id ${ids.data[bad]}, outside this model's vocabulary of ${t.vocabSize}; pass the --model the reference was made for`);
+  if (bad >= 0)
+    throw new UserError(
+      `${file}: inputs.input_ids holds id ${ids.data[bad]}, outside this model's vocabulary of ${t.vocabSize}; pass the --model the reference was made for`,
+    );
 }

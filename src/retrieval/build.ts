@@ -70,7 +70,9 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
   // Checked before the index is opened: an empty (or unmounted) folder must not empty an existing index.
   if (listing.images.length === 0) {
     const others = listing.otherFiles > 0 ? `; ${listing.otherFiles} files with other extensions` : '';
-    throw new UserError(`${opts.imagesDir}: no images to index (none named ${[...IMAGE_EXTENSIONS].join(' ')}${others}); pass the folder that holds the images`);
+    throw new UserError(
+      `${opts.imagesDir}: no images to index (none named ${[...IMAGE_EXTENSIONS].join(' ')}${others}); pass the folder that holds the images`,
+    );
   }
   const model = { dir: clip.modelDir, fingerprint: await modelFingerprint(clip.modelDir) };
   const { writer, recovery } = await IndexWriter.open(out, { root, model, embedDim: clip.config.embedDim });
@@ -130,7 +132,15 @@ export async function embedInto(
   await pipeline(batches, runner.window, {
     prepare: (batch) => decodeBatch(clip, root, batch, on.skip),
     // embedPixels refuses non-finite rows, naming the image: index never writes one
-    run: async (decoded) => ({ ...decoded, embeddings: decoded.px ? await runner.embedPixels(decoded.px, decoded.entries.map((e) => path.join(root, e.path))) : [] }),
+    run: async (decoded) => ({
+      ...decoded,
+      embeddings: decoded.px
+        ? await runner.embedPixels(
+            decoded.px,
+            decoded.entries.map((e) => path.join(root, e.path)),
+          )
+        : [],
+    }),
     consume: async ({ entries, embeddings }, batch) => {
       if (entries.length > 0) await writer.commit(entries, concat(embeddings.map((e) => e.embedding))); // [n, E]
       on.onProgress?.((done += batch.length), todo.length);
@@ -139,7 +149,12 @@ export async function embedInto(
 }
 
 /** Decodes each file of the batch, reporting the unreadable ones: the readable ones' entries and pixels. */
-async function decodeBatch(clip: BiomedCLIP, root: string, batch: string[], skip: (s: SkippedFile) => void): Promise<{ entries: Pending[]; px: HostTensor | null }> {
+async function decodeBatch(
+  clip: BiomedCLIP,
+  root: string,
+  batch: string[],
+  skip: (s: SkippedFile) => void,
+): Promise<{ entries: Pending[]; px: HostTensor | null }> {
   const entries: Pending[] = [];
   const pixels: Float32Array[] = [];
   for (const rel of batch) {

@@ -39,7 +39,8 @@ export class IndexReader {
     });
     try {
       const header = parseNpyHeader(await readBytes(npy, 0, NPY_HEADER_BYTES), npyPath);
-      if (header.cols !== info.embedDim) throw new UserError(`${npyPath}: rows have ${header.cols} values, index.json says ${info.embedDim}; rebuild the index`);
+      if (header.cols !== info.embedDim)
+        throw new UserError(`${npyPath}: rows have ${header.cols} values, index.json says ${info.embedDim}; rebuild the index`);
       const rows = await verify(dir, info, header, (await npy.stat()).size);
       return new IndexReader(dir, info, rows, npy, header.dataOffset);
     } catch (err) {
@@ -69,7 +70,9 @@ export class IndexReader {
   private async badRow(row: number, problem: string): Promise<never> {
     const entry = (await this.entries([row])).get(row);
     // `index` checks rows with the same rowProblem and embeds a bad one again, so rerunning it repairs this.
-    throw new UserError(`${this.dir}: damaged index: row ${row} (${entry?.path ?? '?'}) ${problem}; re-run \`biomedclip index ${this.info.root} --out ${this.dir}\` to embed it again`);
+    throw new UserError(
+      `${this.dir}: damaged index: row ${row} (${entry?.path ?? '?'}) ${problem}; re-run \`biomedclip index ${this.info.root} --out ${this.dir}\` to embed it again`,
+    );
   }
 
   /** The manifest entries of `rows` (one pass over the manifest, keeping only those). */

@@ -74,10 +74,14 @@ export async function readInfo(dir: string): Promise<IndexInfo | undefined> {
     info = JSON.parse(text) as Partial<IndexInfo>;
   } catch {
     // Not `--out ${dir}`: index would read the same broken file and fail again.
-    throw new UserError(`${file}: not valid JSON (damaged); rebuild the index into a new folder with \`biomedclip index IMAGES_DIR --out NEW_INDEX\`, then delete ${dir}`);
+    throw new UserError(
+      `${file}: not valid JSON (damaged); rebuild the index into a new folder with \`biomedclip index IMAGES_DIR --out NEW_INDEX\`, then delete ${dir}`,
+    );
   }
   if (info.format !== INDEX_FORMAT || info.version !== INDEX_VERSION || typeof info.embedDim !== 'number' || !info.model || !info.root) {
-    throw new UserError(`${file}: not a ${INDEX_FORMAT} v${INDEX_VERSION} index; build one into a new folder with \`biomedclip index IMAGES_DIR --out NEW_INDEX\``);
+    throw new UserError(
+      `${file}: not a ${INDEX_FORMAT} v${INDEX_VERSION} index; build one into a new folder with \`biomedclip index IMAGES_DIR --out NEW_INDEX\``,
+    );
   }
   return info as IndexInfo;
 }
@@ -171,7 +175,15 @@ export class IndexWriter {
     await npy.write(encodeNpyHeader(rows, e), 0, NPY_HEADER_BYTES, 0);
     await fs.truncate(manifestPath, scan.validBytes).catch(async () => fs.writeFile(manifestPath, ''));
     const manifest = await fs.open(manifestPath, 'a');
-    const writer = new IndexWriter(dir, info, npy, manifest, lock, rows, entries.map((m) => m.path));
+    const writer = new IndexWriter(
+      dir,
+      info,
+      npy,
+      manifest,
+      lock,
+      rows,
+      entries.map((m) => m.path),
+    );
     for (const m of entries) writer.indexed.set(m.path, m);
     return { writer, recovery: { rows, truncatedBytes, badRows: await writer.findBadRows() } };
   }
@@ -200,7 +212,10 @@ export class IndexWriter {
     if (rows.length !== entries.length * e) throw new Error(`index: ${rows.length} values for ${entries.length} rows of ${e}`);
     if (entries.length === 0) return;
     const bad = findNonFinite(rows);
-    if (bad) throw new Error(`index: refusing to store ${describeNonFinite(bad)} (row ${this.count + Math.floor(bad.first / e)}, ${entries[Math.floor(bad.first / e)].path})`);
+    if (bad)
+      throw new Error(
+        `index: refusing to store ${describeNonFinite(bad)} (row ${this.count + Math.floor(bad.first / e)}, ${entries[Math.floor(bad.first / e)].path})`,
+      );
     let next = this.count;
     const targets = entries.map((x) => this.indexed.get(x.path)?.row ?? next++);
     const replacing = targets.some((t) => t < this.count);
@@ -247,7 +262,7 @@ export class IndexWriter {
     const ascending = [...holes].sort((a, b) => a - b);
     const buf = new Uint8Array(e * 4);
     let n = this.count; // rows from n on are cut
-    for (let k = 0; k < ascending.length && ascending[k] < n; ) {
+    for (let k = 0; k < ascending.length && ascending[k] < n;) {
       const last = --n;
       if (holes.has(last)) continue; // a hole at the end: cutting it is enough
       const hole = ascending[k++];

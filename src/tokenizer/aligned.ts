@@ -111,7 +111,7 @@ export function mapCodePoints(src: Aligned, map: (ch: string, cp: number) => str
   const text = src.text;
   // Nothing is allocated until the first character actually changes: most labels pass most steps as-is.
   let out: AlignedBuilder | undefined;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const cp = text.codePointAt(i) as number;
     const width = cp > 0xffff ? 2 : 1;
     const ch = width === 1 ? text[i] : text.slice(i, i + 2);

@@ -10,14 +10,7 @@
  * repeats its whole chain of fixes until the text stops changing, so `&amp;eacute;` ends up as `é`.
  * Everything keeps an alignment to the original string so tokens can point back at the words they came from.
  */
-import {
-  type Aligned,
-  alignedFrom,
-  concatAligned,
-  mapCodePoints,
-  replaceMatches,
-  sliceAligned,
-} from './aligned.js';
+import { type Aligned, alignedFrom, concatAligned, mapCodePoints, replaceMatches, sliceAligned } from './aligned.js';
 import { unescapeHtmlFtfy, unescapeHtmlPython } from './html.js';
 import { fixMojibake, fixC1Controls } from './mojibake.js';
 import { nfcAligned } from './nfc.js';

@@ -340,7 +340,10 @@ export function namedEntities(): Map<string, string> {
   table = new Map();
   for (const entry of PACKED.split(';')) {
     const eq = entry.indexOf('=');
-    const cps = entry.slice(eq + 1).split(',').map((h) => parseInt(h, 16));
+    const cps = entry
+      .slice(eq + 1)
+      .split(',')
+      .map((h) => parseInt(h, 16));
     table.set(entry.slice(0, eq), String.fromCodePoint(...cps));
   }
   return table;

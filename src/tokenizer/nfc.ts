@@ -16,7 +16,7 @@ const JOINS_PREVIOUS = /^[\p{M}\u1160-\u11ff\ud7b0-\ud7ff]/u;
 /** Start index of each composition cluster in `text` (a starter plus its marks / jamo). */
 function clusterStarts(text: string): number[] {
   const starts: number[] = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const cp = text.codePointAt(i) as number;
     const width = cp > 0xffff ? 2 : 1;
     if (starts.length === 0 || !JOINS_PREVIOUS.test(text.slice(i, i + width))) starts.push(i);

@@ -32,7 +32,7 @@ function isWhitespace(cp: number, ch: string): boolean {
 export function preTokenize(text: string): WordSpan[] {
   const words: WordSpan[] = [];
   let wordStart = -1;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const cp = text.codePointAt(i) as number;
     const width = cp > 0xffff ? 2 : 1;
     const ch = width === 1 ? text[i] : text.slice(i, i + 2);

@@ -93,7 +93,9 @@ export class WordPieceTokenizer {
     if (fs.existsSync(vocab)) return WordPieceTokenizer.fromVocabFile(vocab);
     const json = path.join(dir, TOKENIZER_JSON_FILE);
     if (fs.existsSync(json)) return WordPieceTokenizer.fromTokenizerJson(json);
-    throw new UserError(`no tokenizer in ${dir}: neither vocab.txt nor tokenizer.json exists, and texts need one; put BiomedBERT's vocab.txt there (\`biomedclip convert CHECKPOINT --out ${dir} --vocab vocab.txt\` copies it; \`biomedclip download\` makes a complete model directory)`);
+    throw new UserError(
+      `no tokenizer in ${dir}: neither vocab.txt nor tokenizer.json exists, and texts need one; put BiomedBERT's vocab.txt there (\`biomedclip convert CHECKPOINT --out ${dir} --vocab vocab.txt\` copies it; \`biomedclip download\` makes a complete model directory)`,
+    );
   }
 
   /** Tokens of one text: special tokens written in it, and WordPiece pieces of everything between. */

@@ -137,7 +137,9 @@ export function loadTokenizerJson(path: string): VocabSpec {
   const idToToken = invert(vocab, path);
   for (const added of json.added_tokens ?? []) {
     if (vocab.get(added.content) !== added.id) {
-      throw new UserError(`tokenizer file ${path}: added token ${JSON.stringify(added.content)} has id ${added.id} but the vocab says ${vocab.get(added.content)}; ${FIX}`);
+      throw new UserError(
+        `tokenizer file ${path}: added token ${JSON.stringify(added.content)} has id ${added.id} but the vocab says ${vocab.get(added.content)}; ${FIX}`,
+      );
     }
   }
   checkSpecials(vocab, path);

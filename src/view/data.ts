@@ -102,7 +102,10 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
   await clip.checkImages(req.images);
   const explainTop = req.explainTop ?? DEFAULT_EXPLAIN_TOP;
   const bounded = fromLabels && texts.length > explainTop;
-  if (bounded) req.onNote?.(`explaining each image's ${explainTop} most probable of the ${texts.length} labels (scores cover all of them); --explain-top N for more, or --text to choose the texts`);
+  if (bounded)
+    req.onNote?.(
+      `explaining each image's ${explainTop} most probable of the ${texts.length} labels (scores cover all of them); --explain-top N for more, or --text to choose the texts`,
+    );
 
   const total = 1 + req.images.length * (1 + (bounded ? explainTop : texts.length));
   let done = 0;
@@ -135,7 +138,16 @@ export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<V
       const r = await clip.explain(name, text, methods as Method[]);
       step();
       for (const e of r.explanations) {
-        explanations.push({ method: e.method, image: name, text, grid: e.grid, image_map: Array.from(e.imageMap), tokens: r.tokens, text_map: e.textMap && Array.from(e.textMap), logit: e.logit });
+        explanations.push({
+          method: e.method,
+          image: name,
+          text,
+          grid: e.grid,
+          image_map: Array.from(e.imageMap),
+          tokens: r.tokens,
+          text_map: e.textMap && Array.from(e.textMap),
+          logit: e.logit,
+        });
       }
     }
   }
@@ -200,7 +212,8 @@ async function traceTexts(clip: BiomedCLIP, texts: string[]): Promise<{ views: T
     const attention = range(layers).map((l) => {
       const all = traced.get(names[l])!.data; // [N, H, T, T]
       const data = new Float32Array(heads * n * n);
-      for (let h = 0; h < heads; h++) for (let q = 0; q < n; q++) data.set(all.subarray(((i * heads + h) * t + q) * t, ((i * heads + h) * t + q) * t + n), (h * n + q) * n);
+      for (let h = 0; h < heads; h++)
+        for (let q = 0; q < n; q++) data.set(all.subarray(((i * heads + h) * t + q) * t, ((i * heads + h) * t + q) * t + n), (h * n + q) * n);
       return { shape: [1, heads, n, n], data };
     });
     return { text, tokens: enc.tokens[i].slice(0, n), attention, attentionNames: names };

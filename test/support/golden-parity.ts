@@ -26,7 +26,9 @@ export async function checkAgainstGolden(model: BiomedCLIPModel, golden: Safeten
   tf.dispose([pixelValues, inputIds]);
   const worst = (kind: string) => rows.filter((r) => r.kind === kind).reduce((a, b) => (b.maxAbs > a.maxAbs ? b : a));
   const kinds = [...new Set(rows.filter((r) => !r.name.startsWith('outputs.')).map((r) => r.kind))];
-  console.log(`${label}: ${rows.length} tensors compared; worst of each kind, then the outputs:\n${formatDiffTable([...kinds.map(worst), ...rows.filter((r) => r.name.startsWith('outputs.'))])}`);
+  console.log(
+    `${label}: ${rows.length} tensors compared; worst of each kind, then the outputs:\n${formatDiffTable([...kinds.map(worst), ...rows.filter((r) => r.name.startsWith('outputs.'))])}`,
+  );
   const failed = rows.filter((r) => !r.pass).map((r) => `${r.name}${r.problem ? ` (${r.problem})` : ''}`);
   assert.deepEqual(failed, [], `over tolerance or missing: ${failed.join(', ')}`);
   assert.deepEqual(oursOnly, [], 'hooks we publish that the reference lacks');

@@ -54,7 +54,13 @@ export function fullSizeView(images: number, spread: number): ViewModel {
   const structure = modelSpec(DEFAULT_CONFIG).model; // names only: the full-size model's modules, no weights
   const attentionNames = (tower: 'image' | 'text') => Array.from({ length: layers }, (_, l) => attentionPoint(structure, tower, l));
   return {
-    model: { dir: 'synthetic', warning: 'synthetic attention (random softmax rows), not a model', label: null, vision: { layers, heads, imageSize, patchSize: 16, grid: [grid, grid] }, text: { layers, heads } },
+    model: {
+      dir: 'synthetic',
+      warning: 'synthetic attention (random softmax rows), not a model',
+      label: null,
+      vision: { layers, heads, imageSize, patchSize: 16, grid: [grid, grid] },
+      text: { layers, heads },
+    },
     labels: null,
     methods: ['rollout'],
     images: names.map((name, i) => ({
@@ -66,7 +72,16 @@ export function fullSizeView(images: number, spread: number): ViewModel {
       scores: null,
     })),
     texts: [{ text, tokens: words, attention: randomAttention(layers, heads, words.length, spread, 99), attentionNames: attentionNames('text') }],
-    explanations: names.map((name) => ({ method: 'rollout', image: name, text, grid: [grid, grid], image_map: Array.from({ length: grid * grid }, (_, k) => Math.sin(k / 7) ** 2), tokens: words, text_map: words.map((_, k) => k / words.length), logit: 20 })),
+    explanations: names.map((name) => ({
+      method: 'rollout',
+      image: name,
+      text,
+      grid: [grid, grid],
+      image_map: Array.from({ length: grid * grid }, (_, k) => Math.sin(k / 7) ** 2),
+      tokens: words,
+      text_map: words.map((_, k) => k / words.length),
+      logit: 20,
+    })),
     colormap: overlayColormap(),
   };
 }

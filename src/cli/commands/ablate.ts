@@ -76,6 +76,9 @@ function printTable(t: HeadAblation): void {
   console.log(`\n${t.tower} tower, ${t.mode}-ablation: Δ logit (rows: layer, columns: head)`);
   console.log(`layer ${[...Array(heads).keys()].map((h) => `h${h}`.padStart(8)).join('')}`);
   t.delta.forEach((row, l) => console.log(`${String(l).padStart(5)} ${row.map((d) => d.toFixed(3).padStart(8)).join('')}`));
-  const ranked = t.delta.flatMap((row, l) => row.map((d, h) => ({ l, h, d }))).sort((a, b) => Math.abs(b.d) - Math.abs(a.d)).slice(0, 5);
+  const ranked = t.delta
+    .flatMap((row, l) => row.map((d, h) => ({ l, h, d })))
+    .sort((a, b) => Math.abs(b.d) - Math.abs(a.d))
+    .slice(0, 5);
   console.log(`largest |Δ|: ${ranked.map((r) => `L${r.l}H${r.h} ${r.d.toFixed(3)}`).join('  ')}`);
 }

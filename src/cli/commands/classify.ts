@@ -43,7 +43,14 @@ Examples:
   async run(args) {
     const { values, positionals } = parse('classify', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, labels: { type: 'string', multiple: true }, template: { type: 'string', multiple: true }, top: { type: 'string' }, templates: { type: 'string' }, csv: { type: 'boolean', default: false } },
+      options: {
+        ...MODEL_OPTIONS,
+        labels: { type: 'string', multiple: true },
+        template: { type: 'string', multiple: true },
+        top: { type: 'string' },
+        templates: { type: 'string' },
+        csv: { type: 'boolean', default: false },
+      },
     });
     if (positionals.length === 0) throw new UserError('no images given; usage: biomedclip classify IMAGE... --labels "a,b"', 2);
     oneFormat(values, ['json', 'csv']);
@@ -55,7 +62,10 @@ Examples:
     try {
       await clip.checkImages(positionals); // a bad last image fails before the first batch runs
       const bar = progressBar('classify', positionals.length, 'images');
-      const scores = await clip.classify(positionals, labels, { templates: templates.length > 0 ? templates : undefined, onProgress: (done) => bar.update(done) });
+      const scores = await clip.classify(positionals, labels, {
+        templates: templates.length > 0 ? templates : undefined,
+        onProgress: (done) => bar.update(done),
+      });
       bar.done();
       const label = modelLabel(clip);
       const result = positionals.map((file, i) => ({ file, ...label.json, scores: scores[i].slice(0, top) }));

@@ -44,7 +44,17 @@ Examples:
 export const command: Command = {
   usage,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parse('convert', args, { allowPositionals: true, options: { out: { type: 'string' }, config: { type: 'string' }, vocab: { type: 'string' }, dtype: { type: 'string' }, json: { type: 'boolean' }, 'allow-nonfinite': { type: 'boolean' } } });
+    const { values, positionals } = parse('convert', args, {
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' },
+        config: { type: 'string' },
+        vocab: { type: 'string' },
+        dtype: { type: 'string' },
+        json: { type: 'boolean' },
+        'allow-nonfinite': { type: 'boolean' },
+      },
+    });
     if (positionals.length !== 1) {
       throw new UserError(`convert: expected one CHECKPOINT, got ${positionals.length}; see \`biomedclip convert --help\``, 2);
     }

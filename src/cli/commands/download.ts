@@ -38,7 +38,9 @@ Examples:
 export const command: Command = {
   usage,
   async run(args: string[]): Promise<number> {
-    const { values } = parse('download', args, { options: { revision: { type: 'string' }, out: { type: 'string' }, endpoint: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } } });
+    const { values } = parse('download', args, {
+      options: { revision: { type: 'string' }, out: { type: 'string' }, endpoint: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } },
+    });
     const json = values.json === true;
     const result = await downloadModel({
       revision: values.revision,

@@ -28,7 +28,13 @@ Examples:
 
   async run(args) {
     const { values } = parse('embed', args, {
-      options: { ...MODEL_OPTIONS, image: { type: 'string', multiple: true }, text: { type: 'string', multiple: true }, 'pad-to': { type: 'string' }, csv: { type: 'boolean', default: false } },
+      options: {
+        ...MODEL_OPTIONS,
+        image: { type: 'string', multiple: true },
+        text: { type: 'string', multiple: true },
+        'pad-to': { type: 'string' },
+        csv: { type: 'boolean', default: false },
+      },
     });
     const images = values.image ?? [];
     const texts = values.text ?? [];

@@ -81,7 +81,10 @@ Examples:
     const [task, ...rest] = args;
     if (task === 'classify') return runClassify(rest);
     if (task === 'retrieval') return runRetrieval(rest);
-    throw new UserError(`${task === undefined ? 'missing task' : `unknown task '${task}'`}; use \`biomedclip eval classify DATA ...\` or \`biomedclip eval retrieval DATA.csv\``, 2);
+    throw new UserError(
+      `${task === undefined ? 'missing task' : `unknown task '${task}'`}; use \`biomedclip eval classify DATA ...\` or \`biomedclip eval retrieval DATA.csv\``,
+      2,
+    );
   },
 };
 
@@ -97,7 +100,13 @@ const SHARED_OPTIONS = {
 async function runClassify(args: string[]): Promise<number> {
   const { values, positionals } = parse('eval', args, {
     allowPositionals: true,
-    options: { ...SHARED_OPTIONS, 'labels-file': { type: 'string' }, 'classes-from-folders': { type: 'boolean', default: false }, templates: { type: 'string' }, 'top-k': { type: 'string', default: '1,5' } },
+    options: {
+      ...SHARED_OPTIONS,
+      'labels-file': { type: 'string' },
+      'classes-from-folders': { type: 'boolean', default: false },
+      templates: { type: 'string' },
+      'top-k': { type: 'string', default: '1,5' },
+    },
   });
   if (positionals.length !== 1) throw new UserError('expected one DATA (an image folder or a CSV); see `biomedclip eval --help`', 2);
   const shared = await sharedOptions(values, 'classification');
@@ -107,7 +116,13 @@ async function runClassify(args: string[]): Promise<number> {
   const exclude = [values.out, values.cache, cacheBase()].filter((p): p is string => p !== undefined);
   const data = await loadClassificationData(positionals[0], { labelsFile: values['labels-file'], classesFromFolders: values['classes-from-folders'], exclude });
   if (!values.quiet) for (const note of data.notes) console.error(`biomedclip: note: ${note}`);
-  return execute(values, 'classification', (clip, progress) => evalClassify(clip, { data, templates, topK, cacheDir: values.cache, ...shared, ...progress }), classifyReportFiles, classifyText);
+  return execute(
+    values,
+    'classification',
+    (clip, progress) => evalClassify(clip, { data, templates, topK, cacheDir: values.cache, ...shared, ...progress }),
+    classifyReportFiles,
+    classifyText,
+  );
 }
 
 async function runRetrieval(args: string[]): Promise<number> {
@@ -121,8 +136,17 @@ async function runRetrieval(args: string[]): Promise<number> {
   const ks = intList('--recall-at', asked ?? DEFAULT_RECALL_AT);
   const data = await loadCaptionData(positionals[0]);
   const bounded = boundRecallAt(ks, data.pairs, asked !== undefined);
-  if (!values.quiet && bounded.length < ks.length) console.error(`biomedclip: note: Recall@${ks.filter((k) => !bounded.includes(k)).join(',')} left out: the set has fewer candidates (every match would rank within them)`);
-  return execute(values, 'retrieval', (clip, progress) => evalRetrieval(clip, { data, ks: bounded, cacheDir: values.cache, ...shared, ...progress }), retrievalReportFiles, retrievalText);
+  if (!values.quiet && bounded.length < ks.length)
+    console.error(
+      `biomedclip: note: Recall@${ks.filter((k) => !bounded.includes(k)).join(',')} left out: the set has fewer candidates (every match would rank within them)`,
+    );
+  return execute(
+    values,
+    'retrieval',
+    (clip, progress) => evalRetrieval(clip, { data, ks: bounded, cacheDir: values.cache, ...shared, ...progress }),
+    retrievalReportFiles,
+    retrievalText,
+  );
 }
 
 const DEFAULT_RECALL_AT = '1,5,10';
@@ -137,7 +161,10 @@ function boundRecallAt(ks: number[], pairs: Array<{ path: string; caption: strin
   const count = Math.min(images, captions);
   const beyond = ks.filter((k) => k > count);
   if (asked && beyond.length > 0) {
-    throw new UserError(`--recall-at ${beyond.at(-1)}: more than the ${count} candidates (${images} images, ${captions} distinct captions); pass K of at most ${count}`, 2);
+    throw new UserError(
+      `--recall-at ${beyond.at(-1)}: more than the ${count} candidates (${images} images, ${captions} distinct captions); pass K of at most ${count}`,
+      2,
+    );
   }
   return ks.filter((k) => k <= count); // never empty: every set has at least one candidate, and K >= 1
 }
@@ -183,7 +210,8 @@ async function checkCacheDir(cache: string | undefined): Promise<void> {
   if (cache === undefined) {
     const base = cacheBase();
     const problem = await folderProblem(base);
-    if (problem !== undefined) throw new UserError(`cannot create the evaluation cache ${base} (${problem}); pass --cache DIR in a folder you can write to (or set XDG_CACHE_HOME)`);
+    if (problem !== undefined)
+      throw new UserError(`cannot create the evaluation cache ${base} (${problem}); pass --cache DIR in a folder you can write to (or set XDG_CACHE_HOME)`);
     return;
   }
   const stat = await fs.stat(cache).catch(() => undefined);
@@ -194,7 +222,8 @@ async function checkCacheDir(cache: string | undefined): Promise<void> {
 
 function intList(flag: string, value: string): number[] {
   const ks = value.split(',').map((v) => Number(v.trim()));
-  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UserError(`${flag} ${value}: expected positive integers separated by commas, e.g. 1,5,10`, 2);
+  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1))
+    throw new UserError(`${flag} ${value}: expected positive integers separated by commas, e.g. 1,5,10`, 2);
   return [...new Set(ks)].sort((a, b) => a - b);
 }
 
@@ -218,16 +247,25 @@ function storeProgress(quiet: boolean | undefined): Required<Pick<StoreProgress,
       console.error(`biomedclip: skipped ${s.path}: ${s.error}`);
     },
     finish: () => bar?.done(),
-    say: () => (phase === undefined ? '' : `${phase.committed()}/${phase.total} ${phase.what} of this run committed to the cache ${phase.cacheDir}; run the same command to resume`),
+    say: () =>
+      phase === undefined
+        ? ''
+        : `${phase.committed()}/${phase.total} ${phase.what} of this run committed to the cache ${phase.cacheDir}; run the same command to resume`,
   };
 }
 
 /** Notes on the cache, and the exit code (3 when files were skipped, as `index`). */
-function finish(r: { skipped: unknown[]; cache: { dir: string; images_embedded: number; images_cached: number; texts_embedded: number; texts_cached: number } }, values: { quiet?: boolean }): number {
+function finish(
+  r: { skipped: unknown[]; cache: { dir: string; images_embedded: number; images_cached: number; texts_embedded: number; texts_cached: number } },
+  values: { quiet?: boolean },
+): number {
   if (!values.quiet) {
     const c = r.cache;
-    console.error(`biomedclip: note: cache ${c.dir}: ${c.images_embedded} images and ${c.texts_embedded} texts embedded now, ${c.images_cached} and ${c.texts_cached} from earlier runs`);
+    console.error(
+      `biomedclip: note: cache ${c.dir}: ${c.images_embedded} images and ${c.texts_embedded} texts embedded now, ${c.images_cached} and ${c.texts_cached} from earlier runs`,
+    );
   }
-  if (r.skipped.length > 0) console.error(`biomedclip: ${r.skipped.length} files could not be read and were left out of the metrics (listed above and in "skipped")`);
+  if (r.skipped.length > 0)
+    console.error(`biomedclip: ${r.skipped.length} files could not be read and were left out of the metrics (listed above and in "skipped")`);
   return r.skipped.length > 0 ? EXIT_SKIPPED : 0;
 }

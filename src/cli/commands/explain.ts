@@ -81,7 +81,17 @@ Examples:
         if (values.out) {
           const file = pairs.length === 1 ? values.out : values.out.replace(/\.png$/i, `-${i + 1}-${j + 1}.png`);
           const s = clip.config.preprocess.imageSize;
-          const canvas = renderHeatmap({ crop, size: s, grid: e.grid, imageMap: e.imageMap, title: `${method}  logit ${e.logit.toFixed(3)}  ${path.basename(image)}`, text, tokens, textMap: e.textMap, warning: clip.isDemo ? DEMO_WARNING : undefined });
+          const canvas = renderHeatmap({
+            crop,
+            size: s,
+            grid: e.grid,
+            imageMap: e.imageMap,
+            title: `${method}  logit ${e.logit.toFixed(3)}  ${path.basename(image)}`,
+            text,
+            tokens,
+            textMap: e.textMap,
+            warning: clip.isDemo ? DEMO_WARNING : undefined,
+          });
           pictures.push({ file, png: canvas.toPng() });
         }
         if (!values.json) printSummary(image, text, e, tokens, top);
@@ -105,7 +115,10 @@ function printSummary(image: string, text: string, e: Explanation, tokens: strin
   const map = Array.from(e.imageMap);
   const [min, max] = [Math.min(...map), Math.max(...map)];
   console.log(`${image}  "${text}"  ${e.method}  logit ${e.logit.toFixed(3)}`);
-  const ranked = map.map((v, k) => ({ v, k })).sort((a, b) => b.v - a.v).slice(0, top);
+  const ranked = map
+    .map((v, k) => ({ v, k }))
+    .sort((a, b) => b.v - a.v)
+    .slice(0, top);
   console.log(`  top patches (row, col): ${ranked.map(({ v, k }) => `(${Math.floor(k / cols)}, ${k % cols}) ${v.toPrecision(3)}`).join('  ')}`);
   for (let r = 0; r < rows; r++) {
     const row = map.slice(r * cols, (r + 1) * cols).map((v) => SHADES[max > min ? Math.min(9, Math.floor(((v - min) / (max - min)) * 10)) : 0]);

@@ -57,7 +57,8 @@ Examples:
     const clip = await openModel(values);
     let bar: Progress | undefined; // drawn from the start, when the number of images to do is known
     let counts: { indexed: number; total: number; committed: () => number } | undefined; // known once the index is open
-    const say = () => (counts === undefined ? '' : `${counts.indexed + counts.committed()}/${counts.total} images committed to ${values.out}; run the same command to resume`);
+    const say = () =>
+      counts === undefined ? '' : `${counts.indexed + counts.committed()}/${counts.total} images committed to ${values.out}; run the same command to resume`;
     try {
       const result = await sayOnInterrupt(say, () =>
         buildIndex(clip, {
@@ -94,20 +95,30 @@ Examples:
 /** --out must be a folder we can create or write in: said before the model loads, naming the path given. */
 async function checkOut(out: string): Promise<void> {
   const stat = await fs.stat(out).catch(() => undefined);
-  if (stat !== undefined && !stat.isDirectory()) throw new UserError(`--out ${out}: is a file; pass a folder for the index (new, empty, or an earlier index of the same images)`, 2);
+  if (stat !== undefined && !stat.isDirectory())
+    throw new UserError(`--out ${out}: is a file; pass a folder for the index (new, empty, or an earlier index of the same images)`, 2);
   const problem = await folderProblem(out);
   if (problem !== undefined) throw new UserError(`--out ${out}: cannot ${stat ? 'write in' : 'create'} it (${problem}); pass another --out`, 2);
 }
 
 function printSummary(r: Awaited<ReturnType<typeof buildIndex>>, quiet: boolean | undefined): void {
   const updated = r.changed.length + r.repaired.length;
-  const parts = [`added ${r.added}`, ...(updated > 0 ? [`embedded again ${updated}`] : []), ...(r.removed.length > 0 ? [`removed ${r.removed.length}`] : []), `already indexed ${r.alreadyIndexed}`, `skipped ${r.skipped.length}`];
+  const parts = [
+    `added ${r.added}`,
+    ...(updated > 0 ? [`embedded again ${updated}`] : []),
+    ...(r.removed.length > 0 ? [`removed ${r.removed.length}`] : []),
+    `already indexed ${r.alreadyIndexed}`,
+    `skipped ${r.skipped.length}`,
+  ];
   console.log(`${r.index}: ${r.count} images, ${r.embedDim}-d embeddings (${parts.join(', ')})`);
   if (quiet) return;
   if (r.truncatedBytes > 0) console.error(`biomedclip: note: resumed after an interrupted run (cut ${r.truncatedBytes} uncommitted bytes)`);
   if (r.otherFiles > 0) console.error(`biomedclip: note: ${r.otherFiles} files without an image extension were not indexed`);
-  if (r.outputs.length > 0) console.error(`biomedclip: note: ${r.outputs.length} folders written by biomedclip (indexes, reports, caches) were not indexed (e.g. ${r.outputs[0]})`);
+  if (r.outputs.length > 0)
+    console.error(`biomedclip: note: ${r.outputs.length} folders written by biomedclip (indexes, reports, caches) were not indexed (e.g. ${r.outputs[0]})`);
   if (r.changed.length > 0) console.error(`biomedclip: note: ${r.changed.length} files changed since they were indexed (e.g. ${r.changed[0]}): embedded again`);
-  if (r.repaired.length > 0) console.error(`biomedclip: note: ${r.repaired.length} rows held NaN, Inf or a non-unit vector (e.g. ${r.repaired[0]}): embedded again`);
-  if (r.removed.length > 0) console.error(`biomedclip: note: ${r.removed.length} indexed files no longer exist (e.g. ${r.removed[0]}): their rows were removed`);
+  if (r.repaired.length > 0)
+    console.error(`biomedclip: note: ${r.repaired.length} rows held NaN, Inf or a non-unit vector (e.g. ${r.repaired[0]}): embedded again`);
+  if (r.removed.length > 0)
+    console.error(`biomedclip: note: ${r.removed.length} indexed files no longer exist (e.g. ${r.removed[0]}): their rows were removed`);
 }

@@ -36,7 +36,13 @@ Examples:
   async run(args) {
     const { values, positionals } = parse('lens', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, text: { type: 'string', multiple: true }, labels: { type: 'string', multiple: true }, template: { type: 'string' }, pool: { type: 'string' } },
+      options: {
+        ...MODEL_OPTIONS,
+        text: { type: 'string', multiple: true },
+        labels: { type: 'string', multiple: true },
+        template: { type: 'string' },
+        pool: { type: 'string' },
+      },
     });
     if (positionals.length !== 1) throw new UserError('give exactly one image; usage: biomedclip lens IMAGE --text TEXT', 2);
     const labels = parseLabels(values);
@@ -48,7 +54,10 @@ Examples:
     try {
       const image = positionals[0];
       const px = await clip.pixelValues([image]);
-      const [pixels, textFeatures] = [tf.tensor4d(px.data, px.shape as [number, number, number, number]), tf.tensor2d(Float32Array.from((await clip.encodeTexts(texts)).flatMap((e) => Array.from(e.features))), [texts.length, clip.config.embedDim])];
+      const [pixels, textFeatures] = [
+        tf.tensor4d(px.data, px.shape as [number, number, number, number]),
+        tf.tensor2d(Float32Array.from((await clip.encodeTexts(texts)).flatMap((e) => Array.from(e.features))), [texts.length, clip.config.embedDim]),
+      ];
       const rows = await logitLens(clip.model, pixels, textFeatures, pool);
       tf.dispose([pixels, textFeatures]);
       const withProbs = rows.map((r) => ({ ...r, ...(labels ? { probability: softmax(r.logit) } : {}) }));
@@ -62,7 +71,9 @@ Examples:
       const names = labels ?? texts;
       console.log(`layer  ${names.map((n) => n.slice(0, 24).padStart(26)).join('')}`);
       for (const r of withProbs) {
-        const cells = r.cosine.map((c, i) => `${c.toFixed(4)} ${r.probability ? `${(r.probability[i] * 100).toFixed(1).padStart(5)}%` : `(${r.logit[i].toFixed(2)})`}`);
+        const cells = r.cosine.map(
+          (c, i) => `${c.toFixed(4)} ${r.probability ? `${(r.probability[i] * 100).toFixed(1).padStart(5)}%` : `(${r.logit[i].toFixed(2)})`}`,
+        );
         console.log(`${String(r.layer).padStart(5)}  ${cells.map((c) => c.padStart(26)).join('')}`);
       }
       console.log(labels ? 'cells: cosine and zero-shot probability' : 'cells: cosine (logit)');

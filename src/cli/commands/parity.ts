@@ -66,7 +66,10 @@ function tolerancesText(): string {
     logits: 'features times exp(logit_scale) = 100',
   };
   return (Object.keys(TOLERANCES) as ToleranceKind[])
-    .map((k) => `  ${k.padEnd(10)}  atol ${TOLERANCES[k].atol.toExponential(0)}, rtol ${TOLERANCES[k].rtol === 0 ? '0' : TOLERANCES[k].rtol.toExponential(0)}  (${why[k]})`)
+    .map(
+      (k) =>
+        `  ${k.padEnd(10)}  atol ${TOLERANCES[k].atol.toExponential(0)}, rtol ${TOLERANCES[k].rtol === 0 ? '0' : TOLERANCES[k].rtol.toExponential(0)}  (${why[k]})`,
+    )
     .join('\n');
 }
 
@@ -80,7 +83,18 @@ function parseScale(value: string | undefined): number {
 /** NaN is not JSON: a comparison that could not be made is null, with its `problem` saying why. */
 function rowJson(r: HookDiff) {
   const num = (x: number) => (Number.isFinite(x) ? x : null);
-  return { name: r.name, kind: r.kind, shape: r.shape, maxAbs: num(r.maxAbs), maxRel: num(r.maxRel), cosine: num(r.cosine), atol: r.atol, rtol: r.rtol, pass: r.pass, problem: r.problem ?? null };
+  return {
+    name: r.name,
+    kind: r.kind,
+    shape: r.shape,
+    maxAbs: num(r.maxAbs),
+    maxRel: num(r.maxRel),
+    cosine: num(r.cosine),
+    atol: r.atol,
+    rtol: r.rtol,
+    pass: r.pass,
+    problem: r.problem ?? null,
+  };
 }
 
 function toJson(r: ParityReport) {

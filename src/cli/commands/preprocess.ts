@@ -101,17 +101,13 @@ async function run(args: string[]): Promise<number> {
   const cfg = DEFAULT_PREPROCESS;
   const result = await preprocessImage(p.image, cfg, { ...p.options, onWarning });
   const S = cfg.imageSize;
-  await writeSafetensors(
-    p.out,
-    [{ name: 'pixel_values', dtype: 'F32', shape: [1, 3, S, S], data: result.pixelValues }],
-    {
-      source: p.image,
-      mode: result.mode,
-      source_size: `${result.sourceWidth}x${result.sourceHeight}`,
-      decoder,
-      sixteen_bit: p.options.sixteenBit ?? 'pillow',
-    },
-  );
+  await writeSafetensors(p.out, [{ name: 'pixel_values', dtype: 'F32', shape: [1, 3, S, S], data: result.pixelValues }], {
+    source: p.image,
+    mode: result.mode,
+    source_size: `${result.sourceWidth}x${result.sourceHeight}`,
+    decoder,
+    sixteen_bit: p.options.sixteenBit ?? 'pillow',
+  });
   if (p.png !== undefined) await writeFileAtomic(p.png, encodePng(result.crop, S));
   const summary = {
     image: p.image,
@@ -125,7 +121,10 @@ async function run(args: string[]): Promise<number> {
     warnings,
   };
   if (p.json) console.log(JSON.stringify(summary));
-  else console.log(`${p.image} (${result.mode} ${result.sourceWidth}x${result.sourceHeight}, ${decoder}) -> ${p.out} pixel_values [1,3,${S},${S}]${p.png ? `, crop ${p.png}` : ''}`);
+  else
+    console.log(
+      `${p.image} (${result.mode} ${result.sourceWidth}x${result.sourceHeight}, ${decoder}) -> ${p.out} pixel_values [1,3,${S},${S}]${p.png ? `, crop ${p.png}` : ''}`,
+    );
   return 0;
 }
 

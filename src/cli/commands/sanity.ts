@@ -1,7 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
-import { EXPLAIN_OPTIONS, EXPLAIN_OPTIONS_HELP, pairHelp, PAIR_OPTIONS, checkPairValues, choiceFlag, explainOptions, intFlag, parseLabels, textsFor } from '../pair.js';
+import {
+  EXPLAIN_OPTIONS,
+  EXPLAIN_OPTIONS_HELP,
+  pairHelp,
+  PAIR_OPTIONS,
+  checkPairValues,
+  choiceFlag,
+  explainOptions,
+  intFlag,
+  parseLabels,
+  textsFor,
+} from '../pair.js';
 import { DEFAULT_TEMPLATE, fillTemplate, type BiomedCLIP } from '../../api/biomedclip.js';
 import { disposePair, pairInputs, type Pair } from '../../api/pair.js';
 import { UserError } from '../../errors.js';
@@ -9,7 +20,17 @@ import { METHODS, explain, type ExplainOptions, type Method } from '../../inspec
 import type { PairInputs } from '../../inspect/probe.js';
 import { imageCascade } from '../../inspect/randomize.js';
 import { progressBar, type Progress } from '../../util/progress.js';
-import { MIN_CURVE_POINTS, cascadingRandomization, checkCurveStep, curveImages, deletionInsertion, maxCurveStep, promptSensitivity, shuffleWords, type MapOf } from '../../inspect/sanity.js';
+import {
+  MIN_CURVE_POINTS,
+  cascadingRandomization,
+  checkCurveStep,
+  curveImages,
+  deletionInsertion,
+  maxCurveStep,
+  promptSensitivity,
+  shuffleWords,
+  type MapOf,
+} from '../../inspect/sanity.js';
 
 const CHECKS = ['randomization', 'deletion', 'prompt'] as const;
 type Check = (typeof CHECKS)[number];
@@ -59,7 +80,15 @@ Examples:
   async run(args) {
     const { values, positionals } = parse('sanity', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, ...PAIR_OPTIONS, ...EXPLAIN_OPTIONS, checks: { type: 'string' }, seed: { type: 'string' }, step: { type: 'string' }, unrelated: { type: 'string' } },
+      options: {
+        ...MODEL_OPTIONS,
+        ...PAIR_OPTIONS,
+        ...EXPLAIN_OPTIONS,
+        checks: { type: 'string' },
+        seed: { type: 'string' },
+        step: { type: 'string' },
+        unrelated: { type: 'string' },
+      },
     });
     if (positionals.length !== 1) throw new UserError('give exactly one image; usage: biomedclip sanity IMAGE --text TEXT --method M', 2);
     checkPairValues(values);
@@ -71,8 +100,10 @@ Examples:
     const seed = intFlag('seed', values.seed) ?? 0;
     const step = intFlag('step', values.step, 1) ?? 1;
     // Options of a check that does not run would be silently ignored.
-    if (values.step !== undefined && !checks.includes('deletion')) throw new UserError('--step applies only to the deletion check; add deletion to --checks or drop --step', 2);
-    if (values.unrelated !== undefined && !checks.includes('prompt')) throw new UserError('--unrelated applies only to the prompt check; add prompt to --checks or drop --unrelated', 2);
+    if (values.step !== undefined && !checks.includes('deletion'))
+      throw new UserError('--step applies only to the deletion check; add deletion to --checks or drop --step', 2);
+    if (values.unrelated !== undefined && !checks.includes('prompt'))
+      throw new UserError('--unrelated applies only to the prompt check; add prompt to --checks or drop --unrelated', 2);
     const clip = await openModel(values);
     try {
       // Before any check runs: the randomisation check would otherwise spend 14 explanations first.
@@ -154,7 +185,11 @@ async function checks(clip: BiomedCLIP, pair: Pair, s: Setup, progress: { add(n:
     const features = await clip.encodeTexts(texts);
     const textFeatures = tf.tensor2d(Float32Array.from(features.flatMap((e) => Array.from(e.features))), [texts.length, clip.config.embedDim]);
     try {
-      const curves = await deletionInsertion(clip.model, pair.pixels, textFeatures, texts.indexOf(s.text), base.imageMap, { step: s.step, seed: s.seed, onImages: (n) => progress.add(n) });
+      const curves = await deletionInsertion(clip.model, pair.pixels, textFeatures, texts.indexOf(s.text), base.imageMap, {
+        step: s.step,
+        seed: s.seed,
+        onImages: (n) => progress.add(n),
+      });
       for (const kind of ['deletion', 'insertion'] as const) {
         const c = curves[kind];
         report[kind] = { metric: c.metric, auc: c.auc, random_auc: c.randomAuc, curve: c.curve, random_curve: c.randomCurve };
@@ -165,7 +200,10 @@ async function checks(clip: BiomedCLIP, pair: Pair, s: Setup, progress: { add(n:
   }
   if (s.checks.includes('prompt')) {
     const shuffledText = shuffleWords(s.text, s.seed);
-    const others = [{ kind: 'unrelated' as const, text: s.values.unrelated ?? UNRELATED }, ...(shuffledText ? [{ kind: 'shuffled' as const, text: shuffledText }] : [])];
+    const others = [
+      { kind: 'unrelated' as const, text: s.values.unrelated ?? UNRELATED },
+      ...(shuffledText ? [{ kind: 'shuffled' as const, text: shuffledText }] : []),
+    ];
     const withIds = others.map((o) => ({ ...o, ids: tf.tensor2d(clip.tokenize([o.text]).inputIds, undefined, 'int32') }));
     try {
       report.prompt = await promptSensitivity(pair, withIds, mapOf);
@@ -182,7 +220,7 @@ function printReport(r: Record<string, unknown>): void {
   console.log(`${r.image}  "${r.text}"  ${r.method}  logit ${(r.logit as number).toFixed(3)}`);
   const rows = r.randomization as Array<{ step: string; spearman: number; spearman_abs: number }> | undefined;
   if (rows) {
-    console.log('\ncascading randomisation (Spearman with the trained model\'s map; should fall towards 0):');
+    console.log("\ncascading randomisation (Spearman with the trained model's map; should fall towards 0):");
     console.log(`  ${'re-initialised down to'.padEnd(52)} signed  |abs|`);
     for (const row of rows) console.log(`  ${row.step.padEnd(52)} ${f(row.spearman)} ${f(row.spearman_abs)}`);
   }
@@ -190,7 +228,9 @@ function printReport(r: Record<string, unknown>): void {
     const c = r[kind] as { metric: string; auc: number; random_auc: number } | undefined;
     if (!c) continue;
     const better = kind === 'deletion' ? c.auc < c.random_auc : c.auc > c.random_auc;
-    console.log(`\n${kind} AUC of the target's ${c.metric}: saliency order ${c.auc.toPrecision(4)}, random order ${c.random_auc.toPrecision(4)} (${better ? 'better than random' : 'NOT better than random'}; ${kind === 'deletion' ? 'lower' : 'higher'} is better)`);
+    console.log(
+      `\n${kind} AUC of the target's ${c.metric}: saliency order ${c.auc.toPrecision(4)}, random order ${c.random_auc.toPrecision(4)} (${better ? 'better than random' : 'NOT better than random'}; ${kind === 'deletion' ? 'lower' : 'higher'} is better)`,
+    );
   }
   const prompt = r.prompt as Array<{ kind: string; text: string; spearman: number }> | undefined;
   if (prompt) {

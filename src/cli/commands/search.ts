@@ -54,7 +54,10 @@ Examples:
         const hits = await searchIndex(reader, query.embedding, top, scale);
         if (!reader.info.complete && !values.quiet) {
           // While a run holds the lock, telling the user to run index would only hit that lock.
-          const next = writer !== undefined ? `\`biomedclip index\` (process ${writer}) is still writing it; search again when it has finished` : `finish it with \`biomedclip index ${reader.info.root} --out ${indexDir}\``;
+          const next =
+            writer !== undefined
+              ? `\`biomedclip index\` (process ${writer}) is still writing it; search again when it has finished`
+              : `finish it with \`biomedclip index ${reader.info.root} --out ${indexDir}\``;
           console.error(`biomedclip: note: the index is incomplete (${reader.count} images so far); ${next}`);
         }
         const queryInfo = text !== undefined ? { text } : { image: values.image as string };
@@ -72,8 +75,10 @@ Examples:
 
 /** Why an index with no rows cannot answer, and what to do: wait for the writer, finish it, or index images. */
 function emptyIndex(reader: IndexReader, dir: string, writer: number | undefined): string {
-  if (writer !== undefined) return `${dir}: no images yet: \`biomedclip index\` (process ${writer}) is writing it; wait for it to commit its first batch (or finish), then search again`;
-  if (!reader.info.complete) return `${dir}: no images yet (an index run was interrupted); finish it with \`biomedclip index ${reader.info.root} --out ${dir}\``;
+  if (writer !== undefined)
+    return `${dir}: no images yet: \`biomedclip index\` (process ${writer}) is writing it; wait for it to commit its first batch (or finish), then search again`;
+  if (!reader.info.complete)
+    return `${dir}: no images yet (an index run was interrupted); finish it with \`biomedclip index ${reader.info.root} --out ${dir}\``;
   return `${dir}: the index holds no images; index a folder that has some into a new folder: \`biomedclip index IMAGES_DIR --out NEW_INDEX\``;
 }
 
@@ -84,7 +89,9 @@ async function openIndexModel(reader: IndexReader, values: { model?: string; bac
     throw new UserError(`the index's model ${dir} no longer exists; pass --model DIR with the same weights`);
   }
   if (!reader.info.model.fingerprint.startsWith(FINGERPRINT_PREFIX)) {
-    throw new UserError(`${reader.dir}: built by an older version whose model fingerprint covered only part of the weights; rebuild it with \`biomedclip index ${reader.info.root} --out NEW_INDEX\``);
+    throw new UserError(
+      `${reader.dir}: built by an older version whose model fingerprint covered only part of the weights; rebuild it with \`biomedclip index ${reader.info.root} --out NEW_INDEX\``,
+    );
   }
   const clip = await openModel({ ...values, model: dir });
   if ((await modelFingerprint(clip.modelDir)) !== reader.info.model.fingerprint) {
@@ -96,7 +103,11 @@ async function openIndexModel(reader: IndexReader, values: { model?: string; bac
 
 function print(hits: Hit[], format: { json?: boolean; csv?: boolean }, meta: Record<string, unknown>, label: ModelLabel): void {
   if (format.json) {
-    printJson({ ...label.json, ...meta, results: hits.map((h) => ({ rank: h.rank, path: h.path, file: h.file, cosine: h.cosine, logit: h.logit, row: h.row })) });
+    printJson({
+      ...label.json,
+      ...meta,
+      results: hits.map((h) => ({ rank: h.rank, path: h.path, file: h.file, cosine: h.cosine, logit: h.logit, row: h.row })),
+    });
   } else if (format.csv) {
     console.log(label.csv(['rank', 'cosine', 'logit', 'path'], true));
     for (const h of hits) console.log(label.csv([h.rank, h.cosine, h.logit, h.file]));

@@ -68,8 +68,19 @@ Examples:
       if (!allowNonfinite) refuseNonFinite(traced);
       const listing = [...traced].map(([name, t]) => ({ name, shape: t.shape }));
       if (values.out) {
-        const metadata = { format: 'biomedclip-ts trace v1', backend: clip.backend, model: clip.modelDir, ...(clip.isDemo ? { weights: DEMO_LABEL } : {}), images: JSON.stringify(values.image ?? []), texts: JSON.stringify(values.text ?? []) };
-        await writeSafetensors(values.out, [...traced].map(([name, t]) => toWrite(name, t)), metadata);
+        const metadata = {
+          format: 'biomedclip-ts trace v1',
+          backend: clip.backend,
+          model: clip.modelDir,
+          ...(clip.isDemo ? { weights: DEMO_LABEL } : {}),
+          images: JSON.stringify(values.image ?? []),
+          texts: JSON.stringify(values.text ?? []),
+        };
+        await writeSafetensors(
+          values.out,
+          [...traced].map(([name, t]) => toWrite(name, t)),
+          metadata,
+        );
       }
       const label = modelLabel(clip);
       if (values.json) printJson({ ...label.json, out: values.out ?? null, tensors: listing });
@@ -89,7 +100,9 @@ function refuseNonFinite(traced: Map<string, HostTensor>): void {
   const bad = [...traced].map(([name, t]) => ({ name, bad: findNonFinite(t.data) })).filter((x) => x.bad !== undefined);
   if (bad.length === 0) return;
   const first = bad[0];
-  throw new UserError(`trace: '${first.name}' is the first captured tensor with ${describeNonFinite(first.bad!)}; the model overflows float32 on these inputs (pass --allow-nonfinite to write the trace anyway)`);
+  throw new UserError(
+    `trace: '${first.name}' is the first captured tensor with ${describeNonFinite(first.bad!)}; the model overflows float32 on these inputs (pass --allow-nonfinite to write the trace anyway)`,
+  );
 }
 
 function toWrite(name: string, t: HostTensor): TensorToWrite {

@@ -71,14 +71,24 @@ Examples:
     const twice = [positionals, values.text ?? []].map((list) => list.find((x, i) => list.indexOf(x) !== i)).find((x) => x !== undefined);
     if (twice !== undefined) throw new UserError(`'${twice}' is given twice; give each image and text once`, 2);
     const methods = values.methods === undefined ? undefined : methodsOption(values.methods);
-    if (values['explain-top'] !== undefined && values.text?.length) throw new UserError('--explain-top picks among the --labels prompts; with --text, the texts given are the ones explained: drop one of them', 2);
+    if (values['explain-top'] !== undefined && values.text?.length)
+      throw new UserError('--explain-top picks among the --labels prompts; with --text, the texts given are the ones explained: drop one of them', 2);
     const explainTop = intOption('explain-top', values['explain-top'], 1, MAX_TOP);
     const clip = await openModel(values);
     try {
       let bar: Progress | undefined; // created at the first step, when the number of steps is known
       const onProgress = values.quiet ? undefined : (done: number, total: number) => (bar ??= progressBar('view', total, 'steps')).update(done);
       const onNote = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
-      const view = await collectView(clip, { images: positionals, texts: values.text ?? [], labels, template: values.template, methods, explainTop, onProgress, onNote }).finally(() => bar?.done());
+      const view = await collectView(clip, {
+        images: positionals,
+        texts: values.text ?? [],
+        labels,
+        template: values.template,
+        methods,
+        explainTop,
+        onProgress,
+        onNote,
+      }).finally(() => bar?.done());
       const page = buildPage(view);
       await writeFileAtomic(values.out, page.html);
       if (values.json) printJson({ ...(view.model.label ? { model: view.model.label } : {}), out: values.out, bytes: page.bytes, cost: page.cost });
@@ -99,9 +109,14 @@ Examples:
  */
 function methodsOption(value: string): Method[] {
   const methods = value.split(',').map((m) => m.trim());
-  if (methods.every((m) => m === '')) throw new UserError(`--methods ${JSON.stringify(value)}: no methods given; pass some of ${METHODS.join(', ')} (default ${VIEW_METHODS.join(',')})`, 2);
+  if (methods.every((m) => m === ''))
+    throw new UserError(`--methods ${JSON.stringify(value)}: no methods given; pass some of ${METHODS.join(', ')} (default ${VIEW_METHODS.join(',')})`, 2);
   const bad = methods.find((m) => !(METHODS as readonly string[]).includes(m));
-  if (bad !== undefined) throw new UserError(`--methods ${JSON.stringify(value)}: ${bad === '' ? 'an empty item; remove the extra comma' : `unknown method '${bad}'`}; valid: ${METHODS.join(', ')}`, 2);
+  if (bad !== undefined)
+    throw new UserError(
+      `--methods ${JSON.stringify(value)}: ${bad === '' ? 'an empty item; remove the extra comma' : `unknown method '${bad}'`}; valid: ${METHODS.join(', ')}`,
+      2,
+    );
   const twice = methods.find((m, i) => methods.indexOf(m) !== i);
   if (twice !== undefined) throw new UserError(`--methods ${JSON.stringify(value)}: '${twice}' is given twice; give each method once`, 2);
   return methods as Method[];

@@ -63,7 +63,7 @@ export function upsample(map: ArrayLike<number>, [rows, cols]: [number, number],
   return out;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4) || v === 0 ? v.toPrecision(3) : v.toExponential(2);
+const fmt = (v: number) => ((Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4) || v === 0 ? v.toPrecision(3) : v.toExponential(2));
 
 /** Words of `text` in lines of at most `chars` characters (a word longer than a line is cut). */
 function wrap(text: string, chars: number): string[] {
@@ -144,7 +144,7 @@ function drawTokens(canvas: Raster, tokens: string[], textMap: ArrayLike<number>
 
 export function renderHeatmap(p: HeatmapPicture): Raster {
   const width = 3 * MARGIN + 2 * p.size;
-  const maxChars = Math.floor((width - 2 * MARGIN) / (CHAR));
+  const maxChars = Math.floor((width - 2 * MARGIN) / CHAR);
   const title = p.title.length > maxChars ? `${p.title.slice(0, maxChars - 3)}...` : p.title;
   const textLines = wrap(`"${p.text}"`, maxChars);
   const warningLines = p.warning ? wrap(p.warning, maxChars) : [];

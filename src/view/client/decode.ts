@@ -51,7 +51,10 @@ class Attention {
   private readonly scales: Float32Array;
   private readonly values: Uint8Array;
 
-  constructor(bytes: Uint8Array, readonly packed: PackedAttention) {
+  constructor(
+    bytes: Uint8Array,
+    readonly packed: PackedAttention,
+  ) {
     [this.layers, this.heads, this.size] = packed.shape;
     const rows = this.layers * this.heads * this.size;
     this.scales = new Float32Array(bytes.buffer, bytes.byteOffset, rows); // [L, H, S] row maxima

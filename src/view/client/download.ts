@@ -6,13 +6,26 @@
  */
 
 function downloadButton(): HTMLElement {
-  return h('button', { type: 'button', class: 'button', id: 'download', title: "this image's maps, lens, scores and every attention tensor, as JSON", onclick: () => saveJson() }, 'Download data (JSON)');
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'button',
+      id: 'download',
+      title: "this image's maps, lens, scores and every attention tensor, as JSON",
+      onclick: () => saveJson(),
+    },
+    'Download data (JSON)',
+  );
 }
 
 function saveJson(): void {
   const i = viewer.state.image;
   const text = dataJson(i);
-  const a = h('a', { href: URL.createObjectURL(new Blob([text], { type: 'application/json' })), download: `${baseName(viewer.data.images[i].name)}.view-data.json` });
+  const a = h('a', {
+    href: URL.createObjectURL(new Blob([text], { type: 'application/json' })),
+    download: `${baseName(viewer.data.images[i].name)}.view-data.json`,
+  });
   document.body.append(a);
   a.click();
   a.remove();
@@ -20,7 +33,10 @@ function saveJson(): void {
 }
 
 function baseName(file: string): string {
-  return file.split(/[\\/]/).pop()!.replace(/\.[^.]*$/, '');
+  return file
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\.[^.]*$/, '');
 }
 
 /** A float32 tensor as a JSON array, 4 significant digits (the 8-bit storage holds less than that). */
@@ -52,7 +68,10 @@ function dataJson(i: number): string {
     explain: d.explanations.filter((e) => e.image === img.name).map((e) => ({ ...label, ...e })),
     lens: img.lens ? { ...label, ...img.lens } : null,
     zero_shot: img.scores ? { image: img.name, scores: img.scores } : null,
-    trace: [{ image: img.name, tensors: keep(tensorsOf(viewer.images[i]!.attention)) }, ...d.texts.map((t, j) => ({ text: t.text, tokens: t.tokens, tensors: keep(tensorsOf(viewer.texts[j])) }))],
+    trace: [
+      { image: img.name, tensors: keep(tensorsOf(viewer.images[i]!.attention)) },
+      ...d.texts.map((t, j) => ({ text: t.text, tokens: t.tokens, tensors: keep(tensorsOf(viewer.texts[j])) })),
+    ],
   };
   return JSON.stringify(out, null, 1).replace(/"@@(\d+)@@"/g, (_m, k: string) => tensors[Number(k)]);
 }

@@ -131,7 +131,14 @@ function colorBar(lut: Uint8Array, min: number, max: number, label: string): HTM
     img.data[i * 4 + 3] = 255;
   }
   bar.getContext('2d')!.putImageData(img, 0, 0);
-  return h('div', { class: 'colorbar' }, h('span', { class: 'colorbar-end' }, fmt(min)), bar, h('span', { class: 'colorbar-end' }, fmt(max)), h('span', { class: 'colorbar-label' }, label));
+  return h(
+    'div',
+    { class: 'colorbar' },
+    h('span', { class: 'colorbar-end' }, fmt(min)),
+    bar,
+    h('span', { class: 'colorbar-end' }, fmt(max)),
+    h('span', { class: 'colorbar-label' }, label),
+  );
 }
 
 /** The largest value of a map (0 for an empty one). */

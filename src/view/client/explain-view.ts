@@ -21,7 +21,16 @@ function explainSection(): HTMLElement {
   return h(
     'section',
     { class: 'panel', id: 'explanations' },
-    h('header', { class: 'panel-head' }, h('h2', {}, 'Explanations'), h('p', { class: 'muted' }, `What drives each image-text logit, by ${viewer.data.methods.join(', ')} (docs/explain.md). Maps are min–max scaled per map; token colours over the words, [CLS] and [SEP] left out of the scale.`)),
+    h(
+      'header',
+      { class: 'panel-head' },
+      h('h2', {}, 'Explanations'),
+      h(
+        'p',
+        { class: 'muted' },
+        `What drives each image-text logit, by ${viewer.data.methods.join(', ')} (docs/explain.md). Maps are min–max scaled per map; token colours over the words, [CLS] and [SEP] left out of the scale.`,
+      ),
+    ),
     body,
   );
 }
@@ -32,14 +41,39 @@ function explainCard(img: DecodedImage, records: ExplainRecord[]): HTMLElement {
   const maps = records.map((r) => {
     const canvas = hiDpiCanvas(SMALL_SIZE, SMALL_SIZE, 'small-canvas');
     const [min, max] = [minOf(r.image_map), maxOf(r.image_map)];
-    drawOverlay(canvas.getContext('2d')!, img.crop, mapCanvas(r.image_map, r.grid[0], r.grid[1], { lut: viewer.lut, min, max, opacity: 0.85 }), SMALL_SIZE, false);
-    return h('figure', { class: 'map-figure', 'data-method': r.method, style: `width: ${SMALL_SIZE}px` }, canvas, h('figcaption', {}, h('strong', {}, r.method), h('span', { class: 'muted map-range' }, `${fmt(min)} … ${fmt(max)}`)));
+    drawOverlay(
+      canvas.getContext('2d')!,
+      img.crop,
+      mapCanvas(r.image_map, r.grid[0], r.grid[1], { lut: viewer.lut, min, max, opacity: 0.85 }),
+      SMALL_SIZE,
+      false,
+    );
+    return h(
+      'figure',
+      { class: 'map-figure', 'data-method': r.method, style: `width: ${SMALL_SIZE}px` },
+      canvas,
+      h('figcaption', {}, h('strong', {}, r.method), h('span', { class: 'muted map-range' }, `${fmt(min)} … ${fmt(max)}`)),
+    );
   });
-  const tokenRows = records.filter((r) => r.text_map !== null).map((r) => h('div', { class: 'token-row' }, h('span', { class: 'token-row-label' }, r.method), h('div', { class: 'tokens' }, ...coloredTokens(r.tokens, r.text_map!))));
+  const tokenRows = records
+    .filter((r) => r.text_map !== null)
+    .map((r) =>
+      h(
+        'div',
+        { class: 'token-row' },
+        h('span', { class: 'token-row-label' }, r.method),
+        h('div', { class: 'tokens' }, ...coloredTokens(r.tokens, r.text_map!)),
+      ),
+    );
   return h(
     'article',
     { class: 'card explain-card' },
-    h('header', { class: 'card-head' }, h('span', { class: 'pair-text' }, `“${first.text}”`), h('span', { class: 'logit', title: 'exp(logit_scale) · cos(image, text)' }, `logit ${first.logit.toFixed(2)}`)),
+    h(
+      'header',
+      { class: 'card-head' },
+      h('span', { class: 'pair-text' }, `“${first.text}”`),
+      h('span', { class: 'logit', title: 'exp(logit_scale) · cos(image, text)' }, `logit ${first.logit.toFixed(2)}`),
+    ),
     h('div', { class: 'maps' }, ...maps),
     ...tokenRows,
   );

@@ -38,8 +38,20 @@ function imageSection(): HTMLElement {
 
   const layerSel = layerButtons(vision.layers, (layer) => update({ layer, focus: 'image' }));
   const headSel = headButtons(vision.heads, (head) => update({ head, focus: 'image' }));
-  const clsButton = h('button', { type: 'button', class: 'chip', title: 'attention from the [CLS] token (c)', onclick: () => update({ query: 0, pinned: true, focus: 'image' }) }, '[CLS] as query');
-  const opacity = h('input', { type: 'range', min: 0.2, max: 1, step: 0.05, value: viewer.state.opacity, 'aria-label': 'overlay opacity', oninput: () => update({ opacity: Number(opacity.value) }) });
+  const clsButton = h(
+    'button',
+    { type: 'button', class: 'chip', title: 'attention from the [CLS] token (c)', onclick: () => update({ query: 0, pinned: true, focus: 'image' }) },
+    '[CLS] as query',
+  );
+  const opacity = h('input', {
+    type: 'range',
+    min: 0.2,
+    max: 1,
+    step: 0.05,
+    value: viewer.state.opacity,
+    'aria-label': 'overlay opacity',
+    oninput: () => update({ opacity: Number(opacity.value) }),
+  });
   const smooth = h('input', { type: 'checkbox', 'aria-label': 'smooth', onchange: () => update({ smooth: smooth.checked }) });
   const fromZero = h('input', { type: 'checkbox', 'aria-label': 'scale from zero', onchange: () => update({ scale: fromZero.checked ? 'zero' : 'range' }) });
 
@@ -64,7 +76,12 @@ function imageSection(): HTMLElement {
   return h(
     'section',
     { class: 'panel tower', id: 'image-tower', onmouseenter: () => update({ focus: 'image' }) },
-    h('header', { class: 'panel-head' }, h('h2', {}, 'Image tower'), h('p', { class: 'muted' }, `ViT: ${vision.layers} layers × ${vision.heads} heads over ${rows} × ${cols} patches of ${vision.patchSize} px and [CLS]`)),
+    h(
+      'header',
+      { class: 'panel-head' },
+      h('h2', {}, 'Image tower'),
+      h('p', { class: 'muted' }, `ViT: ${vision.layers} layers × ${vision.heads} heads over ${rows} × ${cols} patches of ${vision.patchSize} px and [CLS]`),
+    ),
     h(
       'div',
       { class: 'tower-body' },
@@ -75,7 +92,13 @@ function imageSection(): HTMLElement {
         h('div', { class: 'caption' }, h('span', {}, 'query '), queryLabel, clsButton),
         barSlot,
         clsShare,
-        h('div', { class: 'controls' }, h('label', {}, 'opacity ', opacity), h('label', {}, smooth, ' smooth'), h('label', { title: "colours from 0 instead of the map's minimum: shows amount, not only shape" }, fromZero, ' scale from 0')),
+        h(
+          'div',
+          { class: 'controls' },
+          h('label', {}, 'opacity ', opacity),
+          h('label', {}, smooth, ' smooth'),
+          h('label', { title: "colours from 0 instead of the map's minimum: shows amount, not only shape" }, fromZero, ' scale from 0'),
+        ),
       ),
       h('div', { class: 'side' }, layerSel.node, headSel.node, modelView()),
     ),

@@ -12,11 +12,18 @@ function lensSection(): HTMLElement {
   const chart = h('div', { class: 'lens-chart' });
   const hasProbability = viewer.data.images.some((i) => i.lens?.layers[0]?.probability !== undefined);
   let measure: 'cosine' | 'probability' = hasProbability ? 'probability' : 'cosine';
-  const toggle = segmented('Show', [{ value: 0, text: 'cosine', title: 'cosine with each text' }, ...(hasProbability ? [{ value: 1, text: 'probability', title: 'zero-shot probability over the labels' }] : [])], (v) => {
-    measure = v === 1 ? 'probability' : 'cosine';
-    toggle.sync(v);
-    draw();
-  });
+  const toggle = segmented(
+    'Show',
+    [
+      { value: 0, text: 'cosine', title: 'cosine with each text' },
+      ...(hasProbability ? [{ value: 1, text: 'probability', title: 'zero-shot probability over the labels' }] : []),
+    ],
+    (v) => {
+      measure = v === 1 ? 'probability' : 'cosine';
+      toggle.sync(v);
+      draw();
+    },
+  );
   toggle.sync(measure === 'probability' ? 1 : 0);
   const draw = () => {
     const lens = viewer.data.images[viewer.state.image].lens;
@@ -26,7 +33,16 @@ function lensSection(): HTMLElement {
   return h(
     'section',
     { class: 'panel', id: 'lens' },
-    h('header', { class: 'panel-head' }, h('h2', {}, 'Logit lens'), h('p', { class: 'muted' }, "Each block's [CLS] through the final norm and head, scored against each text. Only the last layer is the model's output: read the trend.")),
+    h(
+      'header',
+      { class: 'panel-head' },
+      h('h2', {}, 'Logit lens'),
+      h(
+        'p',
+        { class: 'muted' },
+        "Each block's [CLS] through the final norm and head, scored against each text. Only the last layer is the model's output: read the trend.",
+      ),
+    ),
     toggle.node,
     chart,
   );
@@ -71,6 +87,12 @@ function lensChart(lens: LensRecord, measure: 'cosine' | 'probability', marked: 
       root.append(dot);
     });
   });
-  const legend = h('div', { class: 'legend' }, ...lens.texts.map((text, t) => h('span', { class: 'legend-item' }, h('span', { class: 'swatch', style: `background: ${SERIES[t % SERIES.length]}` }), text)));
-  return h('div', {}, root, legend, h('p', { class: 'hint' }, 'x: layer (the marked one is the image tower\'s selected layer).'));
+  const legend = h(
+    'div',
+    { class: 'legend' },
+    ...lens.texts.map((text, t) =>
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch', style: `background: ${SERIES[t % SERIES.length]}` }), text),
+    ),
+  );
+  return h('div', {}, root, legend, h('p', { class: 'hint' }, "x: layer (the marked one is the image tower's selected layer)."));
 }

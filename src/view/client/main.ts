@@ -19,7 +19,10 @@ const decoding = new Map<number, Promise<DecodedImage>>();
 
 function decodeImage(i: number): Promise<DecodedImage> {
   if (!decoding.has(i)) {
-    decoding.set(i, readAttention(viewer.data.images[i].attention).then((attention) => (viewer.images[i] = { crop: viewer.crops[i], attention })));
+    decoding.set(
+      i,
+      readAttention(viewer.data.images[i].attention).then((attention) => (viewer.images[i] = { crop: viewer.crops[i], attention })),
+    );
   }
   return decoding.get(i)!;
 }
@@ -41,17 +44,34 @@ function pageHeader(): HTMLElement {
     const thumb = hiDpiCanvas(56, 56);
     thumb.getContext('2d')!.drawImage(viewer.crops[i], 0, 0, 56, 56);
     const top = img.scores?.[0];
-    strip.append(h('button', { type: 'button', class: 'strip-item', 'data-index': i, title: img.name, onclick: () => selectImage(i) }, thumb, h('span', { class: 'strip-name' }, baseName(img.name)), top ? h('span', { class: 'muted' }, `${top.label} ${(100 * top.probability).toFixed(0)}%`) : null));
+    strip.append(
+      h(
+        'button',
+        { type: 'button', class: 'strip-item', 'data-index': i, title: img.name, onclick: () => selectImage(i) },
+        thumb,
+        h('span', { class: 'strip-name' }, baseName(img.name)),
+        top ? h('span', { class: 'muted' }, `${top.label} ${(100 * top.probability).toFixed(0)}%`) : null,
+      ),
+    );
   });
   watch(['image'], () => strip.querySelectorAll('.strip-item').forEach((b, i) => b.setAttribute('aria-current', String(i === viewer.state.image))));
   return h(
     'header',
     { class: 'page-head' },
     h('div', { class: 'title-row' }, h('h1', {}, 'BiomedCLIP attention'), downloadButton()),
-    h('p', { class: 'muted', title: data.model.dir }, `model ${data.model.dir.split(/[\\/]/).filter(Boolean).pop()} · image tower ${v.layers} × ${v.heads} heads · text tower ${t.layers} × ${t.heads} heads · ${data.images.length} image(s), ${data.texts.length} text(s)`),
+    h(
+      'p',
+      { class: 'muted', title: data.model.dir },
+      `model ${data.model.dir.split(/[\\/]/).filter(Boolean).pop()} · image tower ${v.layers} × ${v.heads} heads · text tower ${t.layers} × ${t.heads} heads · ${data.images.length} image(s), ${data.texts.length} text(s)`,
+    ),
     data.model.warning ? h('p', { class: 'warning', role: 'alert' }, `⚠ ${data.model.warning}`) : null,
     data.images.length > 1 ? strip : null,
-    h('p', { class: 'keys' }, 'Keys (for the tower under the pointer): ', ...KEYS_HELP.flatMap(([keys, what], i) => [...keys.map((k) => h('kbd', {}, k)), ` ${what}${i < KEYS_HELP.length - 1 ? ' · ' : ''}`])),
+    h(
+      'p',
+      { class: 'keys' },
+      'Keys (for the tower under the pointer): ',
+      ...KEYS_HELP.flatMap(([keys, what], i) => [...keys.map((k) => h('kbd', {}, k)), ` ${what}${i < KEYS_HELP.length - 1 ? ' · ' : ''}`]),
+    ),
   );
 }
 
@@ -62,7 +82,11 @@ function pageFooter(): HTMLElement {
     'footer',
     { class: 'page-foot' },
     h('h2', {}, 'What this file holds'),
-    h('p', { class: 'muted' }, 'Attention is stored as 8 bits per value with a float32 maximum per row (each value within row max / 510), gzipped, base64: about a third of float32. Nothing is fetched: the data, script and style are all in this file.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Attention is stored as 8 bits per value with a float32 maximum per row (each value within row max / 510), gzipped, base64: about a third of float32. Nothing is fetched: the data, script and style are all in this file.',
+    ),
     h('table', { class: 'cost' }, ...rows, h('tr', { class: 'total' }, h('td', {}, 'total'), h('td', { class: 'num' }, `${(total / 1e6).toFixed(2)} MB`))),
     h('p', { class: 'muted' }, 'Written by biomedclip-ts `biomedclip view` (docs/viewer.md).'),
   );
@@ -112,7 +136,20 @@ async function boot(): Promise<void> {
   const size = data.model.vision.imageSize;
   viewer.crops = await Promise.all(data.images.map(async (img) => cropCanvas(await readBlock(img.crop.id, img.crop.bytes), size)));
   await decodeImage(0);
-  viewer.state = { image: 0, query: 0, pinned: false, layer: data.model.vision.layers - 1, head: -1, textLayer: data.model.text.layers - 1, textHead: -1, textQuery: null, focus: 'image', opacity: 0.8, smooth: false, scale: 'range' };
+  viewer.state = {
+    image: 0,
+    query: 0,
+    pinned: false,
+    layer: data.model.vision.layers - 1,
+    head: -1,
+    textLayer: data.model.text.layers - 1,
+    textHead: -1,
+    textQuery: null,
+    focus: 'image',
+    opacity: 0.8,
+    smooth: false,
+    scale: 'range',
+  };
   const app = document.getElementById('app')!;
   app.replaceChildren(pageHeader(), imageSection());
   document.addEventListener('keydown', onKey);

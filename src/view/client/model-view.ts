@@ -61,5 +61,11 @@ function modelView(): HTMLElement {
     ctx.strokeStyle = '#111827';
     ctx.strokeRect(THUMB_LABEL + col * pitch - 1.5, THUMB_LABEL - 8 + layer * pitch - 1.5, cell + 3, cell + 3);
   });
-  return h('div', { class: 'model-view' }, title, canvas, h('p', { class: 'hint' }, 'Rows: layers. Columns: heads, then their mean. Each map in its own colour range. Click to select.'));
+  return h(
+    'div',
+    { class: 'model-view' },
+    title,
+    canvas,
+    h('p', { class: 'hint' }, 'Rows: layers. Columns: heads, then their mean. Each map in its own colour range. Click to select.'),
+  );
 }

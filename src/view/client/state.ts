@@ -67,15 +67,28 @@ function stepHead(head: number, heads: number, delta: number): number {
  * A row of buttons choosing one value (layers, heads): the current one pressed. `pick` is called with the
  * value; the caller updates the state, and `sync` re-marks the pressed button.
  */
-function segmented(label: string, values: Array<{ value: number; text: string; title: string }>, pick: (v: number) => void): { node: HTMLElement; sync: (v: number) => void } {
+function segmented(
+  label: string,
+  values: Array<{ value: number; text: string; title: string }>,
+  pick: (v: number) => void,
+): { node: HTMLElement; sync: (v: number) => void } {
   const buttons = values.map((v) => h('button', { type: 'button', class: 'seg', title: v.title, 'data-value': v.value, onclick: () => pick(v.value) }, v.text));
-  const node = h('div', { class: 'segmented', role: 'group', 'aria-label': label }, h('span', { class: 'seg-label' }, label), h('div', { class: 'seg-buttons' }, ...buttons));
+  const node = h(
+    'div',
+    { class: 'segmented', role: 'group', 'aria-label': label },
+    h('span', { class: 'seg-label' }, label),
+    h('div', { class: 'seg-buttons' }, ...buttons),
+  );
   const sync = (current: number) => buttons.forEach((b) => b.setAttribute('aria-pressed', String(Number(b.dataset.value) === current)));
   return { node, sync };
 }
 
 function layerButtons(layers: number, pick: (v: number) => void) {
-  return segmented('Layer', [...Array(layers).keys()].map((l) => ({ value: l, text: String(l), title: `layer ${l}` })), pick);
+  return segmented(
+    'Layer',
+    [...Array(layers).keys()].map((l) => ({ value: l, text: String(l), title: `layer ${l}` })),
+    pick,
+  );
 }
 
 function headButtons(heads: number, pick: (v: number) => void) {

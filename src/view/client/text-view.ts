@@ -17,7 +17,12 @@ function textSection(): HTMLElement {
   return h(
     'section',
     { class: 'panel tower', id: 'text-tower', onmouseenter: () => update({ focus: 'text' }) },
-    h('header', { class: 'panel-head' }, h('h2', {}, 'Text tower'), h('p', { class: 'muted' }, `BERT: ${layers} layers × ${heads} heads over WordPiece tokens. Left: queries, right: keys; line opacity = attention weight.`)),
+    h(
+      'header',
+      { class: 'panel-head' },
+      h('h2', {}, 'Text tower'),
+      h('p', { class: 'muted' }, `BERT: ${layers} layers × ${heads} heads over WordPiece tokens. Left: queries, right: keys; line opacity = attention weight.`),
+    ),
     h('div', { class: 'selectors' }, layerSel.node, headSel.node),
     h('div', { class: 'head-views' }, ...cards),
   );
@@ -34,12 +39,21 @@ function headView(index: number, tokens: string[], text: string): HTMLElement {
   const col = columnWidth(tokens);
   const width = 2 * col + LINK_GAP;
   const height = tokens.length * TOKEN_ROW + 6;
-  const root = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, class: 'head-view', role: 'img', 'aria-label': `attention between the tokens of "${text}"` });
+  const root = svg('svg', {
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    class: 'head-view',
+    role: 'img',
+    'aria-label': `attention between the tokens of "${text}"`,
+  });
   const links = svg('g', { class: 'links' });
   const shades = svg('g', {});
   root.append(shades, links);
   const y = (i: number) => 3 + i * TOKEN_ROW + TOKEN_ROW / 2;
-  const keyShades = tokens.map((_, j) => svg('rect', { x: col + LINK_GAP, y: y(j) - TOKEN_ROW / 2 + 1, width: col, height: TOKEN_ROW - 2, rx: 3, class: 'key-shade', opacity: 0 }));
+  const keyShades = tokens.map((_, j) =>
+    svg('rect', { x: col + LINK_GAP, y: y(j) - TOKEN_ROW / 2 + 1, width: col, height: TOKEN_ROW - 2, rx: 3, class: 'key-shade', opacity: 0 }),
+  );
   shades.append(...keyShades);
   tokens.forEach((tok, i) => {
     const left = svg('text', { x: col - 6, y: y(i), 'text-anchor': 'end', class: 'token query-token', 'data-index': i });
