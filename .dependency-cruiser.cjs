@@ -8,7 +8,7 @@ const LAYERS = [
   // 1: file formats and the inputs' own pipelines
   ['src/weights/', 'src/tokenizer/', 'src/image/', 'src/draw/'],
   // 2: the model, and the backends it runs on
-  ['src/model/', 'src/backends/', 'src/backend\\.ts'],
+  ['src/model/', 'src/backends/'],
   // 3: tools over one model: explanations, conversion, the hub, parity comparison, the demo model, and
   // embedding host batches (what both the facade and the pool's workers run)
   ['src/inspect/', 'src/convert/', 'src/hub/', 'src/parity/', 'src/demo/', 'src/embed/'],

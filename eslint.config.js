@@ -38,7 +38,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/backends/*', '**/backend.js'], message: 'the model names no backend: ask src/model/policy.ts' }] },
+        { patterns: [{ group: ['**/backends/*'], message: 'the model names no backend: ask src/model/policy.ts' }] },
       ],
       'no-restricted-properties': [
         'error',

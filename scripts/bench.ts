@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BiomedCLIP, type BatchRunner } from '../src/api/biomedclip.js';
-import { BACKENDS, useBackend } from '../src/backend.js';
+import { BACKENDS, useBackend } from '../src/backends/select.js';
 import { wasmThreads } from '../src/backends/wasm-threads.js';
 import { webgpuAdapterName } from '../src/backends/webgpu.js';
 import { pipeline } from '../src/parallel/pipeline.js';

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKENDS, useBackend } from '../src/backend.js';
+import { BACKENDS, useBackend } from '../src/backends/select.js';
 import { explain, METHODS, type Method } from '../src/inspect/explain.js';
 import { pairLogit } from '../src/inspect/probe.js';
 import { NO_HOOKS } from '../src/model/hooks.js';

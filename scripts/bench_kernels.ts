@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 
 /**
  * The fastest of at least 3 timed calls of `fn` (after one warm-up call), over about `seconds`: on a machine

@@ -5,7 +5,7 @@
  */
 export { BiomedCLIP, DEFAULT_TEMPLATE, fillTemplate, type Embedding, type LabelScore, type LoadModelOptions, type TraceInputs } from './api/biomedclip.js';
 export { forward, resultTensors, disposeResult, type ForwardInputs, type ForwardResult } from './api/forward.js';
-export { useBackend, BACKENDS, type BackendName } from './backend.js';
+export { useBackend, BACKENDS, type BackendName } from './backends/select.js';
 export { UserError } from './errors.js';
 export { BiomedCLIPModel } from './model/clip.js';
 export { parseOpenClipConfig, loadConfigFile, DEFAULT_CONFIG, type ClipConfig, type VisionConfig, type TextConfig } from './model/config.js';

@@ -10,7 +10,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 import { ablateHeads } from '../src/inspect/ablate.js';
 import { explain, METHODS, type ExplainOptions } from '../src/inspect/explain.js';
 import { logitLens } from '../src/inspect/lens.js';

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 import { GRADIENTS, registerGradients } from '../src/inspect/gradients.js';
 
 const BACKENDS = ['cpu', 'wasm'];

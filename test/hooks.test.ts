@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeResult, forward } from '../src/api/forward.js';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 import { UserError } from '../src/errors.js';
 import { Hooks, globToRegExp } from '../src/model/hooks.js';
 import { loadModel } from '../src/model/load.js';

@@ -12,7 +12,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 import { command } from '../src/cli/commands/download.js';
 import { loadModel } from '../src/model/load.js';
 import { downloadModel } from '../src/hub/download-model.js';

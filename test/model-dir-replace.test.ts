@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 import { convertCheckpoint, type ConvertOptions } from '../src/convert/convert.js';
 import { loadModel } from '../src/model/load.js';
 import { recoverDirectory } from '../src/util/atomic-dir.js';

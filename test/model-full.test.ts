@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 import { loadModel } from '../src/model/load.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { convertCheckpoint } from '../src/convert/convert.js';

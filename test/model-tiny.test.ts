@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 import { loadModel } from '../src/model/load.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { FIXTURES, testBackends } from './helpers.js';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 import { perHeadMatMul } from '../src/backends/policies.js';
 import type { BiomedCLIPModel } from '../src/model/clip.js';
 import { Hooks } from '../src/model/hooks.js';
@@ -145,7 +145,7 @@ test('forwardFrom(L) given the residual stream captured entering block L gives t
 });
 
 test('backend policies: wasm registered its layout, per-head attention (equal to the batched form) and in-heap loading; others their layout', async () => {
-  await useBackend('wasm'); // loading src/backend.ts registered the strategy; the model names no backend
+  await useBackend('wasm'); // loading src/backends/select.ts registered the strategy; the model names no backend
   assert.equal(backendPolicy('wasm').headwiseMatMul, perHeadMatMul);
   assert.equal(backendPolicy('wasm').matrixLayout, 'in-out');
   assert.equal(backendPolicy('wasm').plainProductsOnly, true);

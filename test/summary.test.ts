@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/backends/select.js';
 import { loadConfigFile } from '../src/model/config.js';
 import { loadModel } from '../src/model/load.js';
 import { expectedTensorShapes } from '../src/model/spec.js';

@@ -6,7 +6,7 @@
  */
 import { availableParallelism, freemem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend, type BackendName } from '../backend.js';
+import { useBackend, type BackendName } from '../backends/select.js';
 import { UserError } from '../errors.js';
 import { checkImageInput, preprocessImage, type ImageInput, type PreprocessOptions } from '../image/index.js';
 import type { BiomedCLIPModel } from '../model/clip.js';

@@ -1,5 +1,5 @@
 /**
- * Each backend's policy (src/model/policy.ts), set when this module loads (src/backend.ts imports it), with
+ * Each backend's policy (src/model/policy.ts), set when this module loads (src/backends/select.ts imports it), with
  * the measurement behind each choice (scripts/bench_kernels.ts, docs/performance.md).
  *
  * Weight layout: tfjs-backend-wasm runs x·W in XNNPACK but x·Wᵀ in a scalar loop (~10x slower); the cpu

@@ -8,7 +8,7 @@ import { UserError, oneLine } from '../errors.js';
 import { downloadModel } from '../hub/download-model.js';
 import { resolveModelDir } from '../hub/model-dir.js';
 import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
-import { BACKENDS } from '../backend.js';
+import { BACKENDS } from '../backends/select.js';
 import { PILLOW_MAX_IMAGE_PIXELS } from '../image/index.js';
 import { intOption, maxPixelsOption } from './args.js';
 import { csvRow, jsonText } from '../util/format.js';

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { embedIdBatch, embedPixelBatch, type FlatEmbeddings } from '../embed/embed.js';
-import { useBackend } from '../backend.js';
+import { useBackend } from '../backends/select.js';
 import { UserError, oneLine } from '../errors.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { loadModel } from '../model/load.js';

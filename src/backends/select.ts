@@ -6,10 +6,10 @@
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from './errors.js';
-import './backends/policies.js'; // sets each backend's policy (weight layout, attention products, loading)
-import { registerWasm } from './backends/wasm-threads.js';
-import { registerWebGPU } from './backends/webgpu.js';
+import { UserError } from '../errors.js';
+import './policies.js'; // sets each backend's policy (weight layout, attention products, loading)
+import { registerWasm } from './wasm-threads.js';
+import { registerWebGPU } from './webgpu.js';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export const BACKENDS: BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
