@@ -8,9 +8,10 @@ Run with /usr/bin/python3 (the interpreter that has torch):
 
 Every checkpoint holds the open_clip key layout of the model config (tiny: the test config, embed_dim 16,
 width 32, 2 layers per tower; --full: BiomedCLIP's sizes), written beside them as open_clip_config.json.
-The layout (keys, shapes, order) is the TypeScript model's own, read from `biomedclip summary --json`, so
-the repository must be built (`npm run build`) and node found (NODE, else the PATH). Next to them, `expected.safetensors` holds the same tensors as contiguous
-float32, written by hand with struct + json (no safetensors package needed), to compare against.
+The layout (keys, shapes, order) is the TypeScript model's own, read from `biomedclip summary --json`
+(field "tensors"), so the repository must be built (`npm run build`) and node found (NODE, else the PATH).
+Next to them, `expected.safetensors` holds the same tensors as contiguous float32, written by hand with
+struct + json (no safetensors package needed), to compare against.
 
 The tiny set covers how real files differ: float16 storage, non-contiguous views (transposed weights,
 slices of one fused storage, several tensors sharing a storage), a `module.` prefix with pooler keys,
