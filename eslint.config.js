@@ -36,10 +36,7 @@ export default tseslint.config(
     files: ['src/model/**/*.ts', 'src/inspect/**/*.ts'],
     ignores: ['src/model/policy.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['**/backends/*'], message: 'the model names no backend: ask src/model/policy.ts' }] },
-      ],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/backends/*'], message: 'the model names no backend: ask src/model/policy.ts' }] }],
       'no-restricted-properties': [
         'error',
         ...SYNC_READS,
