@@ -11,6 +11,8 @@ import { promises as fs, existsSync, readFileSync, writeFileSync } from 'node:fs
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
+import { parseCsv } from '../src/eval/csv.js';
+import { UserError } from '../src/errors.js';
 import { mulberry32 } from '../src/util/random.js';
 import { cliInProcess } from './helpers.js';
 
@@ -238,4 +240,19 @@ test('a damaged cache says to delete it (it is only a cache), and that works', a
   );
   await fs.rm(cache, { recursive: true });
   assert.equal((await cliInProcess(...args)).code, 0);
+});
+
+test('CSV (csv-parse): BOM, mixed line endings, quoted commas, line breaks and quotes, literal quotes; each row knows its first line', () => {
+  const text = '\ufeffimage,label\r\na.png,"x, y"\r\n\r\nb.png,"multi\nline"\nc.png,5" nodule\nd.png,"say ""hi"""';
+  assert.deepEqual(parseCsv(text, 'f.csv'), [
+    { line: 1, fields: ['image', 'label'] },
+    { line: 2, fields: ['a.png', 'x, y'] },
+    { line: 4, fields: ['b.png', 'multi\nline'] },
+    { line: 6, fields: ['c.png', '5" nodule'] },
+    { line: 7, fields: ['d.png', 'say "hi"'] },
+  ]);
+  assert.throws(
+    () => parseCsv('image,label\na,b\n"x,y\nz\n', 'f.csv'),
+    (e: unknown) => e instanceof UserError && /^f\.csv: a quoted field is never closed \(the file ends inside it, at line 4\); close the quote/.test(e.message),
+  );
 });

@@ -2,8 +2,12 @@
  * Reading the evaluation CSVs (`image,label` and `image,caption`): RFC 4180, as pandas and Excel write
  * them. Fields may be quoted; quoted fields may hold commas, doubled quotes and line breaks (captions
  * often do). The first line names the columns; other columns are allowed and ignored.
+ *
+ * The splitting is csv-parse's (a well-kept RFC 4180 parser): what stays here is what our messages need,
+ * the line each row starts on, and the rules of our files.
  */
 import { promises as fs } from 'node:fs';
+import { CsvError, parse } from 'csv-parse/sync';
 import { UserError } from '../errors.js';
 
 export interface CsvRow {
@@ -14,46 +18,30 @@ export interface CsvRow {
 
 /** Splits CSV text into rows of fields. A quote left open at the end of the file is an error. */
 export function parseCsv(text: string, file: string): CsvRow[] {
-  const rows: CsvRow[] = [];
-  let fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  let line = 1;
-  let rowLine = 1;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a UTF-8 byte-order mark (Excel writes one)
-  const endRow = () => {
-    fields.push(field);
-    if (!(fields.length === 1 && fields[0] === '')) rows.push({ line: rowLine, fields }); // blank lines are skipped
-    fields = [];
-    field = '';
-  };
-  for (; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"'; // a doubled quote inside quotes is one quote
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        field += ch;
-        if (ch === '\n') line++;
-      }
-    } else if (ch === '"' && field === '') {
-      quoted = true;
-    } else if (ch === ',') {
-      fields.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      endRow();
-      rowLine = ++line;
-    } else {
-      field += ch;
+  let records: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    const options = {
+      bom: true, // Excel writes a UTF-8 byte-order mark
+      info: true, // each record's end line: a row starts on the line after the previous one ends
+      relax_column_count: true, // extra or missing columns are checked below, with our message
+      relax_quotes: true, // a quote inside an unquoted field is literal (5" nodule)
+      record_delimiter: ['\r\n', '\n', '\r'], // files edited on two systems mix line endings
+    };
+    records = parse(text, options) as unknown as typeof records;
+  } catch (err) {
+    if (err instanceof CsvError && err.code === 'CSV_QUOTE_NOT_CLOSED') {
+      throw new UserError(
+        `${file}: a quoted field is never closed (the file ends inside it, at line ${err.lines}); close the quote (a quote inside a field is written "")`,
+      );
     }
+    throw new UserError(`${file}: not readable as CSV (${err instanceof Error ? err.message : String(err)}); save it as comma-separated values`);
   }
-  if (quoted) throw new UserError(`${file}:${rowLine}: a quoted field is never closed; close the quote (a quote inside a field is written "")`);
-  if (field !== '' || fields.length > 0) endRow();
+  const rows: CsvRow[] = [];
+  let next = 1;
+  for (const { record, info } of records) {
+    if (!(record.length === 1 && record[0] === '')) rows.push({ line: next, fields: record }); // blank lines are skipped
+    next = info.lines + 1;
+  }
   return rows;
 }
 
