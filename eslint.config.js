@@ -11,6 +11,9 @@ const SYNC_READS = ['dataSync', 'arraySync', 'bufferSync'].map((property) => ({
   message: 'read tensors with `await t.data()` / `t.array()` in library code (it must run on WebGPU)',
 }));
 
+/** A string that spells part of a hook name: `visual.trunk…`, `….attn.probs`, `….resid_mid`, `text.transformer…`. */
+const HOOK_NAME = String.raw`/\b(visual|text)\.[a-z*{]|\.(trunk|blocks|attn|mlp|encoder|layer|attention|self|resid_mid|probs|scores|context)\b/`;
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'weights/', 'test/fixtures/', '**/*.js', '!eslint.config.js', '!bin/*.js'] },
   js.configs.recommended,
@@ -41,6 +44,21 @@ export default tseslint.config(
         'error',
         ...SYNC_READS,
         { object: 'tf', property: 'getBackend', message: 'the model names no backend: ask backendPolicy() (src/model/policy.ts)' },
+      ],
+    },
+  },
+  {
+    // A hook name is written once, by the module that owns the point (src/model's module files); everything
+    // else reads it from the module (`model.visual.trunk.blocks[l].attn.probs.name`) and tells the towers
+    // apart by their objects. A retyped name drifts silently when a module is renamed; these catch one.
+    files: ['src/inspect/**/*.ts', 'src/api/**/*.ts', 'src/model/{hooks,module,spec,summary,load,weights,head,policy,config,index}.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['Literal', 'TemplateElement'].map((node) => ({
+          selector: `:not(ImportDeclaration, ExportNamedDeclaration, ExportAllDeclaration) > ${node}[${node === 'Literal' ? 'value' : 'value.raw'}=${HOOK_NAME}]`,
+          message: 'a hook name is read from the module that owns it (`blocks[l].attn.probs.name`), not retyped',
+        })),
       ],
     },
   },

@@ -14,7 +14,7 @@ import type { BiomedCLIPModel } from '../src/model/clip.js';
 import { Hooks } from '../src/model/hooks.js';
 import { backendPolicy, batchedMatMul, headwiseMatMul } from '../src/model/policy.js';
 import { loadModel } from '../src/model/load.js';
-import { HookPoint, bindShape, isModule, postOrder } from '../src/model/module.js';
+import { HookPoint, bindShape, hookPoints, isModule, postOrder } from '../src/model/module.js';
 import { modelSpec } from '../src/model/spec.js';
 import { FIXTURES } from './helpers.js';
 
@@ -89,6 +89,21 @@ test('children() walked depth-first (each module after its children) is the orde
     'and the order the constructors declared them',
   );
   console.log(`${walked.length} hook points: tree order = firing order = declaration order`);
+});
+
+test("hookPoints(tower) is that tower's part of the hook table: towers are told apart by their objects", async () => {
+  const { model, points } = modelSpec((await tiny()).config);
+  const [visual, text] = [hookPoints(model.visual), hookPoints(model.text)];
+  assert.deepEqual(
+    [...visual, ...text].map((p) => p.name),
+    points.map((p) => p.name),
+  );
+  assert.ok(visual.every((p) => p.name.startsWith(`${model.visual.path}.`)) && text.every((p) => p.name.startsWith(`${model.text.path}.`)));
+  assert.deepEqual(
+    hookPoints(model.visual.trunk.blocks[0].attn).map((p) => p.name),
+    ['qkv', 'scores', 'probs', 'context', 'proj'].map((n) => `visual.trunk.blocks.0.attn.${n}`).concat('visual.trunk.blocks.0.attn'),
+    "a module's walk ends with its own point",
+  );
 });
 
 test("parameters() of the model is the checkpoint's key table, in order, holding the loaded tensors", async () => {

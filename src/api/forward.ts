@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { Hooks, checkPatterns, type HookOptions } from '../model/hooks.js';
+import { hookPoints } from '../model/module.js';
 import type { TraceSource } from '../parity/compare.js';
 
 export interface ForwardInputs {
@@ -25,9 +26,13 @@ export interface ForwardResult {
 
 /** Runs the towers that have inputs; a capture or edit pattern that matches no hook of them is a UserError. */
 export function forward(model: BiomedCLIPModel, inputs: ForwardInputs, hookOptions: HookOptions = {}): ForwardResult {
-  const runs = (name: string) => (name.startsWith('visual.') ? inputs.pixelValues : inputs.inputIds) !== undefined;
-  const running = model.points.filter((p) => runs(p.name)).map((p) => p.name);
-  const idle = model.points.filter((p) => !runs(p.name)).map((p) => p.name);
+  // Each tower's hook points are its own module tree's, so which tower a pattern names needs no name prefix.
+  const towers = [
+    { names: hookPoints(model.visual).map((p) => p.name), tower: 'image', input: '--image', runs: inputs.pixelValues !== undefined },
+    { names: hookPoints(model.text).map((p) => p.name), tower: 'text', input: '--text', runs: inputs.inputIds !== undefined },
+  ];
+  const running = towers.filter((t) => t.runs).flatMap((t) => t.names);
+  const idle = towers.filter((t) => !t.runs);
   checkPatterns(hookOptions.capture ?? [], running, 'capture pattern', idle);
   checkPatterns(
     (hookOptions.edits ?? []).map((e) => e.pattern),

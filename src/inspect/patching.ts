@@ -62,18 +62,21 @@ function patchPerItem(x: tf.Tensor, clean: tf.Tensor, variants: Variant[]): tf.T
 }
 
 export async function patchActivations(model: BiomedCLIPModel, clean: PairInputs, corrupted: PairInputs, opts: PatchOptions = {}): Promise<PatchResult> {
-  // By default the residual stream after each block: the blocks' own names (a ModuleList names item l `${path}.l`).
-  const point = opts.point ?? `${model.visual.trunk.blocks.path}.{layer}`;
+  // By default the residual stream after each block, named by the blocks themselves; `point` is only the
+  // way the result reads (a ModuleList's item l is `${path}.l`).
+  const { blocks } = model.visual.trunk;
+  const point = opts.point ?? `${blocks.path}.{layer}`;
   const under = (m: { path: string }) => point.startsWith(`${m.path}.`);
   const tower = under(model.visual) ? 'image' : under(model.text) ? 'text' : undefined;
   if (tower === undefined || !point.includes('{layer}'))
-    throw new UserError(`patch point '${point}': expected a visual.* or text.* hook name with {layer} in it`);
+    throw new UserError(`patch point '${point}': expected a ${model.visual.path}.* or ${model.text.path}.* hook name with {layer} in it`);
   if (tower === 'text' && clean.ids.shape[1] !== corrupted.ids.shape[1]) {
     throw new UserError(`patching text positions needs texts of equal token length (${clean.ids.shape[1]} vs ${corrupted.ids.shape[1]})`);
   }
   const cfg = tower === 'image' ? model.config.vision : model.config.text;
   const layers = opts.layers ?? [...Array(cfg.layers).keys()];
-  const names = layers.map((l) => point.replace('{layer}', String(l)));
+  // A layer past the tower's gets a name from the pattern, which checkPatterns then refuses with the closest names.
+  const names = layers.map((l) => (opts.point === undefined && blocks[l] !== undefined ? blocks[l].point.name : point.replace('{layer}', String(l))));
   checkPatterns(names, [...modelSpec(model.config).points.map((p) => p.name)], 'patch point');
   const captured = new Hooks({ capture: names });
   const [sClean, textCorrupt, imageCorrupt] = tf.tidy(() => {

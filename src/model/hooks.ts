@@ -87,24 +87,34 @@ export class Hooks {
 /** The shared no-op instance used when a caller passes no hooks. */
 export const NO_HOOKS = new Hooks();
 
+/** The hook points of a tower that will not run on the given inputs, and how the user makes it run. */
+export interface IdleTower {
+  /** Its hook names (`hookPoints(model.text)`). */
+  names: readonly string[];
+  /** How messages name it: `image`, `text`. */
+  tower: string;
+  /** The input that runs it: `--image`, `--text`. */
+  input: string;
+}
+
 /**
  * Throws a UserError for the first pattern that matches none of `names` (the hook points of the towers
  * that will run), naming the pattern and the closest existing names: a capture that captures nothing or an
- * ablation that ablates nothing must never pass silently. `others` are the points of towers that will not
- * run, so a pattern that only names those says which inputs are missing.
+ * ablation that ablates nothing must never pass silently. `idle` are the towers that will not run, so a
+ * pattern that only names their points says which input is missing.
  */
-export function checkPatterns(patterns: readonly string[], names: readonly string[], what: string, others: readonly string[] = []): void {
+export function checkPatterns(patterns: readonly string[], names: readonly string[], what: string, idle: readonly IdleTower[] = []): void {
   for (const pattern of patterns) {
     const re = globToRegExp(pattern);
     if (names.some((n) => re.test(n))) continue;
-    if (others.some((n) => re.test(n))) {
-      const tower = others.find((n) => re.test(n))!.split('.')[0];
+    const named = idle.find((t) => t.names.some((n) => re.test(n)));
+    if (named !== undefined) {
       throw new UserError(
-        `${what} '${pattern}' matches only hooks of the ${tower === 'visual' ? 'image' : 'text'} tower, which does not run on these inputs; pass ${tower === 'visual' ? '--image' : '--text'} as well`,
+        `${what} '${pattern}' matches only hooks of the ${named.tower} tower, which does not run on these inputs; pass ${named.input} as well`,
         2,
       );
     }
-    const closest = closestNames(pattern, [...names, ...others]);
+    const closest = closestNames(pattern, [...names, ...idle.flatMap((t) => t.names)]);
     throw new UserError(`${what} '${pattern}' matches no hook point; closest: ${closest.join(', ')} (\`biomedclip summary\` lists them all)`, 2);
   }
 }

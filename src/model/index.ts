@@ -8,7 +8,7 @@ export { attend, declareAttentionPoints, type AttentionPoints, mergeHeads, split
 export { BiomedCLIPModel } from './clip.js';
 export { DEFAULT_CONFIG, loadConfigFile, parseOpenClipConfig, type ClipConfig, type PreprocessConfig, type TextConfig, type VisionConfig } from './config.js';
 export { clipLogits, l2Normalize, zeroShotProbs } from './head.js';
-export { Hooks, NO_HOOKS, checkPatterns, closestNames, globToRegExp, type EditFn, type HookOptions } from './hooks.js';
+export { Hooks, NO_HOOKS, checkPatterns, closestNames, globToRegExp, type EditFn, type HookOptions, type IdleTower } from './hooks.js';
 export { Gelu, LayerNorm, Linear, gelu } from './layers.js';
 export { loadModel, loadModelConfig } from './load.js';
 export {
@@ -20,6 +20,7 @@ export {
   SpecRecorder,
   bindShape,
   isModule,
+  hookPoints,
   postOrder,
   type Dim,
   type HookPointSpec,

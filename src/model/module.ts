@@ -240,3 +240,12 @@ export class ParameterModule<W extends tf.Tensor = tf.Tensor2D> extends ModuleBa
 export function postOrder(root: Module): TreeNode[] {
   return root.children().flatMap((c) => (isModule(c) ? [...postOrder(c), c] : [c]));
 }
+
+/**
+ * Every hook point `root` and the modules under it publish, in firing order. Which tower a point belongs
+ * to is which tower's walk it comes from (`hookPoints(model.visual)`), never a prefix of its name.
+ */
+export function hookPoints(root: Module): HookPoint[] {
+  const own = (n: TreeNode) => (isModule(n) ? (n.point === undefined ? [] : [n.point]) : [n]);
+  return [...postOrder(root), root].flatMap(own);
+}

@@ -9,7 +9,7 @@
 import { UserError } from '../errors.js';
 import { BiomedCLIPModel } from './clip.js';
 import type { ClipConfig } from './config.js';
-import { SpecRecorder, bindShape, type HookPointSpec } from './module.js';
+import { SpecRecorder, bindShape, hookPoints, type HookPointSpec, type Module } from './module.js';
 
 export interface ModelSpec {
   /** Checkpoint key → PyTorch shape, in checkpoint order (Linear weights [out, in], the patch conv [out, in, kh, kw]). */
@@ -46,12 +46,9 @@ export function expectedTensorShapes(cfg: ClipConfig): ReadonlyMap<string, numbe
 
 /** Hook name → output shape, for `images` images and `texts` texts of `tokens` tokens (B is per tower). */
 export function pointShapes(cfg: ClipConfig, batch: { images: number; texts: number; tokens: number }): Map<string, number[]> {
-  return new Map(
-    modelSpec(cfg).points.map((p) => {
-      const B = p.name.startsWith('visual.') ? batch.images : batch.texts;
-      return [p.name, bindShape(p.shape, { B, T: batch.tokens })];
-    }),
-  );
+  const { model } = modelSpec(cfg);
+  const bound = (tower: Module, B: number) => hookPoints(tower).map((p): [string, number[]] => [p.name, bindShape(p.shape, { B, T: batch.tokens })]);
+  return new Map([...bound(model.visual, batch.images), ...bound(model.text, batch.texts)]);
 }
 
 /**
