@@ -38,39 +38,12 @@ for (const threads of ['1', '2']) {
   test(`wasm, ${threads} thread(s): classify into a closed pipe exits 0 quietly; explain still writes its PNG`, async () => {
     await ready();
     const labels = Array.from({ length: 50 }, (_, i) => `${i + 1}`).join(',');
-    const c = await runWithClosedStdout([
-      BIN,
-      'classify',
-      EXAMPLE_IMAGES.squamous,
-      '--model',
-      demo,
-      '--backend',
-      'wasm',
-      '--threads',
-      threads,
-      '--labels',
-      labels,
-      '--quiet',
-    ]);
+    const onWasm = ['--model', demo, '--backend', 'wasm', '--threads', threads, '--quiet'];
+    const c = await runWithClosedStdout([BIN, 'classify', EXAMPLE_IMAGES.squamous, ...onWasm, '--labels', labels]);
     assertNoDump(c.stderr);
     assert.equal(c.code, 0, c.stderr);
     const png = path.join(dir, `closed-pipe-${threads}.png`);
-    const e = await runWithClosedStdout([
-      BIN,
-      'explain',
-      EXAMPLE_IMAGES.squamous,
-      '--model',
-      demo,
-      '--backend',
-      'wasm',
-      '--threads',
-      threads,
-      '--text',
-      'a',
-      '--out',
-      png,
-      '--quiet',
-    ]);
+    const e = await runWithClosedStdout([BIN, 'explain', EXAMPLE_IMAGES.squamous, ...onWasm, '--text', 'a', '--out', png]);
     assertNoDump(e.stderr);
     assert.equal(e.code, 0, e.stderr);
     assert.ok(existsSync(png), 'the PNG is written although nobody reads stdout');

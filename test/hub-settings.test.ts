@@ -15,7 +15,8 @@ import { normalizeEtag, resolveUrl } from '../src/hub/metadata.js';
 import { convertedModelDir, resolveModelDir } from '../src/hub/model-dir.js';
 import { BIOMEDBERT_REVISION, BIOMEDCLIP_CHECKPOINT, BIOMEDCLIP_REVISION, COMMIT_HASH } from '../src/hub/pins.js';
 import { hubSettings, resolveEndpoint } from '../src/hub/settings.js';
-import { etagKind, fileDigest } from '../src/hub/verify.js';
+import { etagKind } from '../src/hub/verify.js';
+import { fileDigest } from '../src/util/digest.js';
 
 let tmp: string;
 

@@ -11,8 +11,6 @@
 
 import { fileDigest, type DigestKind } from '../util/digest.js';
 
-export { fileDigest, type DigestKind };
-
 /** Which hash an ETag is, or undefined when it is neither (then only the pinned sha256, if any, applies). */
 export function etagKind(etag: string): DigestKind | undefined {
   if (/^[0-9a-f]{64}$/.test(etag)) return 'sha256';

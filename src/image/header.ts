@@ -12,8 +12,6 @@ import type { PilMode } from './modes.js';
 import type { ImageFormat, ImageHeader } from './types.js';
 import { tiffHeader } from './tiff.js';
 
-export type { ImageFormat, ImageHeader } from './types.js';
-
 /** Pillow's Image.MAX_IMAGE_PIXELS: 1 GiB / 4 bytes / 3 channels. Pillow warns above it, refuses above 2x. */
 export const PILLOW_MAX_IMAGE_PIXELS = Math.floor((1024 * 1024 * 1024) / 4 / 3);
 
