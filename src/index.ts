@@ -8,10 +8,10 @@ export { forward, resultTensors, disposeResult, type ForwardInputs, type Forward
 export { useBackend, BACKENDS, type BackendName } from './backends/select.js';
 export { UserError } from './errors.js';
 export { BiomedCLIPModel } from './model/clip.js';
-export { parseOpenClipConfig, loadConfigFile, DEFAULT_CONFIG, type ClipConfig, type VisionConfig, type TextConfig } from './model/config.js';
+export { parseOpenClipConfig, DEFAULT_CONFIG, type ClipConfig, type VisionConfig, type TextConfig } from './model/config.js';
 export { Hooks, globToRegExp, type HookOptions, type EditFn } from './model/hooks.js';
 export { expectedTensorShapes, KNOWN_UNUSED } from './model/spec.js';
-export { loadModel } from './model/load.js';
+export { loadConfigFile, loadModel } from './model/load.js';
 export { l2Normalize, clipLogits, zeroShotProbs } from './model/head.js';
 export { compareTraces, diffTensors, formatDiffTable, TOLERANCES, type HookDiff, type TraceSource } from './parity/compare.js';
 export type { HostTensor } from './host-tensor.js';

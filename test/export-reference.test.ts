@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadConfigFile } from '../src/model/config.js';
+import { loadConfigFile } from '../src/model/load.js';
 import { modelSpec } from '../src/model/spec.js';
 import { compareTraces, pointKinds } from '../src/parity/compare.js';
 import { readAsFloat, traceOfFile } from '../src/parity/run.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { useBackend } from '../src/backends/select.js';
-import { loadConfigFile } from '../src/model/config.js';
+import { loadConfigFile } from '../src/model/load.js';
 import { loadModel } from '../src/model/load.js';
 import { expectedTensorShapes } from '../src/model/spec.js';
 import { pointShapes } from '../src/model/spec.js';

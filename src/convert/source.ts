@@ -4,7 +4,8 @@
  * name, so a mislabelled download still converts (or fails with the right message).
  */
 import type { DType } from '../weights/dtype.js';
-import { openForReading, SafetensorsFile } from '../weights/reader.js';
+import { SafetensorsFile } from '../weights/reader.js';
+import { openForReading } from '../weights/file-source.js';
 import { TorchCheckpoint } from '../weights/torch.js';
 
 export interface SourceTensor {

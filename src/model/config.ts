@@ -7,7 +7,6 @@
  * BertConfig names under `text_cfg.hf_model_config`. Both the current key names (`hf_proj_type`,
  * `hf_pooler_type`) and the legacy ones (`proj`, `pooler_type`) are accepted.
  */
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { OPENAI_MEAN, OPENAI_STD, type PreprocessConfig } from '../image/types.js';
 import { CONFIG_FILE } from '../model-files.js';
@@ -204,19 +203,3 @@ export const DEFAULT_CONFIG: ClipConfig = parseOpenClipConfig(
   },
   'built-in BiomedCLIP config',
 );
-
-export function loadConfigFile(path: string): ClipConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`${path}: not valid JSON (${(err as Error).message}); re-download it with \`biomedclip download\``);
-  }
-  return parseOpenClipConfig(json, path);
-}

@@ -6,11 +6,12 @@
  */
 export { attend, declareAttentionPoints, type AttentionPoints, mergeHeads, splitHeads } from './attention.js';
 export { BiomedCLIPModel } from './clip.js';
-export { DEFAULT_CONFIG, loadConfigFile, parseOpenClipConfig, type ClipConfig, type PreprocessConfig, type TextConfig, type VisionConfig } from './config.js';
+export { DEFAULT_CONFIG, parseOpenClipConfig, type ClipConfig, type PreprocessConfig, type TextConfig, type VisionConfig } from './config.js';
 export { clipLogits, l2Normalize, zeroShotProbs } from './head.js';
 export { Hooks, NO_HOOKS, checkPatterns, closestNames, globToRegExp, type EditFn, type HookOptions, type IdleTower } from './hooks.js';
 export { Gelu, LayerNorm, Linear, gelu } from './layers.js';
-export { loadModel, loadModelConfig } from './load.js';
+export { loadConfigFile, loadModel, loadModelConfig } from './load.js';
+export { loadWeights } from './load-weights.js';
 export {
   HookPoint,
   ModuleBase,

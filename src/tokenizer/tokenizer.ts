@@ -10,15 +10,14 @@
  *
  * Every token keeps the span of the original string it came from, through all of those rewrites.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { TOKENIZER_JSON_FILE, VOCAB_FILE } from '../model-files.js';
 import { type Aligned, sliceAligned, spanOf } from './aligned.js';
 import { cleanAligned } from './clean.js';
 import { bertNormalize } from './normalize.js';
 import { preTokenize } from './pretokenize.js';
-import { loadTokenizerJson, loadVocabTxt, type VocabSpec } from './vocab.js';
+import { firstExisting } from './files.js';
+import { loadTokenizerJson, loadVocabTxt, parseVocabTxt, type VocabSpec } from './vocab.js';
 import { WordPiece } from './wordpiece.js';
 
 export interface Encoding {
@@ -79,6 +78,11 @@ export class WordPieceTokenizer {
     this.specialRe = specials.length > 0 ? new RegExp(specials.join('|'), 'g') : undefined;
   }
 
+  /** From the text of a vocab.txt (the page fetches it); `name` names it in errors. */
+  static fromVocabText(text: string, name = VOCAB_FILE): WordPieceTokenizer {
+    return new WordPieceTokenizer(parseVocabTxt(text, name));
+  }
+
   static fromVocabFile(file: string): WordPieceTokenizer {
     return new WordPieceTokenizer(loadVocabTxt(file));
   }
@@ -89,10 +93,9 @@ export class WordPieceTokenizer {
 
   /** DIR/vocab.txt, else DIR/tokenizer.json. */
   static fromModelDir(dir: string): WordPieceTokenizer {
-    const vocab = path.join(dir, VOCAB_FILE);
-    if (fs.existsSync(vocab)) return WordPieceTokenizer.fromVocabFile(vocab);
-    const json = path.join(dir, TOKENIZER_JSON_FILE);
-    if (fs.existsSync(json)) return WordPieceTokenizer.fromTokenizerJson(json);
+    const file = firstExisting(dir, [VOCAB_FILE, TOKENIZER_JSON_FILE]);
+    if (file?.endsWith(VOCAB_FILE)) return WordPieceTokenizer.fromVocabFile(file);
+    if (file !== undefined) return WordPieceTokenizer.fromTokenizerJson(file);
     throw new UserError(
       `no tokenizer in ${dir}: neither vocab.txt nor tokenizer.json exists, and texts need one; put BiomedBERT's vocab.txt there (\`biomedclip convert CHECKPOINT --out ${dir} --vocab vocab.txt\` copies it; \`biomedclip download\` makes a complete model directory)`,
     );

@@ -7,8 +7,8 @@
  * vocabulary size is accepted. Duplicates are an error here (Python's `load_vocab` would silently let the
  * later line win, so two lines would share one id and decoding would lie).
  */
-import * as fs from 'node:fs';
 import { UserError } from '../errors.js';
+import { readTextFile } from './files.js';
 import { BERT_UNCASED, type NormalizerOptions } from './normalize.js';
 
 /** Everything the tokenizer needs, whichever file it came from. */
@@ -28,16 +28,10 @@ export interface VocabSpec {
 /** BERT's special tokens; WordPiece cannot work without the first four. [MASK] is optional. */
 const REQUIRED_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]'];
 const OPTIONAL_SPECIALS = ['[MASK]'];
-const FIX = 'use the files of the model (biomedclip download) or pass --vocab with a BERT vocab.txt';
+export const FIX = 'use the files of the model (biomedclip download) or pass --vocab with a BERT vocab.txt';
 
-function readText(path: string, what: string): string {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new UserError(`cannot read ${what} ${path} (${code}); ${FIX}`);
-  }
+/** The file's text without a byte-order mark; an empty file is refused. */
+function checkedText(text: string, path: string, what: string): string {
   if (text.trim().length === 0) throw new UserError(`${what} ${path} is empty; ${FIX}`);
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
@@ -48,9 +42,14 @@ function checkSpecials(vocab: Map<string, number>, path: string): string[] {
   return [...REQUIRED_SPECIALS, ...OPTIONAL_SPECIALS.filter((t) => vocab.has(t))];
 }
 
-/** Parses BERT's vocab.txt (BiomedBERT is uncased: lowercase + strip accents). */
+/** Reads and parses BERT's vocab.txt. */
 export function loadVocabTxt(path: string): VocabSpec {
-  const lines = readText(path, 'vocab file').split('\n');
+  return parseVocabTxt(readTextFile(path, 'vocab file', FIX), path);
+}
+
+/** Parses the text of BERT's vocab.txt (BiomedBERT is uncased: lowercase + strip accents); `path` names it in errors. */
+export function parseVocabTxt(text: string, path: string): VocabSpec {
+  const lines = checkedText(text, path, 'vocab file').split('\n');
   if (lines[lines.length - 1] === '') lines.pop(); // the final newline ends the last line, it adds no token
   const vocab = new Map<string, number>();
   const idToToken: string[] = [];
@@ -83,9 +82,9 @@ interface TokenizerJson {
   added_tokens?: Array<{ id: number; content: string; special?: boolean }>;
 }
 
-function parseJson(path: string): TokenizerJson {
+function parseJson(text: string, path: string): TokenizerJson {
   try {
-    return JSON.parse(readText(path, 'tokenizer file')) as TokenizerJson;
+    return JSON.parse(checkedText(text, path, 'tokenizer file')) as TokenizerJson;
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(`tokenizer file ${path} is not valid JSON (${(err as Error).message}); ${FIX}`);
@@ -124,7 +123,12 @@ function invert(vocab: Map<string, number>, path: string): string[] {
 
 /** Parses an HF tokenizer.json whose model is WordPiece with Bert normalizer and pre-tokenizer. */
 export function loadTokenizerJson(path: string): VocabSpec {
-  const json = parseJson(path);
+  return parseTokenizerJson(readTextFile(path, 'tokenizer file', FIX), path);
+}
+
+/** Parses the text of an HF tokenizer.json; `path` names it in errors. */
+export function parseTokenizerJson(text: string, path: string): VocabSpec {
+  const json = parseJson(text, path);
   const model = json.model;
   if (!model || model.type !== 'WordPiece' || typeof model.vocab !== 'object' || model.vocab === null) {
     throw new UserError(`tokenizer file ${path} has no WordPiece model (found ${model?.type ?? 'none'}); ${FIX}`);

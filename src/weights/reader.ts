@@ -1,11 +1,12 @@
 /**
  * Reading safetensors files lazily: `open` reads and validates only the header; each tensor is read on
  * demand with one positional read straight into its final typed array. Nothing keeps the file's bytes, so
- * loading the 784 MB model holds at most one tensor's copy in JS beside what the backend owns.
+ * loading the 784 MB model holds at most one tensor's copy in JS beside what the backend owns. The bytes
+ * come from a ByteSource: a file in Node, or (in the page) the fetched file in memory.
  */
-import { promises as fs } from 'node:fs';
-import { endianness } from 'node:os';
 import { UserError } from '../errors.js';
+import { bytesSource, type ByteSource } from './byte-source.js';
+import { openFileSource } from './file-source.js';
 import { DTYPE_SIZE, bf16ToF32, f16ToF32 } from './dtype.js';
 import { checkHeaderLength, parseHeader, type TensorInfo } from './header.js';
 
@@ -14,28 +15,41 @@ export class SafetensorsFile {
   readonly metadata: Record<string, string>;
   /** In file (offset) order. */
   readonly tensors: ReadonlyMap<string, TensorInfo>;
-  private handle: fs.FileHandle | undefined;
+  private source: ByteSource | undefined;
 
-  private constructor(path: string, handle: fs.FileHandle, metadata: Record<string, string>, tensors: TensorInfo[]) {
-    this.path = path;
-    this.handle = handle;
+  private constructor(source: ByteSource, metadata: Record<string, string>, tensors: TensorInfo[]) {
+    this.path = source.name;
+    this.source = source;
     this.metadata = metadata;
     this.tensors = new Map(tensors.map((t) => [t.name, t]));
   }
 
   /** Opens `path`, reads and validates its header; every problem is a one-line UserError. */
   static async open(path: string): Promise<SafetensorsFile> {
-    // Typed arrays are viewed in host byte order; safetensors is little-endian, as is every Node platform
-    // we know of. Refuse rather than silently misread on a big-endian host.
-    if (endianness() !== 'LE') throw new UserError(`${path}: big-endian hosts are not supported`);
-    const handle = await openForReading(path);
+    return SafetensorsFile.fromSource(await openFileSource(path));
+  }
+
+  /** A whole file already in memory (the page's fetched weights); `name` names it in errors. */
+  static fromBytes(name: string, bytes: Uint8Array): Promise<SafetensorsFile> {
+    return SafetensorsFile.fromSource(bytesSource(name, bytes));
+  }
+
+  /** Reads and validates the header of `source`; the file takes ownership of it (`close` closes it). */
+  static async fromSource(source: ByteSource): Promise<SafetensorsFile> {
+    const { name, size } = source;
     try {
-      const { size } = await handle.stat();
-      const n = checkHeaderLength(path, await readAt(handle, 0, Math.min(8, size), path), size);
-      const header = parseHeader(path, await readAt(handle, 8, n, path), size);
-      return new SafetensorsFile(path, handle, header.metadata, header.tensors);
+      // Typed arrays are viewed in host byte order; safetensors is little-endian, as is every platform
+      // we know of. Refuse rather than silently misread on a big-endian host.
+      if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new UserError(`${name}: big-endian hosts are not supported`);
+      const head = new Uint8Array(Math.min(8, size));
+      await source.read(head, 0);
+      const n = checkHeaderLength(name, head, size);
+      const json = new Uint8Array(n);
+      await source.read(json, 8);
+      const header = parseHeader(name, json, size);
+      return new SafetensorsFile(source, header.metadata, header.tensors);
     } catch (err) {
-      await handle.close();
+      await source.close();
       throw err;
     }
   }
@@ -105,49 +119,14 @@ export class SafetensorsFile {
   }
 
   async close(): Promise<void> {
-    const h = this.handle;
-    this.handle = undefined;
-    await h?.close();
+    const source = this.source;
+    this.source = undefined;
+    await source?.close();
   }
 
   private async readInto(t: TensorInfo, dest: Uint8Array): Promise<Uint8Array> {
-    if (!this.handle) throw new UserError(`${this.path}: file already closed; open it again`);
-    await readFully(this.handle, dest, t.byteOffset, this.path);
+    if (!this.source) throw new UserError(`${this.path}: file already closed; open it again`);
+    await this.source.read(dest, t.byteOffset);
     return dest;
-  }
-}
-
-/** Opens a regular file for reading; a missing file, a directory or no permission is a UserError. */
-export async function openForReading(path: string, what = 'file'): Promise<fs.FileHandle> {
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(path, 'r');
-  } catch (err) {
-    throw new UserError(`${path}: cannot open ${what} (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`);
-  }
-  if (!(await handle.stat()).isFile()) {
-    await handle.close();
-    throw new UserError(`${path}: not a regular ${what}; pass the file itself`);
-  }
-  return handle;
-}
-
-async function readAt(handle: fs.FileHandle, position: number, length: number, file: string): Promise<Uint8Array> {
-  const buf = new Uint8Array(length);
-  await readFully(handle, buf, position, file);
-  return buf;
-}
-
-/**
- * Fills `dest` from `position`, looping because one read may return less than asked (and a single read
- * is capped at 2 GiB). A file that shrank since `open` gives a UserError, not a half-filled tensor.
- */
-export async function readFully(handle: fs.FileHandle, dest: Uint8Array, position: number, file: string): Promise<void> {
-  let done = 0;
-  while (done < dest.length) {
-    const chunk = Math.min(dest.length - done, 1 << 30);
-    const { bytesRead } = await handle.read(dest, done, chunk, position + done);
-    if (bytesRead === 0) throw new UserError(`${file}: file ended early (changed while reading?); re-create it`);
-    done += bytesRead;
   }
 }

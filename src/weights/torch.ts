@@ -13,7 +13,7 @@ import { UserError } from '../errors.js';
 import { bf16ToF32, DTYPE_SIZE, f16ToF32, type DType } from './dtype.js';
 import { PickleError, PyCallable, PyDict, PyExternal, PyTuple, describe, unpickle, type PyValue } from './pickle.js';
 import { gatherStrided, swapBytes, viewExtent, type StridedView } from './strided.js';
-import { openForReading, readFully } from './reader.js';
+import { openForReading, readFully } from './file-source.js';
 import { ZipFile, type ZipEntry } from './zip.js';
 
 /** torch storage classes by name, and the safetensors dtype of their elements. */

@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { UserError } from '../errors.js';
-import { readFully } from './reader.js';
+import { readFully } from './file-source.js';
 
 export interface ZipEntry {
   name: string;
