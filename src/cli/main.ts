@@ -47,6 +47,11 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
     summary: 'does an explanation depend on the model and the prompt? randomisation, deletion/insertion, prompt checks',
     load: () => import('./commands/sanity.js'),
   },
+  serve: {
+    summary: 'the explorer: BiomedCLIP running in your browser on images and texts you give it (local server)',
+    load: () => import('./commands/serve.js'),
+  },
+  studio: { summary: 'the explorer as static files for any web server (with the model, or beside one)', load: () => import('./commands/studio.js') },
   view: {
     summary: 'one self-contained HTML page: every attention head of both towers, explanation maps, logit lens',
     load: () => import('./commands/view.js'),
