@@ -1,6 +1,7 @@
 /**
  * The import graph's rules (`npm run lint`): the rooms of src/ in layers, each importing only from its own
- * layer or those below, and no cycles. The picture is in docs/architecture.md.
+ * layer or those below, and no cycles; and the applications never import the BiomedCLIP facade, only the
+ * small interfaces they declare. The picture is in docs/architecture.md.
  */
 const LAYERS = [
   // 0: what everything may use
@@ -14,7 +15,7 @@ const LAYERS = [
   ['src/inspect/', 'src/convert/', 'src/hub/', 'src/parity/', 'src/demo/', 'src/embed/'],
   // 4: running it on inputs: batching, the worker pool, the facade
   ['src/parallel/', 'src/api/'],
-  // 5: applications built on the facade
+  // 5: applications, each taking a narrow interface that the facade satisfies (never the facade itself)
   ['src/eval/', 'src/retrieval/', 'src/view/'],
   // 6: entry points
   ['src/cli/', 'src/index\\.ts'],
@@ -26,6 +27,16 @@ const pathOf = (layers) => `^(${layers.flat().join('|')})`;
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'a cycle makes two files one concern', from: { path: '^src/' }, to: { circular: true } },
+    {
+      name: 'apps-take-narrow-interfaces',
+      severity: 'error',
+      comment:
+        'eval, retrieval, view and parity take the small interface they call (IndexingModel, CachingModel, ViewSource, TracedModel...), ' +
+        'which the BiomedCLIP class satisfies structurally, never the class itself: the facade is for users and the CLI, and a ' +
+        'function that names only what it calls can be run on anything that has it (a test double, another model)',
+      from: { path: '^src/(eval|retrieval|view|parity)/' },
+      to: { path: '^src/api/biomedclip\\.ts$' },
+    },
     ...LAYERS.slice(0, -1).map((layer, i) => ({
       name: `layer-${i}-imports-up`,
       severity: 'error',

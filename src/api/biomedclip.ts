@@ -3,6 +3,10 @@
  * trace activations. Inputs are what users have (file paths, encoded bytes, raw pixels, strings); outputs
  * are plain typed arrays, so callers never manage TF.js memory. Every call leaves `tf.memory()` as it
  * found it (tested).
+ *
+ * The facade is for users and the CLI. The applications (src/eval, src/retrieval, src/view, src/parity)
+ * never import it: each declares the small interface it calls, which this class satisfies structurally.
+ * Where batches run (this thread or the worker pool) is runner.ts's; the CLIP head on host vectors, scores.ts's.
  */
 import { availableParallelism, freemem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,24 +14,25 @@ import { useBackend, type BackendName } from '../backends/select.js';
 import { UserError } from '../errors.js';
 import { checkImageInput, preprocessImage, type ImageInput, type PreprocessOptions } from '../image/index.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
-import { clipLogits, zeroShotProbs } from '../model/head.js';
 import type { HookOptions } from '../model/hooks.js';
 import { loadModel } from '../model/load.js';
 import { ensureDemoModel, isDemoModel } from '../demo/demo-model.js';
 import type { HostTensor } from '../host-tensor.js';
 import { explain, type ExplainOptions, type Explanation, type Method } from '../inspect/explain.js';
 import { WordPieceTokenizer, type Encoding } from '../tokenizer/index.js';
-import { defaultWorkerCount, WorkerPool } from '../parallel/pool.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
-import type { Task } from '../parallel/protocol.js';
-import { checkedRows, embedIdBatch, embedPixelBatch, meanNormalized, type Embedding, type FlatEmbeddings, type HostIds } from '../embed/embed.js';
+import { checkedRows, embedIdBatch, embedPixelBatch, meanNormalized, type Embedding } from '../embed/embed.js';
 import { DEFAULT_TEMPLATE, fillTemplate } from './templates.js';
 import { batchSize, DEFAULT_TEXT_BATCH, idsTensor, inputName, rowNames, textBatches, textName } from '../embed/batches.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
 import { LabelEmbeddingCache } from './label-cache.js';
 import { disposePair, pairInputs } from './pair.js';
+import { BatchRunners, positive, resolveParallelism, type BatchRunner, type Parallelism } from './runner.js';
+import { hostHead, rankLabels, type LabelScore } from './scores.js';
 
 export type { Embedding } from '../embed/embed.js';
+export type { BatchRunner } from './runner.js';
+export type { LabelScore } from './scores.js';
 
 export interface LoadModelOptions {
   /** 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'; the fastest available by default. */
@@ -76,21 +81,6 @@ export interface ImageOptions extends PreprocessOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** What a caller running many batches itself (`index`) needs: a runner and how many batches to keep going. */
-export interface BatchRunner {
-  /** Batches to keep in flight: 1 in this thread, enough to keep every pool worker busy otherwise. */
-  window: number;
-  /** `names` name the inputs in the error that a non-finite embedding raises. */
-  embedPixels(px: HostTensor, names?: string[]): Promise<Embedding[]>;
-  embedIds(ids: HostIds, names?: string[]): Promise<Embedding[]>;
-}
-
-export interface LabelScore {
-  label: string;
-  probability: number;
-  logit: number;
-}
-
 export interface TraceInputs {
   images?: ImageInput[];
   texts?: string[];
@@ -108,29 +98,14 @@ export { meanNormalized } from '../embed/embed.js';
  */
 const TEXT_POOL_BATCHES = 8;
 
-/** Parallelism settings resolved from LoadModelOptions for the backend in use. */
-interface Parallelism {
-  workers: number;
-  /** wasm threads of each pool worker's model. */
-  workerThreads: number;
-  allowNonfinite?: boolean;
-  /** Why the default pool is smaller than one worker per core, noted when the pool starts. */
-  limit?: string;
-}
-
-function positive(name: string, value: number | undefined): number | undefined {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new UserError(`--${name} ${value}: expected a positive integer`, 2);
-  return value;
-}
-
 export class BiomedCLIP {
   private tokenizerCache: WordPieceTokenizer | undefined;
   /** Zero-shot label embeddings by label set + templates: classifying many images re-embeds no text. */
   private readonly labelCache = new LabelEmbeddingCache(16);
   /** True for the random-weight demo model (`--model demo`): its outputs carry no meaning. */
   readonly isDemo: boolean;
-  /** The worker pool, started by the first bulk call and kept until `dispose()`. */
-  private pool: Promise<WorkerPool> | undefined;
+  /** This thread and the worker pool (runner.ts), started by the first bulk call and kept until `dispose()`. */
+  private readonly runners: BatchRunners;
 
   private constructor(
     readonly model: BiomedCLIPModel,
@@ -144,6 +119,7 @@ export class BiomedCLIP {
     readonly imageOptions: Pick<PreprocessOptions, 'maxPixels'> = {},
   ) {
     this.isDemo = isDemoModel(modelDir);
+    this.runners = new BatchRunners(model, { modelDir, backend }, parallelism, onNote);
   }
 
   /** A call's preprocessing options over the instance's (`LoadModelOptions.maxPixels`). */
@@ -172,11 +148,8 @@ export class BiomedCLIP {
     const modelDir = dir === 'demo' ? await ensureDemoModel() : dir;
     const model = await loadModel(modelDir, { onNote: opts.onNote, allowNonfinite: opts.allowNonfinite });
     const scale = Math.exp((await model.logit_scale.data())[0]); // async: webgpu cannot read synchronously
-    const pooled = backend === 'wasm' || backend === 'cpu';
     // os.freemem is Linux's MemAvailable: what can be allocated without swapping.
-    const fit = pooled && opts.workers === undefined ? defaultWorkerCount(cores, 4 * model.parameterCount(), freemem()) : undefined;
-    const workers = positive('workers', opts.workers) ?? fit?.workers ?? 1;
-    const parallelism = { workers, workerThreads: threads ?? Math.max(1, Math.floor(cores / workers)), allowNonfinite: opts.allowNonfinite, limit: fit?.limit };
+    const parallelism = resolveParallelism(opts, backend, { cores, freeBytes: freemem(), weightBytes: 4 * model.parameterCount() });
     return new BiomedCLIP(model, modelDir, backend, scale, parallelism, opts.onNote, { maxPixels: positive('max-pixels', opts.maxPixels) });
   }
 
@@ -303,27 +276,8 @@ export class BiomedCLIP {
    * How to run many batches: on the worker pool for `bulk` work when this model has more than one worker
    * (starting the pool on first use), in this thread otherwise.
    */
-  async batchRunner(bulk: boolean): Promise<BatchRunner> {
-    const pool = bulk ? await this.startPool() : undefined;
-    return {
-      window: pool?.capacity ?? 1,
-      embedPixels: async (px, names) => checkedRows(await this.runBatch({ kind: 'pixels', px }, pool), names ?? rowNames('image', px.shape[0])),
-      embedIds: async (ids, names) => checkedRows(await this.runBatch({ kind: 'ids', ids }, pool), names ?? rowNames('text', ids.shape[0])),
-    };
-  }
-
-  /** The pool (started on first use, once), or undefined when this model runs with one worker. */
-  private async startPool(): Promise<WorkerPool | undefined> {
-    const { workers, workerThreads, allowNonfinite } = this.parallelism;
-    if (workers < 2) return undefined;
-    if (!this.pool && this.parallelism.limit) this.onNote?.(this.parallelism.limit);
-    this.pool ??= WorkerPool.start({ modelDir: this.modelDir, backend: this.backend, threads: workerThreads, workers, allowNonfinite });
-    return this.pool;
-  }
-
-  private runBatch(task: Task, pool: WorkerPool | undefined): Promise<FlatEmbeddings> {
-    if (pool) return pool.run(task);
-    return task.kind === 'pixels' ? embedPixelBatch(this.model, task.px) : embedIdBatch(this.model, task.ids);
+  batchRunner(bulk: boolean): Promise<BatchRunner> {
+    return this.runners.runner(bulk);
   }
 
   /**
@@ -360,9 +314,7 @@ export class BiomedCLIP {
   /** For each image: the CLIP head's logits against every label and their softmax, sorted by probability. */
   async scoreLabels(imageEmbeddings: Float32Array[], labelEmbeddings: Float32Array[], labels: string[]): Promise<LabelScore[][]> {
     const { logits, probs } = await this.head(imageEmbeddings, labelEmbeddings, true);
-    return logits.map((row, i) =>
-      labels.map((label, j) => ({ label, probability: probs![i][j], logit: row[j] })).sort((a, b) => b.probability - a.probability),
-    );
+    return rankLabels(logits, probs!, labels);
   }
 
   /** logits_per_image [images][texts] = exp(logit_scale) · cosine. */
@@ -378,21 +330,10 @@ export class BiomedCLIP {
     ).logits;
   }
 
-  /** The model's CLIP head (head.ts) on host vectors: [A, B] logits, and their softmax over B if asked. */
-  private async head(a: Float32Array[], b: Float32Array[], withProbs: boolean): Promise<{ logits: number[][]; probs?: number[][] }> {
-    if (a.length === 0 || b.length === 0) return { logits: a.map(() => []), probs: a.map(() => []) };
-    void this.logitScale; // refuses a temperature that is not finite in float32: every logit would be too
-    const rows = (v: Float32Array[]) => tf.tensor2d(concatRows(v), [v.length, v[0].length]);
-    const out = tf.tidy(() => {
-      const logits = clipLogits(rows(a), rows(b), this.model.logit_scale); // [A, B]
-      return withProbs ? [logits, zeroShotProbs(logits)] : [logits];
-    });
-    try {
-      const [logits, probs] = await Promise.all(out.map((t) => t.array() as Promise<number[][]>));
-      return { logits, probs };
-    } finally {
-      tf.dispose(out);
-    }
+  /** The model's CLIP head on host vectors (scores.ts): [A, B] logits, and their softmax over B if asked. */
+  private head(a: Float32Array[], b: Float32Array[], withProbs: boolean): Promise<{ logits: number[][]; probs?: number[][] }> {
+    if (a.length > 0 && b.length > 0) void this.logitScale; // refuses a temperature that is not finite in float32: every logit would be too
+    return hostHead(a, b, this.model.logit_scale, withProbs);
   }
 
   /**
@@ -439,16 +380,6 @@ export class BiomedCLIP {
   /** Frees the model and stops the worker pool (a process with a running pool does not exit). */
   dispose(): void {
     this.model.dispose();
-    void this.pool?.then(
-      (p) => p.close(),
-      () => undefined, // a pool that failed to start has nothing to stop
-    );
-    this.pool = undefined;
+    this.runners.close();
   }
-}
-
-function concatRows(rows: Float32Array[]): Float32Array {
-  const out = new Float32Array(rows.length * rows[0].length);
-  rows.forEach((r, i) => out.set(r, i * r.length));
-  return out;
 }

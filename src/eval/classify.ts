@@ -3,14 +3,13 @@
  * (through the cache), score zero-shot, and compute every metric with its bootstrap interval. Returns one
  * plain object, the same that `--json` prints and `metrics.json` holds, plus the per-item predictions.
  */
-import type { BiomedCLIP } from '../api/biomedclip.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import { calibration, type Calibration } from './calibration.js';
 import type { ClassificationData } from './dataset.js';
 import { classificationMetrics, predictedClasses, selectRows, type ClassificationMetrics, type ClassStats, type Predictions } from './metrics.js';
 import { classPromptTexts, type Templates } from './prompts.js';
-import { modelInfo, preprocessingInfo, type ModelInfo, type PreprocessingInfo } from './provenance.js';
-import { defaultCacheDir, imageEmbeddings, storeModel, textEmbeddings, type StoreProgress } from './store.js';
+import { modelInfo, preprocessingInfo, type DescribedModel, type ModelInfo, type PreprocessingInfo } from './provenance.js';
+import { defaultCacheDir, imageEmbeddings, storeModel, textEmbeddings, type CachingModel, type StoreProgress } from './store.js';
 import { classEmbeddings, zeroShotProbabilities } from './zero-shot.js';
 import { UserError } from '../errors.js';
 import type { SkippedFile } from '../retrieval/index-store.js';
@@ -46,13 +45,19 @@ export interface ClassifyReport extends Omit<ClassificationMetrics, 'per_class' 
   cache: { dir: string; images_embedded: number; images_cached: number; texts_embedded: number; texts_cached: number };
 }
 
+/**
+ * What zero-shot evaluation needs from a model (the `BiomedCLIP` facade has it): the cache's embeddings,
+ * provenance, and the temperature exp(logit_scale) of the CLIP head.
+ */
+export type ClassifyingModel = CachingModel & DescribedModel & { readonly logitScale: number };
+
 export interface ClassifyRun {
   report: ClassifyReport;
   /** Per evaluated image, in data order: path (relative to the data), classes and probabilities. */
   predictions: Array<{ image: string; label: string; predicted: string; probs: number[] }>;
 }
 
-export async function evalClassify(clip: BiomedCLIP, opts: ClassifyEvalOptions): Promise<ClassifyRun> {
+export async function evalClassify(clip: ClassifyingModel, opts: ClassifyEvalOptions): Promise<ClassifyRun> {
   const data = opts.data;
   const model = await storeModel(clip);
   const cacheDir = opts.cacheDir ?? defaultCacheDir(data.root, model);

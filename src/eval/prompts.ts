@@ -4,8 +4,7 @@
  * per-dataset sets included), a file with one template per line, or one literal template with `{}`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fillTemplate } from '../api/biomedclip.js';
-import { DEFAULT_TEMPLATE_SET, TEMPLATE_SETS, resolveTemplates } from '../api/templates.js';
+import { DEFAULT_TEMPLATE_SET, TEMPLATE_SETS, fillTemplate, resolveTemplates } from '../api/templates.js';
 import { UserError } from '../errors.js';
 
 export interface Templates {

@@ -3,10 +3,16 @@
  * fingerprint, and a warning when it is the random-weight demo), the preprocessing and, for zero-shot
  * classification, the templates. A table copied out of context still says what it measured.
  */
-import type { BiomedCLIP } from '../api/biomedclip.js';
 import { DEMO_LABEL } from '../demo/demo-model.js';
+import type { PreprocessConfig } from '../image/index.js';
 import { resolveDecoder } from '../image/preprocess.js';
 import type { IndexModel } from '../retrieval/index-store.js';
+
+/** What provenance reads from a model (the `BiomedCLIP` facade has it): whether it is the demo, its preprocessing. */
+export interface DescribedModel {
+  readonly isDemo: boolean;
+  readonly config: { readonly preprocess: PreprocessConfig };
+}
 
 export interface ModelInfo {
   dir: string;
@@ -25,12 +31,12 @@ export interface PreprocessingInfo {
   decoder: string;
 }
 
-export function modelInfo(clip: BiomedCLIP, model: IndexModel): ModelInfo {
+export function modelInfo(clip: Pick<DescribedModel, 'isDemo'>, model: IndexModel): ModelInfo {
   return { dir: model.dir, fingerprint: model.fingerprint, demo: clip.isDemo, ...(clip.isDemo ? { warning: DEMO_LABEL } : {}) };
 }
 
 /** open_clip's eval transform as this run applied it. */
-export async function preprocessingInfo(clip: BiomedCLIP): Promise<PreprocessingInfo> {
+export async function preprocessingInfo(clip: Pick<DescribedModel, 'config'>): Promise<PreprocessingInfo> {
   const p = clip.config.preprocess;
   return {
     resize: `shorter side to ${p.imageSize}, bicubic (Pillow's)`,

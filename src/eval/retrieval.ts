@@ -7,14 +7,13 @@
  * An image listed on several rows is one candidate (and one query) whose correct captions are all of its
  * rows'; identical caption texts are one candidate. Each row is one text→image query.
  */
-import type { BiomedCLIP } from '../api/biomedclip.js';
 import { UserError } from '../errors.js';
 import type { SkippedFile } from '../retrieval/index-store.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import type { CaptionData } from './dataset.js';
-import { modelInfo, preprocessingInfo, type ModelInfo, type PreprocessingInfo } from './provenance.js';
+import { modelInfo, preprocessingInfo, type DescribedModel, type ModelInfo, type PreprocessingInfo } from './provenance.js';
 import { medianRank, recallAtK, retrievalRanks } from './ranks.js';
-import { defaultCacheDir, imageEmbeddings, storeModel, textEmbeddings, type StoreProgress } from './store.js';
+import { defaultCacheDir, imageEmbeddings, storeModel, textEmbeddings, type CachingModel, type StoreProgress } from './store.js';
 
 export interface RetrievalEvalOptions extends StoreProgress {
   /** The image-caption pairs (`loadCaptionData`), read and checked before the model is loaded. */
@@ -45,13 +44,16 @@ export interface RetrievalReport {
   cache: { dir: string; images_embedded: number; images_cached: number; texts_embedded: number; texts_cached: number };
 }
 
+/** What retrieval evaluation needs from a model (the `BiomedCLIP` facade has it): the cache's embeddings and provenance. */
+export type RetrievalModel = CachingModel & DescribedModel;
+
 export interface RetrievalRun {
   report: RetrievalReport;
   /** Every query's rank: image→text per image, text→image per row. */
   ranks: Array<{ direction: 'image_to_text' | 'text_to_image'; query: string; rank: number }>;
 }
 
-export async function evalRetrieval(clip: BiomedCLIP, opts: RetrievalEvalOptions): Promise<RetrievalRun> {
+export async function evalRetrieval(clip: RetrievalModel, opts: RetrievalEvalOptions): Promise<RetrievalRun> {
   const data = opts.data;
   const model = await storeModel(clip);
   const cacheDir = opts.cacheDir ?? defaultCacheDir(data.root, model);

@@ -16,9 +16,9 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import type { BiomedCLIP } from '../api/biomedclip.js';
+import type { Embedding } from '../embed/embed.js';
 import { UserError } from '../errors.js';
-import { concat, embedInto } from '../retrieval/build.js';
+import { concat, embedInto, type IndexingModel } from '../retrieval/build.js';
 import { modelFingerprint } from '../weights/fingerprint.js';
 import { IndexReader } from '../retrieval/index-reader.js';
 import { IndexWriter, readInfo, type IndexModel, type SkippedFile } from '../retrieval/index-store.js';
@@ -38,6 +38,14 @@ export interface StoreProgress {
   batchSize?: number;
 }
 
+/**
+ * What the cache needs from a model (the `BiomedCLIP` facade has it): what indexing needs, to embed the
+ * images into the image store, and text embeddings for the text store.
+ */
+export interface CachingModel extends IndexingModel {
+  encodeTexts(texts: string[]): Promise<Embedding[]>;
+}
+
 export interface Embedded {
   /** key (image path relative to the root, or text) → unit embedding. */
   embeddings: Map<string, Float32Array>;
@@ -47,7 +55,7 @@ export interface Embedded {
   skipped: SkippedFile[];
 }
 
-export async function storeModel(clip: BiomedCLIP): Promise<IndexModel> {
+export async function storeModel(clip: Pick<CachingModel, 'modelDir'>): Promise<IndexModel> {
   return { dir: clip.modelDir, fingerprint: await modelFingerprint(clip.modelDir) };
 }
 
@@ -67,7 +75,7 @@ export function defaultCacheDir(root: string, model: IndexModel): string {
  * first brought up to date (refresh.ts): images changed since they were cached are embedded again, and
  * rows of images that are gone are dropped, so a touched or re-copied dataset never stops the run.
  */
-export async function imageEmbeddings(clip: BiomedCLIP, cacheDir: string, root: string, paths: string[], opts: StoreProgress = {}): Promise<Embedded> {
+export async function imageEmbeddings(clip: CachingModel, cacheDir: string, root: string, paths: string[], opts: StoreProgress = {}): Promise<Embedded> {
   const dir = path.join(cacheDir, 'images');
   const model = await storeModel(clip);
   await checkStore(cacheDir, dir, root, model);
@@ -107,7 +115,7 @@ async function openStore(cacheDir: string, dir: string, root: string, model: Ind
 }
 
 /** Unit embeddings of `texts`, embedding only those not cached yet (shortest first: less padding). */
-export async function textEmbeddings(clip: BiomedCLIP, cacheDir: string, texts: string[], opts: StoreProgress = {}): Promise<Embedded> {
+export async function textEmbeddings(clip: CachingModel, cacheDir: string, texts: string[], opts: StoreProgress = {}): Promise<Embedded> {
   const dir = path.join(cacheDir, 'texts');
   const model = await storeModel(clip);
   await checkStore(cacheDir, dir, TEXT_ROOT, model);

@@ -5,7 +5,7 @@
  * classes. Functions of the numbers alone, so the metrics can be checked on fixed embeddings.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { meanNormalized } from '../api/biomedclip.js';
+import { meanNormalized } from '../embed/embed.js';
 import { clipLogits, zeroShotProbs } from '../model/head.js';
 
 /** [K, E] row-major: one unit embedding per class from its prompts' unit embeddings. */

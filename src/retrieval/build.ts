@@ -7,9 +7,10 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { BiomedCLIP } from '../api/biomedclip.js';
+import type { BatchRunner } from '../api/runner.js';
 import { oneLine, UserError } from '../errors.js';
 import type { HostTensor } from '../host-tensor.js';
+import type { PreprocessConfig } from '../image/index.js';
 import { IMAGE_EXTENSIONS, listImages } from './files.js';
 import { modelFingerprint } from '../weights/fingerprint.js';
 import { IndexWriter, type IndexInfo, type SkippedFile } from './index-store.js';
@@ -61,7 +62,19 @@ export interface BuildResult {
 
 type Pending = Omit<ManifestEntry, 'row'>;
 
-export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<BuildResult> {
+/**
+ * What indexing needs from a model (the `BiomedCLIP` facade has it): where it came from (the index records
+ * its fingerprint), its embedding size and input size, its preprocessing, and a batch runner.
+ */
+export interface IndexingModel {
+  readonly modelDir: string;
+  readonly config: { readonly embedDim: number; readonly preprocess: PreprocessConfig };
+  /** Image files as [N, 3, S, S] pixels, preprocessed as open_clip's eval transform does. */
+  pixelValues(images: string[]): Promise<HostTensor>;
+  batchRunner(bulk: boolean): Promise<BatchRunner>;
+}
+
+export async function buildIndex(clip: IndexingModel, opts: BuildOptions): Promise<BuildResult> {
   const batchSize = opts.batchSize ?? 16;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size ${batchSize}: expected a positive integer`, 2);
   const root = path.resolve(opts.imagesDir);
@@ -119,7 +132,7 @@ export async function buildIndex(clip: BiomedCLIP, opts: BuildOptions): Promise<
  * go to `skip`; `onProgress` counts images handled.
  */
 export async function embedInto(
-  clip: BiomedCLIP,
+  clip: IndexingModel,
   writer: IndexWriter,
   root: string,
   todo: string[],
@@ -150,7 +163,7 @@ export async function embedInto(
 
 /** Decodes each file of the batch, reporting the unreadable ones: the readable ones' entries and pixels. */
 async function decodeBatch(
-  clip: BiomedCLIP,
+  clip: IndexingModel,
   root: string,
   batch: string[],
   skip: (s: SkippedFile) => void,

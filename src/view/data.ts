@@ -6,20 +6,45 @@
  * format (page.ts) knows nothing of the model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DEFAULT_TEMPLATE, fillTemplate, type BiomedCLIP } from '../api/biomedclip.js';
+import { DEFAULT_TEMPLATE, fillTemplate } from '../api/templates.js';
 import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
 import { UserError } from '../errors.js';
 import type { HostTensor } from '../host-tensor.js';
-import { preprocessImage } from '../image/index.js';
-import { METHODS, type Method } from '../inspect/explain.js';
+import { preprocessImage, type PreprocessOptions } from '../image/index.js';
+import { METHODS, type Explanation, type Method } from '../inspect/explain.js';
 import { logitLens } from '../inspect/lens.js';
 import { attentionPoint } from '../inspect/probe.js';
 import { viridis } from '../inspect/render/colormap.js';
+import type { BiomedCLIPModel } from '../model/clip.js';
+import type { ClipConfig } from '../model/config.js';
 import { zeroShotProbs } from '../model/head.js';
+import type { Encoding } from '../tokenizer/index.js';
 import type { ExplainRecord, LabelScore, LensRecord, PageData } from './contract.js';
 
 /** The explanation methods shown by default: the three of `biomedclip explain` that issue 14 names. */
 export const VIEW_METHODS: readonly Method[] = ['rollout', 'relevance', 'gradcam'];
+
+/**
+ * What the viewer needs from a model (the `BiomedCLIP` facade has it): the network itself (its attention
+ * hook names, the logit lens), where it came from, and the facade's calls on images and texts.
+ */
+export interface ViewSource {
+  readonly model: BiomedCLIPModel;
+  readonly modelDir: string;
+  readonly isDemo: boolean;
+  readonly config: Pick<ClipConfig, 'vision' | 'text' | 'preprocess'>;
+  /** Reads every image's header, throwing the first bad one's UserError, before any model work. */
+  checkImages(images: readonly string[]): Promise<void>;
+  /** The model's own image options (its --max-pixels). */
+  preprocessOptions(): PreprocessOptions;
+  tokenize(texts: string[]): Encoding;
+  trace(inputs: { pixelValues?: HostTensor; texts?: string[] }, opts: { capture: string[] }): Promise<Map<string, HostTensor>>;
+  explain(image: string, text: string, methods: readonly Method[]): Promise<{ explanations: Explanation[]; tokens: string[] }>;
+  /** One unit embedding per label, its prompts from `templates` (ensembled). */
+  labelEmbeddings(labels: string[], templates: string[]): Promise<Float32Array[]>;
+  /** Each image's zero-shot scores over the labels, most probable first. */
+  scoreLabels(imageEmbeddings: Float32Array[], labelEmbeddings: Float32Array[], labels: string[]): Promise<LabelScore[][]>;
+}
 
 export interface ViewRequest {
   /** Image files. */
@@ -86,7 +111,7 @@ export interface ViewModel {
 
 const range = (n: number) => [...Array(n).keys()];
 
-export async function collectView(clip: BiomedCLIP, req: ViewRequest): Promise<ViewModel> {
+export async function collectView(clip: ViewSource, req: ViewRequest): Promise<ViewModel> {
   const { vision, text } = clip.config;
   const methods = [...(req.methods ?? VIEW_METHODS)];
   const unknown = methods.find((m) => !(METHODS as readonly string[]).includes(m));
@@ -174,7 +199,7 @@ export function overlayColormap(): ViewModel['colormap'] {
 }
 
 /** The image tower's pass capturing every layer's attention, and the logit lens against the texts. */
-async function traceImage(clip: BiomedCLIP, name: string, textFeatures: Float32Array[]) {
+async function traceImage(clip: ViewSource, name: string, textFeatures: Float32Array[]) {
   const { layers } = clip.config.vision;
   const p = await preprocessImage(name, clip.config.preprocess, clip.preprocessOptions());
   const s = clip.config.preprocess.imageSize;
@@ -199,7 +224,7 @@ async function traceImage(clip: BiomedCLIP, name: string, textFeatures: Float32A
  * One pass of the text tower over all texts, padded to the longest. Each text's attention is cut to its own
  * tokens: its [PAD] keys have exactly zero weight, so its real rows are unchanged.
  */
-async function traceTexts(clip: BiomedCLIP, texts: string[]): Promise<{ views: TextView[]; features: Float32Array[] }> {
+async function traceTexts(clip: ViewSource, texts: string[]): Promise<{ views: TextView[]; features: Float32Array[] }> {
   const { layers, heads } = clip.config.text;
   const enc = clip.tokenize(texts);
   const names = range(layers).map((l) => attentionPoint(clip.model, 'text', l));
