@@ -16,7 +16,8 @@ const LAYERS = [
   // 4: running it on inputs: batching, the worker pool, the facade
   ['src/parallel/', 'src/api/'],
   // 5: applications, each taking a narrow interface that the facade satisfies (never the facade itself)
-  ['src/eval/', 'src/retrieval/', 'src/view/'],
+  // (src/studio: the explorer, the model live in a web page, and its local server)
+  ['src/eval/', 'src/retrieval/', 'src/view/', 'src/studio/'],
   // 6: entry points
   ['src/cli/', 'src/index\\.ts'],
 ];
@@ -34,8 +35,17 @@ module.exports = {
         'eval, retrieval, view and parity take the small interface they call (IndexingModel, CachingModel, ViewSource, TracedModel...), ' +
         'which the BiomedCLIP class satisfies structurally, never the class itself: the facade is for users and the CLI, and a ' +
         'function that names only what it calls can be run on anything that has it (a test double, another model)',
-      from: { path: '^src/(eval|retrieval|view|parity)/' },
+      from: { path: '^src/(eval|retrieval|view|parity|studio)/' },
       to: { path: '^src/api/biomedclip\\.ts$' },
+    },
+    {
+      name: 'the-page-needs-no-node',
+      severity: 'error',
+      comment:
+        'code bundled for the web page (src/**/client/, and the node-free core it runs: api/core.ts) never imports the Node facade, ' +
+        'the worker pool or the Node backends; file access reaches it only through the seam modules the bundler swaps (scripts/build_client.ts)',
+      from: { path: '^src/(.+/client/|api/core\\.ts$)' },
+      to: { path: '^src/(api/(biomedclip|runner)\\.ts|parallel/pool|parallel/worker|backends/(select|webgpu|wasm-threads))' },
     },
     ...LAYERS.slice(0, -1).map((layer, i) => ({
       name: `layer-${i}-imports-up`,

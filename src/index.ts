@@ -5,6 +5,7 @@
  */
 export { BiomedCLIP, DEFAULT_TEMPLATE, fillTemplate, type Embedding, type LabelScore, type LoadModelOptions, type TraceInputs } from './api/biomedclip.js';
 export { forward, resultTensors, disposeResult, type ForwardInputs, type ForwardResult } from './api/forward.js';
+export { ClipCore, type CoreParts, type ImageOptions, type TextOptions } from './api/core.js';
 export { useBackend, BACKENDS, type BackendName } from './backends/select.js';
 export { UserError } from './errors.js';
 export { BiomedCLIPModel } from './model/clip.js';

@@ -6,22 +6,14 @@
  * once at load from the options and the machine (`resolveParallelism`).
  */
 import type { BackendName } from '../backends/select.js';
-import { checkedRows, embedIdBatch, embedPixelBatch, type Embedding, type FlatEmbeddings, type HostIds } from '../embed/embed.js';
+import type { BatchRunner } from './core.js';
+import { checkedRows, embedIdBatch, embedPixelBatch, type FlatEmbeddings } from '../embed/embed.js';
 import { rowNames } from '../embed/batches.js';
 import { UserError } from '../errors.js';
 import type { HostTensor } from '../host-tensor.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { defaultWorkerCount, WorkerPool } from '../parallel/pool.js';
 import type { Task } from '../parallel/protocol.js';
-
-/** What a caller running many batches itself (`index`) needs: a runner and how many batches to keep going. */
-export interface BatchRunner {
-  /** Batches to keep in flight: 1 in this thread, enough to keep every pool worker busy otherwise. */
-  window: number;
-  /** `names` name the inputs in the error that a non-finite embedding raises. */
-  embedPixels(px: HostTensor, names?: string[]): Promise<Embedding[]>;
-  embedIds(ids: HostIds, names?: string[]): Promise<Embedding[]>;
-}
 
 /** Parallelism settings resolved from LoadModelOptions for the backend in use. */
 export interface Parallelism {

@@ -14,13 +14,10 @@ import { expectedTensorShapes } from '../model/spec.js';
 import { mulberry32 } from '../util/random.js';
 import { CHECKOUT_MODELS_DIR, CONFIG_FILE, MODEL_DIR_FILES, VOCAB_FILE, WEIGHTS_FILE } from '../model-files.js';
 import { replaceDirectory } from '../util/atomic-dir.js';
+import { DEMO_MARKER, DEMO_WARNING, isDemoConfig } from './marker.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/index.js';
 
-/** Marker in the demo's open_clip_config.json; the loader and CLI look for it. */
-export const DEMO_MARKER = 'biomedclip_ts_demo';
-export const DEMO_WARNING = 'demo model with random weights: scores are meaningless; run `biomedclip download` for BiomedCLIP';
-/** How results name the demo's weights wherever they go (JSON, CSV, tables, trace files). */
-export const DEMO_LABEL = 'demo (random weights: meaningless)';
+export { DEMO_LABEL, DEMO_MARKER, DEMO_WARNING } from './marker.js';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BUNDLED_VOCAB = path.join(PACKAGE_ROOT, 'assets', 'vocab.txt');
@@ -123,7 +120,7 @@ export async function ensureDemoModel(): Promise<string> {
 /** True when `dir` holds the demo model (its config carries the marker). */
 export function isDemoModel(dir: string): boolean {
   try {
-    return JSON.parse(readFileSync(path.join(dir, CONFIG_FILE), 'utf8'))[DEMO_MARKER] === true;
+    return isDemoConfig(JSON.parse(readFileSync(path.join(dir, CONFIG_FILE), 'utf8')));
   } catch {
     return false;
   }

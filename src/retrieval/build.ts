@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { BatchRunner } from '../api/runner.js';
+import type { BatchRunner } from '../api/core.js';
 import { oneLine, UserError } from '../errors.js';
 import type { HostTensor } from '../host-tensor.js';
 import type { PreprocessConfig } from '../image/index.js';

@@ -98,7 +98,9 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: string)
   headers['Content-Length'] = end - start + 1;
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || stat.size === 0) return void res.end();
-  createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
+  createReadStream(file, { start, end })
+    .on('error', () => res.destroy())
+    .pipe(res);
 }
 
 function send(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
@@ -129,7 +131,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       const fix = 'pass another --port, or --port 0 for any free one';
       if (err.code === 'EADDRINUSE') fail(new UserError(`port ${opts.port} on ${opts.host} is in use; ${fix}`));
       else if (err.code === 'EACCES') fail(new UserError(`no permission to listen on ${opts.host}:${opts.port}; ${fix} above 1023`));
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') fail(new UserError(`--host ${opts.host}: no such address on this machine; use 127.0.0.1`));
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+        fail(new UserError(`--host ${opts.host}: no such address on this machine; use 127.0.0.1`));
       else fail(err);
     });
     server.listen(opts.port, opts.host, () => ok());

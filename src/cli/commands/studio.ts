@@ -49,12 +49,21 @@ Examples:
       out,
       async (dir) => {
         await fs.copyFile(path.join(files.page, 'index.html'), path.join(dir, 'index.html'));
-        await copyAll(files.page, files.pageFiles.filter((f) => f !== 'index.html'), path.join(dir, 'assets'));
+        await copyAll(
+          files.page,
+          files.pageFiles.filter((f) => f !== 'index.html'),
+          path.join(dir, 'assets'),
+        );
         await copyAll(files.wasmDir, files.wasm, path.join(dir, 'tfjs'));
         const examples = await exampleImages(files);
         await copyAll(files.examples, examples, path.join(dir, 'examples'));
         await fs.writeFile(path.join(dir, 'examples', 'index.json'), JSON.stringify(examples));
-        if (modelDir) await copyAll(modelDir, MODEL_DIR_FILES.filter((f) => existsIn(modelDir, f)), path.join(dir, 'model'));
+        if (modelDir)
+          await copyAll(
+            modelDir,
+            MODEL_DIR_FILES.filter((f) => existsIn(modelDir, f)),
+            path.join(dir, 'model'),
+          );
       },
       { owned: OWNED },
     );

@@ -25,7 +25,7 @@ async function fetchOk(url: string): Promise<Response> {
   try {
     res = await fetch(url);
   } catch (err) {
-    throw new Error(`cannot fetch ${url} (${(err as Error).message}); is \`biomedclip serve\` still running?`);
+    throw new Error(`cannot fetch ${url} (${(err as Error).message}); is \`biomedclip serve\` still running?`, { cause: err });
   }
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}; the model directory must hold model.safetensors and vocab.txt`);
   return res;
@@ -89,7 +89,8 @@ async function weights(base: string, sha256: string | undefined, onProgress: Fet
 export async function fetchModel(base: string, onProgress: FetchProgress): Promise<ModelFiles> {
   const configRes = await fetch(new URL('open_clip_config.json', base)).catch(() => undefined);
   const config = configRes?.ok ? await configRes.json().catch(() => undefined) : undefined;
-  if (configRes?.ok && config === undefined) throw new Error(`${base}open_clip_config.json is not JSON; rebuild the model directory with \`biomedclip convert\``);
+  if (configRes?.ok && config === undefined)
+    throw new Error(`${base}open_clip_config.json is not JSON; rebuild the model directory with \`biomedclip convert\``);
   const vocab = await (await fetchOk(new URL('vocab.txt', base).href)).text();
   const sha256 = await fingerprint(base);
   const w = await weights(base, sha256, onProgress);
