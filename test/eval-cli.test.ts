@@ -17,6 +17,7 @@ import { ensureDemoModel } from '../src/demo/demo-model.js';
 import { imageEmbeddings } from '../src/eval/store.js';
 import { mulberry32 } from '../src/util/random.js';
 import { runCommand } from './helpers.js';
+import { findAll, parseXml } from './support/xml.js';
 
 let tmp: string;
 let folder: string;
@@ -103,7 +104,7 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
     json.n,
   );
 
-  assert.deepEqual((await fs.readdir(out)).sort(), ['calibration.png', 'confusion.png', 'metrics.json', 'predictions.csv', 'report.md']);
+  assert.deepEqual((await fs.readdir(out)).sort(), ['calibration.svg', 'confusion.svg', 'metrics.json', 'predictions.csv', 'report.md']);
   assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')), json, 'metrics.json is the --json object');
   const csv = readFileSync(path.join(out, 'predictions.csv'), 'utf8').trim().split('\n');
   assert.equal(csv[0], `image,label,predicted,${CLASSES.map((c) => `p:${c}`).join(',')},model`);
@@ -118,12 +119,16 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
     ) < 1e-9,
     'probabilities sum to 1',
   );
-  for (const name of ['confusion.png', 'calibration.png']) {
-    const img = PNG.sync.read(readFileSync(path.join(out, name)));
-    assert.ok(img.width > 300 && img.height > 300, `${name} is ${img.width}x${img.height}`);
-  }
+  const confusion = parseXml(readFileSync(path.join(out, 'confusion.svg'), 'utf8'));
+  assert.deepEqual(
+    findAll(confusion, 'g', 'cell').map((c) => Number(c.children.find((e) => e.name === 'text')?.text)),
+    json.confusion_matrix.counts.flat(),
+    'confusion.svg prints the counts of metrics.json',
+  );
+  const reliability = parseXml(readFileSync(path.join(out, 'calibration.svg'), 'utf8'));
+  assert.equal(findAll(reliability, 'g', 'bin').length, json.calibration.filter((b: { count: number }) => b.count > 0).length, 'a bar per non-empty bin');
   const md = readFileSync(path.join(out, 'report.md'), 'utf8');
-  for (const link of ['(confusion.png)', '(calibration.png)', '(metrics.json)', '(predictions.csv)']) assert.ok(md.includes(link), `report.md links ${link}`);
+  for (const link of ['(confusion.svg)', '(calibration.svg)', '(metrics.json)', '(predictions.csv)']) assert.ok(md.includes(link), `report.md links ${link}`);
   assert.match(md, /demo \(random weights: meaningless\)/);
 });
 

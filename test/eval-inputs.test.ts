@@ -94,6 +94,13 @@ test('--out: a report folder holding other files, or a report of the other task,
   const args = ['eval', 'classify', data, '--classes-from-folders', '--cache', path.join(tmp, 'owned.cache'), '--out', out, ...MODEL];
   assert.equal((await cliInProcess(...args)).code, 0);
   assert.equal((await cliInProcess(...args)).code, 0, 'our own report of the same kind is replaced');
+  for (const name of ['confusion.png', 'calibration.png']) writeFileSync(path.join(out, name), png(0)); // an earlier version's charts
+  assert.equal((await cliInProcess(...args)).code, 0, 'a report with the PNG charts of earlier versions is ours too');
+  assert.deepEqual(
+    (await fs.readdir(out)).filter((n) => n.endsWith('.png')),
+    [],
+    'and is replaced whole',
+  );
   writeFileSync(path.join(out, 'notes.txt'), 'my notes');
   refused(await cliInProcess(...args), 2, /--out .*owned\.report: .*notes\.txt.* not part of a classification report; move .* or pass another --out/);
   assert.equal(readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'my notes');

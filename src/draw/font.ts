@@ -1,6 +1,6 @@
 /**
- * A 5×7 bitmap font for the PNGs we draw (printable ASCII), drawn for this project so the PNGs need no
- * font files or canvas library. Each glyph is 7 rows of 5 pixels ('#' on), top to bottom; lowercase
+ * A 5×7 bitmap font for the explanation PNGs (printable ASCII), drawn for this project so the PNGs need
+ * no font files or canvas library. Each glyph is 7 rows of 5 pixels ('#' on), top to bottom; lowercase
  * letters with a descender (g j p q y) have an eighth row below the baseline. Characters outside ASCII
  * are drawn as a hollow box, so a label never silently loses a letter.
  */
@@ -108,15 +108,8 @@ const UNKNOWN = '#####/#...#/#...#/#...#/#...#/#...#/#####';
 export const GLYPH_WIDTH = 5;
 export const GLYPH_HEIGHT = 7;
 export const ADVANCE = GLYPH_WIDTH + 1;
-/** Rows from the top of one line to the top of the next: 7 rows, a descender row, one row of space. */
-export const LINE_HEIGHT = GLYPH_HEIGHT + 2;
 
 /** The rows of `ch`'s glyph (7, or 8 with a descender), each a string of '#' and '.'. */
 export function glyph(ch: string): string[] {
   return (GLYPHS[ch] ?? UNKNOWN).split('/');
-}
-
-/** Width in font pixels of `text` on one line. */
-export function textWidth(text: string): number {
-  return [...text].length * ADVANCE - 1;
 }

@@ -1,25 +1,20 @@
 /**
- * A minimal RGB canvas for the PNGs we draw (evaluation charts, explanation heatmaps): rectangles, lines
- * and bitmap text, encoded to PNG with pngjs. Enough for a confusion matrix, a reliability diagram and a
- * heatmap panel; small enough to read.
+ * A minimal RGB canvas for the explanation heatmaps (src/inspect/render/heatmap.ts): filled rectangles
+ * and bitmap text, encoded to PNG with pngjs. A heatmap is pixels (the crop, the blended map), so it stays
+ * a PNG; the evaluation report's charts are shapes and text and are SVG (src/eval/svg.ts).
  */
 import { PNG } from 'pngjs';
-import { ADVANCE, glyph, textWidth } from './font.js';
+import { ADVANCE, glyph } from './font.js';
 
 export type Rgb = readonly [number, number, number];
 
 export const BLACK: Rgb = [0, 0, 0];
 export const WHITE: Rgb = [255, 255, 255];
-export const GREY: Rgb = [150, 150, 150];
 
 export interface TextOptions {
   /** Pixels per font pixel (default 2: glyphs 10×14). */
   scale?: number;
   color?: Rgb;
-  /** 'left' (default): x is the left edge; 'right': x is the right edge; 'center'. */
-  align?: 'left' | 'right' | 'center';
-  /** Rotate 90° counter-clockwise (reads bottom to top); then (x, y) is the bottom-left of the text. */
-  vertical?: boolean;
 }
 
 export class Raster {
@@ -45,36 +40,14 @@ export class Raster {
     }
   }
 
-  strokeRect(x: number, y: number, w: number, h: number, color: Rgb, thickness = 1): void {
-    this.fillRect(x, y, w, thickness, color);
-    this.fillRect(x, y + h - thickness, w, thickness, color);
-    this.fillRect(x, y, thickness, h, color);
-    this.fillRect(x + w - thickness, y, thickness, h, color);
-  }
-
-  /** A line from (x0, y0) to (x1, y1) as `thickness`-wide squares stepped along it; `dash` px on/off. */
-  line(x0: number, y0: number, x1: number, y1: number, color: Rgb, thickness = 1, dash = 0): void {
-    const steps = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0)));
-    for (let s = 0; s <= steps; s++) {
-      if (dash > 0 && Math.floor(s / dash) % 2 === 1) continue;
-      const t = s / steps;
-      this.fillRect(x0 + t * (x1 - x0) - thickness / 2, y0 + t * (y1 - y0) - thickness / 2, thickness, thickness, color);
-    }
-  }
-
-  /** Draws `text` with its top at y (or, vertical, its baseline-side bottom at y). */
+  /** Draws `text` with its top-left corner at (x, y). */
   text(x: number, y: number, text: string, opts: TextOptions = {}): void {
     const scale = opts.scale ?? 2;
     const color = opts.color ?? BLACK;
-    const width = textWidth(text) * scale;
-    const shift = opts.align === 'right' ? width : opts.align === 'center' ? width / 2 : 0;
     [...text].forEach((ch, i) => {
       glyph(ch).forEach((row, r) => {
         for (let c = 0; c < row.length; c++) {
-          if (row[c] !== '#') continue;
-          const along = i * ADVANCE + c; // font pixels along the text
-          if (opts.vertical) this.fillRect(x + r * scale, y + shift - (along + 1) * scale, scale, scale, color);
-          else this.fillRect(x - shift + along * scale, y + r * scale, scale, scale, color);
+          if (row[c] === '#') this.fillRect(x + (i * ADVANCE + c) * scale, y + r * scale, scale, scale, color);
         }
       });
     });
@@ -85,10 +58,4 @@ export class Raster {
     png.data = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.byteLength);
     return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
   }
-}
-
-/** `text` cut to at most `max` characters, ending in '..' when cut. */
-export function clip(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : chars.slice(0, max - 2).join('') + '..';
 }

@@ -4,7 +4,7 @@
  * nothing) in place, never a mix. The target is checked before the run starts, so a wrong --out fails in
  * a second and not after an hour of embedding.
  *
- *   classify:  metrics.json, predictions.csv, confusion.png, calibration.png, report.md
+ *   classify:  metrics.json, predictions.csv, confusion.svg, calibration.svg, report.md
  *   retrieval: metrics.json, ranks.csv, report.md
  */
 import { promises as fs } from 'node:fs';
@@ -14,7 +14,7 @@ import { UserError } from '../errors.js';
 import { tempPathFor } from '../util/atomic.js';
 import { describeFsError, folderProblem } from '../util/writable.js';
 import type { ClassifyRun } from './classify.js';
-import { confusionPng, reliabilityPng } from './charts.js';
+import { confusionSvg, reliabilitySvg } from './charts.js';
 import { classifyMarkdown, retrievalMarkdown } from './format.js';
 import type { RetrievalRun } from './retrieval.js';
 
@@ -22,8 +22,14 @@ export type ReportKind = 'classification' | 'retrieval';
 
 /** The files each kind of report consists of: a folder holding only these is ours to replace. */
 const REPORT_FILES: Record<ReportKind, string[]> = {
-  classification: ['metrics.json', 'predictions.csv', 'confusion.png', 'calibration.png', 'report.md'],
+  classification: ['metrics.json', 'predictions.csv', 'confusion.svg', 'calibration.svg', 'report.md'],
   retrieval: ['metrics.json', 'ranks.csv', 'report.md'],
+};
+
+/** Files earlier versions wrote into a report (the charts were PNGs): a folder holding them is still ours. */
+const FORMER_FILES: Record<ReportKind, string[]> = {
+  classification: ['confusion.png', 'calibration.png'],
+  retrieval: [],
 };
 
 /** metrics.json's `task` for each kind. */
@@ -48,7 +54,7 @@ export async function checkOutDir(out: string, kind: ReportKind): Promise<void> 
   const problem = await folderProblem(path.dirname(path.resolve(out)));
   if (problem !== undefined) refuse(`cannot create it (${problem}); pass another --out`);
   if (names.length === 0) return;
-  const foreign = names.filter((n) => !REPORT_FILES[kind].includes(n));
+  const foreign = names.filter((n) => !REPORT_FILES[kind].includes(n) && !FORMER_FILES[kind].includes(n));
   const task = names.includes('metrics.json') ? await reportTask(path.join(out, 'metrics.json')) : undefined;
   if (task !== undefined && task !== kind) refuse(`holds a ${task} report, not a ${kind} one; pass another --out (or delete that report first)`);
   if (foreign.length > 0 || task === undefined) {
@@ -68,7 +74,7 @@ async function reportTask(file: string): Promise<ReportKind | undefined> {
   }
 }
 
-export function classifyReportFiles(run: ClassifyRun): Record<string, string | Buffer> {
+export function classifyReportFiles(run: ClassifyRun): Record<string, string> {
   const r = run.report;
   const demo = r.model.demo ? [r.model.warning as string] : [];
   // Score columns are prefixed: a class may be called `image`, `label` or `model` like the fixed columns.
@@ -81,13 +87,13 @@ export function classifyReportFiles(run: ClassifyRun): Record<string, string | B
   return {
     'metrics.json': jsonText(r) + '\n',
     'predictions.csv': [header, ...lines].join('\n') + '\n',
-    'confusion.png': confusionPng(r.data.classes, r.confusion_matrix.counts, title('Confusion matrix')),
-    'calibration.png': reliabilityPng(r.calibration, title('Reliability diagram')),
+    'confusion.svg': confusionSvg(r.data.classes, r.confusion_matrix.counts, title('Confusion matrix')),
+    'calibration.svg': reliabilitySvg(r.calibration, title('Reliability diagram')),
     'report.md': classifyMarkdown(r),
   };
 }
 
-export function retrievalReportFiles(run: RetrievalRun): Record<string, string | Buffer> {
+export function retrievalReportFiles(run: RetrievalRun): Record<string, string> {
   const demo = run.report.model.demo ? [run.report.model.warning as string] : [];
   const header = csvRow(['direction', 'query', 'rank', ...(demo.length ? ['model'] : [])]);
   const lines = run.ranks.map((x) => csvRow([x.direction, x.query, x.rank, ...demo]));
@@ -99,7 +105,7 @@ export function retrievalReportFiles(run: RetrievalRun): Record<string, string |
 }
 
 /** Writes `files` as the folder `out`, replacing an earlier report there. */
-export async function writeReportDir(out: string, kind: ReportKind, files: Record<string, string | Buffer>): Promise<void> {
+export async function writeReportDir(out: string, kind: ReportKind, files: Record<string, string>): Promise<void> {
   const target = path.resolve(out);
   const fresh = tempPathFor(target);
   const old = tempPathFor(target);

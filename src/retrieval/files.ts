@@ -21,8 +21,9 @@ export interface ImageListing {
 
 /**
  * Files that together mark a folder as one of our outputs: an index (or an evaluation cache's store) and
- * an evaluation report. Such a folder inside the data must not come back as images (a report's charts are
- * PNGs) on a run that was not told about it with --out or --cache; it is left out and reported instead.
+ * an evaluation report. Such a folder inside the data is our output, not the user's images (and a report
+ * of an earlier version holds PNG charts), so a run that was not told about it with --out or --cache
+ * leaves it out and reports it instead.
  */
 const OUTPUT_MARKS = [
   ['index.json', 'manifest.jsonl', 'embeddings.npy'],

@@ -50,7 +50,7 @@ the confusion matrix, calibration (ECE) and 95% bootstrap intervals.
                           (pcam ... rsna: the paper's per-dataset templates, docs/eval.md),
                           a file with one template per line, or one template with {}
   --top-k LIST            the k of the top-k accuracies (default 1,5; k >= the class count is left out)
-  --out DIR               write metrics.json, predictions.csv, confusion.png, calibration.png and
+  --out DIR               write metrics.json, predictions.csv, confusion.svg, calibration.svg and
                           report.md there (a new or empty folder, or an earlier classification report,
                           which is replaced; a folder holding anything else is refused)
 
@@ -176,7 +176,7 @@ async function execute<R extends { report: Report }>(
   values: { model?: string; backend?: string; quiet?: boolean; json?: boolean; out?: string },
   kind: ReportKind,
   evaluate: (clip: BiomedCLIP, progress: StoreProgress) => Promise<R>,
-  files: (run: R) => Record<string, string | Buffer>,
+  files: (run: R) => Record<string, string>,
   text: (report: R['report']) => string,
 ): Promise<number> {
   const clip = await openModel(values);

@@ -3,7 +3,7 @@
  * upsampled (bilinear, as F.interpolate(mode='bilinear') does), min-max normalised and blended in
  * viridis; under them a legend (method, logit, text, the colour bar with the map's raw minimum and
  * maximum) and, for methods with a text map, the tokens coloured by their relevance. The canvas, font and
- * PNG encoding are src/draw/'s, shared with the evaluation charts.
+ * PNG encoding are src/draw/'s.
  */
 import { ADVANCE, GLYPH_HEIGHT } from '../../draw/font.js';
 import { BLACK, Raster, WHITE, type Rgb } from '../../draw/raster.js';
