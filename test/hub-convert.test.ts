@@ -8,7 +8,7 @@
 // test tier: full (PyTorch-made checkpoints: /usr/bin/python3 with torch)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -19,6 +19,7 @@ import { downloadModel } from '../src/hub/download-model.js';
 import { convertedModelDir, resolveModelDir } from '../src/hub/model-dir.js';
 import { BIOMEDCLIP_REVISION } from '../src/hub/pins.js';
 import { SafetensorsFile } from '../src/weights/reader.js';
+import { f16ToF32, f32ToF16 } from '../src/weights/dtype.js';
 import { diffStats, FIXTURES, reportDiff, TORCH_PYTHON } from './helpers.js';
 import { FAKE_CLIP_COMMIT, FakeHub, fakeModelRepos, sha256 } from './support/fake-hub.js';
 
@@ -185,4 +186,48 @@ test('bad flags are a usage error (exit code 2) naming --help', async () => {
     assert.match(e.message, /biomedclip download --help/);
     return true;
   });
+  await assert.rejects(
+    command.run(['--dtype', 'f8']),
+    (e: Error & { exitCode?: number }) => e.exitCode === 2 && /--dtype f8: expected f32 or f16/.test(e.message),
+  );
+  assert.match(command.usage, /--dtype f32\|f16/);
 });
+
+test(
+  '`biomedclip download --dtype f16` writes half-size F16 weights: the fixture rounded once to f16, loading as a model',
+  { skip: !hasTorch && 'no torch in /usr/bin/python3' },
+  async () => {
+    const saved = { home: process.env.HF_HOME, log: console.log, error: console.error };
+    const out: string[] = [];
+    process.env.HF_HOME = path.join(tmp, 'hf5');
+    console.log = (s: string) => out.push(s);
+    console.error = () => undefined;
+    try {
+      assert.equal(await command.run(['--revision', 'main', '--endpoint', hub!.endpoint, '--dtype', 'f16', '--json']), 0);
+    } finally {
+      console.log = saved.log;
+      console.error = saved.error;
+      if (saved.home === undefined) delete process.env.HF_HOME;
+      else process.env.HF_HOME = saved.home;
+    }
+    const report = JSON.parse(out.join('\n')) as { modelDir: string; conversion: { dtype: string; bytes: number } };
+    assert.equal(report.conversion.dtype, 'f16');
+    const f32Bytes = (await stat(path.join(TINY, 'model.safetensors'))).size;
+    console.log(`tiny model: ${f32Bytes} bytes as f32, ${report.conversion.bytes} as f16`);
+    assert.ok(Math.abs(report.conversion.bytes / f32Bytes - 0.5) < 0.02, `${report.conversion.bytes} vs ${f32Bytes}`);
+    const want = await SafetensorsFile.open(path.join(TINY, 'model.safetensors'));
+    const got = await SafetensorsFile.open(path.join(report.modelDir, 'model.safetensors'));
+    try {
+      for (const [name, info] of got.tensors) {
+        assert.equal(info.dtype, 'F16', name);
+        assert.deepEqual(await got.readFloat32(name), f16ToF32(f32ToF16(await want.readFloat32(name))), name);
+      }
+      assert.equal(got.metadata.dtype, 'f16');
+    } finally {
+      await want.close();
+      await got.close();
+    }
+    const model = await loadModel(report.modelDir);
+    model.dispose();
+  },
+);

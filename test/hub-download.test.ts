@@ -1,7 +1,8 @@
 /**
  * `downloadModel` against a local fake hub (test/support/fake-hub.ts): redirects to a CDN, ETags, the
  * huggingface_hub cache layout, the token policy, resume with Range (within a run and after a killed
- * process), a server that ignores Range, and a second run that needs no network. Files are a few KB; the
+ * process), a server that ignores Range, a second run that needs no network, and --dtype reaching the
+ * converter (and converting again a directory of the other type). Files are a few KB; the
  * converter is a stub that records what it was given (the real one is exercised in hub-convert.test.ts).
  */
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { downloadModel, type ConvertOptions, type Converter, type DownloadModelOptions } from '../src/hub/download-model.js';
 import { BIOMEDCLIP_REPO } from '../src/hub/pins.js';
+import { writeSafetensors } from '../src/weights/writer.js';
 import {
   FAKE_BERT_COMMIT,
   FAKE_CLIP_COMMIT,
@@ -31,8 +33,21 @@ let notes: string[];
 const stubConverter: Converter = async (opts) => {
   calls.push(opts);
   await mkdir(opts.outDir, { recursive: true });
-  await writeFile(path.join(opts.outDir, 'model.safetensors'), 'stub');
-  return { tensors: 1, parameters: 1, dropped: [], sourceSha256: '', sha256: '', outFile: path.join(opts.outDir, 'model.safetensors') };
+  // A one-tensor model file of the asked storage type: enough for a later run to see which type the directory holds.
+  const dtype = opts.dtype === 'f16' ? 'F16' : 'F32';
+  await writeSafetensors(path.join(opts.outDir, 'model.safetensors'), [
+    { name: 'w', dtype, shape: [1], data: dtype === 'F16' ? new Uint16Array(1) : new Float32Array(1) },
+  ]);
+  return {
+    tensors: 1,
+    parameters: 1,
+    dropped: [],
+    sourceSha256: '',
+    sha256: '',
+    outFile: path.join(opts.outDir, 'model.safetensors'),
+    dtype: opts.dtype ?? 'f32',
+    bytes: 4,
+  };
 };
 
 const clipRoot = () => path.join(home, 'hub', 'models--microsoft--BiomedCLIP-PubMedBERT_256-vit_base_patch16_224');
@@ -220,4 +235,29 @@ test('two revisions with the same checkpoint share one blob', async () => {
   assert.equal(hub.requests({ server: 'cdn', method: 'GET' }).length, gets, 'blob reused, no transfer');
   assert.equal(second.files[2].path, path.join(clipRoot(), 'snapshots', other, 'open_clip_pytorch_model.bin'));
   assert.deepEqual(await readFile(second.files[2].path), files.checkpoint);
+});
+
+test('--dtype reaches the converter; asked explicitly, it converts again a directory holding the other type', async () => {
+  await run({ revision: FAKE_CLIP_COMMIT });
+  assert.equal(calls[0].dtype, undefined, "the converter's default, f32");
+  await run({ revision: FAKE_CLIP_COMMIT });
+  assert.equal(calls.length, 1, 'no --dtype: the f32 model stays');
+  assert.ok(
+    notes.some((n) => /already holds a converted model \(f32\)/.test(n)),
+    notes.join(' | '),
+  );
+  await run({ revision: FAKE_CLIP_COMMIT, dtype: 'f32' });
+  assert.equal(calls.length, 1, '--dtype f32 on an f32 model: nothing to do');
+  const f16 = await run({ revision: FAKE_CLIP_COMMIT, dtype: 'f16' });
+  assert.equal(calls.length, 2);
+  assert.equal(calls[1].dtype, 'f16');
+  assert.equal(f16.conversion?.dtype, 'f16');
+  assert.ok(
+    notes.some((n) => /holds f32 weights: converting again as f16/.test(n)),
+    notes.join(' | '),
+  );
+  await run({ revision: FAKE_CLIP_COMMIT });
+  assert.equal(calls.length, 2, 'no --dtype: the f16 model stays');
+  await run({ revision: FAKE_CLIP_COMMIT, dtype: 'f32' });
+  assert.equal(calls.length, 3, '--dtype f32 converts the f16 model back');
 });

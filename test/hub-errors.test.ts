@@ -23,7 +23,7 @@ let converted: number;
 
 const stubConverter: Converter = async (opts) => {
   converted++;
-  return { tensors: 0, parameters: 0, dropped: [], sourceSha256: '', sha256: '', outFile: path.join(opts.outDir, 'model.safetensors') };
+  return { tensors: 0, parameters: 0, dropped: [], sourceSha256: '', sha256: '', outFile: path.join(opts.outDir, 'model.safetensors'), dtype: 'f32', bytes: 0 };
 };
 
 const clipBlobs = () => path.join(home, 'hub', 'models--microsoft--BiomedCLIP-PubMedBERT_256-vit_base_patch16_224', 'blobs');

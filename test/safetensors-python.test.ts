@@ -2,15 +2,16 @@
  * Cross-check against an independent writer and reader: Python's struct + json (no safetensors package
  * exists here), following the format description byte for byte. Python writes a file our reader must
  * accept value for value; our writer's file must parse in Python with the offsets and values we meant.
+ * And the committed f32 <-> f16 fixture (test/f16-torch.test.ts checks against it) is what this torch computes.
  */
 // test tier: full (safetensors written by PyTorch: /usr/bin/python3 with torch)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TORCH_PYTHON } from './helpers.js';
+import { FIXTURES, REPO_ROOT, TORCH_PYTHON } from './helpers.js';
 import { SafetensorsFile, writeSafetensors } from '../src/weights/index.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'st-py-'));
@@ -89,4 +90,15 @@ test('Python reads our file with the same offsets and values', async () => {
   assert.deepEqual(parsed.x, { shape: [1, 3], values: [0.5, -1, Math.fround(1e-40)] });
   assert.deepEqual(parsed.half, { shape: [2], values: [1, -2] });
   assert.deepEqual(parsed.n, { shape: [2], values: [7, -3] });
+});
+
+test("the committed f32 <-> f16 fixture is this torch's own output (scripts/make_f16_fixture.py)", () => {
+  const out = path.join(dir, 'torch-half.json');
+  const r = spawnSync(TORCH_PYTHON, [path.join(REPO_ROOT, 'scripts', 'make_f16_fixture.py'), '--out', out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const fresh = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+  const committed = JSON.parse(readFileSync(path.join(FIXTURES, 'f16', 'torch-half.json'), 'utf8')) as Record<string, unknown>;
+  delete fresh.made_by; // names the torch version; the bits are what must agree
+  delete committed.made_by;
+  assert.deepEqual(fresh, committed);
 });

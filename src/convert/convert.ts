@@ -22,7 +22,7 @@ import { writeFingerprint } from '../weights/fingerprint.js';
 import { replaceDirectory } from '../util/atomic-dir.js';
 import { describeNonFinite, findNonFinite } from '../util/finite.js';
 import { progressBar } from '../util/progress.js';
-import { f32ToF16 } from '../weights/dtype.js';
+import { F16_MAX, f32ToF16 } from '../weights/dtype.js';
 import { SafetensorsWriter, type TensorSpec } from '../weights/writer.js';
 import { planConversion, type ConversionPlan } from './plan.js';
 import { openTensorSource, type TensorSource } from './source.js';
@@ -34,6 +34,10 @@ export interface ConvertOptions {
   config?: string;
   /** vocab.txt path (default: the one beside the checkpoint, else none, with a note). */
   vocab?: string;
+  /**
+   * Storage type of model.safetensors (default f32). f16 halves the file; the loader widens it back to float32
+   * exactly, so the model computes in f32 either way, on weights rounded once to f16 (docs/performance.md).
+   */
   dtype?: 'f32' | 'f16';
   /** Copy NaN/Inf weights instead of refusing the checkpoint (the loader still refuses them by default). */
   allowNonfinite?: boolean;
@@ -49,6 +53,9 @@ export interface ConvertReport {
   /** sha256 of the written model.safetensors (also in DIR/fingerprint.json). */
   sha256: string;
   outFile: string;
+  /** How the weights are stored, and the file's size in bytes (f16: about half of f32's). */
+  dtype: 'f32' | 'f16';
+  bytes: number;
 }
 
 export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertReport> {
@@ -83,7 +90,8 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertRe
       { owned: MODEL_DIR_FILES, onNote: note },
     );
     const outFile = path.join(opts.outDir, WEIGHTS_FILE);
-    return { tensors: plan.tensors.length, parameters: written.parameters, dropped: plan.dropped, sourceSha256, sha256: written.sha256, outFile };
+    const bytes = (await fs.stat(outFile)).size;
+    return { tensors: plan.tensors.length, parameters: written.parameters, dropped: plan.dropped, sourceSha256, sha256: written.sha256, outFile, dtype, bytes };
   } finally {
     await source.close();
   }
@@ -163,15 +171,18 @@ function checkFinite(values: Float32Array, name: string, opts: WriteOptions): vo
   );
 }
 
-/** float32 → float16, refusing finite values that float16 cannot hold (|v| > 65504 would become Inf). */
+/**
+ * float32 → float16 (rounded to nearest even, as torch's `.half()`), refusing any finite value beyond ±65504:
+ * from 65520 up it would silently become Inf, and between the two it would be clamped to the largest f16.
+ * NaN/Inf reach here only with --allow-nonfinite and stay what they were.
+ */
 function toF16(values: Float32Array, name: string, checkpoint: string): Uint16Array {
-  const half = f32ToF16(values);
-  for (let i = 0; i < half.length; i++) {
-    if ((half[i] & 0x7c00) === 0x7c00 && Number.isFinite(values[i])) {
-      throw new UserError(`${checkpoint}: tensor "${name}" holds ${values[i]} (index ${i}), beyond float16's range of ±65504; convert with --dtype f32`);
+  for (let i = 0; i < values.length; i++) {
+    if (Math.abs(values[i]) > F16_MAX && Number.isFinite(values[i])) {
+      throw new UserError(`${checkpoint}: tensor "${name}" holds ${values[i]} (index ${i}), beyond float16's range of ±${F16_MAX}; convert with --dtype f32`);
     }
   }
-  return half;
+  return f32ToF16(values);
 }
 
 /** The converter's own version, from package.json (dist/src/convert/ → repository root). */

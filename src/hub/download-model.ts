@@ -11,7 +11,7 @@
  */
 import type { ConvertOptions, ConvertReport } from '../convert/convert.js';
 import { hubDownload, type DownloadedFile, type DownloadFileOptions } from './download-file.js';
-import { convertedModelDir, hasConvertedModel } from './model-dir.js';
+import { convertedDtype, convertedModelDir, hasConvertedModel } from './model-dir.js';
 import { BIOMEDBERT_REVISION, BIOMEDBERT_VOCAB, BIOMEDCLIP_CHECKPOINT, BIOMEDCLIP_CONFIG, BIOMEDCLIP_REVISION, type HubFile } from './pins.js';
 import { hubSettings, type Env } from './settings.js';
 
@@ -33,6 +33,10 @@ export interface DownloadModelOptions {
   env?: Env;
   /** Convert again even when the model directory already holds a model. */
   force?: boolean;
+  /**
+   * Storage type of the converted weights (the converter's default, f32, when absent). Asked for explicitly,
+   * it also converts again a model directory that holds the other type.
+   */
   dtype?: 'f32' | 'f16';
   progress?: boolean;
   /** The checkpoint converter (default: convertCheckpoint from src/convert/convert.ts). */
@@ -73,8 +77,12 @@ export async function downloadModel(opts: DownloadModelOptions = {}): Promise<Do
 
   const modelDir = opts.outDir ?? convertedModelDir(checkpoint.commit, opts.env);
   if (hasConvertedModel(modelDir) && opts.force !== true) {
-    opts.onNote?.(`${modelDir} already holds a converted model; pass --force to convert again`);
-    return { modelDir, revision, commit: checkpoint.commit, files, conversion: null };
+    const held = await convertedDtype(modelDir);
+    if (opts.dtype === undefined || held === undefined || held === opts.dtype) {
+      opts.onNote?.(`${modelDir} already holds a converted model${held === undefined ? '' : ` (${held})`}; pass --force to convert again`);
+      return { modelDir, revision, commit: checkpoint.commit, files, conversion: null };
+    }
+    opts.onNote?.(`${modelDir} holds ${held} weights: converting again as ${opts.dtype} (--dtype ${opts.dtype})`);
   }
   const convert = opts.convert ?? defaultConverter;
   const conversion = await convert({
@@ -100,6 +108,7 @@ function retryCommand(opts: DownloadModelOptions): string {
   if (opts.revision !== undefined) parts.push(`--revision ${opts.revision}`);
   if (opts.endpoint !== undefined) parts.push(`--endpoint ${opts.endpoint}`);
   if (opts.outDir !== undefined) parts.push(`--out ${opts.outDir}`);
+  if (opts.dtype !== undefined) parts.push(`--dtype ${opts.dtype}`);
   return parts.join(' ');
 }
 

@@ -18,6 +18,7 @@ import { recoverDirectory } from '../util/atomic-dir.js';
 import { BIOMEDCLIP_REVISION } from './pins.js';
 import { hfHome, type Env } from './settings.js';
 import { WEIGHTS_FILE } from '../model-files.js'; // its presence marks a finished conversion (swapped in whole: util/atomic-dir.ts)
+import { SafetensorsFile } from '../weights/reader.js';
 
 /** Sub-folder of `$HF_HOME` that holds converted models. */
 export const MODELS_FOLDER = 'biomedclip-ts';
@@ -30,6 +31,23 @@ export function convertedModelDir(commit: string, env: Env = process.env): strin
 /** True when `dir` holds a finished conversion. */
 export function hasConvertedModel(dir: string): boolean {
   return isFile(path.join(dir, WEIGHTS_FILE));
+}
+
+/**
+ * How `dir`'s weights are stored, from the weights file's header (a few KB, not the tensors): 'f32' or 'f16'
+ * when every tensor is that type, undefined when they are mixed or the file cannot be read as safetensors.
+ */
+export async function convertedDtype(dir: string): Promise<'f32' | 'f16' | undefined> {
+  let file: SafetensorsFile;
+  try {
+    file = await SafetensorsFile.open(path.join(dir, WEIGHTS_FILE));
+  } catch {
+    return undefined;
+  }
+  const dtypes = new Set([...file.tensors.values()].map((t) => t.dtype));
+  await file.close();
+  if (dtypes.size !== 1) return undefined;
+  return dtypes.has('F32') ? 'f32' : dtypes.has('F16') ? 'f16' : undefined;
 }
 
 /**

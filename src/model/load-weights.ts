@@ -1,6 +1,8 @@
 /**
  * Loading a model's weights strictly, from an open safetensors file (a file on disk, or bytes the page
- * fetched): every tensor is checked against the key table before any is read: missing, unexpected,
+ * fetched). Weights are stored as F32, or as F16 (`convert --dtype f16`, half the bytes) and widened exactly
+ * to float32 as each tensor is read, into the same destination an F32 tensor would fill: the model computes
+ * in float32 either way. Every tensor is checked against the key table before any is read: missing, unexpected,
  * mis-shaped or non-float tensors are errors naming the key. Only the known-unused tensors (position_ids,
  * BERT pooler) are reported and skipped. A tensor holding NaN or Inf is refused as it is read, naming the
  * tensor and how many values are bad.
@@ -54,7 +56,7 @@ async function loadTensor(
   const target = matrix ? matrixShape(shape, layout) : shape;
   const fill = async (dest: Float32Array) => {
     if (transpose) return transpose2d(check(key, await file.readFloat32(key, scratch)), rows, cols, dest);
-    const data = check(key, await file.readFloat32(key, dest)); // F32 lands in `dest` itself; other dtypes are widened
+    const data = check(key, await file.readFloat32(key, dest)); // F32 lands in `dest` itself, F16/BF16 are widened into it
     if (data.buffer !== dest.buffer) dest.set(data);
   };
   const inPlace = await backendPolicy().filledTensor(target, fill);

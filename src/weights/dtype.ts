@@ -42,43 +42,58 @@ export function elementCount(shape: readonly unknown[]): number | undefined {
 }
 
 /**
- * float16 bit pattern → float32 value, tabulated once (65,536 entries, 256 KB): a table is both exact and
- * about ten times faster than bit-twiddling per element on the 150 M-element model.
+ * float16 bit pattern → float32 bit pattern, tabulated once (65,536 entries, 256 KB): a table is both exact and
+ * about ten times faster than bit-twiddling per element on the 150 M-element model. Built and copied as bits,
+ * never as JS numbers, so even NaN payloads come out as PyTorch's `.float()` gives them (quiet bit set, the
+ * f16 payload in the top mantissa bits); test/f16-torch.test.ts checks all 65,536 against torch.
  */
-let f16Table: Float32Array | undefined;
+let f16Table: Uint32Array | undefined;
 
-function buildF16Table(): Float32Array {
-  const table = new Float32Array(65536);
+function buildF16Table(): Uint32Array {
+  const table = new Uint32Array(65536);
+  const asFloat = new Float32Array(table.buffer);
   for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
+    const sign = (h & 0x8000) << 16;
     const exp = (h >> 10) & 0x1f;
     const frac = h & 0x3ff;
-    let v: number;
-    if (exp === 0) v = frac * 2 ** -24; // subnormal: no implicit leading 1, scale 2^-14 * 2^-10
-    else if (exp === 31) v = frac === 0 ? Infinity : NaN;
-    else v = (1 + frac / 1024) * 2 ** (exp - 15);
-    table[h] = sign * v; // keeps -0 for 0x8000
+    if (exp === 0) {
+      asFloat[h] = frac * 2 ** -24; // subnormal (or zero): no implicit leading 1, scale 2^-14 * 2^-10; exact in f32
+      table[h] |= sign; // -0 and negative subnormals keep their sign
+    } else if (exp === 31) {
+      table[h] = sign | 0x7f800000 | (frac === 0 ? 0 : 0x400000 | (frac << 13)); // ±inf, or a quiet NaN
+    } else {
+      table[h] = sign | ((exp - 15 + 127) << 23) | (frac << 13); // re-biased exponent, mantissa padded with zeros
+    }
   }
   return table;
 }
 
-/** Widens float16 values (as raw bit patterns) to float32, exactly. */
-export function f16ToF32(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+/**
+ * Widens float16 values (as raw bit patterns) to float32, exactly: the one load-time step an f16 model file
+ * needs. `out` may be the destination itself (the backend's heap, a reused buffer), so no second copy is made.
+ */
+export function f16ToF32(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
   const table = (f16Table ??= buildF16Table());
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+  const out32 = new Uint32Array(out.buffer, out.byteOffset, bits.length);
+  for (let i = 0; i < bits.length; i++) out32[i] = table[bits[i]];
   return out;
 }
 
 /** Widens bfloat16 (the top half of a float32) to float32 by shifting the bits back into place. */
-export function bf16ToF32(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+export function bf16ToF32(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
   const u32 = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < bits.length; i++) u32[i] = bits[i] << 16;
   return out;
 }
 
+/** The largest finite float16, 65504 = (2 - 2^-10) * 2^15; `convert --dtype f16` refuses weights beyond it. */
+export const F16_MAX = 65504;
+
 /**
- * Narrows float32 to float16 bits with round-to-nearest-even, as PyTorch's `.half()` does: overflow gives
- * ±inf, tiny values become subnormals or ±0, NaN stays NaN (quiet).
+ * Narrows float32 to float16 bits with round-to-nearest-even, bit for bit as PyTorch's `.half()` (and numpy's
+ * `astype(float16)` for every non-NaN): overflow gives ±inf (from 65520 up, which rounds past 65504), tiny values
+ * become subnormals or ±0, and any NaN becomes torch's canonical quiet NaN with its sign (0x7e00 / 0xfe00;
+ * numpy would keep the payload). test/f16-torch.test.ts checks this against torch's own output.
  */
 export function f32ToF16(values: Float32Array, out = new Uint16Array(values.length)): Uint16Array {
   const u32 = new Uint32Array(values.buffer, values.byteOffset, values.length);
@@ -90,7 +105,7 @@ function f32BitsToF16(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0); // inf / NaN
+  if (exp === 0xff) return sign | (mant ? 0x7e00 : 0x7c00); // NaN (canonical, as torch) / inf
   const e = exp - 127 + 15; // re-biased exponent
   if (e >= 31) return sign | 0x7c00; // too large: inf
   if (e <= 0) {

@@ -68,21 +68,23 @@ export class SafetensorsFile {
 
   /**
    * The tensor as float32: F32 as stored, F16 and BF16 widened exactly, F64 rounded to nearest; other dtypes
-   * are refused. `scratch`, when large enough, receives an F32 tensor instead of a new array (a view of it
-   * is returned): a loader that copies each tensor elsewhere at once saves allocating and zeroing one.
+   * are refused. `scratch`, when large enough, receives an F32, F16 or BF16 tensor instead of a new array (a
+   * view of it is returned): a loader that copies each tensor elsewhere at once saves allocating and zeroing
+   * one, and a half-precision tensor is widened straight into it (only its 2-byte form is read beside it).
    */
   async readFloat32(name: string, scratch?: Float32Array): Promise<Float32Array> {
     const t = this.info(name);
     const count = t.byteLength / DTYPE_SIZE[t.dtype];
+    const out = () => (scratch !== undefined && scratch.length >= count ? scratch.subarray(0, count) : new Float32Array(count));
     if (t.dtype === 'F32') {
-      const out = scratch !== undefined && scratch.length >= count ? scratch.subarray(0, count) : new Float32Array(count);
-      await this.readInto(t, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-      return out;
+      const dest = out();
+      await this.readInto(t, new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength));
+      return dest;
     }
     if (t.dtype === 'F16' || t.dtype === 'BF16') {
       const half = new Uint16Array(count);
       await this.readInto(t, new Uint8Array(half.buffer));
-      return t.dtype === 'F16' ? f16ToF32(half) : bf16ToF32(half);
+      return t.dtype === 'F16' ? f16ToF32(half, out()) : bf16ToF32(half, out());
     }
     if (t.dtype === 'F64') {
       const wide = new Float64Array(count);
