@@ -26,6 +26,14 @@ const pathOf = (layers) => `^(${layers.flat().join('|')})`;
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'a cycle makes two files one concern', from: { path: '^src/' }, to: { circular: true } },
+    {
+      name: 'browser-code-imports-browser-code',
+      severity: 'error',
+      comment:
+        'src/view/client runs in the page (bundled by scripts/build_client.ts): it imports its own modules and the page contract (types), never Node modules, packages or the Node side',
+      from: { path: '^src/view/client/' },
+      to: { pathNot: '^src/view/(client/|contract\\.ts$)' },
+    },
     ...LAYERS.slice(0, -1).map((layer, i) => ({
       name: `layer-${i}-imports-up`,
       severity: 'error',
