@@ -47,6 +47,14 @@ module.exports = {
       from: { path: '^src/(.+/client/|api/core\\.ts$)' },
       to: { path: '^src/(api/(biomedclip|runner)\\.ts|parallel/pool|parallel/worker|backends/(select|webgpu|wasm-threads))' },
     },
+    {
+      name: 'browser-code-imports-browser-code',
+      severity: 'error',
+      comment:
+        'src/view/client runs in the page (bundled by scripts/build_client.ts): it imports its own modules and the page contract (types), never Node modules, packages or the Node side',
+      from: { path: '^src/view/client/' },
+      to: { pathNot: '^src/view/(client/|contract\\.ts$)' },
+    },
     ...LAYERS.slice(0, -1).map((layer, i) => ({
       name: `layer-${i}-imports-up`,
       severity: 'error',

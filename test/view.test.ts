@@ -1,7 +1,8 @@
 /**
  * `biomedclip view` without a browser: the 8-bit storage's error bound, the page's size at full size
- * (one image and one text under 10 MB), that the page names nothing to fetch, that each text's attention
- * cut out of a padded batch equals the text run alone, and the command's outputs and one-line errors.
+ * (one image and one text under 10 MB), that the page names nothing to fetch, that its script is the
+ * client's esbuild bundle (one IIFE), that each text's attention cut out of a padded batch equals the text
+ * run alone, and the command's outputs and one-line errors.
  * test/view-browser.test.ts opens the page in Chromium.
  */
 import { test, before, after } from 'node:test';
@@ -93,6 +94,15 @@ test('the page carries src/view/client/style.css as written, less its opening co
   const cut = css.slice(0, css.length - inlined.length);
   assert.match(cut, /^\/\*[\s\S]*\*\/\n$/);
   assert.equal(cut.indexOf('*/'), cut.length - 3);
+});
+
+test("the page's script is src/view/client bundled: one function scope, no module syntax left", () => {
+  const script = /<script>([\s\S]*?)<\/script>/.exec(buildPage(fullSizeView(1, 3)).html)![1];
+  // An IIFE keeps the modules' names out of the page's globals (a classic <script> cannot `import`).
+  assert.match(script, /^("use strict";\n)?\(\(\) => \{\n[\s\S]*\n\}\)\(\);\n$/);
+  assert.equal(/^\s*(import|export)\b.*/m.exec(script)?.[0], undefined);
+  // esbuild marks where each module starts (unminified): the entry and the embedded data's reader are in.
+  for (const file of ['main.ts', 'decode.ts', 'image-view.ts']) assert.ok(script.includes(`// src/view/client/${file}\n`), file);
 });
 
 test("each text's attention cut from the padded batch equals the text run alone (to 1e-6), and nothing leaks", async () => {

@@ -1,9 +1,10 @@
 /**
  * The viewer page: one self-contained HTML file. The data travels inside it (a JSON object and gzipped
- * base64 blocks, see contract.ts), as do the style and the script (src/view/client/: `npm run build` copies
- * style.css and compiles the TypeScript to viewer.js, both beside this file; package.json's "files" ships
- * dist/src, so an installed package finds them the same way), and a Content-Security-Policy forbids every
- * network access, so the page works from a file, offline, and never phones anywhere.
+ * base64 blocks, see contract.ts), as do the style and the script (src/view/client/: `npm run build`,
+ * scripts/build_client.ts, copies style.css and bundles the TypeScript modules into one IIFE, viewer.js,
+ * both beside this file; package.json's "files" ships dist/src, so an installed package finds them the
+ * same way), and a Content-Security-Policy forbids every network access, so the page works from a file,
+ * offline, and never phones anywhere.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,10 +27,10 @@ export interface Page {
 
 function clientScript(): string {
   if (!existsSync(CLIENT_SCRIPT)) throw new Error(`the viewer's browser script ${CLIENT_SCRIPT} is missing; run \`npm run build\``);
-  const code = readFileSync(CLIENT_SCRIPT, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
+  // One IIFE: the bundle's names stay inside its function scope, and it declares no globals of its own.
+  const code = readFileSync(CLIENT_SCRIPT, 'utf8');
   if (/<\/script|<!--/i.test(code)) throw new Error('internal: the viewer script must not contain </script or <!-- (it is inlined)');
-  // Global declarations of the client files stay inside one function scope.
-  return `(() => {\n${code}\n})();`;
+  return code;
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
  * Drawing primitives shared by the views: elements, crisp canvases on high-density screens, the crop,
- * a patch map over it in the colormap, and the colour bar that says what the colours mean.
+ * a patch map over it in the colormap, and the colour bar that says what the colours mean. Plain
+ * functions of their arguments: nothing here knows the page or its state.
  */
 
 type Child = Node | string | null | undefined | false;
 
 /** document.createElement with attributes (on* attributes become listeners) and children. */
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, unknown> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, unknown> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
@@ -19,21 +20,29 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, 
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
+export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
   const node = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
   return node;
 }
 
+/** A file's name without its folder and extension. */
+export function baseName(file: string): string {
+  return file
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\.[^.]*$/, '');
+}
+
 /** A value with 3 significant digits, without exponent noise for the usual ranges. */
-function fmt(v: number): string {
+export function fmt(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   return a >= 1000 || a < 1e-3 ? v.toExponential(2) : v.toPrecision(3);
 }
 
 /** A canvas of `w` × `h` CSS pixels backed by device pixels, its context scaled to CSS pixels. */
-function hiDpiCanvas(w: number, hgt: number, cls?: string): HTMLCanvasElement {
+export function hiDpiCanvas(w: number, hgt: number, cls?: string): HTMLCanvasElement {
   const c = h('canvas', { class: cls, width: Math.round(w * devicePixelRatio), height: Math.round(hgt * devicePixelRatio) });
   c.style.width = `${w}px`;
   c.style.height = `${hgt}px`;
@@ -42,7 +51,7 @@ function hiDpiCanvas(w: number, hgt: number, cls?: string): HTMLCanvasElement {
 }
 
 /** The crop's RGB bytes [S, S, 3] as a canvas to draw from. */
-function cropCanvas(rgb: Uint8Array, size: number): HTMLCanvasElement {
+export function cropCanvas(rgb: Uint8Array, size: number): HTMLCanvasElement {
   const c = h('canvas', { width: size, height: size });
   const img = new ImageData(size, size);
   for (let i = 0; i < size * size; i++) {
@@ -53,7 +62,7 @@ function cropCanvas(rgb: Uint8Array, size: number): HTMLCanvasElement {
   return c;
 }
 
-interface MapStyle {
+export interface MapStyle {
   lut: Uint8Array;
   /** The values drawn darkest (default 0) and brightest; values outside are clamped. */
   min?: number;
@@ -65,7 +74,7 @@ interface MapStyle {
 }
 
 /** A [rows × cols] map as a tiny canvas in the colormap, alpha rising with the value (into `reuse` if given). */
-function mapCanvas(values: ArrayLike<number>, rows: number, cols: number, style: MapStyle, reuse?: HTMLCanvasElement): HTMLCanvasElement {
+export function mapCanvas(values: ArrayLike<number>, rows: number, cols: number, style: MapStyle, reuse?: HTMLCanvasElement): HTMLCanvasElement {
   const c = reuse ?? h('canvas', { width: cols, height: rows });
   const img = new ImageData(cols, rows);
   for (let i = 0; i < rows * cols; i++) {
@@ -82,7 +91,7 @@ function mapCanvas(values: ArrayLike<number>, rows: number, cols: number, style:
  * Draws the crop, then the map over it (patches kept square unless `smooth`), into `size` CSS pixels of
  * `ctx`. The image is slightly desaturated under the map so the colours read as the map's.
  */
-function drawOverlay(ctx: CanvasRenderingContext2D, crop: HTMLCanvasElement, map: HTMLCanvasElement | null, size: number, smooth: boolean): void {
+export function drawOverlay(ctx: CanvasRenderingContext2D, crop: HTMLCanvasElement, map: HTMLCanvasElement | null, size: number, smooth: boolean): void {
   ctx.save();
   ctx.clearRect(0, 0, size, size);
   ctx.imageSmoothingEnabled = true;
@@ -98,7 +107,7 @@ function drawOverlay(ctx: CanvasRenderingContext2D, crop: HTMLCanvasElement, map
 }
 
 /** Faint patch-grid lines over a drawn map. */
-function drawGrid(ctx: CanvasRenderingContext2D, rows: number, cols: number, size: number): void {
+export function drawGrid(ctx: CanvasRenderingContext2D, rows: number, cols: number, size: number): void {
   ctx.save();
   ctx.strokeStyle = 'rgba(255,255,255,0.18)';
   ctx.lineWidth = 1;
@@ -118,12 +127,12 @@ function drawGrid(ctx: CanvasRenderingContext2D, rows: number, cols: number, siz
 }
 
 /** `v` mapped from [min, max] onto [0, 1], clamped (0 for an empty range). */
-function scaled(v: number, min: number, max: number): number {
+export function scaled(v: number, min: number, max: number): number {
   return max > min ? Math.min(1, Math.max(0, (v - min) / (max - min))) : 0;
 }
 
 /** A horizontal colour bar from `min` to `max`, with what the colours mean. */
-function colorBar(lut: Uint8Array, min: number, max: number, label: string): HTMLElement {
+export function colorBar(lut: Uint8Array, min: number, max: number, label: string): HTMLElement {
   const bar = h('canvas', { class: 'colorbar-ramp', width: 256, height: 1 });
   const img = new ImageData(256, 1);
   for (let i = 0; i < 256; i++) {
@@ -142,13 +151,13 @@ function colorBar(lut: Uint8Array, min: number, max: number, label: string): HTM
 }
 
 /** The largest value of a map (0 for an empty one). */
-function maxOf(values: ArrayLike<number>): number {
+export function maxOf(values: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < values.length; i++) m = Math.max(m, values[i]);
   return m;
 }
 
-function minOf(values: ArrayLike<number>): number {
+export function minOf(values: ArrayLike<number>): number {
   let m = Infinity;
   for (let i = 0; i < values.length; i++) m = Math.min(m, values[i]);
   return values.length > 0 ? m : 0;

@@ -3,20 +3,20 @@
  * `biomedclip explain`, min–max scaled, as its pictures are), the text's tokens coloured by each method's
  * relevance, and the zero-shot scores when the page has labels.
  */
+import type { ExplainRecord, LabelScore } from '../contract.js';
+import { drawOverlay, fmt, h, hiDpiCanvas, mapCanvas, maxOf, minOf, scaled } from './draw.js';
+import type { Viewer } from './state.js';
 
 const SMALL_SIZE = 148;
 
-function explainSection(): HTMLElement {
+export function explainSection(v: Viewer): HTMLElement {
   const body = h('div', { class: 'explain-body' });
-  watch(['image'], () => {
-    const img = viewer.images[viewer.state.image];
-    if (!img) return;
-    const name = viewer.data.images[viewer.state.image].name;
+  v.store.watch(['image'], () => {
+    const img = v.images[v.store.state.image];
     // Only the texts explained for this image: with many labels each image explains its most probable few.
-    const records = viewer.data.texts.map((t) => viewer.data.explanations.filter((e) => e.image === name && e.text === t.text));
-    const cards = records.filter((r) => r.length > 0).map((r) => explainCard(img, r));
-    const scores = viewer.data.images[viewer.state.image].scores;
-    body.replaceChildren(...(scores ? [scoresCard(scores)] : []), ...cards);
+    const records = v.texts.map((t) => v.explanations.filter((e) => e.image === img.name && e.text === t.text));
+    const cards = records.filter((r) => r.length > 0).map((r) => explainCard(img.crop, r, v.lut));
+    body.replaceChildren(...(img.scores ? [scoresCard(img.scores)] : []), ...cards);
   });
   return h(
     'section',
@@ -28,26 +28,20 @@ function explainSection(): HTMLElement {
       h(
         'p',
         { class: 'muted' },
-        `What drives each image-text logit, by ${viewer.data.methods.join(', ')} (docs/explain.md). Maps are min–max scaled per map; token colours over the words, [CLS] and [SEP] left out of the scale.`,
+        `What drives each image-text logit, by ${v.methods.join(', ')} (docs/explain.md). Maps are min–max scaled per map; token colours over the words, [CLS] and [SEP] left out of the scale.`,
       ),
     ),
     body,
   );
 }
 
-function explainCard(img: DecodedImage, records: ExplainRecord[]): HTMLElement {
+function explainCard(crop: HTMLCanvasElement, records: ExplainRecord[], lut: Uint8Array): HTMLElement {
   if (records.length === 0) return h('div', { class: 'card' }, 'no explanation for this pair');
   const first = records[0];
   const maps = records.map((r) => {
     const canvas = hiDpiCanvas(SMALL_SIZE, SMALL_SIZE, 'small-canvas');
     const [min, max] = [minOf(r.image_map), maxOf(r.image_map)];
-    drawOverlay(
-      canvas.getContext('2d')!,
-      img.crop,
-      mapCanvas(r.image_map, r.grid[0], r.grid[1], { lut: viewer.lut, min, max, opacity: 0.85 }),
-      SMALL_SIZE,
-      false,
-    );
+    drawOverlay(canvas.getContext('2d')!, crop, mapCanvas(r.image_map, r.grid[0], r.grid[1], { lut, min, max, opacity: 0.85 }), SMALL_SIZE, false);
     return h(
       'figure',
       { class: 'map-figure', 'data-method': r.method, style: `width: ${SMALL_SIZE}px` },
@@ -62,7 +56,7 @@ function explainCard(img: DecodedImage, records: ExplainRecord[]): HTMLElement {
         'div',
         { class: 'token-row' },
         h('span', { class: 'token-row-label' }, r.method),
-        h('div', { class: 'tokens' }, ...coloredTokens(r.tokens, r.text_map!)),
+        h('div', { class: 'tokens' }, ...coloredTokens(r.tokens, r.text_map!, lut)),
       ),
     );
   return h(
@@ -80,14 +74,14 @@ function explainCard(img: DecodedImage, records: ExplainRecord[]): HTMLElement {
 }
 
 /** Tokens as chips tinted by their value, scaled over the words ([CLS] and [SEP] are not words). */
-function coloredTokens(tokens: string[], values: number[]): HTMLElement[] {
+function coloredTokens(tokens: string[], values: number[], lut: Uint8Array): HTMLElement[] {
   const words = values.filter((_, i) => tokens[i] !== '[CLS]' && tokens[i] !== '[SEP]');
   const [min, max] = [minOf(words), maxOf(words)];
   return tokens.map((tok, i) => {
     const special = tok === '[CLS]' || tok === '[SEP]';
     const t = scaled(values[i], min, max);
     const k = Math.round(t * 255) * 3;
-    const rgb = `${viewer.lut[k]}, ${viewer.lut[k + 1]}, ${viewer.lut[k + 2]}`;
+    const rgb = `${lut[k]}, ${lut[k + 1]}, ${lut[k + 2]}`;
     const style = special ? '' : `background: rgba(${rgb}, ${(0.12 + 0.78 * t).toFixed(2)}); color: ${t > 0.35 && t < 0.75 ? '#fff' : '#111827'}`;
     return h('span', { class: `tok${special ? ' tok-special' : ''}`, style, title: `${tok}: ${fmt(values[i])}` }, tok);
   });

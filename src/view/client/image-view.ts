@@ -5,10 +5,17 @@
  * the row is printed beside the map instead of being drawn.
  */
 
+import { headButtons, layerButtons } from './controls.js';
+import { colorBar, drawGrid, drawOverlay, fmt, h, hiDpiCanvas, mapCanvas } from './draw.js';
+import { modelView } from './model-view.js';
+import { mapRange, queryName, type Viewer } from './state.js';
+
 const MAIN_SIZE = 448;
 
-function imageSection(): HTMLElement {
-  const { vision } = viewer.data.model;
+export function imageSection(v: Viewer): HTMLElement {
+  const { vision } = v.model;
+  const { store } = v;
+  const s = store.state;
   const [rows, cols] = vision.grid;
   const canvas = hiDpiCanvas(MAIN_SIZE, MAIN_SIZE, 'main-canvas');
   canvas.id = 'image-canvas';
@@ -25,22 +32,22 @@ function imageSection(): HTMLElement {
     return 1 + rr * cols + c;
   };
   canvas.addEventListener('mousemove', (e) => {
-    if (!viewer.state.pinned) update({ query: patchAt(e), focus: 'image' });
+    if (!s.pinned) store.update({ query: patchAt(e), focus: 'image' });
   });
   canvas.addEventListener('mouseleave', () => {
-    if (!viewer.state.pinned) update({ query: 0 });
+    if (!s.pinned) store.update({ query: 0 });
   });
   canvas.addEventListener('click', (e) => {
     const q = patchAt(e);
-    const unpin = viewer.state.pinned && viewer.state.query === q;
-    update({ query: q, pinned: !unpin, focus: 'image' });
+    const unpin = s.pinned && s.query === q;
+    store.update({ query: q, pinned: !unpin, focus: 'image' });
   });
 
-  const layerSel = layerButtons(vision.layers, (layer) => update({ layer, focus: 'image' }));
-  const headSel = headButtons(vision.heads, (head) => update({ head, focus: 'image' }));
+  const layerSel = layerButtons(vision.layers, (layer) => store.update({ layer, focus: 'image' }));
+  const headSel = headButtons(vision.heads, (head) => store.update({ head, focus: 'image' }));
   const clsButton = h(
     'button',
-    { type: 'button', class: 'chip', title: 'attention from the [CLS] token (c)', onclick: () => update({ query: 0, pinned: true, focus: 'image' }) },
+    { type: 'button', class: 'chip', title: 'attention from the [CLS] token (c)', onclick: () => store.update({ query: 0, pinned: true, focus: 'image' }) },
     '[CLS] as query',
   );
   const opacity = h('input', {
@@ -48,34 +55,38 @@ function imageSection(): HTMLElement {
     min: 0.2,
     max: 1,
     step: 0.05,
-    value: viewer.state.opacity,
+    value: s.opacity,
     'aria-label': 'overlay opacity',
-    oninput: () => update({ opacity: Number(opacity.value) }),
+    oninput: () => store.update({ opacity: Number(opacity.value) }),
   });
-  const smooth = h('input', { type: 'checkbox', 'aria-label': 'smooth', onchange: () => update({ smooth: smooth.checked }) });
-  const fromZero = h('input', { type: 'checkbox', 'aria-label': 'scale from zero', onchange: () => update({ scale: fromZero.checked ? 'zero' : 'range' }) });
+  const smooth = h('input', { type: 'checkbox', 'aria-label': 'smooth', onchange: () => store.update({ smooth: smooth.checked }) });
+  const fromZero = h('input', {
+    type: 'checkbox',
+    'aria-label': 'scale from zero',
+    onchange: () => store.update({ scale: fromZero.checked ? 'zero' : 'range' }),
+  });
 
-  watch(['layer'], () => layerSel.sync(viewer.state.layer));
-  watch(['head'], () => headSel.sync(viewer.state.head));
-  watch(['image', 'query', 'layer', 'head', 'opacity', 'smooth', 'pinned', 'scale'], () => {
-    const img = viewer.images[viewer.state.image];
-    if (!img) return;
-    const { query, layer, head, pinned } = viewer.state;
+  store.watch(['layer'], () => layerSel.sync(s.layer));
+  store.watch(['head'], () => headSel.sync(s.head));
+  store.watch(['image', 'query', 'layer', 'head', 'opacity', 'smooth', 'pinned', 'scale'], () => {
+    const img = v.images[s.image];
+    if (!img.attention) return;
+    const { query, layer, head, pinned } = s;
     const row = img.attention.row(layer, head, query); // keys: [CLS], then the patches row-major
     const patches = row.subarray(1);
-    const [min, max] = mapRange(patches);
-    drawOverlay(ctx, img.crop, mapCanvas(patches, rows, cols, { lut: viewer.lut, min, max, opacity: viewer.state.opacity }), MAIN_SIZE, viewer.state.smooth);
+    const [min, max] = mapRange(patches, s.scale);
+    drawOverlay(ctx, img.crop, mapCanvas(patches, rows, cols, { lut: v.lut, min, max, opacity: s.opacity }), MAIN_SIZE, s.smooth);
     drawGrid(ctx, rows, cols, MAIN_SIZE);
     if (query > 0) outlinePatch(ctx, query - 1, rows, cols, pinned);
-    queryLabel.textContent = `${queryName(query)}${pinned ? ' · pinned' : ''}`;
-    canvas.setAttribute('aria-label', `attention from ${queryName(query)} over the patches, layer ${layer}, ${head < 0 ? 'head mean' : `head ${head}`}`);
+    queryLabel.textContent = `${queryName(query, cols)}${pinned ? ' · pinned' : ''}`;
+    canvas.setAttribute('aria-label', `attention from ${queryName(query, cols)} over the patches, layer ${layer}, ${head < 0 ? 'head mean' : `head ${head}`}`);
     clsShare.textContent = `attention to [CLS] (not drawn): ${fmt(row[0])}`;
-    barSlot.replaceChildren(colorBar(viewer.lut, min, max, `attention, layer ${layer}, ${head < 0 ? 'head mean' : `head ${head}`}`));
+    barSlot.replaceChildren(colorBar(v.lut, min, max, `attention, layer ${layer}, ${head < 0 ? 'head mean' : `head ${head}`}`));
   });
 
   return h(
     'section',
-    { class: 'panel tower', id: 'image-tower', onmouseenter: () => update({ focus: 'image' }) },
+    { class: 'panel tower', id: 'image-tower', onmouseenter: () => store.update({ focus: 'image' }) },
     h(
       'header',
       { class: 'panel-head' },
@@ -100,7 +111,7 @@ function imageSection(): HTMLElement {
           h('label', { title: "colours from 0 instead of the map's minimum: shows amount, not only shape" }, fromZero, ' scale from 0'),
         ),
       ),
-      h('div', { class: 'side' }, layerSel.node, headSel.node, modelView()),
+      h('div', { class: 'side' }, layerSel.node, headSel.node, modelView(v)),
     ),
   );
 }

@@ -5,12 +5,17 @@
  * outputs: read the trend, not the early values.
  */
 
+import type { LensRecord } from '../contract.js';
+import { segmented } from './controls.js';
+import { fmt, h, svg } from './draw.js';
+import type { Viewer } from './state.js';
+
 /** Okabe & Ito's colour-blind-safe qualitative palette. */
 const SERIES = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#F0E442', '#000000'];
 
-function lensSection(): HTMLElement {
+export function lensSection(v: Viewer): HTMLElement {
   const chart = h('div', { class: 'lens-chart' });
-  const hasProbability = viewer.data.images.some((i) => i.lens?.layers[0]?.probability !== undefined);
+  const hasProbability = v.images.some((i) => i.lens?.layers[0]?.probability !== undefined);
   let measure: 'cosine' | 'probability' = hasProbability ? 'probability' : 'cosine';
   const toggle = segmented(
     'Show',
@@ -26,10 +31,11 @@ function lensSection(): HTMLElement {
   );
   toggle.sync(measure === 'probability' ? 1 : 0);
   const draw = () => {
-    const lens = viewer.data.images[viewer.state.image].lens;
-    chart.replaceChildren(lens ? lensChart(lens, measure, viewer.state.layer) : h('p', { class: 'muted' }, 'no logit lens in this page'));
+    const { image, layer } = v.store.state;
+    const lens = v.images[image].lens;
+    chart.replaceChildren(lens ? lensChart(lens, measure, layer) : h('p', { class: 'muted' }, 'no logit lens in this page'));
   };
-  watch(['image', 'layer'], draw);
+  v.store.watch(['image', 'layer'], draw);
   return h(
     'section',
     { class: 'panel', id: 'lens' },

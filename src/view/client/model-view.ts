@@ -4,10 +4,15 @@
  * looks; how much is in the main view's colour bar). Clicking a thumbnail selects its layer and head.
  */
 
+import { h, hiDpiCanvas, mapCanvas } from './draw.js';
+import { mapRange, queryName, type Viewer } from './state.js';
+
 const THUMB_LABEL = 26;
 
-function modelView(): HTMLElement {
-  const { layers, heads, grid } = viewer.data.model.vision;
+export function modelView(v: Viewer): HTMLElement {
+  const { layers, heads, grid } = v.model.vision;
+  const { store } = v;
+  const s = store.state;
   const [rows, cols] = grid;
   const columns = heads + 1;
   const cell = Math.max(20, Math.min(64, Math.floor((560 - THUMB_LABEL) / columns) - 3));
@@ -28,17 +33,17 @@ function modelView(): HTMLElement {
   };
   canvas.addEventListener('click', (e) => {
     const pick = at(e);
-    if (pick) update({ ...pick, focus: 'image' });
+    if (pick) store.update({ ...pick, focus: 'image' });
   });
   canvas.addEventListener('mousemove', (e) => {
     const pick = at(e);
     canvas.title = pick ? `layer ${pick.layer}, ${pick.head < 0 ? 'head mean' : `head ${pick.head}`}: click to select` : '';
   });
 
-  watch(['image', 'query', 'layer', 'head', 'scale'], () => {
-    const img = viewer.images[viewer.state.image];
-    if (!img) return;
-    title.textContent = `Every head, from ${queryName(viewer.state.query)}`;
+  store.watch(['image', 'query', 'layer', 'head', 'scale'], () => {
+    const attention = v.images[s.image].attention;
+    if (!attention) return;
+    title.textContent = `Every head, from ${queryName(s.query, cols)}`;
     ctx.clearRect(0, 0, width, height);
     ctx.fillStyle = '#6b7280';
     ctx.font = '10px system-ui, sans-serif';
@@ -48,14 +53,14 @@ function modelView(): HTMLElement {
     for (let l = 0; l < layers; l++) {
       ctx.fillText(`L${l}`, THUMB_LABEL - 5, THUMB_LABEL - 8 + l * pitch + cell / 2 + 3);
       for (let c = 0; c < columns; c++) {
-        const patches = img.attention.row(l, c === heads ? -1 : c, viewer.state.query).subarray(1);
-        const [min, max] = mapRange(patches);
-        const map = mapCanvas(patches, rows, cols, { lut: viewer.lut, min, max, opacity: 1, ramp: false }, scratch);
+        const patches = attention.row(l, c === heads ? -1 : c, s.query).subarray(1);
+        const [min, max] = mapRange(patches, s.scale);
+        const map = mapCanvas(patches, rows, cols, { lut: v.lut, min, max, opacity: 1, ramp: false }, scratch);
         ctx.imageSmoothingEnabled = false;
         ctx.drawImage(map, THUMB_LABEL + c * pitch, THUMB_LABEL - 8 + l * pitch, cell, cell);
       }
     }
-    const { layer, head } = viewer.state;
+    const { layer, head } = s;
     const col = head < 0 ? heads : head;
     ctx.lineWidth = 2;
     ctx.strokeStyle = '#111827';

@@ -1,14 +1,53 @@
 /**
- * The page's state (which image, which query token, which layer and head of each tower) and the one way to
- * change it: `update` merges a change and re-renders the views that registered for the changed keys.
+ * What the sections draw from and how it changes. `Viewer` is everything a section reads, handed to it
+ * as an argument: the model's shape, the images and texts with their attention, the explanations, and a
+ * `Store` of the page's state (which image, which query token, which layer and head of each tower) whose
+ * `update` merges a change and re-renders the views that registered for the changed keys. The viewer
+ * page fills a `Viewer` from its embedded data (main.ts); another page can fill one its own way.
  */
+import type { ExplainRecord, LabelScore, LensRecord, PageData } from '../contract.js';
+import type { Attention } from './attention.js';
+import { maxOf, minOf } from './draw.js';
 
-interface DecodedImage {
+/** The model's name, warning and the two towers' shapes. */
+export type ModelInfo = PageData['model'];
+
+export interface ShownImage {
+  /** The image as given on the command line. */
+  name: string;
+  /** The crop the model saw. */
   crop: HTMLCanvasElement;
-  attention: Attention;
+  /** Undefined until decoded: the host decodes an image's attention when it is first shown. */
+  attention?: Attention;
+  lens: LensRecord | null;
+  /** Zero-shot scores, most probable first; null without labels. */
+  scores: LabelScore[] | null;
 }
 
-interface ViewerState {
+export interface ShownText {
+  text: string;
+  /** WordPieces with [CLS] and [SEP]. */
+  tokens: string[];
+  /** Undefined until decoded (after the first image is drawn). */
+  attention?: Attention;
+}
+
+export interface Viewer {
+  model: ModelInfo;
+  /** The colormap: 256 RGB entries. */
+  lut: Uint8Array;
+  /** Methods explained for each image-text pair, in display order. */
+  methods: string[];
+  images: ShownImage[];
+  texts: ShownText[];
+  /** Objects of `explain --json`, for every image and text explained. */
+  explanations: ExplainRecord[];
+  store: Store<ViewerState>;
+  /** Makes image `i` the active one once its attention is ready (ignored out of range). */
+  showImage(i: number): Promise<void>;
+}
+
+export interface ViewerState {
   /** Active image (the strip at the top); its explanations and lens are shown. */
   image: number;
   /** Image query token: 0 = [CLS], 1 + cols · r + c = patch (r, c). */
@@ -30,80 +69,58 @@ interface ViewerState {
   scale: 'range' | 'zero';
 }
 
-type StateKey = keyof ViewerState;
-
-const viewer = {
-  data: undefined as unknown as PageData,
-  lut: new Uint8Array(0) as Uint8Array<ArrayBuffer>,
-  /** Every image's crop, decoded at the start (small); attention is decoded when an image is first shown. */
-  crops: [] as HTMLCanvasElement[],
-  images: [] as Array<DecodedImage | undefined>,
-  texts: [] as Attention[],
-  state: undefined as unknown as ViewerState,
-  listeners: [] as Array<{ keys: StateKey[]; render: () => void }>,
-};
-
-/** Registers `render` to run whenever one of `keys` changes (and once now). */
-function watch(keys: StateKey[], render: () => void): void {
-  viewer.listeners.push({ keys, render });
-  render();
+/** The first view: the first image, [CLS] as query, each tower's last layer and the head mean. */
+export function initialState(model: ModelInfo): ViewerState {
+  return {
+    image: 0,
+    query: 0,
+    pinned: false,
+    layer: model.vision.layers - 1,
+    head: -1,
+    textLayer: model.text.layers - 1,
+    textHead: -1,
+    textQuery: null,
+    focus: 'image',
+    opacity: 0.8,
+    smooth: false,
+    scale: 'range',
+  };
 }
 
-function update(change: Partial<ViewerState>): void {
-  const changed = (Object.keys(change) as StateKey[]).filter((k) => viewer.state[k] !== change[k]);
-  if (changed.length === 0) return;
-  Object.assign(viewer.state, change);
-  for (const l of viewer.listeners) if (l.keys.some((k) => changed.includes(k))) l.render();
+/** A state object and the renders that depend on its keys. */
+export class Store<S extends object> {
+  private readonly listeners: Array<{ keys: Array<keyof S>; render: () => void }> = [];
+
+  constructor(readonly state: S) {}
+
+  /** Registers `render` to run whenever one of `keys` changes (and once now). */
+  watch(keys: Array<keyof S>, render: () => void): void {
+    this.listeners.push({ keys, render });
+    render();
+  }
+
+  update(change: Partial<S>): void {
+    const changed = (Object.keys(change) as Array<keyof S>).filter((k) => this.state[k] !== change[k]);
+    if (changed.length === 0) return;
+    Object.assign(this.state, change);
+    for (const l of this.listeners) if (l.keys.some((k) => changed.includes(k))) l.render();
+  }
 }
 
 /** The head order of the selectors and arrow keys: 0 … H-1, then the mean (-1), as in the model view. */
-function stepHead(head: number, heads: number, delta: number): number {
+export function stepHead(head: number, heads: number, delta: number): number {
   const order = [...Array(heads).keys(), -1];
   const i = Math.min(order.length - 1, Math.max(0, order.indexOf(head) + delta));
   return order[i];
 }
 
-/**
- * A row of buttons choosing one value (layers, heads): the current one pressed. `pick` is called with the
- * value; the caller updates the state, and `sync` re-marks the pressed button.
- */
-function segmented(
-  label: string,
-  values: Array<{ value: number; text: string; title: string }>,
-  pick: (v: number) => void,
-): { node: HTMLElement; sync: (v: number) => void } {
-  const buttons = values.map((v) => h('button', { type: 'button', class: 'seg', title: v.title, 'data-value': v.value, onclick: () => pick(v.value) }, v.text));
-  const node = h(
-    'div',
-    { class: 'segmented', role: 'group', 'aria-label': label },
-    h('span', { class: 'seg-label' }, label),
-    h('div', { class: 'seg-buttons' }, ...buttons),
-  );
-  const sync = (current: number) => buttons.forEach((b) => b.setAttribute('aria-pressed', String(Number(b.dataset.value) === current)));
-  return { node, sync };
+/** The colour range of an attention map under a scale. */
+export function mapRange(values: ArrayLike<number>, scale: ViewerState['scale']): [number, number] {
+  return [scale === 'range' ? minOf(values) : 0, maxOf(values)];
 }
 
-function layerButtons(layers: number, pick: (v: number) => void) {
-  return segmented(
-    'Layer',
-    [...Array(layers).keys()].map((l) => ({ value: l, text: String(l), title: `layer ${l}` })),
-    pick,
-  );
-}
-
-function headButtons(heads: number, pick: (v: number) => void) {
-  const values = [...Array(heads).keys()].map((hd) => ({ value: hd, text: String(hd), title: `head ${hd}` }));
-  return segmented('Head', [...values, { value: -1, text: 'mean', title: 'mean over heads (m)' }], pick);
-}
-
-/** The colour range of an attention map under the current scale. */
-function mapRange(values: ArrayLike<number>): [number, number] {
-  return [viewer.state.scale === 'range' ? minOf(values) : 0, maxOf(values)];
-}
-
-/** "patch (r, c)" or "[CLS]" for an image query token. */
-function queryName(query: number): string {
+/** "patch (r, c)" or "[CLS]" for an image query token, on a grid `cols` patches wide. */
+export function queryName(query: number, cols: number): string {
   if (query === 0) return '[CLS]';
-  const cols = viewer.data.model.vision.grid[1];
   return `patch (${Math.floor((query - 1) / cols)}, ${(query - 1) % cols})`;
 }

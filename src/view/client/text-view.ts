@@ -4,19 +4,24 @@
  * the head mean). Hovering a query shows its lines alone and shades the keys by weight.
  */
 
+import { headButtons, layerButtons } from './controls.js';
+import { h, svg } from './draw.js';
+import type { Viewer } from './state.js';
+
 const TOKEN_ROW = 21;
 const LINK_GAP = 110;
 
-function textSection(): HTMLElement {
-  const { layers, heads } = viewer.data.model.text;
-  const layerSel = layerButtons(layers, (textLayer) => update({ textLayer, focus: 'text' }));
-  const headSel = headButtons(heads, (textHead) => update({ textHead, focus: 'text' }));
-  watch(['textLayer'], () => layerSel.sync(viewer.state.textLayer));
-  watch(['textHead'], () => headSel.sync(viewer.state.textHead));
-  const cards = viewer.data.texts.map((t, i) => headView(i, t.tokens, t.text));
+export function textSection(v: Viewer): HTMLElement {
+  const { layers, heads } = v.model.text;
+  const { store } = v;
+  const layerSel = layerButtons(layers, (textLayer) => store.update({ textLayer, focus: 'text' }));
+  const headSel = headButtons(heads, (textHead) => store.update({ textHead, focus: 'text' }));
+  store.watch(['textLayer'], () => layerSel.sync(store.state.textLayer));
+  store.watch(['textHead'], () => headSel.sync(store.state.textHead));
+  const cards = v.texts.map((_, i) => headView(v, i));
   return h(
     'section',
-    { class: 'panel tower', id: 'text-tower', onmouseenter: () => update({ focus: 'text' }) },
+    { class: 'panel tower', id: 'text-tower', onmouseenter: () => store.update({ focus: 'text' }) },
     h(
       'header',
       { class: 'panel-head' },
@@ -35,7 +40,10 @@ function columnWidth(tokens: string[]): number {
   return Math.ceil(Math.max(48, ...tokens.map((t) => ctx.measureText(t).width)) + 12);
 }
 
-function headView(index: number, tokens: string[], text: string): HTMLElement {
+function headView(v: Viewer, index: number): HTMLElement {
+  const { store } = v;
+  const s = store.state;
+  const { text, tokens } = v.texts[index];
   const col = columnWidth(tokens);
   const width = 2 * col + LINK_GAP;
   const height = tokens.length * TOKEN_ROW + 6;
@@ -58,17 +66,18 @@ function headView(index: number, tokens: string[], text: string): HTMLElement {
   tokens.forEach((tok, i) => {
     const left = svg('text', { x: col - 6, y: y(i), 'text-anchor': 'end', class: 'token query-token', 'data-index': i });
     left.textContent = tok;
-    left.addEventListener('mouseenter', () => update({ textQuery: { text: index, token: i }, focus: 'text' }));
-    left.addEventListener('mouseleave', () => update({ textQuery: null }));
+    left.addEventListener('mouseenter', () => store.update({ textQuery: { text: index, token: i }, focus: 'text' }));
+    left.addEventListener('mouseleave', () => store.update({ textQuery: null }));
     const right = svg('text', { x: col + LINK_GAP + 6, y: y(i), class: 'token' });
     right.textContent = tok;
     root.append(left, right);
   });
 
-  watch(['textLayer', 'textHead', 'textQuery'], () => {
-    const att = viewer.texts[index];
-    const { textLayer, textHead } = viewer.state;
-    const only = viewer.state.textQuery?.text === index ? viewer.state.textQuery.token : -1;
+  store.watch(['textLayer', 'textHead', 'textQuery'], () => {
+    const att = v.texts[index].attention;
+    if (!att) return;
+    const { textLayer, textHead } = s;
+    const only = s.textQuery?.text === index ? s.textQuery.token : -1;
     const lines: SVGLineElement[] = [];
     for (let i = 0; i < tokens.length; i++) {
       if (only >= 0 && i !== only) continue;

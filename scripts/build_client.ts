@@ -1,0 +1,81 @@
+/**
+ * `npm run build`'s browser half (after `tsc -p .` compiled the Node code, this script with it): each
+ * browser bundle's TypeScript is type-checked by tsc against its own tsconfig (DOM types, no emit; a type
+ * error fails the build), then esbuild bundles the entry and the ES modules it imports into one file, and
+ * the bundle's assets are copied beside it as they are.
+ *
+ * The viewer's bundle is an IIFE because page.ts inlines it into a classic <script> (a module script
+ * would need `type="module"` and changes nothing else); it is not minified, so a page's script stays
+ * readable in the browser's inspector and its bytes in the page's cost table are the code's own. A new
+ * browser page is one more line in BUNDLES.
+ *
+ *   node dist/scripts/build_client.js
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Format } from 'esbuild';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface BrowserBundle {
+  /** The TypeScript entry, relative to the checkout. */
+  entry: string;
+  /** The bundle, relative to the checkout (under dist/, beside the Node code that reads it). */
+  outfile: string;
+  /** `iife` for a script inlined into a page; `esm` for one loaded with <script type="module">. */
+  format: Format;
+  /** The project that type-checks it; default: tsconfig.json beside the entry. */
+  tsconfig?: string;
+  /** Files copied into the bundle's folder unchanged (the style sheet page.ts inlines). */
+  assets?: string[];
+}
+
+const BUNDLES: BrowserBundle[] = [
+  { entry: 'src/view/client/main.ts', outfile: 'dist/src/view/viewer.js', format: 'iife', assets: ['src/view/client/style.css'] },
+];
+
+const tsconfigOf = (b: BrowserBundle) => b.tsconfig ?? path.join(path.dirname(b.entry), 'tsconfig.json');
+
+/** tsc on each distinct project, its errors printed as tsc prints them; throws on the first that fails. */
+function typeCheck(projects: string[]): void {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  for (const project of projects) {
+    try {
+      execFileSync(process.execPath, [tsc, '-p', project], { cwd: ROOT, stdio: 'inherit' });
+    } catch {
+      throw new Error(`type errors in ${project} (above)`);
+    }
+  }
+}
+
+async function bundle(b: BrowserBundle): Promise<void> {
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [b.entry],
+    outfile: b.outfile,
+    tsconfig: tsconfigOf(b),
+    bundle: true,
+    format: b.format,
+    platform: 'browser',
+    target: 'es2022',
+    charset: 'utf8', // '×', '…', '↑' as themselves, not \u escapes: the page is UTF-8
+    logLevel: 'warning',
+  });
+  // A warning is a likely bug (a duplicate key, an import that resolves to nothing): the build stops.
+  if (result.warnings.length > 0) throw new Error(`${b.entry}: ${result.warnings.length} esbuild warning(s) (above)`);
+  for (const asset of b.assets ?? []) {
+    mkdirSync(path.join(ROOT, path.dirname(b.outfile)), { recursive: true });
+    copyFileSync(path.join(ROOT, asset), path.join(ROOT, path.dirname(b.outfile), path.basename(asset)));
+  }
+}
+
+try {
+  typeCheck([...new Set(BUNDLES.map(tsconfigOf))]);
+  for (const b of BUNDLES) await bundle(b);
+} catch (err) {
+  console.error(`build_client: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
