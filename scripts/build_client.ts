@@ -16,7 +16,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Format } from 'esbuild';
+import { build, type Format, type Plugin } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -33,8 +33,35 @@ interface BrowserBundle {
   assets?: string[];
 }
 
+/**
+ * The seams between Node and the page: modules whose Node version reads files, each with a `.browser.ts`
+ * twin exporting the same names (a page has no file system: it passes fetched bytes and text instead).
+ * The explorer's bundle takes the twins; every other import of Node (`node:fs`, …) fails the build, as
+ * esbuild refuses Node's modules on the browser platform.
+ */
+const BROWSER_SEAMS = ['src/weights/file-source.ts', 'src/tokenizer/files.ts'];
+
+/** esbuild plugin: an import that resolves to a seam's Node module gets its browser twin. */
+const seams: Plugin = {
+  name: 'browser-seams',
+  setup(b) {
+    const nodeSides = new Set(BROWSER_SEAMS.map((f) => path.join(ROOT, f)));
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const target = path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
+      return nodeSides.has(target) ? { path: target.replace(/\.ts$/, '.browser.ts') } : undefined;
+    });
+  },
+};
+
 const BUNDLES: BrowserBundle[] = [
   { entry: 'src/view/client/main.ts', outfile: 'dist/src/view/viewer.js', format: 'iife', assets: ['src/view/client/style.css'] },
+  // The explorer (`biomedclip serve`): the model itself in the page, with the viewer's views.
+  {
+    entry: 'src/studio/client/main.ts',
+    outfile: 'dist/src/studio/page/explorer.js',
+    format: 'esm',
+    assets: ['src/studio/client/index.html', 'src/studio/client/explorer.css', 'src/view/client/style.css'],
+  },
 ];
 
 const tsconfigOf = (b: BrowserBundle) => b.tsconfig ?? path.join(path.dirname(b.entry), 'tsconfig.json');
@@ -62,6 +89,7 @@ async function bundle(b: BrowserBundle): Promise<void> {
     platform: 'browser',
     target: 'es2022',
     charset: 'utf8', // '×', '…', '↑' as themselves, not \u escapes: the page is UTF-8
+    plugins: [seams],
     logLevel: 'warning',
   });
   // A warning is a likely bug (a duplicate key, an import that resolves to nothing): the build stops.

@@ -22,7 +22,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PACKAGE_ROOT = path.resolve(HERE, '..', '..', '..');
 
 /** The page's files, as the build writes them. */
-export const PAGE_FILES = ['index.html', 'explorer.js', 'style.css'];
+export const PAGE_FILES = ['index.html', 'explorer.js', 'explorer.css', 'style.css'];
 export const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 const IMAGE = /\.(png|jpe?g)$/i;
 

@@ -7,10 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_TEMPLATE, fillTemplate } from '../api/templates.js';
-import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
+import { DEMO_LABEL, DEMO_WARNING } from '../demo/marker.js';
 import { UserError } from '../errors.js';
 import type { HostTensor } from '../host-tensor.js';
-import { preprocessImage, type PreprocessOptions } from '../image/index.js';
+import { preprocessImage, type ImageInput, type PreprocessOptions } from '../image/index.js';
 import { METHODS, type Explanation, type Method } from '../inspect/explain.js';
 import { logitLens } from '../inspect/lens.js';
 import { attentionPoint } from '../inspect/probe.js';
@@ -34,21 +34,30 @@ export interface ViewSource {
   readonly isDemo: boolean;
   readonly config: Pick<ClipConfig, 'vision' | 'text' | 'preprocess'>;
   /** Reads every image's header, throwing the first bad one's UserError, before any model work. */
-  checkImages(images: readonly string[]): Promise<void>;
+  checkImages(images: readonly ImageInput[]): Promise<void>;
   /** The model's own image options (its --max-pixels). */
   preprocessOptions(): PreprocessOptions;
   tokenize(texts: string[]): Encoding;
   trace(inputs: { pixelValues?: HostTensor; texts?: string[] }, opts: { capture: string[] }): Promise<Map<string, HostTensor>>;
-  explain(image: string, text: string, methods: readonly Method[]): Promise<{ explanations: Explanation[]; tokens: string[] }>;
+  explain(image: ImageInput, text: string, methods: readonly Method[]): Promise<{ explanations: Explanation[]; tokens: string[] }>;
   /** One unit embedding per label, its prompts from `templates` (ensembled). */
   labelEmbeddings(labels: string[], templates: string[]): Promise<Float32Array[]>;
   /** Each image's zero-shot scores over the labels, most probable first. */
   scoreLabels(imageEmbeddings: Float32Array[], labelEmbeddings: Float32Array[], labels: string[]): Promise<LabelScore[][]>;
 }
 
+/** An image that is not a file: its bytes and the name the page and the records give it. */
+export interface NamedImage {
+  name: string;
+  bytes: Uint8Array;
+}
+
+const imageName = (img: string | NamedImage) => (typeof img === 'string' ? img : img.name);
+const imageInput = (img: string | NamedImage): ImageInput => (typeof img === 'string' ? img : img.bytes);
+
 export interface ViewRequest {
-  /** Image files. */
-  images: string[];
+  /** Image files, or (in a page) images' bytes with the names they are shown by. */
+  images: Array<string | NamedImage>;
   /** Texts; without any, the prompts of `labels`. */
   texts: string[];
   /** Zero-shot labels: adds each image's scores, and the lens's probabilities when the texts are their prompts. */
@@ -124,7 +133,7 @@ export async function collectView(clip: ViewSource, req: ViewRequest): Promise<V
 
   // Every image read and its header checked before any model work: a bad second image used to fail only
   // after the first one's passes (tens of seconds at full size).
-  await clip.checkImages(req.images);
+  await clip.checkImages(req.images.map(imageInput));
   const explainTop = req.explainTop ?? DEFAULT_EXPLAIN_TOP;
   const bounded = fromLabels && texts.length > explainTop;
   if (bounded)
@@ -142,8 +151,9 @@ export async function collectView(clip: ViewSource, req: ViewRequest): Promise<V
   const explanations: ExplainRecord[] = [];
   const shown = new Set<string>();
   const grid = vision.imageSize / vision.patchSize;
-  for (const name of req.images) {
-    const traced = await traceImage(clip, name, textFeatures);
+  for (const image of req.images) {
+    const name = imageName(image);
+    const traced = await traceImage(clip, imageInput(image), textFeatures);
     step();
     const scores = req.labels && labelEmbeddings ? (await clip.scoreLabels([traced.features], labelEmbeddings, req.labels))[0] : null;
     // Scores come most probable first; the lens keeps its probabilities over every label, shown for these.
@@ -160,7 +170,7 @@ export async function collectView(clip: ViewSource, req: ViewRequest): Promise<V
     const lens: LensRecord = { image: name, texts: explained, layers };
     images.push({ name, crop: traced.crop, attention: traced.attention, attentionNames: traced.attentionNames, lens, scores });
     for (const text of explained) {
-      const r = await clip.explain(name, text, methods as Method[]);
+      const r = await clip.explain(imageInput(image), text, methods as Method[]);
       step();
       for (const e of r.explanations) {
         explanations.push({
@@ -199,9 +209,9 @@ export function overlayColormap(): ViewModel['colormap'] {
 }
 
 /** The image tower's pass capturing every layer's attention, and the logit lens against the texts. */
-async function traceImage(clip: ViewSource, name: string, textFeatures: Float32Array[]) {
+async function traceImage(clip: ViewSource, image: ImageInput, textFeatures: Float32Array[]) {
   const { layers } = clip.config.vision;
-  const p = await preprocessImage(name, clip.config.preprocess, clip.preprocessOptions());
+  const p = await preprocessImage(image, clip.config.preprocess, clip.preprocessOptions());
   const s = clip.config.preprocess.imageSize;
   const names = range(layers).map((l) => attentionPoint(clip.model, 'image', l));
   const traced = await clip.trace({ pixelValues: { shape: [1, 3, s, s], data: p.pixelValues } }, { capture: names });

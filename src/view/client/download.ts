@@ -4,7 +4,7 @@
  * object, and `trace` the attention tensors under their hook names and shapes as `trace` writes them
  * (one entry per input; values decoded from the page's 8-bit storage, 4 significant digits).
  */
-import type { Attention } from './attention.js';
+import type { AttentionMaps } from './attention.js';
 import { baseName, h } from './draw.js';
 import type { Viewer } from './state.js';
 
@@ -43,7 +43,7 @@ function jsonNumbers(values: Float32Array): string {
   return `[${parts.join(',')}]`;
 }
 
-function tensorsOf(att: Attention): Array<{ name: string; shape: number[]; data: string }> {
+function tensorsOf(att: AttentionMaps): Array<{ name: string; shape: number[]; data: string }> {
   return att.names.map((name, l) => ({ name, shape: [1, att.heads, att.size, att.size], data: jsonNumbers(att.layerValues(l)) }));
 }
 
@@ -55,7 +55,7 @@ function dataJson(v: Viewer, i: number): string | null {
   const img = v.images[i];
   const attention = [img.attention, ...v.texts.map((t) => t.attention)];
   if (attention.some((a) => a === undefined)) return null;
-  const [imageAttention, ...textAttention] = attention as Attention[];
+  const [imageAttention, ...textAttention] = attention as AttentionMaps[];
   const label = v.model.label ? { model: v.model.label } : {};
   const tensors: string[] = [];
   const keep = (ts: Array<{ name: string; shape: number[]; data: string }>) =>

@@ -6,7 +6,7 @@
  * page fills a `Viewer` from its embedded data (main.ts); another page can fill one its own way.
  */
 import type { ExplainRecord, LabelScore, LensRecord, PageData } from '../contract.js';
-import type { Attention } from './attention.js';
+import type { AttentionMaps } from './attention.js';
 import { maxOf, minOf } from './draw.js';
 
 /** The model's name, warning and the two towers' shapes. */
@@ -18,7 +18,7 @@ export interface ShownImage {
   /** The crop the model saw. */
   crop: HTMLCanvasElement;
   /** Undefined until decoded: the host decodes an image's attention when it is first shown. */
-  attention?: Attention;
+  attention?: AttentionMaps;
   lens: LensRecord | null;
   /** Zero-shot scores, most probable first; null without labels. */
   scores: LabelScore[] | null;
@@ -29,7 +29,7 @@ export interface ShownText {
   /** WordPieces with [CLS] and [SEP]. */
   tokens: string[];
   /** Undefined until decoded (after the first image is drawn). */
-  attention?: Attention;
+  attention?: AttentionMaps;
 }
 
 export interface Viewer {
