@@ -63,6 +63,22 @@ export default tseslint.config(
     },
   },
   {
+    // The pure-JS image pipeline runs in a page too (issue 21): only preprocess.ts (file paths) and
+    // decode-sharp.ts (sharp) may reach for Node. A Buffer or node: import elsewhere breaks the browser bundle.
+    files: ['src/image/**/*.ts'],
+    ignores: ['src/image/preprocess.ts', 'src/image/decode-sharp.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*', 'sharp', 'pngjs'], message: 'src/image outside preprocess.ts and decode-sharp.ts must bundle for a browser' }] },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['Buffer', 'process', 'require', '__dirname', '__filename'].map((name) => ({ name, message: 'a Node global: this file must run in a browser too' })),
+      ],
+    },
+  },
+  {
     // The viewer's client is classic scripts concatenated into one <script> (src/view/page.ts): a function
     // defined in one file is called from another, so only unused locals are errors there.
     files: ['src/view/client/**/*.ts'],
