@@ -63,9 +63,25 @@ export default tseslint.config(
     },
   },
   {
-    // The viewer's client runs in the browser: ES modules that esbuild bundles into one script
-    // (scripts/build_client.ts). Its tsconfig (DOM types, no Node types) is what refuses Node's globals.
-    files: ['src/view/client/**/*.ts'],
+    // The pure-JS image pipeline runs in a page too (issue 21): only preprocess.ts (file paths) and
+    // decode-sharp.ts (sharp) may reach for Node. A Buffer or node: import elsewhere breaks the browser bundle.
+    files: ['src/image/**/*.ts'],
+    ignores: ['src/image/preprocess.ts', 'src/image/decode-sharp.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*', 'sharp', 'pngjs'], message: 'src/image outside preprocess.ts and decode-sharp.ts must bundle for a browser' }] },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['Buffer', 'process', 'require', '__dirname', '__filename'].map((name) => ({ name, message: 'a Node global: this file must run in a browser too' })),
+      ],
+    },
+  },
+  {
+    // The page code (the viewer's client, the explorer and its backend chooser) runs in the browser: ES
+    // modules that esbuild bundles (scripts/build_client.ts), which refuses Node's modules there.
+    files: ['src/**/client/**/*.ts'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
   },
   {

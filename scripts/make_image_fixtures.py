@@ -27,6 +27,7 @@ import zlib
 
 import numpy as np
 from PIL import Image
+from png_fixtures import png_variants  # scripts/, beside this file
 from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
 
 SIZE = 224
@@ -129,6 +130,9 @@ def write_synthetic(out_dir):
     g2 = rng.integers(0, 4, size=(97, 128)).astype(np.uint8)
     packed = (g2[:, 0::4] << 6) | (g2[:, 1::4] << 4) | (g2[:, 2::4] << 2) | g2[:, 3::4]
     write_bytes(d, files, 'l2bit_128x97.png', raw_png(128, 97, b''.join(b'\x00' + r.tobytes() for r in packed), 2, 0))
+    # Adam7, every filter type, low-bit palette, tRNS of each kind: written by hand (png_fixtures.py).
+    for name, data in png_variants(rng, noise).items():
+        write_bytes(d, files, name, data)
 
     # EXIF orientation 6 ("rotate 90"): Pillow ignores it in this pipeline, and so must we.
     exif = Image.Exif()

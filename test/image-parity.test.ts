@@ -1,6 +1,6 @@
 /**
  * Parity with open_clip's Pillow + torchvision eval transform, on the shared test images and on synthetic
- * images (edge sizes, every PNG mode, JPEG variants, and BMP, GIF, TIFF and WebP variants), with references
+ * images (edge sizes, every PNG mode, Adam7 and every filter type, JPEG variants, and BMP, GIF, TIFF and WebP variants), with references
  * made at test time by scripts/make_image_fixtures.py under Debian's python3-pil 9.4 + python3-torchvision 0.14.
  *
  * Tolerances: with sharp, the uint8 crop must equal Pillow's exactly (max difference 0) and pixel_values

@@ -138,7 +138,12 @@ function lzw(b: Uint8Array, info: GifInfo, pixels: number, name: string): Uint8A
     chunks.push(b.subarray(pos + 1, Math.min(b.length, pos + 1 + b[pos])));
     pos += b[pos] + 1;
   }
-  const data = Buffer.concat(chunks);
+  const data = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0)); // not Buffer.concat: this runs in a page too
+  let at = 0;
+  for (const c of chunks) {
+    data.set(c, at);
+    at += c.length;
+  }
   const clear = 1 << min;
   const end = clear + 1;
   const prefix = new Int16Array(4096);

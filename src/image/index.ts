@@ -2,20 +2,14 @@
  * Image preprocessing for BiomedCLIP, bit-identical to open_clip's Pillow + torchvision eval transform.
  * See docs/image.md for the decoders, the Pillow modes, the pixel limit and the 16-bit option.
  */
-import { decodeInput, preprocessDecoded } from './preprocess.js';
-import { OPENAI_MEAN, OPENAI_STD, type ImageInput, type PreprocessConfig, type PreprocessOptions, type Preprocessed } from './types.js';
+import { decodeInput } from './preprocess.js';
+import { preprocessDecoded } from './preprocess-core.js';
+import { DEFAULT_PREPROCESS, type ImageInput, type PreprocessConfig, type PreprocessOptions, type Preprocessed } from './types.js';
 
 export type { ImageInput, PreprocessConfig, PreprocessOptions, Preprocessed, RawImage } from './types.js';
-export { OPENAI_MEAN, OPENAI_STD } from './types.js';
+export { DEFAULT_PREPROCESS, OPENAI_MEAN, OPENAI_STD } from './types.js';
 export { PILLOW_MAX_IMAGE_PIXELS } from './header.js';
 export { checkImageInput, resolveDecoder } from './preprocess.js';
-
-/** BiomedCLIP's preprocess_cfg (open_clip_config.json): 224 px, OpenAI CLIP's mean and std. */
-export const DEFAULT_PREPROCESS: PreprocessConfig = {
-  imageSize: 224,
-  mean: OPENAI_MEAN,
-  std: OPENAI_STD,
-};
 
 /**
  * Image file, encoded bytes or raw pixels -> `pixel_values` for the vision tower ([3, S, S] float32) plus

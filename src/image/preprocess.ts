@@ -1,23 +1,16 @@
 /**
- * open_clip's eval transform for BiomedCLIP, step by step, on plain typed arrays:
- *
- *   decode (Pillow mode kept) -> Resize(224, BICUBIC) -> CenterCrop(224) -> convert('RGB') -> ToTensor -> Normalize
- *
- * The order is the point: torchvision resizes the image in the mode the file opened in, and only then does
- * open_clip convert to RGB. Resize and crop are fused (we compute only the crop's pixels; see resample.ts).
+ * The image pipeline in Node: preprocess-core.ts (pure JS, browser-safe) plus what only Node has, file paths
+ * and sharp (libvips) as the decoder for PNG and JPEG. This file is the one seam: nothing else in src/image
+ * imports node: modules or sharp.
  */
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
-import { centerCropWindow, resizedSize } from './crop.js';
-import { decodeBmp } from './bmp.js';
 import { decodeWithJs } from './decode-js.js';
-import { decodeGif } from './gif.js';
 import { decodeWithSharp, loadSharp } from './decode-sharp.js';
 import { PILLOW_MAX_IMAGE_PIXELS, readHeader } from './header.js';
-import { premultiply, range, rescaleToL, toRGB, unpremultiply, type PilImage } from './modes.js';
-import { normalizeToCHW } from './normalize.js';
-import { resizeBicubic, resizeNearest, type OutputWindow, type Raster } from './resample.js';
-import type { ImageInput, PreprocessConfig, PreprocessOptions, Preprocessed, RawImage } from './types.js';
+import type { PilImage } from './modes.js';
+import { decodeBytes, fromRaw, isRawImage, type NativeDecoder } from './preprocess-core.js';
+import type { ImageInput, PreprocessOptions } from './types.js';
 
 /** The decoder that will actually run for `choice` ('auto' prefers sharp and falls back to JS). */
 export async function resolveDecoder(choice: PreprocessOptions['decoder'] = 'auto'): Promise<'sharp' | 'js'> {
@@ -35,13 +28,10 @@ export async function decodeInput(input: ImageInput, opts: PreprocessOptions): P
   if (isRawImage(input)) return fromRaw(input, maxPixels);
   const name = typeof input === 'string' ? input : '<image bytes>';
   const bytes = typeof input === 'string' ? await readImageFile(input) : input;
-  const header = readHeader(bytes, name, maxPixels);
-  // BMP and GIF have our own decoders, exact with either choice (libvips has no BMP loader, and decodes GIF
-  // to composited RGBA, losing the palette index Pillow keeps).
-  if (header.format === 'bmp') return decodeBmp(bytes, name);
-  if (header.format === 'gif') return decodeGif(bytes, name);
-  const decoder = await resolveDecoder(opts.decoder);
-  return decoder === 'sharp' ? decodeWithSharp(bytes, header, name) : decodeWithJs(bytes, header, name);
+  // Asked only for PNG and JPEG, after the header (and pixel limit) checks: BMP and GIF never load sharp.
+  const pngOrJpeg: NativeDecoder = async (b, header, n) =>
+    (await resolveDecoder(opts.decoder)) === 'sharp' ? decodeWithSharp(b, header, n) : decodeWithJs(b, header, n);
+  return decodeBytes(bytes, name, maxPixels, pngOrJpeg);
 }
 
 /**
@@ -66,79 +56,4 @@ async function readImageFile(path: string): Promise<Uint8Array> {
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new UserError(`${path}: cannot read image file (${code}); check the path`);
   }
-}
-
-function isRawImage(input: ImageInput): input is RawImage {
-  return typeof input === 'object' && !(input instanceof Uint8Array) && 'channels' in input;
-}
-
-/** Raw pixels: 1 channel is Pillow's L, 3 is RGB, 4 is RGBA (so alpha is premultiplied for the resize). */
-function fromRaw(raw: RawImage, maxPixels: number): PilImage {
-  const { width, height, channels } = raw;
-  const modes = { 1: 'L', 3: 'RGB', 4: 'RGBA' } as const;
-  const mode = modes[channels];
-  if (mode === undefined) throw new UserError(`raw image: channels must be 1, 3 or 4, got ${String(channels)}`);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new UserError(`raw image: width and height must be positive integers, got ${width}x${height}`);
-  }
-  if (width * height > maxPixels) {
-    throw new UserError(`raw image: ${width}x${height} is above the limit of ${maxPixels} pixels`);
-  }
-  if (raw.data.length !== width * height * channels) {
-    throw new UserError(`raw image: data has ${raw.data.length} bytes, expected ${width}x${height}x${channels} = ${width * height * channels}`);
-  }
-  const data = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length);
-  return { mode, width, height, bands: channels, data };
-}
-
-/**
- * Mode I (16-bit gray) as Pillow would treat it, or rescaled on request. Pillow's convert('RGB') clips each
- * value to 0..255, so a CT or MR image (values in the hundreds or thousands) turns mostly white: faithful,
- * hence the default, but worth a warning.
- */
-function applySixteenBitPolicy(img: PilImage, opts: PreprocessOptions, name: string): PilImage {
-  if (img.mode !== 'I') return img;
-  if (opts.sixteenBit === 'rescale') return rescaleToL(img);
-  const { min, max } = range(img.data);
-  if (max > 255 || min < 0) {
-    const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`biomedclip: warning: ${m}\n`));
-    warn(
-      `${name}: 16-bit gray image with values ${min}..${max}; like Pillow, values above 255 saturate to white ` +
-        `(use --sixteen-bit rescale to stretch ${min}..${max} onto 0..255 instead)`,
-    );
-  }
-  return img;
-}
-
-/**
- * Resize to outWidth x outHeight following the mode's rules in Pillow's Image.resize, computing only `win`.
- * An image already at the target size is not resized at all (torchvision returns it untouched), so an RGBA
- * image then also skips the premultiply round trip.
- */
-export function resizeForMode(img: PilImage, outWidth: number, outHeight: number, win: OutputWindow): PilImage {
-  const asImage = (r: Raster): PilImage => ({ mode: img.mode, width: r.width, height: r.height, bands: r.bands, data: r.data });
-  // Same size: resizeBicubic skips both passes and only crops.
-  if (outWidth === img.width && outHeight === img.height) return asImage(resizeBicubic(img, outWidth, outHeight, win));
-  if (img.mode === 'P' || img.mode === '1') return asImage(resizeNearest(img, outWidth, outHeight, win));
-  if (img.mode === 'LA' || img.mode === 'RGBA') {
-    return unpremultiply(asImage(resizeBicubic(premultiply(img), outWidth, outHeight, win)));
-  }
-  return asImage(resizeBicubic(img, outWidth, outHeight, win));
-}
-
-/** The whole transform on a decoded image. */
-export function preprocessDecoded(img: PilImage, cfg: PreprocessConfig, opts: PreprocessOptions, name: string): Preprocessed {
-  const sourceMode = img.mode;
-  const prepared = applySixteenBitPolicy(img, opts, name);
-  const target = resizedSize(prepared.width, prepared.height, cfg.imageSize);
-  const win = centerCropWindow(target.width, target.height, cfg.imageSize);
-  const cropped = resizeForMode(prepared, target.width, target.height, win);
-  const crop = toRGB(cropped); // [S, S, 3]
-  return {
-    pixelValues: normalizeToCHW(crop, cfg.imageSize, cfg.mean, cfg.std), // [3, S, S]
-    crop,
-    sourceWidth: img.width,
-    sourceHeight: img.height,
-    mode: sourceMode,
-  };
 }

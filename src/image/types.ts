@@ -32,6 +32,13 @@ export interface PreprocessConfig {
 export const OPENAI_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 export const OPENAI_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
+/** BiomedCLIP's preprocess_cfg (open_clip_config.json): 224 px, OpenAI CLIP's mean and std. */
+export const DEFAULT_PREPROCESS: PreprocessConfig = {
+  imageSize: 224,
+  mean: OPENAI_MEAN,
+  std: OPENAI_STD,
+};
+
 /** Raw pixels, interleaved, row by row: 1 channel = gray (Pillow L), 3 = RGB, 4 = RGBA (resized premultiplied). */
 export interface RawImage {
   data: Uint8Array | Uint8ClampedArray;
