@@ -66,7 +66,7 @@ export default tseslint.config(
     // The pure-JS image pipeline runs in a page too (issue 21): only preprocess.ts (file paths) and
     // decode-sharp.ts (sharp) may reach for Node. A Buffer or node: import elsewhere breaks the browser bundle.
     files: ['src/image/**/*.ts'],
-    ignores: ['src/image/preprocess.ts', 'src/image/decode-sharp.ts'],
+    ignores: ['src/image/preprocess.ts', 'src/image/decode-sharp.ts'], // preprocess.browser.ts is its page twin
     rules: {
       'no-restricted-imports': [
         'error',

@@ -12,7 +12,7 @@
  *   node dist/scripts/build_client.js
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,8 @@ interface BrowserBundle {
   tsconfig?: string;
   /** Files copied into the bundle's folder unchanged (the style sheet page.ts inlines). */
   assets?: string[];
+  /** Folders of src/ whose .ts files are copied under the bundle's `source/` (the explorer shows its code). */
+  sources?: string[];
 }
 
 /**
@@ -39,7 +41,7 @@ interface BrowserBundle {
  * The explorer's bundle takes the twins; every other import of Node (`node:fs`, …) fails the build, as
  * esbuild refuses Node's modules on the browser platform.
  */
-const BROWSER_SEAMS = ['src/weights/file-source.ts', 'src/tokenizer/files.ts'];
+const BROWSER_SEAMS = ['src/weights/file-source.ts', 'src/tokenizer/files.ts', 'src/image/preprocess.ts'];
 
 /** esbuild plugin: an import that resolves to a seam's Node module gets its browser twin. */
 const seams: Plugin = {
@@ -61,6 +63,7 @@ const BUNDLES: BrowserBundle[] = [
     outfile: 'dist/src/studio/page/explorer.js',
     format: 'esm',
     assets: ['src/studio/client/index.html', 'src/studio/client/explorer.css', 'src/view/client/style.css'],
+    sources: ['model', 'image', 'tokenizer'],
   },
 ];
 
@@ -94,6 +97,11 @@ async function bundle(b: BrowserBundle): Promise<void> {
   });
   // A warning is a likely bug (a duplicate key, an import that resolves to nothing): the build stops.
   if (result.warnings.length > 0) throw new Error(`${b.entry}: ${result.warnings.length} esbuild warning(s) (above)`);
+  for (const dir of b.sources ?? []) {
+    const to = path.join(ROOT, path.dirname(b.outfile), 'source', dir);
+    mkdirSync(to, { recursive: true });
+    for (const f of readdirSync(path.join(ROOT, 'src', dir)).filter((n) => n.endsWith('.ts'))) copyFileSync(path.join(ROOT, 'src', dir, f), path.join(to, f));
+  }
   for (const asset of b.assets ?? []) {
     mkdirSync(path.join(ROOT, path.dirname(b.outfile)), { recursive: true });
     copyFileSync(path.join(ROOT, asset), path.join(ROOT, path.dirname(b.outfile), path.basename(asset)));

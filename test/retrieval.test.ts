@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
 import { LabelEmbeddingCache } from '../src/api/label-cache.js';
-import { resolveTemplates } from '../src/api/templates.js';
+import { resolveTemplates } from '../src/eval/prompts.js';
 import { command as indexCommand } from '../src/cli/commands/index.js';
 import { command as searchCommand } from '../src/cli/commands/search.js';
 import { UserError } from '../src/errors.js';

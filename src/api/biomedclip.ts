@@ -12,6 +12,7 @@ import { availableParallelism, freemem } from 'node:os';
 import { useBackend, type BackendName } from '../backends/select.js';
 import { loadModel } from '../model/load.js';
 import { ensureDemoModel, isDemoModel } from '../demo/demo-model.js';
+import type { PreprocessOptions } from '../image/index.js';
 import { WordPieceTokenizer } from '../tokenizer/index.js';
 import { ClipCore, readScale, type BatchRunner, type CoreParts } from './core.js';
 import { BatchRunners, positive, resolveParallelism, type Parallelism } from './runner.js';
@@ -44,6 +45,11 @@ export interface LoadModelOptions {
    * MAX_IMAGE_PIXELS, 89,478,485); a call's own `maxPixels` wins. The CLI's `--max-pixels`.
    */
   maxPixels?: number;
+  /**
+   * PNG and JPEG decoder for every image this instance reads: 'auto' (sharp, or the pure-JS decoders when
+   * sharp cannot load), 'sharp' or 'js' (what the explorer's page uses). The CLI's `--decoder`.
+   */
+  decoder?: PreprocessOptions['decoder'];
 }
 
 export { DEFAULT_TEXT_BATCH, MAX_BATCH, MAX_BATCH_TOKENS } from '../embed/batches.js';
@@ -88,7 +94,7 @@ export class BiomedCLIP extends ClipCore {
       isDemo: isDemoModel(modelDir),
       tokenizer: () => WordPieceTokenizer.fromModelDir(modelDir),
       onNote: opts.onNote,
-      imageOptions: { maxPixels: positive('max-pixels', opts.maxPixels) },
+      imageOptions: { maxPixels: positive('max-pixels', opts.maxPixels), decoder: opts.decoder },
     };
     return new BiomedCLIP(parts, backend, parallelism);
   }

@@ -86,7 +86,7 @@ export interface CoreParts {
   tokenizer: () => WordPieceTokenizer;
   onNote?: (message: string) => void;
   /** Preprocessing options every image read by this instance gets, unless a call gives its own. */
-  imageOptions?: Pick<PreprocessOptions, 'maxPixels'>;
+  imageOptions?: Pick<PreprocessOptions, 'maxPixels' | 'decoder'>;
 }
 
 export class ClipCore {
@@ -96,7 +96,7 @@ export class ClipCore {
   readonly model: BiomedCLIPModel;
   readonly modelDir: string;
   readonly isDemo: boolean;
-  readonly imageOptions: Pick<PreprocessOptions, 'maxPixels'>;
+  readonly imageOptions: Pick<PreprocessOptions, 'maxPixels' | 'decoder'>;
   protected readonly onNote?: (message: string) => void;
 
   protected constructor(private readonly parts: CoreParts) {
@@ -118,9 +118,9 @@ export class ClipCore {
     return this.tokenizerCache;
   }
 
-  /** A call's preprocessing options over the instance's (`LoadModelOptions.maxPixels`). */
+  /** A call's preprocessing options over the instance's (`LoadModelOptions.maxPixels` and `.decoder`). */
   preprocessOptions(opts: PreprocessOptions = {}): PreprocessOptions {
-    return { ...opts, maxPixels: opts.maxPixels ?? this.imageOptions.maxPixels };
+    return { ...opts, maxPixels: opts.maxPixels ?? this.imageOptions.maxPixels, decoder: opts.decoder ?? this.imageOptions.decoder };
   }
 
   /** exp(logit_scale), the temperature of the logits; refused when it is not finite in float32, as open_clip computes it. */

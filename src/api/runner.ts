@@ -10,7 +10,6 @@ import type { BatchRunner } from './core.js';
 import { checkedRows, embedIdBatch, embedPixelBatch, type FlatEmbeddings } from '../embed/embed.js';
 import { rowNames } from '../embed/batches.js';
 import { UserError } from '../errors.js';
-import type { HostTensor } from '../host-tensor.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { defaultWorkerCount, WorkerPool } from '../parallel/pool.js';
 import type { Task } from '../parallel/protocol.js';

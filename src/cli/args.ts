@@ -127,3 +127,12 @@ export function outputFile(flag: string, file: string, extension: string): strin
   }
   return file;
 }
+
+/** A flag with a fixed set of values (`--decoder js`): undefined, or one of `allowed`. */
+export function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UserError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'`, 2);
+  }
+  return value as T;
+}

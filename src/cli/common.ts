@@ -10,7 +10,7 @@ import { resolveModelDir } from '../hub/model-dir.js';
 import { DEMO_LABEL, DEMO_WARNING } from '../demo/demo-model.js';
 import { BACKENDS } from '../backends/select.js';
 import { PILLOW_MAX_IMAGE_PIXELS } from '../image/index.js';
-import { intOption, maxPixelsOption } from './args.js';
+import { intOption, maxPixelsOption, oneOf } from './args.js';
 import { csvRow, jsonText } from '../util/format.js';
 
 export { csvRow, jsonText };
@@ -30,6 +30,7 @@ export const MODEL_OPTIONS = {
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
   'max-pixels': { type: 'string' },
+  decoder: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 export const MODEL_HELP = `Model options:
@@ -50,7 +51,10 @@ export const MODEL_HELP = `Model options:
   --json             machine-readable JSON on stdout
   --quiet            no notes on stderr
   --max-pixels N     for commands that read images: refuse those with more pixels (default
-                     ${PILLOW_MAX_IMAGE_PIXELS.toLocaleString('en-US')}, Pillow's decompression-bomb limit; at most 2^30)`;
+                     ${PILLOW_MAX_IMAGE_PIXELS.toLocaleString('en-US')}, Pillow's decompression-bomb limit; at most 2^30)
+  --decoder NAME     for commands that read images: the PNG/JPEG decoder, auto (default: sharp,
+                     else pure JS), sharp, or js (the pure-JS decoders the explorer's page uses:
+                     exact for PNG, within docs/image.md's measured gap for JPEG)`;
 
 export { intOption, MAX_TOP, maxPixelsOption, oneFormat, outputFile, padToOption, parse } from './args.js';
 
@@ -62,11 +66,13 @@ export async function openModel(values: {
   quiet?: boolean;
   allowNonfinite?: boolean;
   'max-pixels'?: string;
+  decoder?: string;
 }): Promise<BiomedCLIP> {
   const workers = intOption('workers', values.workers, 1, MAX_PARALLEL, 'one model copy per worker');
   const threads = intOption('threads', values.threads, 1, MAX_PARALLEL, "wasm's thread pool");
   // Every image the model reads gets it: so each command that reads images has the flag its errors name.
   const maxPixels = maxPixelsOption(values['max-pixels']);
+  const decoder = oneOf('decoder', values.decoder, ['auto', 'sharp', 'js'] as const);
   // Checked before the model is found or downloaded: a typo must not cost a 784 MB download first.
   if (values.backend !== undefined && !(BACKENDS as string[]).includes(values.backend)) {
     throw new UserError(`--backend ${values.backend}: unknown backend; valid backends: ${BACKENDS.join(', ')}`, 2);
@@ -74,15 +80,25 @@ export async function openModel(values: {
   // 'demo' is resolved by BiomedCLIP.load, as for library users.
   const dir = values.model === 'demo' ? 'demo' : await modelDirOrDownload(values.model, values.quiet);
   const note = values.quiet ? undefined : (m: string) => console.error(`biomedclip: note: ${m}`);
-  const clip = await BiomedCLIP.load(dir, { backend: values.backend, workers, threads, onNote: note, allowNonfinite: values.allowNonfinite, maxPixels });
+  const clip = await BiomedCLIP.load(dir, {
+    backend: values.backend,
+    workers,
+    threads,
+    onNote: note,
+    allowNonfinite: values.allowNonfinite,
+    maxPixels,
+    decoder,
+  });
   // Never quiet: results of random weights must not be mistaken for BiomedCLIP's.
   if (clip.isDemo) console.error(`biomedclip: warning: ${DEMO_WARNING}`);
   return clip;
 }
 
-/** Commands that take MODEL_OPTIONS but read no image file (summary, parity) refuse --max-pixels rather than ignore it. */
-export function readsNoImages(command: string, values: { 'max-pixels'?: string }): void {
-  if (values['max-pixels'] !== undefined) throw new UserError(`--max-pixels: \`biomedclip ${command}\` reads no image files; drop it`, 2);
+/** Commands that take MODEL_OPTIONS but read no image file (summary, parity) refuse --max-pixels and --decoder rather than ignore them. */
+export function readsNoImages(command: string, values: { 'max-pixels'?: string; decoder?: string }): void {
+  for (const flag of ['max-pixels', 'decoder'] as const) {
+    if (values[flag] !== undefined) throw new UserError(`--${flag}: \`biomedclip ${command}\` reads no image files; drop it`, 2);
+  }
 }
 
 /**

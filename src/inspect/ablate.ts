@@ -28,6 +28,13 @@ export interface HeadAblation {
   delta: number[][];
 }
 
+/** x [B, H, S, X] with the heads whose `keep` ([B or 1, H, 1, 1]) is 0 zeroed, or set to their mean over queries. */
+function ablateMasked(x: tf.Tensor, keep: tf.Tensor, mode: AblationMode): tf.Tensor {
+  const kept = tf.mul(x, keep);
+  if (mode === 'zero') return kept;
+  return tf.add(kept, tf.mul(tf.mean(x, 2, true), tf.sub(1, keep))); // mean over queries, broadcast back
+}
+
 /**
  * x [B, H, S, X] (per-head contexts, or attention probabilities) with head `heads[b]` ablated in batch
  * item b: zeroed, or replaced along the query axis by its mean over that axis.
@@ -36,10 +43,15 @@ export function ablateHeadPerItem(x: tf.Tensor, heads: number[], mode: AblationM
   const [b, h] = x.shape;
   const keep = new Float32Array(b * h).fill(1);
   heads.forEach((head, item) => (keep[item * h + head] = 0));
-  const mask = tf.tensor4d(keep, [b, h, 1, 1]);
-  const kept = tf.mul(x, mask);
-  if (mode === 'zero') return kept;
-  return tf.add(kept, tf.mul(tf.mean(x, 2, true), tf.sub(1, mask))); // mean over queries, broadcast back
+  return ablateMasked(x, tf.tensor4d(keep, [b, h, 1, 1]), mode);
+}
+
+/** x [B, H, S, X] with every head in `heads` ablated in every batch item (the explorer's head switches). */
+export function ablateHeadsInAll(x: tf.Tensor, heads: readonly number[], mode: AblationMode): tf.Tensor {
+  const [, h] = x.shape;
+  const keep = new Float32Array(h).fill(1);
+  heads.forEach((head) => (keep[head] = 0));
+  return ablateMasked(x, tf.tensor4d(keep, [1, h, 1, 1]), mode);
 }
 
 /** The ablation table of one tower: every (layer, head), for one mode. */

@@ -16,6 +16,8 @@ export interface StudioFiles {
   /** The wasm binaries the page may ask for (plain, SIMD, threaded SIMD). */
   wasm: string[];
   examples: string;
+  /** The copies of src/ the forward-pass walk shows (src/model, src/image, src/tokenizer). */
+  source: string;
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -36,6 +38,7 @@ export function studioFiles(): StudioFiles {
     wasmDir: path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')),
     wasm: WASM_FILES,
     examples: path.join(PACKAGE_ROOT, 'assets', 'examples'),
+    source: path.join(page, 'source'),
   };
 }
 

@@ -5,6 +5,7 @@
  *   /model/NAME     the model directory's files, by their fixed names (model-files.ts): never a path
  *   /tfjs/NAME.wasm tfjs-backend-wasm's binaries, which the page's wasm backend fetches
  *   /examples/...   the shipped example images, and their list as /examples/index.json
+ *   /source/DIR/F   the copies of src/ that the forward-pass walk shows beside each step
  * Every response carries the two headers that make the page cross-origin isolated (COOP same-origin,
  * COEP require-corp): only then may a page share memory between threads, which wasm's threaded build
  * needs. The weights answer range requests, so a browser can resume a broken download.
@@ -39,6 +40,7 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
   '.wasm': 'application/wasm',
   '.safetensors': 'application/octet-stream',
+  '.ts': 'text/plain; charset=utf-8',
   '.jpg': 'image/jpeg',
   '.jpeg': 'image/jpeg',
   '.png': 'image/png',
@@ -56,12 +58,20 @@ const BASE_HEADERS = {
 async function resolve(urlPath: string, opts: ServeOptions, files: StudioFiles): Promise<string | undefined> {
   if (urlPath === '/') return path.join(files.page, 'index.html');
   const [, room, name, ...rest] = urlPath.split('/');
+  if (room === 'source') return sourceFile(files, name, rest);
   if (rest.length > 0 || !name) return undefined;
   if (room === 'model') return MODEL_DIR_FILES.includes(name) ? path.join(opts.modelDir, name) : undefined;
   if (room === 'tfjs') return files.wasm.includes(name) ? path.join(files.wasmDir, name) : undefined;
   if (room === 'examples') return (await exampleImages(files)).includes(name) ? path.join(files.examples, name) : undefined;
   if (room === 'assets') return files.pageFiles.includes(name) ? path.join(files.page, name) : undefined;
   return undefined;
+}
+
+/** /source/DIR/FILE.ts: a copy of src/ the walk shows; only plain names, so no path leaves the folder. */
+function sourceFile(files: StudioFiles, dir: string | undefined, rest: string[]): string | undefined {
+  const plain = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+  if (!dir || rest.length !== 1 || !plain.test(dir) || !plain.test(rest[0]) || !rest[0].endsWith('.ts')) return undefined;
+  return path.join(files.source, dir, rest[0]);
 }
 
 /** `bytes=a-b`, `bytes=a-` or `bytes=-n` of a file of `size` bytes; undefined when unsatisfiable. */

@@ -5,7 +5,7 @@
  */
 import { PNG } from 'pngjs';
 import type { Command } from '../command.js';
-import { maxPixelsOption, outputFile, parse } from '../args.js';
+import { maxPixelsOption, oneOf, outputFile, parse } from '../args.js';
 import { UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { writeSafetensors } from '../../weights/safetensors.js';
@@ -41,14 +41,6 @@ interface Parsed {
   png?: string;
   json: boolean;
   options: PreprocessOptions;
-}
-
-function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UserError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'`, 2);
-  }
-  return value as T;
 }
 
 function parseOptions(args: string[]): Parsed {

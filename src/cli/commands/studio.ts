@@ -13,7 +13,7 @@ import { MODEL_DIR_FILES } from '../../model-files.js';
 import { exampleImages, studioFiles } from '../../studio/files.js';
 import { replaceDirectory } from '../../util/atomic-dir.js';
 
-const OWNED = ['index.html', 'assets', 'tfjs', 'examples', 'model'];
+const OWNED = ['index.html', 'assets', 'tfjs', 'examples', 'source', 'model'];
 
 export const command: Command = {
   usage: `Usage: biomedclip studio --out DIR [--model DIR | --demo]
@@ -22,6 +22,7 @@ Writes the explorer (see \`biomedclip serve --help\`) as static files that any w
   DIR/index.html, DIR/assets/   the page
   DIR/tfjs/                     tfjs-backend-wasm's binaries
   DIR/examples/                 the example images and their list (index.json)
+  DIR/source/                   the model's source files the forward-pass walk shows
   DIR/model/                    the model directory's files, with --model or --demo; otherwise put a
                                 model directory there (or open the page with ?model=URL/ of one)
 A static host usually cannot send the two headers that let wasm use threads (Cross-Origin-Opener-Policy
@@ -58,6 +59,7 @@ Examples:
         const examples = await exampleImages(files);
         await copyAll(files.examples, examples, path.join(dir, 'examples'));
         await fs.writeFile(path.join(dir, 'examples', 'index.json'), JSON.stringify(examples));
+        await fs.cp(files.source, path.join(dir, 'source'), { recursive: true });
         if (modelDir)
           await copyAll(
             modelDir,

@@ -80,7 +80,9 @@ async function weights(base: string, sha256: string | undefined, onProgress: Fet
   if (cache && key) {
     // Older weights of the same URL go: a cache that only grows would fill the disk with every model tried.
     for (const old of await cache.keys()) if (old.url.startsWith(`${url}?`)) await cache.delete(old);
-    await cache.put(key, new Response(bytes, { headers: { 'Content-Length': String(bytes.length) } })).catch(() => undefined);
+    await cache
+      .put(key, new Response(new Blob([bytes as Uint8Array<ArrayBuffer>]), { headers: { 'Content-Length': String(bytes.length) } }))
+      .catch(() => undefined);
   }
   return { bytes, cached: false };
 }

@@ -5,7 +5,9 @@
  * (ClipCore.trace, the code behind `biomedclip trace`); this file only reduces them for drawing (a norm
  * per token, [CLS]'s attention row), so nothing here re-implements the model.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { ClipCore } from '../../api/core.js';
+import { NO_HOOKS } from '../../model/hooks.js';
 import type { HostTensor } from '../../host-tensor.js';
 import { preprocessImage } from '../../image/index.js';
 import type { Encoding } from '../../tokenizer/index.js';
@@ -69,7 +71,19 @@ export function tokenNorms(t: HostTensor, row = 0): Float32Array {
   return out;
 }
 
+const split = (v: Float32Array) => ({ cls: v[0], patches: v.slice(1) });
 const shapeText = (shape: number[]) => `[${shape.join(', ')}]`;
+
+/** The norm of each token of the residual stream entering block 0 (the trunk's own `embed`, no hooks). */
+async function residualStream(clip: ClipCore, px: HostTensor): Promise<Float32Array> {
+  const [b, c, height, width] = px.shape;
+  const x = tf.tidy(() => clip.model.visual.trunk.embed(tf.tensor4d(px.data, [b, c, height, width]), NO_HOOKS)); // [1, 1 + N, W]
+  try {
+    return tokenNorms({ shape: x.shape, data: (await x.data()) as Float32Array });
+  } finally {
+    x.dispose();
+  }
+}
 
 export interface WalkInput {
   image: Uint8Array;
@@ -91,7 +105,6 @@ async function imageSteps(clip: ClipCore, image: Uint8Array): Promise<{ steps: W
     m.visual.head.proj.point.name,
   ];
   const trace = await clip.trace({ pixelValues: px }, { capture: names });
-  const split = (v: Float32Array) => ({ cls: v[0], patches: v.slice(1) });
   const patches = tokenNorms(get(trace, trunk.patch_embed.point.name));
   const steps: WalkStep[] = [
     {
@@ -99,7 +112,7 @@ async function imageSteps(clip: ClipCore, image: Uint8Array): Promise<{ steps: W
       tower: 'image',
       title: `Resize and crop to ${size} × ${size}`,
       shape: shapeText([size, size, 3]),
-      source: { file: 'image/preprocess.ts', find: 'export function preprocessDecoded' },
+      source: { file: 'image/preprocess-core.ts', find: 'export function preprocessDecoded' },
       text: `The image is resized so its shorter side is ${size} pixels (bicubic, as Pillow) and the centre ${size} × ${size} is cut out. The model sees it as a ${grid} × ${grid} grid of ${clip.config.vision.patchSize}-pixel patches.`,
       draw: { kind: 'crop', rgb: crop, size, grid },
     },
@@ -110,7 +123,7 @@ async function imageSteps(clip: ClipCore, image: Uint8Array): Promise<{ steps: W
       shape: shapeText(px.shape),
       hook: 'inputs.pixel_values',
       source: { file: 'image/normalize.ts', find: 'export function normalizeToCHW' },
-      text: 'Each channel is scaled to [0, 1], then shifted by its mean and divided by its standard deviation over the pretraining images (OpenAI CLIP\'s statistics), and laid out channel-first: the layout PyTorch\'s convolution expects.',
+      text: "Each channel is scaled to [0, 1], then shifted by its mean and divided by its standard deviation over the pretraining images (OpenAI CLIP's statistics), and laid out channel-first: the layout PyTorch's convolution expects.",
       draw: { kind: 'channels', values: px.data, size, mean, std },
     },
     {
@@ -122,6 +135,15 @@ async function imageSteps(clip: ClipCore, image: Uint8Array): Promise<{ steps: W
       source: { file: 'model/vision.ts', find: 'class PatchEmbed' },
       text: `A ${clip.config.vision.patchSize} × ${clip.config.vision.patchSize} convolution with stride ${clip.config.vision.patchSize} is one linear map applied to every patch: ${grid * grid} patches, ${clip.config.vision.width} numbers each. Drawn: the length (L2 norm) of each patch's vector.`,
       draw: { kind: 'tokens-map', cls: NaN, patches, grid, label: 'norm of each patch vector' },
+    },
+    {
+      id: 'embed',
+      tower: 'image',
+      title: 'Prepend [CLS], add position embeddings',
+      shape: shapeText([1, grid * grid + 1, clip.config.vision.width]),
+      source: { file: 'model/vision.ts', find: 'return tf.add(tf.concat([cls, patches], 1), this.pos_embed)' },
+      text: 'A learned [CLS] token goes in front of the patches; it belongs to no place in the image and will gather from all of them. A learned vector per position is added to every token, since attention by itself does not know where a patch was. This is the residual stream entering block 0.',
+      draw: { kind: 'tokens-map', ...split(await residualStream(clip, px)), grid, label: 'norm of each token entering block 0' },
     },
   ];
   trunk.blocks.forEach((block, l) => {
@@ -204,8 +226,7 @@ async function textSteps(clip: ClipCore, texts: string[]): Promise<{ steps: Walk
     const probs = get(trace, layer.attention.self.probs.name); // [N, H, T, T]
     const heads = probs.shape[1];
     const mean = new Float32Array(n * n);
-    for (let h = 0; h < heads; h++)
-      for (let q = 0; q < n; q++) for (let k = 0; k < n; k++) mean[q * n + k] += probs.data[(h * t + q) * t + k] / heads;
+    for (let h = 0; h < heads; h++) for (let q = 0; q < n; q++) for (let k = 0; k < n; k++) mean[q * n + k] += probs.data[(h * t + q) * t + k] / heads;
     steps.push({
       id: `layer-${l}`,
       tower: 'text',

@@ -50,7 +50,7 @@ export class FloatAttention implements AttentionMaps {
 
   row(layer: number, head: number, query: number): Float32Array {
     if (head < 0) return meanRow(this, layer, query);
-    const at = ((head * this.size + query) * this.size);
+    const at = (head * this.size + query) * this.size;
     return this.values[layer].slice(at, at + this.size);
   }
 

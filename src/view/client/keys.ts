@@ -18,7 +18,8 @@ export const KEYS_HELP: Array<[string[], string]> = [
 /** The document's keydown listener for viewer `v`. */
 export function keyHandler(v: Viewer): (e: KeyboardEvent) => void {
   return (e) => {
-    if (e.target instanceof HTMLInputElement || e.altKey || e.ctrlKey || e.metaKey) return;
+    const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLSelectElement;
+    if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
     const { store } = v;
     const s = store.state;
     const image = s.focus === 'image';

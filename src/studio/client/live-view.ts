@@ -1,0 +1,66 @@
+/**
+ * The viewer's sections over a live run: the same adapter as `biomedclip view` (view/data.ts's
+ * collectView: every layer's attention of both towers, the explanation maps, the logit lens, the scores)
+ * run in the page, handed to the same views (view/client) through a `Viewer` filled from float32 values
+ * instead of a page's packed blocks. One client codebase draws both the static page and the explorer.
+ */
+import type { ClipCore } from '../../api/core.js';
+import { collectView, VIEW_METHODS, type ViewModel } from '../../view/data.js';
+import { FloatAttention } from '../../view/client/attention.js';
+import { cropCanvas } from '../../view/client/draw.js';
+import { explainSection } from '../../view/client/explain-view.js';
+import { imageSection } from '../../view/client/image-view.js';
+import { keyHandler } from '../../view/client/keys.js';
+import { lensSection } from '../../view/client/lens-view.js';
+import { initialState, Store, type Viewer } from '../../view/client/state.js';
+import { textSection } from '../../view/client/text-view.js';
+import type { InputImage } from './inputs.js';
+
+export interface LiveRequest {
+  image: InputImage;
+  /** Zero-shot labels (the texts box's lines): their prompts are the texts shown. */
+  labels: string[];
+  template: string;
+  methods?: string[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Runs the model the way `view` does and returns a Viewer over the results. */
+export async function liveViewer(clip: ClipCore, req: LiveRequest): Promise<Viewer> {
+  const vm: ViewModel = await collectView(clip, {
+    images: [{ name: req.image.name, bytes: req.image.bytes }],
+    texts: [],
+    labels: req.labels,
+    template: req.template,
+    methods: req.methods ?? [...VIEW_METHODS],
+    onProgress: req.onProgress,
+  });
+  const size = vm.model.vision.imageSize;
+  const attention = (maps: Pick<ViewModel['texts'][number], 'attention' | 'attentionNames'>) =>
+    new FloatAttention(
+      maps.attention.map((t) => t.data),
+      maps.attention[0].shape,
+      maps.attentionNames,
+    );
+  const v: Viewer = {
+    model: vm.model,
+    lut: vm.colormap.lut,
+    methods: vm.methods,
+    images: vm.images.map((img) => ({ name: img.name, crop: cropCanvas(img.crop, size), attention: attention(img), lens: img.lens, scores: img.scores })),
+    texts: vm.texts.map((t) => ({ text: t.text, tokens: t.tokens, attention: attention(t) })),
+    explanations: vm.explanations,
+    store: new Store(initialState(vm.model)),
+    showImage: async (i) => v.store.update({ image: i }),
+  };
+  return v;
+}
+
+/** The viewer's sections for `v`, and the keyboard listener to remove when they are replaced. */
+export function viewerSections(v: Viewer): { sections: HTMLElement[]; keys: (e: KeyboardEvent) => void } {
+  const sections = [imageSection(v), textSection(v), explainSection(v), lensSection(v)];
+  v.store.watch(['focus'], () => {
+    sections[0].classList.toggle('has-keys', v.store.state.focus === 'image');
+    sections[1].classList.toggle('has-keys', v.store.state.focus === 'text');
+  });
+  return { sections, keys: keyHandler(v) };
+}
