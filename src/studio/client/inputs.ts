@@ -6,10 +6,9 @@
  */
 import { h } from '../../view/client/draw.js';
 
-export interface InputImage {
-  name: string;
-  bytes: Uint8Array;
-}
+import type { InputImage } from '../result.js';
+
+export type { InputImage } from '../result.js';
 
 export interface InputState {
   image?: InputImage;

@@ -6,7 +6,7 @@
  * any page.
  */
 import { colorBar, cropCanvas, drawGrid, drawOverlay, fmt, h, hiDpiCanvas, mapCanvas, maxOf, minOf } from '../../view/client/draw.js';
-import type { Drawing, SourceRef, WalkStep } from './walk-data.js';
+import type { Drawing, SourceRef, WalkStep } from '../walk.js';
 
 const SIZE = 224;
 

@@ -6,11 +6,11 @@
  * per token, [CLS]'s attention row), so nothing here re-implements the model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ClipCore } from '../../api/core.js';
-import { NO_HOOKS } from '../../model/hooks.js';
-import type { HostTensor } from '../../host-tensor.js';
-import { preprocessImage } from '../../image/index.js';
-import type { Encoding } from '../../tokenizer/index.js';
+import type { ClipCore } from '../api/core.js';
+import { NO_HOOKS } from '../model/hooks.js';
+import type { HostTensor } from '../host-tensor.js';
+import { preprocessImage } from '../image/index.js';
+import type { Encoding } from '../tokenizer/index.js';
 
 /** Where a step's computation is written: a file under src/ and a string that occurs once in it. */
 export interface SourceRef {
