@@ -10,7 +10,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { ensureDemoModel } from '../src/demo/demo-model.js';
@@ -276,6 +277,28 @@ test('the command: bad flags are one line and exit 2; a failure to listen is one
   await oneLineInProcess(['serve', '--demo', '--port', '0', '--host', ''], 2, /--host is empty/);
   await oneLineInProcess(['serve', '--model', '/nonexistent', '--port', '0'], 1, /--model \/nonexistent: no such directory/);
   await oneLineInProcess(['serve', '--demo', '--model', '/nonexistent'], 2, /--demo and --model \/nonexistent exclude each other/);
+});
+
+test('a model directory the page cannot use, or none at all: one line naming the fix', async () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'biomedclip-serve-'));
+  const home = process.env.HF_HOME;
+  try {
+    const noVocab = path.join(tmp, 'no-vocab');
+    mkdirSync(noVocab);
+    copyFileSync(path.join(modelDir, 'model.safetensors'), path.join(noVocab, 'model.safetensors'));
+    await oneLineInProcess(
+      ['serve', '--model', noVocab, '--port', '0'],
+      1,
+      /no-vocab has no vocab\.txt, which the page fetches; rebuild it with `biomedclip convert/,
+    );
+    await oneLineInProcess(['serve', '--model', path.join(noVocab, 'model.safetensors')], 1, /not a directory; pass the folder that holds model\.safetensors/);
+    process.env.HF_HOME = path.join(tmp, 'empty-hf-home'); // where `download` would have put the model
+    await oneLineInProcess(['serve', '--port', '0'], 1, /no model found: run `biomedclip download` first, or pass --model DIR \(or --demo/);
+  } finally {
+    if (home === undefined) delete process.env.HF_HOME;
+    else process.env.HF_HOME = home;
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
 
 test('`biomedclip help serve` and `serve --help` print the usage', async () => {
