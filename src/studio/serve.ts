@@ -1,7 +1,7 @@
 /**
  * `biomedclip serve`: a small local HTTP server for the explorer (the model running in the page). It
- * serves three things and nothing else:
- *   /               the explorer's built files (studio/files.ts says where they are)
+ * serves these and nothing else (a path outside them, or one that tries to climb out, is a 404):
+ *   /, /assets/NAME the explorer's built files (studio/files.ts says where they are)
  *   /model/NAME     the model directory's files, by their fixed names (model-files.ts): never a path
  *   /tfjs/NAME.wasm tfjs-backend-wasm's binaries, which the page's wasm backend fetches
  *   /examples/...   the shipped example images, and their list as /examples/index.json
