@@ -173,6 +173,16 @@ test('methods other than GET and HEAD: 405 with Allow', async () => {
   }
 });
 
+test('on loopback, a Host header naming another machine is 403 (DNS rebinding); the names of this machine pass', async () => {
+  for (const host of ['evil.example', 'evil.example:8737', '127.0.0.1.evil.example']) {
+    const r = await get('/model/model.safetensors', { headers: { Host: host } });
+    assert.equal(r.status, 403, host);
+    assertIsolated(r, host);
+  }
+  for (const host of ['127.0.0.1:1', 'localhost', 'LOCALHOST:8737', '[::1]:8737'])
+    assert.equal((await get('/', { headers: { Host: host } })).status, 200, host);
+});
+
 test('a dropped download closes its file (no descriptor left open per reload)', { skip: !existsSync('/proc/self/fd') && 'needs /proc' }, async () => {
   const weightsFile = path.join(modelDir, 'model.safetensors');
   const open = () => readdirSync('/proc/self/fd').filter((fd) => readlinkSafe(`/proc/self/fd/${fd}`) === weightsFile).length;

@@ -129,7 +129,23 @@ function send(res: ServerResponse, status: number, text: string, extra: Record<s
   res.end(`${text}\n`);
 }
 
+/** Names of this machine that a browser may use in the Host header when the server listens on loopback only. */
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const isLoopback = (host: string) => host === '127.0.0.1' || host === '::1' || host === 'localhost';
+
+/**
+ * On loopback, a request must name this machine in its Host header: a web page elsewhere could otherwise
+ * point a DNS name of its own at 127.0.0.1 and read the server's answers from its own origin (DNS
+ * rebinding). Bound to another address, the server is shared on purpose and any name is accepted.
+ */
+function hostAllowed(req: IncomingMessage, opts: ServeOptions): boolean {
+  if (!isLoopback(opts.host)) return true;
+  const name = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+  return LOOPBACK_NAMES.has(name);
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ServeOptions, files: StudioFiles): Promise<void> {
+  if (!hostAllowed(req, opts)) return send(res, 403, 'this server answers only to 127.0.0.1, localhost or [::1]');
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'only GET and HEAD', { Allow: 'GET, HEAD' });
   const urlPath = decodedPath(req.url ?? '/');
   if (urlPath === undefined) return send(res, 400, 'bad request: malformed percent-encoding in the path');
