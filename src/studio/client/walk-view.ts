@@ -96,7 +96,13 @@ export function drawStep(d: Drawing, lut: Uint8Array, crop: HTMLCanvasElement): 
           'div',
           { class: 'walk-heads' },
           ...d.heads.map((row, i) =>
-            h('figure', {}, mapCanvas(row, d.grid, d.grid, { lut, max: maxOf(row), opacity: 1, ramp: false }), h('figcaption', {}, `head ${i}`)),
+            // Each head in its own min … max, as the viewer's head grid: from 0, a near-uniform head is one flat colour.
+            h(
+              'figure',
+              {},
+              mapCanvas(row, d.grid, d.grid, { lut, min: minOf(row), max: maxOf(row), opacity: 1, ramp: false }),
+              h('figcaption', {}, `head ${i}`),
+            ),
           ),
         ),
       );
