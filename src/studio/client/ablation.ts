@@ -109,7 +109,10 @@ export function ablationPanel(clip: ClipCore, image: InputImage, labels: string[
     );
   };
   const redraw = () => {
+    // The grids are rebuilt: the switch that had the focus keeps it, so the keyboard can go on from there.
+    const focused = grids.contains(document.activeElement) ? document.activeElement!.getAttribute('aria-label') : null;
     grids.replaceChildren(headGrid(clip, 'image', off, toggle), headGrid(clip, 'text', off, toggle));
+    if (focused) grids.querySelector<HTMLElement>(`[aria-label="${focused}"]`)?.focus();
     refresh().catch(onError);
   };
   const toggle = (key: string) => {

@@ -63,6 +63,18 @@ function showError(err: unknown): void {
   document.body.classList.remove('busy');
 }
 
+/** No message on screen or in body[data-error]: a new attempt is under way. */
+function clearError(): void {
+  alertBox.replaceChildren();
+  delete document.body.dataset.error;
+}
+
+/** An image that cannot be read, named by its file (the decoders only see bytes, "<image bytes>"). */
+function imageError(err: unknown, name: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(message.startsWith('<image bytes>') ? name + message.slice('<image bytes>'.length) : `${name}: ${message}`, { cause: err });
+}
+
 function setStatus(text: string): void {
   status.textContent = text;
 }
@@ -115,11 +127,21 @@ async function run(state: InputState): Promise<void> {
   const mine = ++version;
   document.body.dataset.result = 'pending';
   document.body.classList.add('busy');
-  alertBox.replaceChildren();
+  clearError();
   const t0 = performance.now();
-  const { crop } = await preprocessImage(state.image.bytes, s.config.preprocess);
+  const image = state.image;
+  const { crop } = await preprocessImage(image.bytes, s.config.preprocess).catch((err: unknown) => {
+    // No scores or views of the previous image beside this one's name: they would pass for its results.
+    if (mine === version) {
+      results.hidden = true;
+      result = undefined;
+      inputs?.showCrop(null);
+      tabBody.replaceChildren(h('p', { class: 'muted' }, 'Choose an image the model can read.'));
+    }
+    throw imageError(err, image.name);
+  });
   inputs?.showCrop(cropCanvas(crop, s.config.preprocess.imageSize));
-  const r = await computeResult(s.clip, s.backend.name, state.image, state.texts, state.template);
+  const r = await computeResult(s.clip, s.backend.name, image, state.texts, state.template);
   if (mine !== version) return;
   result = r;
   timing.scoresMs ??= performance.now() - t0;
@@ -142,10 +164,25 @@ function onInputs(state: InputState): void {
   run(state).catch(showError);
 }
 
+/**
+ * The backend chooser's failure (usePageBackend's "no backend could start: …") when WebGPU was asked
+ * for, with the way out: wasm runs in every browser. Other failures (the weights, say) pass as they are.
+ */
+function withBackendHint(err: unknown, backend: PageBackend | 'auto'): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const prefix = 'no backend could start: ';
+  if (backend !== 'webgpu' || !message.startsWith(prefix)) return err;
+  const reason = message.slice(prefix.length);
+  return new Error(`WebGPU is not available in this browser (${reason}); choose wasm in the Backend menu above, or open the page with ?backend=wasm`, {
+    cause: err,
+  });
+}
+
 async function load(backend: PageBackend | 'auto'): Promise<void> {
   if (session) closeSession(session);
   session = undefined;
   document.body.dataset.model = 'loading';
+  clearError();
   setStatus('Loading the model…');
   progress.hidden = false;
   session = await openSession({
@@ -157,6 +194,10 @@ async function load(backend: PageBackend | 'auto'): Promise<void> {
       progress.value = loaded;
       setStatus(`Loading the weights: ${(loaded / 1e6).toFixed(1)}${total ? ` of ${(total / 1e6).toFixed(1)}` : ''} MB`);
     },
+  }).catch((err: unknown) => {
+    progress.hidden = true;
+    setStatus('The model did not load.');
+    throw withBackendHint(err, backend);
   });
   progress.hidden = true;
   timing.readyMs = performance.now();
@@ -177,8 +218,9 @@ async function boot(): Promise<void> {
   ) as HTMLSelectElement;
   chooser.value = params.get('backend') ?? 'auto';
   chooser.addEventListener('change', () => {
+    // After a first load that failed (no WebGPU, say), the inputs were never built: build them now.
     load(chooser.value as PageBackend | 'auto')
-      .then(() => inputs && onInputs(inputs.state))
+      .then(() => (inputs ? onInputs(inputs.state) : showInputs(app)))
       .catch(showError);
   });
   TABS.forEach(([id, label]) =>
@@ -202,6 +244,11 @@ async function boot(): Promise<void> {
     ),
   );
   await load(chooser.value as PageBackend | 'auto');
+  await showInputs(app);
+}
+
+/** The inputs, the scores and the tabs, once a model is loaded. */
+async function showInputs(app: HTMLElement): Promise<void> {
   if (session!.clip.isDemo) app.querySelector('.page-head')!.append(h('p', { class: 'warning' }, `⚠ ${DEMO_WARNING}`));
   const examples = (await fetch('examples/index.json').then(
     (r) => (r.ok ? r.json() : []),

@@ -96,7 +96,13 @@ export function drawStep(d: Drawing, lut: Uint8Array, crop: HTMLCanvasElement): 
           'div',
           { class: 'walk-heads' },
           ...d.heads.map((row, i) =>
-            h('figure', {}, mapCanvas(row, d.grid, d.grid, { lut, max: maxOf(row), opacity: 1, ramp: false }), h('figcaption', {}, `head ${i}`)),
+            // Each head in its own min … max, as the viewer's head grid: from 0, a near-uniform head is one flat colour.
+            h(
+              'figure',
+              {},
+              mapCanvas(row, d.grid, d.grid, { lut, min: minOf(row), max: maxOf(row), opacity: 1, ramp: false }),
+              h('figcaption', {}, `head ${i}`),
+            ),
           ),
         ),
       );
@@ -194,6 +200,9 @@ export function walkPanel(steps: WalkStep[], lut: Uint8Array, crop: HTMLCanvasEl
   const buttons = steps.map((s, i) => h('button', { type: 'button', class: `walk-item ${s.tower}`, onclick: () => show(i) }, s.title));
   buttons.forEach((b) => list.append(h('li', {}, b)));
   const show = (i: number) => {
+    // The step's content is rebuilt, buttons included: a keyboard user on "Next" must stay on it (or on
+    // "Previous" at the last step, where "Next" is disabled), not fall back to the top of the page.
+    const was = (document.activeElement as HTMLElement | null)?.dataset.nav;
     current = Math.max(0, Math.min(steps.length - 1, i));
     const s = steps[current];
     buttons.forEach((b, k) => b.setAttribute('aria-current', String(k === current)));
@@ -208,10 +217,18 @@ export function walkPanel(steps: WalkStep[], lut: Uint8Array, crop: HTMLCanvasEl
       h(
         'div',
         { class: 'walk-nav' },
-        h('button', { type: 'button', class: 'button', onclick: () => show(current - 1), disabled: current === 0 }, '← Previous'),
-        h('button', { type: 'button', class: 'button', onclick: () => show(current + 1), disabled: current === steps.length - 1 }, 'Next →'),
+        h('button', { type: 'button', class: 'button', 'data-nav': 'previous', onclick: () => show(current - 1), disabled: current === 0 }, '← Previous'),
+        h(
+          'button',
+          { type: 'button', class: 'button', 'data-nav': 'next', onclick: () => show(current + 1), disabled: current === steps.length - 1 },
+          'Next →',
+        ),
       ),
     );
+    if (was) {
+      const nav = [...body.querySelectorAll<HTMLButtonElement>('[data-nav]')];
+      (nav.find((b) => b.dataset.nav === was && !b.disabled) ?? nav.find((b) => !b.disabled))?.focus();
+    }
     void sourceLines(s.source).then((el) => source.replaceChildren(el));
   };
   show(0);
