@@ -21,7 +21,7 @@ function gridMap(values: ArrayLike<number>, grid: number, lut: Uint8Array, label
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(map, 0, 0, SIZE, SIZE);
   }
-  return h('figure', { class: 'walk-figure' }, canvas, colorBar(lut, min, max, label));
+  return h('figure', { class: 'walk-figure map' }, canvas, colorBar(lut, min, max, label));
 }
 
 /** One channel plane as grey levels (its own min … max). */
