@@ -88,12 +88,17 @@ function moments(values: ArrayLike<number>, inside: Uint8Array, flag: number): {
  * side is empty.
  */
 export function auroc(scores: ArrayLike<number>, inside: Uint8Array): number | null {
-  const pos: number[] = [];
-  const neg: number[] = [];
-  for (let i = 0; i < scores.length; i++) (inside[i] !== 0 ? pos : neg).push(scores[i]);
-  if (pos.length === 0 || neg.length === 0) return null;
-  const p = Float64Array.from(pos).sort();
-  const q = Float64Array.from(neg).sort();
+  let count = 0;
+  for (let i = 0; i < scores.length; i++) if (inside[i] !== 0) count++;
+  if (count === 0 || count === scores.length) return null;
+  const [p, q] = [new Float64Array(count), new Float64Array(scores.length - count)];
+  let [a, b] = [0, 0];
+  for (let i = 0; i < scores.length; i++) {
+    if (inside[i] !== 0) p[a++] = scores[i];
+    else q[b++] = scores[i];
+  }
+  p.sort();
+  q.sort();
   // Counted twice over (2 per pair won, 1 per tie), so the sum stays a whole number until the one division.
   let [twiceU, below, through] = [0, 0, 0];
   for (const v of p) {
@@ -123,7 +128,8 @@ function checkInputs(map: Float32Array, region: Region, opts: GroundingOptions):
   if (map.length !== size * size) throw new RangeError(`measureRow: the map has ${map.length} values, the region's grid ${size} x ${size}`);
   if (region.inside.length !== size * size) throw new RangeError(`measureRow: the region has ${region.inside.length} flags, not ${size} x ${size}`);
   if (region.area <= 0) throw new RangeError('measureRow: the region is empty (boxesToCrop and maskToCrop return null for such rows; leave them out)');
-  const bad = map.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new RangeError(`measureRow: the map holds ${map[bad]} at pixel ${bad}; the measures need finite values`);
+  let bad = 0;
+  while (bad < map.length && Number.isFinite(map[bad])) bad++;
+  if (bad < map.length) throw new RangeError(`measureRow: the map holds ${map[bad]} at pixel ${bad}; the measures need finite values`);
   if (!Number.isFinite(opts.threshold)) throw new RangeError(`measureRow: threshold must be a finite number, got ${opts.threshold}`);
 }
