@@ -1,9 +1,10 @@
 /**
  * Maps that need no model, scored beside every method so a number has something to beat:
  *  - a uniform map: one constant value everywhere. Every pixel ties, so its AUROC is exactly 0.5, its CNR 0
- *    (no contrast), its thresholded map empty at any positive threshold (IoU and Dice 0), and its pointing game, by the first-maximum
- *    rule, points at the top-left pixel; the chance a randomly placed point would hit is `pointingChance`
- *    (src/eval/grounding/measures.ts), which is what "pointing by chance" should be compared with.
+ *    (no contrast), its thresholded map empty at any positive threshold (IoU and Dice 0), and its pointing
+ *    game, by the first-maximum rule, points at the top-left pixel; the chance a randomly placed point would
+ *    hit is `pointingChance` (src/eval/grounding/pointing.ts), what "pointing by chance" should be compared
+ *    with.
  *  - a centred Gaussian: the prior that findings sit near the middle of the image, which the centre crop
  *    makes more true.
  */
