@@ -194,7 +194,12 @@ export function resizeNearest(src: Raster, outWidth: number, outHeight: number, 
   return { width: win.width, height: win.height, bands, data: out };
 }
 
-function nearestIndices(inSize: number, outSize: number, from: number, count: number): number[] {
+/**
+ * The source index Pillow's NEAREST resize picks for output positions `from`..`from + count - 1` when
+ * `inSize` samples become `outSize`: floor of the output pixel centre mapped back, (i + 0.5) · in/out, as
+ * Pillow accumulates it (see resizeNearest). Also how a grounding region is carried into the crop.
+ */
+export function nearestIndices(inSize: number, outSize: number, from: number, count: number): number[] {
   const step = inSize / outSize;
   let pos = step * 0.5;
   const picked: number[] = [];

@@ -1,12 +1,13 @@
 /**
  * An explanation as a picture: the S × S crop the model saw, beside the same crop with the patch map
- * upsampled (bilinear, as F.interpolate(mode='bilinear') does), min-max normalised and blended in
+ * upsampled (bilinear, as F.interpolate(mode='bilinear') does: src/image/upsample.ts), min-max normalised and blended in
  * viridis; under them a legend (method, logit, text, the colour bar with the map's raw minimum and
  * maximum) and, for methods with a text map, the tokens coloured by their relevance. The canvas, font and
  * PNG encoding are src/draw/'s.
  */
 import { ADVANCE, GLYPH_HEIGHT } from '../../draw/font.js';
 import { BLACK, Raster, WHITE, type Rgb } from '../../draw/raster.js';
+import { upsampleBilinear } from '../../image/upsample.js';
 import { viridis } from './colormap.js';
 
 export interface HeatmapPicture {
@@ -41,26 +42,6 @@ export function normalise(values: ArrayLike<number>): { unit: Float32Array; min:
   const [min, max] = [Math.min(...arr), Math.max(...arr)];
   const unit = Float32Array.from(arr, (v) => (max > min ? (v - min) / (max - min) : 0));
   return { unit, min, max };
-}
-
-/** [rows, cols] -> [size, size], bilinear with half-pixel centres (align_corners=False), edges clamped. */
-export function upsample(map: ArrayLike<number>, [rows, cols]: [number, number], size: number): Float32Array {
-  const out = new Float32Array(size * size);
-  const coord = (o: number, n: number) => Math.min(n - 1, Math.max(0, ((o + 0.5) * n) / size - 0.5));
-  for (let y = 0; y < size; y++) {
-    const fy = coord(y, rows);
-    const [y0, wy] = [Math.floor(fy), fy - Math.floor(fy)];
-    const y1 = Math.min(rows - 1, y0 + 1);
-    for (let x = 0; x < size; x++) {
-      const fx = coord(x, cols);
-      const [x0, wx] = [Math.floor(fx), fx - Math.floor(fx)];
-      const x1 = Math.min(cols - 1, x0 + 1);
-      const top = map[y0 * cols + x0] * (1 - wx) + map[y0 * cols + x1] * wx;
-      const bottom = map[y1 * cols + x0] * (1 - wx) + map[y1 * cols + x1] * wx;
-      out[y * size + x] = top * (1 - wy) + bottom * wy;
-    }
-  }
-  return out;
 }
 
 const fmt = (v: number) => ((Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4) || v === 0 ? v.toPrecision(3) : v.toExponential(2));
@@ -98,7 +79,7 @@ function tokenLines(tokens: string[], width: number): number[][] {
 /** The crop at (MARGIN, MARGIN) and, right of it, the crop blended with the upsampled map. */
 function drawPanels(canvas: Raster, p: HeatmapPicture, unit: Float32Array): void {
   const s = p.size;
-  const heat = upsample(unit, p.grid, s);
+  const heat = upsampleBilinear(unit, p.grid[0], p.grid[1], s);
   for (let y = 0; y < s; y++) {
     for (let x = 0; x < s; x++) {
       const src = (y * s + x) * 3;
