@@ -124,12 +124,12 @@ export async function tabTo(page: Page, name: string, limit = 60): Promise<numbe
   return limit;
 }
 
-/** The source lines each walk step may highlight, read from walk-data.ts: file -> the strings it finds. */
+/** The source lines each walk step may highlight, read from src/studio/walk.ts: file -> the strings it finds. */
 export function walkSourceRefs(): Map<string, string[]> {
-  const text = readFileSync(path.join(REPO_ROOT, 'src', 'studio', 'client', 'walk-data.ts'), 'utf8');
+  const text = readFileSync(path.join(REPO_ROOT, 'src', 'studio', 'walk.ts'), 'utf8');
   const refs = new Map<string, string[]>();
   for (const m of text.matchAll(/source: \{ file: '([^']+)', find: '([^']+)' \}/g)) refs.set(m[1], [...(refs.get(m[1]) ?? []), m[2]]);
-  assert.ok(refs.size >= 5, 'walk-data.ts names its source lines');
+  assert.ok(refs.size >= 5, 'walk.ts names its source lines');
   return refs;
 }
 

@@ -5,7 +5,8 @@
  * instead of a page's packed blocks. One client codebase draws both the static page and the explorer.
  */
 import type { ClipCore } from '../../api/core.js';
-import { collectView, VIEW_METHODS, type ViewModel } from '../../view/data.js';
+import { METHODS } from '../../inspect/explain.js';
+import { collectView, type ViewModel } from '../../view/data.js';
 import { FloatAttention } from '../../view/client/attention.js';
 import { cropCanvas } from '../../view/client/draw.js';
 import { explainSection } from '../../view/client/explain-view.js';
@@ -32,7 +33,7 @@ export async function liveViewer(clip: ClipCore, req: LiveRequest): Promise<View
     texts: [],
     labels: req.labels,
     template: req.template,
-    methods: req.methods ?? [...VIEW_METHODS],
+    methods: req.methods ?? [...METHODS], // all five: the page computes them when the tab opens
     onProgress: req.onProgress,
   });
   const size = vm.model.vision.imageSize;

@@ -1,5 +1,5 @@
 /**
- * The forward pass, step by step (walk-data.ts computes the steps): a list of the steps on the left, one
+ * The forward pass, step by step (../walk.ts computes the steps): a list of the steps on the left, one
  * step at a time on the right with its shape, its hook point, what happens, the values drawn, and the
  * source lines that compute it (fetched from the server's copy of src/, the line found by its text).
  * "Previous" / "Next" buttons and the list are plain buttons: the keyboard moves through them as through
