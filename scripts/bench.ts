@@ -21,6 +21,7 @@ import { BACKENDS, useBackend } from '../src/backends/select.js';
 import { wasmThreads } from '../src/backends/wasm-threads.js';
 import { webgpuAdapterName } from '../src/backends/webgpu.js';
 import { pipeline } from '../src/parallel/pipeline.js';
+import { makeRandomFullModel } from './random_model.js';
 import { BENCH_CASES, type BenchReport, fromCaseList, msPerCall, randomIds, randomPixels, table } from './bench_report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -178,9 +179,7 @@ async function main(): Promise<void> {
     tmp = mkdtempSync(path.join(tmpdir(), 'biomedclip-bench-'));
     model = path.join(tmp, 'model');
     console.error('bench: generating a full-size random-weight model with the PyTorch reference...');
-    execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    makeRandomFullModel(model);
   }
   try {
     const reports: BenchReport[] = [];

@@ -9,16 +9,15 @@
  * (memory does not depend on the weights' values). Peak RSS is the process's maximum resident set
  * (getrusage), reported after loading the model and after classifying.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
+import { makeRandomFullModel } from './random_model.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
 const IMAGE = path.join(ROOT, 'assets', 'examples', 'squamous_cell_carcinoma_histopathology.jpeg');
 
 const HELP = `Usage: npm run bench:labels -- [options]
@@ -81,10 +80,7 @@ async function main(): Promise<void> {
     tmp = mkdtempSync(path.join(tmpdir(), 'biomedclip-bench-labels-'));
     model = tmp;
     console.error('bench:labels: generating a full-size random-weight model with the PyTorch reference...');
-    execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    copyFileSync(path.join(ROOT, 'assets', 'vocab.txt'), path.join(model, 'vocab.txt'));
+    makeRandomFullModel(model, { vocab: true });
   }
   try {
     const t0 = performance.now();

@@ -10,8 +10,7 @@
  * Without --model, a full-size random-weight model is generated with the PyTorch reference into a temp dir
  * (as `npm run bench` does; needs Debian's python3-torch), with the bundled BiomedBERT vocab for the texts.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,12 +18,11 @@ import { parseArgs } from 'node:util';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
 import type { BackendName } from '../src/backends/select.js';
 import { convertCheckpoint } from '../src/convert/convert.js';
-import { BUNDLED_VOCAB } from '../src/demo/demo-model.js';
 import { WEIGHTS_FILE } from '../src/model-files.js';
 import { diffArrays } from '../src/parity/compare.js';
+import { makeRandomFullModel } from './random_model.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PYTHON = process.env.BIOMEDCLIP_PYTHON ?? '/usr/bin/python3';
 
 /** The model card's two example images and a few captions and labels of the kind users send. */
 export const FIDELITY_INPUTS = {
@@ -135,10 +133,7 @@ async function main(): Promise<void> {
     if (model === undefined) {
       model = path.join(work, 'f32');
       console.error('f16_fidelity: generating a full-size random-weight model with the PyTorch reference...');
-      execFileSync(PYTHON, [path.join(ROOT, 'scripts/reference/make_reference.py'), '--size', 'full', '--seed', '0', '--out', model], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      copyFileSync(BUNDLED_VOCAB, path.join(model, 'vocab.txt'));
+      makeRandomFullModel(model, { vocab: true });
     }
     const t0 = performance.now();
     const result = await f16Fidelity(model, work, values.backend as BackendName);
