@@ -76,14 +76,17 @@ async function weights(base: string, sha256: string | undefined, onProgress: Fet
   const cache = key ? await openCache() : undefined;
   const hit = key ? await cache?.match(key) : undefined;
   if (hit) return { bytes: await readBody(hit, onProgress), cached: true };
-  const bytes = await readBody(await fetchOk(url), onProgress);
+  const res = await fetchOk(url);
+  // The cache takes its own copy of the stream as it arrives: putting the finished bytes as one 784 MB Blob
+  // failed in Chromium more often than not ("UnknownError"), the streamed response never did (bench_page).
+  let stored: Promise<unknown> = Promise.resolve();
   if (cache && key) {
     // Older weights of the same URL go: a cache that only grows would fill the disk with every model tried.
     for (const old of await cache.keys()) if (old.url.startsWith(`${url}?`)) await cache.delete(old);
-    await cache
-      .put(key, new Response(new Blob([bytes as Uint8Array<ArrayBuffer>]), { headers: { 'Content-Length': String(bytes.length) } }))
-      .catch(() => undefined);
+    stored = cache.put(key, res.clone()).catch(() => undefined); // no cache, no harm: the next visit downloads again
   }
+  const bytes = await readBody(res, onProgress);
+  await stored;
   return { bytes, cached: false };
 }
 

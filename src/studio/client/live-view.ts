@@ -6,7 +6,7 @@
  */
 import type { ClipCore } from '../../api/core.js';
 import { METHODS } from '../../inspect/explain.js';
-import { collectView, type ViewModel } from '../../view/data.js';
+import { collectView, type ViewModel, type ViewSource } from '../../view/data.js';
 import { FloatAttention } from '../../view/client/attention.js';
 import { cropCanvas } from '../../view/client/draw.js';
 import { explainSection } from '../../view/client/explain-view.js';
@@ -24,11 +24,33 @@ export interface LiveRequest {
   template: string;
   methods?: string[];
   onProgress?: (done: number, total: number) => void;
+  /** Awaited before each pass: lets the page paint (main.ts's yieldToPage). */
+  pause: () => Promise<void>;
+}
+
+/**
+ * `clip` with a pause before each pass, so the page paints its progress between them (each pass can take
+ * seconds at full size, and on wasm nothing else would return to the event loop: main.ts's yieldToPage).
+ */
+function pausing(clip: ClipCore, pause: () => Promise<void>): ViewSource {
+  return {
+    model: clip.model,
+    modelDir: clip.modelDir,
+    isDemo: clip.isDemo,
+    config: clip.config,
+    checkImages: (images) => clip.checkImages(images),
+    preprocessOptions: () => clip.preprocessOptions(),
+    tokenize: (texts) => clip.tokenize(texts),
+    trace: async (inputs, opts) => (await pause(), clip.trace(inputs, opts)),
+    explain: async (image, text, methods) => (await pause(), clip.explain(image, text, methods)),
+    labelEmbeddings: async (labels, templates) => (await pause(), clip.labelEmbeddings(labels, templates)),
+    scoreLabels: (a, b, labels) => clip.scoreLabels(a, b, labels),
+  };
 }
 
 /** Runs the model the way `view` does and returns a Viewer over the results. */
 export async function liveViewer(clip: ClipCore, req: LiveRequest): Promise<Viewer> {
-  const vm: ViewModel = await collectView(clip, {
+  const vm: ViewModel = await collectView(pausing(clip, req.pause), {
     images: [{ name: req.image.name, bytes: req.image.bytes }],
     texts: [],
     labels: req.labels,

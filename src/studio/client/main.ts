@@ -29,8 +29,21 @@ const DEFAULT_TEXTS = ['adenocarcinoma histopathology', 'squamous cell carcinoma
 const DEFAULT_TEMPLATE = 'this is a photo of {}';
 
 interface ExplorerTiming {
+  /** performance.now() when the model was ready; fetching (or reading the cache) and building it, in ms. */
   readyMs?: number;
+  fetchMs?: number;
+  buildMs?: number;
+  /** From the first image's input to its scores, in ms. */
   scoresMs?: number;
+}
+
+/**
+ * Lets the browser paint and take input before the next long computation. On wasm every tensor read
+ * resolves at once, so a chain of awaits never returns to the event loop: without this the page froze for
+ * the whole attention tab (29-53 s at full size, npm run bench:page) with the scores already computed.
+ */
+function yieldToPage(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 declare global {
   interface Window {
@@ -92,6 +105,7 @@ async function showTab(next: Tab): Promise<void> {
   removeKeys = undefined;
   tabBody.replaceChildren(h('p', { class: 'muted' }, 'Computing…'));
   document.body.classList.add('busy');
+  await yieldToPage();
   const image = state.image;
   let content: HTMLElement[];
   if (next === 'attention') {
@@ -100,6 +114,7 @@ async function showTab(next: Tab): Promise<void> {
       labels: state.texts,
       template: state.template,
       onProgress: (d, t) => setStatus(`attention and explanations: ${d}/${t}`),
+      pause: yieldToPage,
     });
     if (mine !== version || tab !== next) return;
     const { sections, keys } = viewerSections(v);
@@ -157,6 +172,7 @@ async function run(state: InputState): Promise<void> {
     scoresTable(r.scores),
   );
   document.body.dataset.result = 'ready';
+  await yieldToPage(); // the scores are painted before the tab's work starts
   await showTab(tab);
 }
 
@@ -201,6 +217,8 @@ async function load(backend: PageBackend | 'auto'): Promise<void> {
   });
   progress.hidden = true;
   timing.readyMs = performance.now();
+  timing.fetchMs = session.timing.fetch;
+  timing.buildMs = session.timing.build;
   document.body.dataset.model = 'ready';
   document.body.dataset.backend = session.backend.name;
   setStatus(
