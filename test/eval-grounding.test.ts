@@ -21,6 +21,9 @@ import { loadGroundingData } from '../src/eval/grounding/data.js';
 import { evalGrounding } from '../src/eval/grounding/run.js';
 import { MEASURES } from '../src/eval/grounding/summary.js';
 import { mulberry32 } from '../src/util/random.js';
+import { ensureDemoModel } from '../src/demo/demo-model.js';
+import { DEFAULT_PREPROCESS, type PreprocessOptions } from '../src/image/index.js';
+import type { Method } from '../src/inspect/explain.js';
 import { REPO_ROOT, runCommand } from './helpers.js';
 
 let tmp: string;
@@ -68,7 +71,7 @@ before(async () => {
       'missing.png,nodule,1,2,3,4', // no such image
       'square.png,cardiomegaly,0,0,32,16',
       'wide.png,zero area,10,10,10,20', // x1 = x0
-      'tall.png,outside the crop,0,0,30,5', // the crop keeps y 10-40 of the tall image
+      'tall.png,outside the crop,0,0,30,5', // the crop shows rows 9 to 39 of the tall image
       'square.png,not a number,1,2,three,4',
       'square.png,past the image,20,20,40,30', // the image is 32x32: boxes of a larger copy
     ].join('\n') + '\n',
@@ -128,7 +131,7 @@ test('eval grounding: report files consistent with each other and with explain -
   for (const [line, pattern] of [
     [5, /no image at missing\.png/],
     [7, /zero area/],
-    [8, /wholly outside the centre crop .*of the 30x50 image it keeps x 0-30, y 10-40/],
+    [8, /wholly outside the centre crop .*of the 30x50 image it shows pixels x 0 to 29, y 9 to 39\)/],
     [9, /x1 'three' is not a number/],
     [10, /the box \(20, 20\)-\(40, 30\) reaches past the 32x32 image/],
   ] as const) {
@@ -164,6 +167,10 @@ test('eval grounding: report files consistent with each other and with explain -
     }
   }
   assert.equal(json.metrics.uniform.mean_auroc, 0.5, 'a constant map scores every pixel alike');
+  assert.equal(json.metrics.uniform.mean_cnr, 0, 'and has no contrast');
+  const chance = lines.filter((l) => l.fields[col('method')] === 'uniform').map((l) => Number(l.fields[col('pointing_chance')]));
+  assert.ok(Math.abs(chance.reduce((a, b) => a + b, 0) / chance.length - json.pointing_chance) < 1e-12, 'pointing_chance is the mean of the rows');
+  assert.ok(json.pointing_chance > 0 && json.pointing_chance < 1);
 
   // maps.npy: [rows, methods, 14, 14]; each model method's map is explain --json's image_map, exactly.
   const npy = readNpy(path.join(out, 'maps.npy'));
@@ -180,6 +187,55 @@ test('eval grounding: report files consistent with each other and with explain -
   }
   console.log(`maps.npy vs explain --json image_map: max |diff| ${maxDiff} (tolerance 0)`);
   assert.equal(maxDiff, 0);
+});
+
+test('a known answer through the whole run: a map peaking on the box hits and beats both baselines; a NaN map skips its row', async () => {
+  // A stand-in for the model (the narrow interface run.ts declares): maps made to order, no network.
+  // wide.png (40x30) shows on the crop as x' = 7.45 x - 37, y' = 7.47 y; the box x 2-12, y 2-12 covers
+  // crop columns 0-52 and rows 15-89: patches (row 1-5, column 0-3).
+  const grid = 14;
+  const onBox = new Float32Array(grid * grid);
+  for (let r = 1; r <= 5; r++) for (let c = 0; c <= 3; c++) onBox[r * grid + c] = 1 + (r === 3 && c === 1 ? 1 : 0);
+  const fake = {
+    modelDir: await ensureDemoModel(),
+    backend: 'none',
+    isDemo: false,
+    config: { preprocess: DEFAULT_PREPROCESS, vision: { imageSize: 224, patchSize: 16 } },
+    preprocessOptions: (o: PreprocessOptions = {}) => o,
+    explain: async (_image: string, text: string, methods: readonly Method[]) => ({
+      explanations: methods.map((method) => ({
+        method,
+        grid: [grid, grid] as [number, number],
+        imageMap: text === 'broken' ? new Float32Array(grid * grid).fill(NaN) : onBox,
+        textMap: null,
+        logit: 1,
+      })),
+    }),
+  };
+  const csv = path.join(tmp, 'known.csv');
+  await fs.writeFile(csv, 'image,text,x0,y0,x1,y1\nwide.png,finding,2,2,12,12\nwide.png,broken,2,2,12,12\n');
+  const run = await evalGrounding(fake, {
+    data: await loadGroundingData(csv),
+    methods: ['gradcam'],
+    measure: { tolerance: 0, threshold: 0.5 },
+    resamples: 0,
+    seed: 0,
+    cacheDir: path.join(tmp, 'cache-known'),
+  });
+  const r = run.report;
+  assert.equal(r.n, 1);
+  assert.deepEqual(
+    r.skipped.map((s) => s.error),
+    ['the gradcam map holds NaN or Inf; the row cannot be scored'],
+  );
+  const [m, uniform, gaussian] = r.methods.map((name) => r.metrics[name]);
+  assert.equal(m.pointing_accuracy, 1, 'the maximum is inside the box');
+  assert.equal(uniform.pointing_accuracy, 0);
+  assert.equal(gaussian.pointing_accuracy, 0);
+  for (const k of ['mean_cnr', 'mean_auroc'] as const) {
+    assert.ok(m[k]! > uniform[k]! && m[k]! > gaussian[k]!, `${k}: ${m[k]} above the baselines' ${uniform[k]} and ${gaussian[k]}`);
+  }
+  assert.ok(m.mean_auroc! > 0.9, `AUROC ${m.mean_auroc}`);
 });
 
 test('one explain call for several methods gives the maps of one call per method (0 difference, all five)', async () => {

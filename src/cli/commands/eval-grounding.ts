@@ -38,7 +38,7 @@ the pointing game, CNR, AUROC, IoU and Dice with 95% intervals, and two baseline
                           biomedclip-ts/eval/grounding/)
   --bootstrap N, --seed S the intervals, as below (over rows; every method on the same resamples)
 
-Maps are cached as they are computed (by image content, text, method and model): a killed run resumes
+Maps are cached as they are computed (by image content, text, method, model and backend): a killed run resumes
 (Ctrl-C says how many are kept), and a rerun with other --tolerance or --threshold runs no model.
 Explanations need gradients and run in this thread, one image-text pair at a time (--workers does not
 apply). Rows that cannot be scored (missing image, empty field, box of zero area, mask of the wrong size,

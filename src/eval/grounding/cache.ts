@@ -5,7 +5,7 @@
  *
  * A map is keyed by what determines it: the model's weight fingerprint, the image's content (sha256 of
  * the file's bytes, so a renamed or copied image is still found and an edited one is not), the
- * decoder that read it, the text, the method and its options, and this format's version (bumped when a
+ * decoder that read it, the backend that ran the model, the text, the method and its options, and this format's version (bumped when a
  * method's computation changes). The cache is one append-only file per grid size of records
  *
  *   [32-byte sha256 key][float64 logit][rows · cols float32 map]   (little-endian)
@@ -35,6 +35,8 @@ export interface MapKeyParts {
   image: string;
   /** The decoder that reads the image ('sharp' or 'js'): JPEG pixels may differ between them. */
   decoder: string;
+  /** The TF.js backend: backends round differently (last bits), and a map is `explain`'s on this one. */
+  backend: string;
   text: string;
   method: string;
   /** The method's options, as JSON ('{}': the defaults `explain` uses). */
@@ -42,7 +44,7 @@ export interface MapKeyParts {
 }
 
 export function mapKey(p: MapKeyParts): string {
-  const fields = [`v${FORMAT_VERSION}`, p.fingerprint, p.image, p.decoder, p.method, p.options, p.text];
+  const fields = [`v${FORMAT_VERSION}`, p.fingerprint, p.image, p.decoder, p.backend, p.method, p.options, p.text];
   return createHash('sha256').update(fields.join('\0'), 'utf8').digest('hex');
 }
 

@@ -2,7 +2,8 @@
  * The grounding report folder's files (written whole or not at all by report.ts's writeReportDir):
  *
  *   metrics.json          the report object (`--json`)
- *   rows.csv              one line per row and method: every measure, the region's area, the logit
+ *   rows.csv              one line per row and method: every measure, the region's area and pointing
+ *                         chance, the logit
  *   maps.npy              float32 [rows, methods, grid, grid]: the raw maps, methods as in metrics.json
  *   report.md             the table, the per-group table and the figures
  *   figure-<method>.png   the method's best and worst rows (figure.ts)
@@ -17,32 +18,22 @@ import type { GroundingRun } from './run.js';
 
 const cell = (v: number | null): string | number => (v === null ? '' : v);
 
+/** rows.csv's columns (docs/eval.md explains each); `model` follows for the demo model. */
+const COLUMNS = ['row', 'image', 'text', 'group', 'method', 'hit', 'cnr', 'auroc', 'iou', 'dice', 'region_area', 'pointing_chance', 'logit'];
+
 export function groundingReportFiles(run: GroundingRun): Record<string, string | Uint8Array> {
   const r = run.report;
   const demo = r.model.demo ? [r.model.warning as string] : [];
-  const header = csvRow([
-    'row',
-    'image',
-    'text',
-    'group',
-    'method',
-    'hit',
-    'cnr',
-    'auroc',
-    'iou',
-    'dice',
-    'region_area',
-    'logit',
-    ...(demo.length ? ['model'] : []),
-  ]);
+  const header = csvRow([...COLUMNS, ...(demo.length ? ['model'] : [])]);
   const lines = run.rows.flatMap((row, i) =>
     r.methods.map((method, k) => {
       const m = row.measures[k];
-      return csvRow([
+      const { image, text, group } = row.item;
+      const values = [
         i,
-        row.item.image,
-        row.item.text,
-        row.item.group,
+        image,
+        text,
+        group,
         method,
         m.hit ? 1 : 0,
         cell(m.cnr),
@@ -50,9 +41,10 @@ export function groundingReportFiles(run: GroundingRun): Record<string, string |
         m.iou,
         m.dice,
         row.region.area,
+        row.chance,
         cell(row.logits[k]),
-        ...demo,
-      ]);
+      ];
+      return csvRow([...values, ...demo]);
     }),
   );
   const files: Record<string, string | Uint8Array> = {

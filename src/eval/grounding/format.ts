@@ -37,6 +37,11 @@ function settings(r: GroundingReport): string {
   return `measured on the ${o.crop}x${o.crop} crop, maps upsampled from ${o.grid.join('x')} bilinearly; pointing game within ${o.tolerance} px of the region; IoU and Dice at ${o.threshold} of the min-max normalised map`;
 }
 
+/** The pointing game's reference: how often a point dropped at random would hit. */
+function chanceNote(r: GroundingReport): string {
+  return `pointing by chance (a uniformly random point within ${r.options.tolerance} px of the region): ${f3(r.pointing_chance)}`;
+}
+
 function ciNote(r: GroundingReport): string {
   return r.bootstrap ? `[95% bootstrap interval over rows: ${r.bootstrap.resamples} resamples, seed ${r.bootstrap.seed}]` : '(no intervals: --bootstrap 0)';
 }
@@ -56,6 +61,7 @@ export function groundingText(r: GroundingReport): string {
     '',
     ...rows.map((row) => row.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ')),
     ciNote(r),
+    chanceNote(r),
   ].join('\n');
 }
 
@@ -89,6 +95,8 @@ export function groundingMarkdown(r: GroundingReport, figures: string[]): string
     mdTable(MAIN_HEADER, mainRows(r)),
     '',
     ciNote(r),
+    '',
+    chanceNote(r),
     '',
     'pointing: share of rows whose map maximum falls in the region (grown by the tolerance); CNR: contrast',
     "to noise of the normalised map, inside against outside; AUROC: the map's values as a score for inside;",

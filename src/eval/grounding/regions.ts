@@ -8,12 +8,11 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
-import { centerCropWindow, resizedSize } from '../../image/crop.js';
 import { PILLOW_MAX_IMAGE_PIXELS, readHeader } from '../../image/header.js';
 import { decodeInput } from '../../image/preprocess.js';
 import type { PreprocessOptions } from '../../image/index.js';
 import type { GroundingItem } from './data.js';
-import { boxesToCrop, maskToCrop, type Box, type Region } from './region.js';
+import { boxesToCrop, cropSources, maskToCrop, type Box, type Region } from './region.js';
 
 export type RegionResult = { region: Region; width: number; height: number } | { error: string };
 
@@ -62,12 +61,10 @@ function beyondImage(b: Box, width: number, height: number): string {
   return `the box (${b.x0}, ${b.y0})-(${b.x1}, ${b.y1}) reaches past the ${width}x${height} image; boxes are in this image file's pixels (scale them if the images were resized)`;
 }
 
-/** Why a region is empty on the crop: what part of the original the centre crop keeps. */
+/** Why a region is empty on the crop: which pixels of the original the centre crop shows. */
 function outside(item: GroundingItem, width: number, height: number, size: number): string {
-  const r = resizedSize(width, height, size);
-  const win = centerCropWindow(r.width, r.height, size);
-  const [sx, sy] = [width / r.width, height / r.height];
-  const keeps = `x ${Math.round(win.x0 * sx)}-${Math.round((win.x0 + size) * sx)}, y ${Math.round(win.y0 * sy)}-${Math.round((win.y0 + size) * sy)}`;
+  const { sx, sy } = cropSources(width, height, size);
+  const keeps = `x ${sx[0]} to ${sx[size - 1]}, y ${sy[0]} to ${sy[size - 1]}`;
   const what = item.masks.length > 0 ? 'the mask lies' : `the box${item.boxes.length > 1 ? 'es lie' : ' lies'}`;
-  return `${what} wholly outside the centre crop the model sees (of the ${width}x${height} image it keeps ${keeps}); the row cannot be scored`;
+  return `${what} wholly outside the centre crop the model sees (of the ${width}x${height} image it shows pixels ${keeps}); the row cannot be scored`;
 }

@@ -19,6 +19,7 @@ import { centerGaussianMap, uniformMap } from './baselines.js';
 import { contentHash, defaultMapCacheDir, MapCache, mapKey } from './cache.js';
 import type { GroundingData, GroundingItem, SkippedRow } from './data.js';
 import { measureRow, type GroundingOptions, type RowMeasures } from './measures.js';
+import { pointingChance } from './pointing.js';
 import type { Region } from './region.js';
 import { itemRegion } from './regions.js';
 import { groupBreakdown, summarize, type Means, type MethodSummary } from './summary.js';
@@ -30,6 +31,8 @@ export const BASELINES = ['uniform', 'center-gaussian'] as const;
 /** What grounding needs from a model (the `BiomedCLIP` facade has it). */
 export interface ExplainingModel extends DescribedModel {
   readonly modelDir: string;
+  /** The TF.js backend the model runs on (part of the cache key: backends differ in the last bits). */
+  readonly backend: string;
   readonly config: { readonly preprocess: PreprocessConfig; readonly vision: { readonly imageSize: number; readonly patchSize: number } };
   preprocessOptions(opts?: PreprocessOptions): PreprocessOptions;
   explain(image: string, text: string, methods: readonly Method[], opts?: ExplainOptions & PreprocessOptions): Promise<{ explanations: Explanation[] }>;
@@ -55,6 +58,11 @@ export interface GroundingReport {
   task: 'grounding';
   /** Rows measured (image-text pairs with their regions). */
   n: number;
+  /**
+   * The pointing accuracy of a point placed uniformly at random: the mean share of the crop within
+   * --tolerance of each row's region. What a map with no preference "points" at by chance.
+   */
+  pointing_chance: number;
   /** Every method, the baselines last: the order of metrics, rows.csv and maps.npy's second axis. */
   methods: string[];
   baselines: string[];
@@ -78,6 +86,8 @@ export interface MeasuredRow {
   measures: RowMeasures[];
   /** The explained logit per model method (null for the baselines). */
   logits: Array<number | null>;
+  /** The share of the crop within --tolerance of the region (pointing.ts's pointingChance). */
+  chance: number;
 }
 
 export interface GroundingRun {
@@ -118,7 +128,11 @@ export async function evalGrounding(clip: ExplainingModel, opts: GroundingEvalOp
   const cache = await MapCache.open(cacheDir, grid, grid);
   const computed = new Map<GroundingItem, Explained>();
   try {
-    const keys = await mapKeys(located, data.root, methods, { fingerprint: model.fingerprint, decoder: await resolveDecoder(pre.decoder) });
+    const keys = await mapKeys(located, data.root, methods, {
+      fingerprint: model.fingerprint,
+      decoder: await resolveDecoder(pre.decoder),
+      backend: clip.backend,
+    });
     const todo = located.map(({ item }) => methods.filter((_, k) => !cache.has(keys.get(item)![k])));
     const total = todo.reduce((s, t) => s + t.length, 0);
     opts.onStart?.({ total, cacheDir, committed: () => cache.added });
@@ -131,7 +145,13 @@ export async function evalGrounding(clip: ExplainingModel, opts: GroundingEvalOp
   } finally {
     await cache.close();
   }
-  const kept = located.filter(({ item }) => computed.has(item));
+  const kept = located.filter(({ item }) => {
+    const maps = computed.get(item);
+    const bad = maps?.findIndex((m) => !m.map.every(Number.isFinite)) ?? -1;
+    // A map holding NaN or Inf has no maximum, ranking or normalisation: the row cannot be scored.
+    if (bad >= 0) skip({ lines: item.lines, image: item.image, text: item.text, error: `the ${methods[bad]} map holds NaN or Inf; the row cannot be scored` });
+    return maps !== undefined && bad < 0;
+  });
   if (kept.length === 0)
     throw new UserError(`${data.source}: none of the ${data.items.length + data.skipped.length} rows could be scored; see the skipped rows above`);
   const measured = measure(kept, computed, methods, grid, opts.measure);
@@ -140,6 +160,7 @@ export async function evalGrounding(clip: ExplainingModel, opts: GroundingEvalOp
   const report: GroundingReport = {
     task: 'grounding',
     n: kept.length,
+    pointing_chance: measured.rows.reduce((sum, r) => sum + r.chance, 0) / kept.length,
     methods: names,
     baselines: [...BASELINES],
     metrics: Object.fromEntries(
@@ -169,7 +190,7 @@ export async function evalGrounding(clip: ExplainingModel, opts: GroundingEvalOp
     model: modelInfo(clip, model),
     preprocessing: await preprocessingInfo(clip),
     data: { source: data.source, form: data.form, rows: data.items.length + data.skipped.length },
-    skipped,
+    skipped: skipped.sort((a, b) => a.lines[0] - b.lines[0]),
     cache: { dir: cacheDir, maps_computed: cache.added, maps_cached: cache.hits },
   };
   const figures = figureRows(measured.rows, methods);
@@ -188,7 +209,7 @@ async function mapKeys(
   located: Array<{ item: GroundingItem }>,
   root: string,
   methods: Method[],
-  common: { fingerprint: string; decoder: string },
+  common: { fingerprint: string; decoder: string; backend: string },
 ): Promise<Map<GroundingItem, string[]>> {
   const hashes = new Map<string, string>();
   const keys = new Map<GroundingItem, string[]>();
@@ -259,7 +280,8 @@ function measure(
       ...explained.map((e) => measureRow(upsampleBilinear(e.map, grid, grid, size), region, opts)),
       ...upBaselines.map((up) => measureRow(up, region, opts)),
     ];
-    return { item, region, measures, logits: [...explained.map((e) => e.logit), ...BASELINES.map(() => null)] };
+    const logits = [...explained.map((e) => e.logit), ...BASELINES.map(() => null)];
+    return { item, region, measures, logits, chance: pointingChance(region, opts.tolerance) };
   });
   return { rows, maps };
 }
