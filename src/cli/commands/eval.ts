@@ -74,9 +74,9 @@ Output (--json): the object metrics.json holds. classify: {"task","n","accuracy"
   "support","auroc"}},"confusion_matrix","calibration","ci95","bootstrap","model","templates","prompts",
   "preprocessing","data","skipped","cache"}; retrieval: {"task","n","images","captions",
   "image_to_text":{"recall@1",...,"median_rank","queries"},"text_to_image":{...},"ci95",...};
-  grounding: {"task","n","methods","baselines","metrics":{method:{"n","pointing_accuracy","mean_cnr",
-  "mean_auroc","mean_iou","mean_dice","defined","ci95"}},"group_by","groups","options","bootstrap",
-  "model","preprocessing","data","skipped","cache"}
+  grounding: {"task","n","pointing_chance","methods","baselines","metrics":{method:{"n",
+  "pointing_accuracy","mean_cnr","mean_auroc","mean_iou","mean_dice","defined","ci95"}},"group_by",
+  "groups","options","bootstrap","model","preprocessing","data","skipped","cache"}
 
 Examples:
   biomedclip eval classify ./pcam_test --labels-file pcam.json --templates pcam --out pcam.report
