@@ -25,7 +25,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   index: { summary: 'embed every image of a folder into a resumable, NumPy-readable search index', load: () => import('./commands/index.js') },
   search: { summary: 'rank the images of an index by similarity to a text query or a query image', load: () => import('./commands/search.js') },
   eval: {
-    summary: 'zero-shot classification and cross-modal retrieval metrics, as the BiomedCLIP paper reports them',
+    summary: 'zero-shot classification and cross-modal retrieval metrics, as the BiomedCLIP paper reports them; grounding of explanation maps',
     load: () => import('./commands/eval.js'),
   },
   parity: {

@@ -203,6 +203,6 @@ function classIndex(prompts: ClassPrompts): Map<string, number> {
 }
 
 /** A CSV image path as a '/'-separated path relative to the CSV's folder (may climb with '..'). */
-function relativeTo(root: string, value: string): string {
+export function relativeTo(root: string, value: string): string {
   return path.relative(root, path.resolve(root, value)).split(path.sep).join('/');
 }

@@ -6,6 +6,7 @@
  *
  *   classify:  metrics.json, predictions.csv, confusion.svg, calibration.svg, report.md
  *   retrieval: metrics.json, ranks.csv, report.md
+ *   grounding: metrics.json, rows.csv, maps.npy, report.md, figure-<method>.png (grounding/files.ts)
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -18,22 +19,27 @@ import { confusionSvg, reliabilitySvg } from './charts.js';
 import { classifyMarkdown, retrievalMarkdown } from './format.js';
 import type { RetrievalRun } from './retrieval.js';
 
-export type ReportKind = 'classification' | 'retrieval';
+export type ReportKind = 'classification' | 'retrieval' | 'grounding';
 
-/** The files each kind of report consists of: a folder holding only these is ours to replace. */
-const REPORT_FILES: Record<ReportKind, string[]> = {
+/** The files each kind of report consists of (a name, or a pattern of names): a folder holding only these is ours to replace. */
+const REPORT_FILES: Record<ReportKind, Array<string | RegExp>> = {
   classification: ['metrics.json', 'predictions.csv', 'confusion.svg', 'calibration.svg', 'report.md'],
   retrieval: ['metrics.json', 'ranks.csv', 'report.md'],
+  grounding: ['metrics.json', 'rows.csv', 'maps.npy', 'report.md', /^figure-[a-z0-9-]+\.png$/],
 };
 
 /** Files earlier versions wrote into a report (the charts were PNGs): a folder holding them is still ours. */
 const FORMER_FILES: Record<ReportKind, string[]> = {
   classification: ['confusion.png', 'calibration.png'],
   retrieval: [],
+  grounding: [],
 };
 
+const ours = (kind: ReportKind, name: string): boolean =>
+  FORMER_FILES[kind].includes(name) || REPORT_FILES[kind].some((f) => (typeof f === 'string' ? f === name : f.test(name)));
+
 /** metrics.json's `task` for each kind. */
-const TASKS: Record<string, ReportKind> = { 'zero-shot classification': 'classification', 'cross-modal retrieval': 'retrieval' };
+const TASKS: Record<string, ReportKind> = { 'zero-shot classification': 'classification', 'cross-modal retrieval': 'retrieval', grounding: 'grounding' };
 
 /**
  * Refuses an --out that cannot be written, or that exists and is neither empty nor an earlier report of
@@ -54,7 +60,7 @@ export async function checkOutDir(out: string, kind: ReportKind): Promise<void> 
   const problem = await folderProblem(path.dirname(path.resolve(out)));
   if (problem !== undefined) refuse(`cannot create it (${problem}); pass another --out`);
   if (names.length === 0) return;
-  const foreign = names.filter((n) => !REPORT_FILES[kind].includes(n) && !FORMER_FILES[kind].includes(n));
+  const foreign = names.filter((n) => !ours(kind, n));
   const task = names.includes('metrics.json') ? await reportTask(path.join(out, 'metrics.json')) : undefined;
   if (task !== undefined && task !== kind) refuse(`holds a ${task} report, not a ${kind} one; pass another --out (or delete that report first)`);
   if (foreign.length > 0 || task === undefined) {
@@ -105,7 +111,7 @@ export function retrievalReportFiles(run: RetrievalRun): Record<string, string> 
 }
 
 /** Writes `files` as the folder `out`, replacing an earlier report there. */
-export async function writeReportDir(out: string, kind: ReportKind, files: Record<string, string>): Promise<void> {
+export async function writeReportDir(out: string, kind: ReportKind, files: Record<string, string | Uint8Array>): Promise<void> {
   const target = path.resolve(out);
   const fresh = tempPathFor(target);
   const old = tempPathFor(target);

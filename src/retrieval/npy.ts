@@ -42,3 +42,23 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): { rows: number;
   if (!shape) throw new UserError(`${file}: expected a 2-D matrix, header is ${dict.trim()}; ${fix}`);
   return { rows: Number(shape[1]), cols: Number(shape[2]), dataOffset: 10 + len };
 }
+
+/**
+ * A whole little-endian float32 C-order array of any shape as the bytes of a .npy file, its header padded
+ * to a multiple of 64 bytes as NumPy pads it (the evaluation's maps.npy: [rows, methods, 14, 14]).
+ */
+export function npyFloat32(shape: number[], data: Float32Array): Uint8Array {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) throw new Error(`npy: shape (${shape.join(', ')}) holds ${count} values, not ${data.length}`);
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
+  const headerBytes = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  const out = new Uint8Array(headerBytes + 4 * count);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  new DataView(out.buffer).setUint16(8, headerBytes - 10, true);
+  out.set(Buffer.from(dict.padEnd(headerBytes - 11, ' ') + '\n', 'latin1'), 10);
+  const view = new DataView(out.buffer, headerBytes);
+  for (let i = 0; i < count; i++) view.setFloat32(4 * i, data[i], true);
+  return out;
+}

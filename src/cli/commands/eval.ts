@@ -15,6 +15,7 @@ import { folderProblem } from '../../util/writable.js';
 import { sayOnInterrupt } from '../../util/interrupt.js';
 import { progressBar, type Progress } from '../../util/progress.js';
 import { EXIT_SKIPPED } from './index.js';
+import { GROUNDING_HELP, runGrounding } from './eval-grounding.js';
 
 const COMMON_HELP = `  --bootstrap N      resamples for the 95% confidence intervals (default 1000; 0: none; at most 100,000)
   --seed S           seed of the resamples (default 0): same seed, same intervals
@@ -35,6 +36,7 @@ Exit codes: 0 done; 3 done, but some files were skipped (listed); 1 other errors
 export const command: Command = {
   usage: `Usage: biomedclip eval classify DATA (--labels-file L.json | --classes-from-folders) [options]
        biomedclip eval retrieval DATA.csv [options]
+       biomedclip eval grounding DATA.csv [--method LIST] [options]
 
 eval classify: zero-shot classification of labelled images, open_clip's way (classify --help). DATA is
 a folder with one subfolder of images per class (torchvision's ImageFolder layout) or a CSV with
@@ -62,27 +64,34 @@ of the correct match both ways. An image on several rows is one candidate with s
                           candidates is an error, and defaults above it are left out)
   --out DIR               write metrics.json, ranks.csv and report.md there (same rules as classify's)
 
-Options of both:
+${GROUNDING_HELP}
+
+Options of all three (grounding takes the model options, --bootstrap and --seed, and its own --cache):
 ${COMMON_HELP}
 
 Output (--json): the object metrics.json holds. classify: {"task","n","accuracy","top_k_accuracy",
   "balanced_accuracy","macro_f1","auroc_macro","ece","per_class":{class:{"precision","recall","f1",
   "support","auroc"}},"confusion_matrix","calibration","ci95","bootstrap","model","templates","prompts",
   "preprocessing","data","skipped","cache"}; retrieval: {"task","n","images","captions",
-  "image_to_text":{"recall@1",...,"median_rank","queries"},"text_to_image":{...},"ci95",...}
+  "image_to_text":{"recall@1",...,"median_rank","queries"},"text_to_image":{...},"ci95",...};
+  grounding: {"task","n","pointing_chance","methods","baselines","metrics":{method:{"n",
+  "pointing_accuracy","mean_cnr","mean_auroc","mean_iou","mean_dice","defined","ci95"}},"group_by",
+  "groups","options","bootstrap","model","preprocessing","data","skipped","cache"}
 
 Examples:
   biomedclip eval classify ./pcam_test --labels-file pcam.json --templates pcam --out pcam.report
   biomedclip eval classify ./my_dataset --classes-from-folders --json --bootstrap 2000 --seed 1
   biomedclip eval classify split.csv --labels-file labels.json --templates my-templates.txt
-  biomedclip eval retrieval pmc_test.csv --out retrieval.report`,
+  biomedclip eval retrieval pmc_test.csv --out retrieval.report
+  biomedclip eval grounding ms_cxr.csv --method relevance,gradcam,legrad --out ms-cxr.grounding`,
 
   async run(args) {
     const [task, ...rest] = args;
     if (task === 'classify') return runClassify(rest);
     if (task === 'retrieval') return runRetrieval(rest);
+    if (task === 'grounding') return runGrounding(rest);
     throw new UserError(
-      `${task === undefined ? 'missing task' : `unknown task '${task}'`}; use \`biomedclip eval classify DATA ...\` or \`biomedclip eval retrieval DATA.csv\``,
+      `${task === undefined ? 'missing task' : `unknown task '${task}'`}; use \`biomedclip eval classify DATA ...\`, \`biomedclip eval retrieval DATA.csv\` or \`biomedclip eval grounding DATA.csv\``,
       2,
     );
   },
