@@ -121,5 +121,7 @@ def pointing(case):
 
 
 KINDS = {"upsample": upsample, "region": region, "measures": measures, "pointing": pointing}
-cases = json.load(sys.stdin)
-print(json.dumps([KINDS[c["kind"]](c) for c in cases]))
+
+if __name__ == "__main__":  # grounding_reproduce.py imports the functions
+    cases = json.load(sys.stdin)
+    print(json.dumps([KINDS[c["kind"]](c) for c in cases]))
