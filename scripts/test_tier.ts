@@ -1,6 +1,6 @@
 /**
- * `npm run test:unit`: the test files that need no Python, no browser and no full-size model, so a change
- * can be checked in about a minute; `npm test` runs every file (what CI runs).
+ * `npm run test:unit`: the test files that need no Python, no browser, no webgpu and no full-size model, so
+ * a change can be checked in under two minutes on 2 cores; `npm test` runs every file (what CI runs).
  *
  * A file leaves the unit tier by saying why in a comment of its own, near the top:
  *   // test tier: full (PyTorch oracle: /usr/bin/python3 with torch)

@@ -1,7 +1,9 @@
 /**
  * The library API and the CLI on the demo model (real image size, real tokenizer, 30522-row embedding,
  * toy width): memory is unchanged by embed, classify and trace; classify equals what one computes by hand
- * from embed's output; bad input gives one error line and a non-zero exit.
+ * from embed's output; bad input gives one error line and a non-zero exit. The CLI runs as a child process
+ * where the process is under test (embed's JSON on stdout, the launcher, a bad flag, the environment), and
+ * its main() in this process elsewhere (the same code and messages, without a CPU-second of start-up each).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP, fillTemplate } from '../src/api/biomedclip.js';
 import { SafetensorsFile } from '../src/weights/index.js';
-import { cli, EXAMPLE_IMAGES, REPO_ROOT, SHARED_DIR, tempDemoModel } from './helpers.js';
+import { cli, cliInProcess, EXAMPLE_IMAGES, REPO_ROOT, SHARED_DIR, tempDemoModel } from './helpers.js';
 
 const IMAGES = [EXAMPLE_IMAGES.adenocarcinoma, EXAMPLE_IMAGES.squamous];
 const LABELS = ['adenocarcinoma histopathology', 'brain MRI', 'chest X-ray'];
@@ -63,7 +65,7 @@ test('text features do not depend on padding (longest vs 256)', async () => {
   assert.ok(max <= 1e-5);
 });
 
-test('CLI embed --json gives features and unit-norm embeddings; classify matches embed', () => {
+test('CLI embed --json gives features and unit-norm embeddings; classify matches embed', async () => {
   const model = path.join(dir, 'demo');
   const r = cli('embed', '--model', model, '--backend', 'cpu', '--image', IMAGES[0], '--text', 'tumor', '--json');
   assert.equal(r.status, 0, r.stderr);
@@ -72,43 +74,38 @@ test('CLI embed --json gives features and unit-norm embeddings; classify matches
   assert.equal(out.images[0].features.length, 64);
   const norm = Math.hypot(...out.images[0].embedding);
   assert.ok(Math.abs(norm - 1) < 1e-5, `embedding norm ${norm}`);
-  const c = cli('classify', IMAGES[0], '--model', model, '--backend', 'cpu', '--labels', 'tumor,normal', '--template', '{}', '--json');
-  assert.equal(c.status, 0, c.stderr);
-  const [res] = JSON.parse(c.stdout);
+  const c = await cliInProcess('classify', IMAGES[0], '--model', model, '--backend', 'cpu', '--labels', 'tumor,normal', '--template', '{}', '--json');
+  assert.equal(c.code, 0, c.stderr.join('\n'));
+  const [res] = JSON.parse(c.out);
   const tumor = res.scores.find((s: { label: string }) => s.label === 'tumor');
-  const e = cli('embed', '--model', model, '--backend', 'cpu', '--image', IMAGES[0], '--text', 'tumor', '--json');
-  const emb = JSON.parse(e.stdout);
-  const cos = emb.images[0].embedding.reduce((s: number, x: number, i: number) => s + x * emb.texts[0].embedding[i], 0);
+  const cos = out.images[0].embedding.reduce((s: number, x: number, i: number) => s + x * out.texts[0].embedding[i], 0);
   assert.ok(Math.abs(tumor.logit - 100 * cos) < 1e-3, `logit ${tumor.logit} vs ${100 * cos}`);
 });
 
-test('demo model: every stdout format says so (JSON field, CSV column, table first line), even with --quiet', () => {
+test('demo model: every stdout format says so (JSON field, CSV column, table first line), even with --quiet', async () => {
   const model = path.join(dir, 'demo');
   const base = ['--model', model, '--backend', 'cpu', '--quiet'];
   const label = 'demo (random weights: meaningless)';
-  const json = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal', '--json');
-  assert.equal(JSON.parse(json.stdout)[0].model, label);
-  const csv = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal', '--csv')
-    .stdout.trim()
-    .split('\n');
+  const stdout = async (...args: string[]) => (await cliInProcess(...args)).out;
+  const json = await stdout('classify', IMAGES[0], ...base, '--labels', 'tumor,normal', '--json');
+  assert.equal(JSON.parse(json)[0].model, label);
+  const csv = (await stdout('classify', IMAGES[0], ...base, '--labels', 'tumor,normal', '--csv')).trim().split('\n');
   assert.equal(csv[0], 'file,rank,label,probability,logit,model');
   assert.ok(
     csv.slice(1).every((line) => line.endsWith(`,${label}`)),
     csv.join('\n'),
   );
-  const table = cli('classify', IMAGES[0], ...base, '--labels', 'tumor,normal').stdout.split('\n');
+  const table = (await stdout('classify', IMAGES[0], ...base, '--labels', 'tumor,normal')).split('\n');
   assert.equal(table[0], `model: ${label}`);
-  const embedCsv = cli('embed', ...base, '--text', 'tumor', '--csv')
-    .stdout.trim()
-    .split('\n');
+  const embedCsv = (await stdout('embed', ...base, '--text', 'tumor', '--csv')).trim().split('\n');
   assert.match(embedCsv[0], /^kind,source,e0,.*,e63,model$/);
   assert.match(embedCsv[1], new RegExp(`^text,tumor,.*,${label.replace(/[()]/g, '\\$&')}$`));
-  assert.equal(cli('embed', ...base, '--text', 'tumor').stdout.split('\n')[0], `model: ${label}`);
+  assert.equal((await stdout('embed', ...base, '--text', 'tumor')).split('\n')[0], `model: ${label}`);
 });
 
 test('CLI trace writes hook tensors under PyTorch module names', async () => {
   const out = path.join(dir, 'trace.safetensors');
-  const r = cli(
+  const r = await cliInProcess(
     'trace',
     '--model',
     path.join(dir, 'demo'),
@@ -125,38 +122,47 @@ test('CLI trace writes hook tensors under PyTorch module names', async () => {
     '--out',
     out,
   );
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr.join('\n'));
   const f = await SafetensorsFile.open(out);
   assert.deepEqual(f.tensors.get('visual.trunk.blocks.1.attn.probs')?.shape, [1, 2, 197, 197]);
   assert.deepEqual(f.tensors.get('text.transformer.encoder.layer.0.attention.self.probs')?.shape, [1, 2, 4, 4]);
   assert.deepEqual(f.tensors.get('visual.head.proj')?.shape, [1, 64]);
   assert.ok(f.tensors.has('outputs.logits_per_image'));
   assert.equal(f.metadata.weights, 'demo (random weights: meaningless)', 'a demo trace says so in the file too');
-  assert.equal(r.stdout.split('\n')[0], 'model: demo (random weights: meaningless)');
+  assert.equal(r.out.split('\n')[0], 'model: demo (random weights: meaningless)');
   await f.close();
 });
 
-test("an unknown flag: exit 2 and one line naming the command's --help, for every command", () => {
+test("an unknown flag: exit 2 and one line naming the command's --help, for every command", async () => {
   for (const command of ['embed', 'classify', 'tokenize', 'preprocess', 'convert', 'download', 'index', 'search', 'parity', 'summary', 'trace']) {
-    const r = cli(command, '--bogus');
-    assert.equal(r.status, 2, `${command}: ${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`^biomedclip: error: unknown option '--bogus'; see \`biomedclip ${command} --help\`\n$`));
+    const r = await cliInProcess(command, '--bogus');
+    assert.equal(r.code, 2, `${command}: ${r.stderr.join('\n')}`);
+    assert.deepEqual(r.stderr, [`biomedclip: error: unknown option '--bogus'; see \`biomedclip ${command} --help\``], command);
+    assert.equal(r.out, '', command);
   }
+  // The same through the launcher: that line is all of stderr.
+  assert.match(cli('embed', '--bogus').stderr, /^biomedclip: error: unknown option '--bogus'; see `biomedclip embed --help`\n$/);
 });
 
-test('bad input: one error line, non-zero exit, no output file', () => {
+test('bad input: one error line, non-zero exit, no output file', async () => {
   const out = path.join(dir, 'never.safetensors');
   const cases = [
-    cli('embed', '--model', path.join(dir, 'nope')),
-    cli('classify', IMAGES[0], '--model', path.join(dir, 'demo'), '--labels', ''),
-    cli('trace', '--model', path.join(dir, 'demo'), '--image', path.join(SHARED_DIR, 'data', 'images', '12_nm_wholebody_bone_12bit_sof1.jpg'), '--out', out),
-    cli('embed', '--model', path.join(dir, 'demo'), '--backend', 'gpu', '--text', 'x'),
-    cli('embed', '--bogus'),
+    await cliInProcess('embed', '--model', path.join(dir, 'nope')),
+    await cliInProcess('classify', IMAGES[0], '--model', path.join(dir, 'demo'), '--labels', ''),
+    await cliInProcess(
+      'trace',
+      '--model',
+      path.join(dir, 'demo'),
+      '--image',
+      path.join(SHARED_DIR, 'data', 'images', '12_nm_wholebody_bone_12bit_sof1.jpg'),
+      '--out',
+      out,
+    ),
+    await cliInProcess('embed', '--model', path.join(dir, 'demo'), '--backend', 'gpu', '--text', 'x'),
   ];
   for (const r of cases) {
-    assert.notEqual(r.status, 0);
-    const lines = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
-    assert.equal(lines.length, 1, r.stderr);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.errors.length, 1, r.stderr.join('\n'));
   }
   assert.equal(existsSync(out), false);
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), '--help']);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { negativeValues, parse } from '../src/cli/args.js';
 import { UserError } from '../src/errors.js';
-import { cli, EXAMPLE_IMAGES, oneErrorLine } from './helpers.js';
+import { cli, cliInProcess, EXAMPLE_IMAGES, oneErrorLine } from './helpers.js';
 
 const OPTIONS = { layer: { type: 'string' }, json: { type: 'boolean' } } as const;
 
@@ -39,33 +39,35 @@ test('parse errors: one line, our words, balanced quotes, the command named', ()
   assert.equal(message(['--layer']), "Option '--layer <value>' argument missing; see `biomedclip explain --help`");
 });
 
-test("CLI: --layer -1 and --layer=-1 give the option's own message (exit 2), before any model work", () => {
+// The CLI's main() runs in this process where the flags are what is tested (no CPU-second of start-up per
+// case); `tokenize` and `--backend bogus` run as child processes, as a user would.
+test("CLI: --layer -1 and --layer=-1 give the option's own message (exit 2), before any model work", async () => {
   for (const args of [['--layer', '-1'], ['--layer=-1']]) {
     oneErrorLine(
-      cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'attention', ...args),
+      await cliInProcess('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'attention', ...args),
       2,
       /--layer -1: expected an integer >= 0/,
     );
   }
   oneErrorLine(
-    cli('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'rollout', '--discard-ratio', '-0.5'),
+    await cliInProcess('explain', EXAMPLE_IMAGES.squamous, '--text', 'x', '--model', 'demo', '--method', 'rollout', '--discard-ratio', '-0.5'),
     2,
     /--discard-ratio -0\.5: expected a number in \[0, 1\)/,
   );
 });
 
-test('--demo is --model demo on every command that takes --model; with another --model it is an error', () => {
+test('--demo is --model demo on every command that takes --model; with another --model it is an error', async () => {
   const image = EXAMPLE_IMAGES.squamous;
-  const classify = cli('classify', image, '--demo', '--backend', 'cpu', '--labels', 'a,b', '--json', '--quiet');
-  assert.equal(classify.status, 0, classify.stderr);
-  assert.match(JSON.parse(classify.stdout)[0].model, /random weights/);
-  const embed = cli('embed', '--demo', '--backend', 'cpu', '--text', 'tumor', '--json', '--quiet');
-  assert.equal(embed.status, 0, embed.stderr);
-  const tokenize = cli('tokenize', '--demo', '--pad-to', 'longest', '--json', 'tumor');
+  const classify = await cliInProcess('classify', image, '--demo', '--backend', 'cpu', '--labels', 'a,b', '--json', '--quiet');
+  assert.equal(classify.code, 0, classify.stderr.join('\n'));
+  assert.match(JSON.parse(classify.out)[0].model, /random weights/);
+  const embed = await cliInProcess('embed', '--demo', '--backend', 'cpu', '--text', 'tumor', '--json', '--quiet');
+  assert.equal(embed.code, 0, embed.stderr.join('\n'));
+  const tokenize = cli('tokenize', '--demo', '--pad-to', 'longest', '--json', 'tumor'); // it writes to stdout directly: a child sees it
   assert.equal(tokenize.status, 0, tokenize.stderr);
   assert.deepEqual(JSON.parse(tokenize.stdout).tokens, [['[CLS]', 'tumor', '[SEP]']]);
-  oneErrorLine(cli('explain', image, '--text', 'x', '--demo', '--model', '/some/dir'), 2, /--demo and --model \/some\/dir exclude each other/);
-  assert.equal(cli('summary', '--demo', '--model', 'demo', '--backend', 'cpu', '--json').status, 0, '--demo with --model demo agree');
+  oneErrorLine(await cliInProcess('explain', image, '--text', 'x', '--demo', '--model', '/some/dir'), 2, /--demo and --model \/some\/dir exclude each other/);
+  assert.equal((await cliInProcess('summary', '--demo', '--model', 'demo', '--backend', 'cpu', '--json')).code, 0, '--demo with --model demo agree');
 });
 
 test('--backend bogus: exit 2 (a bad argument), named with the valid backends, before the model is looked for', () => {

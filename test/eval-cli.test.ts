@@ -23,7 +23,9 @@ let tmp: string;
 let folder: string;
 const CLASSES = ['normal_tissue', 'tumor', 'lymphocytes'];
 const PER_CLASS = 4;
-const MODEL = ['--model', 'demo', '--backend', 'cpu'];
+// wasm, the default backend without a GPU: what eval computes does not depend on it, and it embeds an image
+// in a fifth of cpu's time (these tests embed about 60).
+const MODEL = ['--model', 'demo', '--backend', 'wasm'];
 
 /** A PNG of noise around a class colour, different for every (class, i). */
 function png(c: number, i: number): Buffer {
@@ -116,8 +118,8 @@ test('eval classify on an image folder: metrics, report folder, skipped file lis
         .slice(3, 6)
         .map(Number)
         .reduce((a, b) => a + b, 0) - 1,
-    ) < 1e-9,
-    'probabilities sum to 1',
+    ) < 1e-6,
+    'probabilities sum to 1 (a float32 softmax: to a few float32 roundings)',
   );
   const confusion = parseXml(readFileSync(path.join(out, 'confusion.svg'), 'utf8'));
   assert.deepEqual(
@@ -151,7 +153,7 @@ test('eval probabilities equal classify on the same images and prompts (1e-5)', 
     .trim()
     .split('\n')
     .map((l) => l.split(','));
-  const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
+  const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'wasm' });
   try {
     const labels = CLASSES.map((c) => c.replace(/_/g, ' ')); // --classes-from-folders reads '_' as ' '
     const scores = await clip.classify(
@@ -186,7 +188,7 @@ test('a rerun with other templates embeds only the new texts; the same run twice
 
 test('a killed run resumes: committed batches are not embedded again', async () => {
   const fresh = path.join(tmp, 'cache-killed');
-  const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
+  const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'wasm' });
   const paths = CLASSES.flatMap((c) => Array.from({ length: PER_CLASS }, (_, i) => `${c}/img${i}.png`));
   try {
     const killAfterFirstBatch = () => {
@@ -324,7 +326,7 @@ test('images changed since they were cached are embedded again, and removed ones
     .map((l) => JSON.parse(l));
   assert.equal(manifest.length, CLASSES.length * PER_CLASS - 1, 'the removed image is forgotten');
   assert.ok(!manifest.some((m) => m.path === 'lymphocytes/img3.png'));
-  const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
+  const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'wasm' });
   try {
     const [direct] = await clip.encodeImages([path.join(copy, 'tumor', 'img2.png')]);
     const cached = await imageEmbeddings(clip, cacheDir, copy, ['tumor/img2.png']);

@@ -4,6 +4,7 @@
  * synchronously in Node (dataSync/arraySync fail with "OffscreenCanvas is not defined"), so this is the
  * test that library code reads tensors only asynchronously. BIOMEDCLIP_TEST_BACKENDS without webgpu skips it.
  */
+// test tier: full (webgpu on Mesa's software adapter)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BiomedCLIP } from '../src/api/biomedclip.js';

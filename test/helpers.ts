@@ -82,29 +82,54 @@ export function cli(...args: string[]): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args], { encoding: 'utf8' });
 }
 
-/** Runs the CLI in this process (no model reload per process): exit code, stdout and the error lines. */
-export async function cliInProcess(...args: string[]): Promise<{ code: number; out: string; errors: string[] }> {
+/** What `cliInProcess` gives back: exit code, stdout, the error lines, and every line written to stderr. */
+export interface InProcessRun {
+  code: number;
+  out: string;
+  errors: string[];
+  stderr: string[];
+}
+
+/**
+ * Runs the CLI in this process: `main()` is what bin/biomedclip.js runs, so exit codes and messages are the
+ * CLI's, without a child process that loads TensorFlow.js and the model again (about a CPU-second each).
+ * stdout is what console.log printed; stderr is every line, console.error's and direct writes alike.
+ * Keep a child process (`cli`) where the process itself is under test: the launcher, signals, pipes, env.
+ */
+export async function cliInProcess(...args: string[]): Promise<InProcessRun> {
   const { main } = await import('../src/cli/main.js');
   const out: string[] = [];
   const err: string[] = [];
-  const saved = { log: console.log, error: console.error };
+  const saved = { log: console.log, error: console.error, write: process.stderr.write };
   console.log = (...a: unknown[]) => void out.push(a.join(' '));
   console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  // (stdout's own writes stay: under `node --test` they carry the test runner's reports.)
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    err.push(...text.replace(/\n$/, '').split('\n'));
+    (rest.find((r) => typeof r === 'function') as (() => void) | undefined)?.(); // the write's callback: done
+    return true;
+  }) as typeof process.stderr.write;
   try {
     const code = await main(args);
-    return { code, out: out.join('\n'), errors: err.filter((l) => l.startsWith('biomedclip: error:')) };
+    return { code, out: out.join('\n'), errors: err.filter((l) => l.startsWith('biomedclip: error:')), stderr: err };
   } finally {
     console.log = saved.log;
     console.error = saved.error;
+    process.stderr.write = saved.write;
   }
 }
 
-/** The rule for bad input: exit `code`, exactly one error line matching `pattern`, nothing on stdout. */
-export function oneErrorLine(r: SpawnSyncReturns<string>, code: number, pattern: RegExp): string {
-  assert.equal(r.status, code, r.stderr);
-  const errors = r.stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
-  assert.equal(errors.length, 1, r.stderr);
+/**
+ * The rule for bad input: exit `code`, exactly one error line matching `pattern`, nothing on stdout; for a
+ * child process (`cli`) or a run in this process (`cliInProcess`).
+ */
+export function oneErrorLine(r: SpawnSyncReturns<string> | InProcessRun, code: number, pattern: RegExp): string {
+  const [status, stdout, stderr] = 'status' in r ? [r.status, r.stdout, r.stderr] : [r.code, r.out, r.stderr.join('\n')];
+  assert.equal(status, code, stderr);
+  const errors = stderr.split('\n').filter((l) => l.startsWith('biomedclip: error:'));
+  assert.equal(errors.length, 1, stderr);
   assert.match(errors[0], pattern);
-  assert.equal(r.stdout, '', 'nothing on stdout');
+  assert.equal(stdout, '', 'nothing on stdout');
   return errors[0];
 }

@@ -2,7 +2,9 @@
  * Ctrl-C during `index` and `eval` (issue 19): a `biomedclip` child process gets SIGINT after its first
  * committed batch. It must say how many images are committed and that the same command resumes, exit 130
  * as shells expect, and leave nothing that blocks the rerun (its lock names a dead process, which the next
- * run takes over); the rerun then ends with the same rows as a run that was never interrupted.
+ * run takes over); the rerun then ends with the same rows as a run that was never interrupted: one per image.
+ * The children run on wasm (the default backend without a GPU), which embeds a batch in a fifth of cpu's
+ * time; the signal, sent as soon as the first batch is committed, still lands with most of them to go.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +18,9 @@ import { cli, REPO_ROOT, tempDemoModel } from './helpers.js';
 const { dir, model } = tempDemoModel('biomedclip-interrupt-');
 const N = 16; // 8 batches of 2: enough for the signal to land mid-run, few enough for the unit tier
 let images = '';
-const MODEL = ['--model', model, '--backend', 'cpu', '--workers', '1', '--batch-size', '2'];
+const MODEL = ['--model', model, '--backend', 'wasm', '--workers', '1', '--batch-size', '2'];
+/** The images' paths relative to the folder, as a complete index's manifest lists them. */
+const ALL: string[] = [];
 
 before(() => {
   images = path.join(dir, 'images');
@@ -25,7 +29,9 @@ before(() => {
     const next = mulberry32(i);
     const img = new PNG({ width: 16, height: 16 });
     for (let p = 0; p < img.data.length; p++) img.data[p] = p % 4 === 3 ? 255 : Math.floor(255 * next());
-    writeFileSync(path.join(images, i % 2 ? 'tumor' : 'normal', `img${String(i).padStart(3, '0')}.png`), PNG.sync.write(img));
+    const file = `${i % 2 ? 'tumor' : 'normal'}/img${String(i).padStart(3, '0')}.png`; // manifests use '/'
+    writeFileSync(path.join(images, file), PNG.sync.write(img));
+    ALL.push(file);
   }
 });
 
@@ -62,16 +68,14 @@ test('Ctrl-C during index: says what is committed, exits 130, and the rerun comp
   assert.equal(again.status, 0, again.stderr);
   const json = JSON.parse(again.stdout);
   assert.equal(json.alreadyIndexed, r.atExit);
-  const whole = JSON.parse(cli('index', images, '--out', path.join(dir, 'idx-whole'), ...MODEL, '--json').stdout);
-  assert.equal(json.count, whole.count);
   assert.equal(json.count, N);
-  const paths = (index: string) =>
-    readFileSync(path.join(index, 'manifest.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l).path)
-      .sort();
-  assert.deepEqual(paths(index), paths(path.join(dir, 'idx-whole')));
+  // A run never interrupted lists every image once: the resumed manifest must be exactly that list.
+  const paths = readFileSync(path.join(index, 'manifest.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).path)
+    .sort();
+  assert.deepEqual(paths, [...ALL].sort());
 });
 
 test('Ctrl-C during eval: says what is committed to the cache, exits 130, and the rerun resumes', async () => {

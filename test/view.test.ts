@@ -26,10 +26,15 @@ import { REPO_ROOT, SHARED_DIR, runCommand } from './helpers.js';
 const IMAGE = path.join(SHARED_DIR, 'data', 'images', '01_squamous_cell_carcinoma_histopathology.jpeg');
 let tmp: string;
 let clip: BiomedCLIP;
+/** The full-size page with peaked attention rows: built once (a second of CPU), read by several tests. */
+let peakedPage: ReturnType<typeof buildPage> | undefined;
+const fullSizePage = (spread: number) => (spread === 3 ? (peakedPage ??= buildPage(fullSizeView(1, 3))) : buildPage(fullSizeView(1, spread)));
 
 before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'biomedclip-view-'));
-  clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'cpu' });
+  // wasm, the default backend without a GPU (as in every test here): the page's data does not depend on it,
+  // and it runs the demo model in a fraction of cpu's time.
+  clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'wasm' });
 });
 
 after(async () => {
@@ -62,7 +67,7 @@ test('8-bit rows: every value within its row maximum / 510 of the original', () 
 
 test('full size: one image and one text cost under 10 MB, and the page names nothing to fetch', () => {
   for (const spread of [0.1, 3]) {
-    const page = buildPage(fullSizeView(1, spread));
+    const page = fullSizePage(spread);
     console.log(
       `full-size page, 1 image + 1 text, attention rows ${spread < 1 ? 'nearly uniform (worst case)' : 'peaked'}: ${(page.bytes / 1e6).toFixed(2)} MB`,
     );
@@ -88,7 +93,7 @@ test('full size: one image and one text cost under 10 MB, and the page names not
 
 test('the page carries src/view/client/style.css as written, less its opening comment', () => {
   const css = readFileSync(path.join(REPO_ROOT, 'src', 'view', 'client', 'style.css'), 'utf8');
-  const inlined = /<style>([\s\S]*?)<\/style>/.exec(buildPage(fullSizeView(1, 3)).html)![1];
+  const inlined = /<style>([\s\S]*?)<\/style>/.exec(fullSizePage(3).html)![1];
   assert.ok(inlined.includes(':root {') && css.endsWith(inlined), 'the <style> element is the end of the file, byte for byte');
   // What was cut is exactly one comment: the notes for editors, not a rule.
   const cut = css.slice(0, css.length - inlined.length);
@@ -97,7 +102,7 @@ test('the page carries src/view/client/style.css as written, less its opening co
 });
 
 test("the page's script is src/view/client bundled: one function scope, no module syntax left", () => {
-  const script = /<script>([\s\S]*?)<\/script>/.exec(buildPage(fullSizeView(1, 3)).html)![1];
+  const script = /<script>([\s\S]*?)<\/script>/.exec(fullSizePage(3).html)![1];
   // An IIFE keeps the modules' names out of the page's globals (a classic <script> cannot `import`).
   assert.match(script, /^("use strict";\n)?\(\(\) => \{\n[\s\S]*\n\}\)\(\);\n$/);
   assert.equal(/^\s*(import|export)\b.*/m.exec(script)?.[0], undefined);
@@ -188,7 +193,7 @@ test('the command writes the page and says what it costs', async () => {
     IMAGE,
     '--demo',
     '--backend',
-    'cpu',
+    'wasm',
     '--text',
     'tumor cells',
     '--labels',
@@ -234,7 +239,7 @@ test('bad input: one error line, a non-zero exit, no page', async () => {
   ];
   for (const [args, message] of cases) {
     // Through main(), which turns a thrown error into the one line users see.
-    const r = await runCommand({ usage: '', run: (a) => main(['view', ...a]) }, ['--model', 'demo', '--backend', 'cpu', '--quiet', ...args]);
+    const r = await runCommand({ usage: '', run: (a) => main(['view', ...a]) }, ['--model', 'demo', '--backend', 'wasm', '--quiet', ...args]);
     assert.notEqual(r.code, 0, args.join(' '));
     const lines = r.err.split('\n').filter((l) => !l.includes('warning: demo model'));
     assert.equal(lines.length, 1, r.err);
@@ -257,7 +262,7 @@ test('a bad second image fails before any model work (no step line), and writes 
     '--model',
     'demo',
     '--backend',
-    'cpu',
+    'wasm',
     IMAGE,
     broken,
     '--text',
@@ -282,7 +287,7 @@ test("the README's and docs/viewer.md's view command runs as written (data and o
     const args = [...line.replace('node bin/biomedclip.js view ', '').matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
     const out = path.join(tmp, `${doc.replace(/\W/g, '-')}.html`);
     const fixed = args.map((a) => (a.startsWith('../shared/') ? path.join(SHARED_DIR, a.slice('../shared/'.length)) : a === 'report.html' ? out : a));
-    const r = await runCommand(viewCommand, [...fixed, '--backend', 'cpu', '--quiet']);
+    const r = await runCommand(viewCommand, [...fixed, '--backend', 'wasm', '--quiet']);
     assert.equal(r.code, 0, r.err);
     assert.ok(existsSync(out));
   }
