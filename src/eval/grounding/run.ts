@@ -143,10 +143,13 @@ export async function evalGrounding(clip: ExplainingModel, opts: GroundingEvalOp
     const rows = located.map(({ item }) => ({ item, keys: keys.get(item)!, missing: methods.filter((_, k) => !cache.has(keys.get(item)![k])) }));
     const total = rows.reduce((s, r) => s + r.missing.length, 0);
     opts.onStart?.({ total, cacheDir, committed: () => cache.added });
-    const done = (row: Row, maps: Explained | { error: string }) => {
-      if ('error' in maps) skip({ lines: row.item.lines, image: row.item.image, text: row.item.text, error: maps.error });
-    };
-    computed = await explainRows(clip, cache, { root: data.root, methods, rows, onRow: done, onMaps: () => opts.onProgress?.(cache.added, total) });
+    computed = await explainRows(clip, cache, {
+      root: data.root,
+      methods,
+      rows,
+      onSkip: ({ item }, error) => skip({ lines: item.lines, image: item.image, text: item.text, error }),
+      onMaps: () => opts.onProgress?.(cache.added, total),
+    });
   } finally {
     await cache.close();
   }
@@ -240,13 +243,13 @@ interface Row {
  * Every row's maps, by item: from the cache, the `missing` methods computed in one `explain` call per row
  * on the runner, `window` rows in flight (the next rows read and preprocessed here meanwhile). Each fresh
  * map is cached as it arrives, whatever the order (so a kill loses only what was in flight), then
- * `onMaps` runs; `onRow` sees the rows in CSV order, with their maps or the reason they cannot be
- * scored: an image the pipeline cannot decode is a UserError, as in `eval classify`.
+ * `onMaps` runs. Rows are taken in CSV order; `onSkip` gets those that cannot be scored, with the
+ * reason: an image the pipeline cannot decode is a UserError, as in `eval classify`.
  */
 async function explainRows(
   clip: ExplainingModel,
   cache: MapCache,
-  job: { root: string; methods: Method[]; rows: Row[]; onRow: (row: Row, maps: Explained | { error: string }) => void; onMaps: () => void },
+  job: { root: string; methods: Method[]; rows: Row[]; onSkip: (row: Row, error: string) => void; onMaps: () => void },
 ): Promise<Map<GroundingItem, Explained>> {
   const { methods } = job;
   const runner = await clip.explainRunner(job.rows.filter((r) => r.missing.length > 0).length > 1);
@@ -272,14 +275,13 @@ async function explainRows(
       },
       run: async ({ row, pair }) => (pair === undefined || 'error' in pair ? pair : userErrorAsReason(() => explainRow(row, pair))),
       consume: (fresh, row) => {
-        if (fresh !== undefined && 'error' in fresh) return job.onRow(row, fresh);
+        if (fresh !== undefined && 'error' in fresh) return job.onSkip(row, fresh.error);
         const maps = methods.map((method, k) => {
           const found = fresh?.get(method) ?? cache.get(row.keys[k]);
           if (found === undefined) throw new Error(`grounding: no map for ${row.item.image} / ${method} after explaining it`);
           return found;
         });
         out.set(row.item, maps);
-        job.onRow(row, maps);
       },
     });
   } finally {
