@@ -12,6 +12,8 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BiomedCLIP, fillTemplate } from '../src/api/biomedclip.js';
+import { UserError } from '../src/errors.js';
+import { METHODS } from '../src/inspect/explain.js';
 import { SafetensorsFile } from '../src/weights/index.js';
 import { cli, cliInProcess, EXAMPLE_IMAGES, REPO_ROOT, SHARED_DIR, tempDemoModel } from './helpers.js';
 
@@ -35,6 +37,46 @@ test('embed, classify and trace leave tf.memory().numTensors unchanged', async (
   await clip.classify(IMAGES, LABELS);
   await clip.trace({ images: IMAGES.slice(0, 1), texts: ['tumor'] }, { capture: ['*.probs'] });
   assert.equal(tf.memory().numTensors, before);
+});
+
+test("explainRunner: this thread and a pool of 2 give explain()'s maps exactly (cpu); memory unchanged; a UserError stays one", async () => {
+  const pooled = await BiomedCLIP.load(path.join(dir, 'demo'), { backend: 'cpu', workers: 2 });
+  try {
+    const want = (await clip.explain(IMAGES[0], 'tumor cells', METHODS)).explanations;
+    const here = await clip.explainRunner(false);
+    const pool = await pooled.explainRunner(true);
+    assert.equal(here.window, 1);
+    assert.equal(pool.window, 4);
+    const before = tf.memory().numTensors;
+    const mine = await here.explain(await clip.explainInputs(IMAGES[0], 'tumor cells'), METHODS);
+    assert.equal(tf.memory().numTensors, before, 'the in-thread runner frees its tensors');
+    // Two pairs at once, so both workers run; each answer is its own pair's.
+    const [theirs, other] = await Promise.all([
+      pool.explain(await pooled.explainInputs(IMAGES[0], 'tumor cells'), METHODS),
+      pool.explain(await pooled.explainInputs(IMAGES[1], 'tumor cells'), ['attention']),
+    ]);
+    let maxDiff = 0;
+    for (const got of [mine, theirs]) {
+      assert.deepEqual(
+        got.map((e) => [e.method, e.logit]),
+        want.map((e) => [e.method, e.logit]),
+      );
+      for (const [k, e] of got.entries()) {
+        for (let p = 0; p < e.imageMap.length; p++) maxDiff = Math.max(maxDiff, Math.abs(e.imageMap[p] - want[k].imageMap[p]));
+        assert.equal(e.textMap?.length, want[k].textMap?.length);
+        e.textMap?.forEach((v, p) => (maxDiff = Math.max(maxDiff, Math.abs(v - want[k].textMap![p]))));
+      }
+    }
+    console.log(`explainRunner (this thread, pool of 2) vs explain(), cpu, all methods: max |diff| ${maxDiff} (tolerance 0)`);
+    assert.equal(maxDiff, 0);
+    assert.notEqual(other[0].logit, want[0].logit, 'the other image has its own logit');
+    await assert.rejects(
+      pool.explain(await pooled.explainInputs(IMAGES[0], 'tumor'), ['attention'], { layer: 99 }),
+      (err: Error) => err instanceof UserError && /^--layer 99: must be an integer from 0 to \d+$/.test(err.message),
+    );
+  } finally {
+    pooled.dispose();
+  }
 });
 
 test('classify equals softmax(exp(logit_scale) · cosine) computed by hand from embed', async () => {

@@ -23,7 +23,7 @@ import { MEASURES } from '../src/eval/grounding/summary.js';
 import { mulberry32 } from '../src/util/random.js';
 import { ensureDemoModel } from '../src/demo/demo-model.js';
 import { DEFAULT_PREPROCESS, type PreprocessOptions } from '../src/image/index.js';
-import type { Method } from '../src/inspect/explain.js';
+import type { HostPair, Method } from '../src/inspect/explain.js';
 import { REPO_ROOT, runCommand } from './helpers.js';
 
 let tmp: string;
@@ -115,6 +115,8 @@ test('eval grounding: report files consistent with each other and with explain -
     '--out',
     out,
     '--json',
+    '--workers',
+    '2', // the maps come from the pool; explain --json below runs in this thread
     ...MODEL,
   ]);
   assert.equal(r.code, 3, r.err);
@@ -202,14 +204,21 @@ test('a known answer through the whole run: a map peaking on the box hits and be
     isDemo: false,
     config: { preprocess: DEFAULT_PREPROCESS, vision: { imageSize: 224, patchSize: 16 } },
     preprocessOptions: (o: PreprocessOptions = {}) => o,
-    explain: async (_image: string, text: string, methods: readonly Method[]) => ({
-      explanations: methods.map((method) => ({
-        method,
-        grid: [grid, grid] as [number, number],
-        imageMap: text === 'broken' ? new Float32Array(grid * grid).fill(NaN) : onBox,
-        textMap: null,
-        logit: 1,
-      })),
+    // The pair carries the text as one token: 1 for 'broken', whose maps are NaN.
+    explainInputs: async (_image: string, text: string) => ({
+      pixels: { shape: [1, 3, 224, 224], data: new Float32Array(3 * 224 * 224) },
+      ids: { shape: [1, 1], data: Int32Array.of(text === 'broken' ? 1 : 0) },
+    }),
+    explainRunner: async () => ({
+      window: 2,
+      explain: async (pair: HostPair, methods: readonly Method[]) =>
+        methods.map((method) => ({
+          method,
+          grid: [grid, grid] as [number, number],
+          imageMap: pair.ids.data[0] === 1 ? new Float32Array(grid * grid).fill(NaN) : onBox,
+          textMap: null,
+          logit: 1,
+        })),
     }),
   };
   const csv = path.join(tmp, 'known.csv');
@@ -257,10 +266,57 @@ test('one explain call for several methods gives the maps of one call per method
   }
 });
 
+test('the pool with 2 workers gives maps.npy of 1 worker (this thread) exactly, all five methods; a killed pooled run resumes', async () => {
+  const data = await loadGroundingData(path.join(tmp, 'boxes.csv'));
+  const methods: Method[] = ['attention', 'rollout', 'relevance', 'gradcam', 'legrad'];
+  const base = { data, methods, measure: { tolerance: 15, threshold: 0.5 }, resamples: 0, seed: 0 };
+  const single = await BiomedCLIP.load('demo', { backend: 'wasm', workers: 1 });
+  const pooled = await BiomedCLIP.load('demo', { backend: 'wasm', workers: 2 });
+  try {
+    assert.equal((await pooled.explainRunner(true)).window, 4, 'two workers, two pairs sent ahead to each');
+    const one = await evalGrounding(single, { ...base, cacheDir: path.join(tmp, 'cache-one') });
+    let progress = 0;
+    const two = await evalGrounding(pooled, { ...base, cacheDir: path.join(tmp, 'cache-two'), onProgress: (done) => (progress = done) });
+    assert.equal(progress, 5 * GOOD.length, 'progress counts every map');
+    assert.deepEqual(two.report.cache.maps_computed, 5 * GOOD.length);
+    assert.deepEqual(
+      two.rows.map((r) => [r.item.image, r.item.text]),
+      GOOD,
+      'rows in CSV order',
+    );
+    let maxDiff = 0;
+    for (let i = 0; i < one.maps.length; i++) maxDiff = Math.max(maxDiff, Math.abs(one.maps[i] - two.maps[i]));
+    console.log(`maps.npy, 2 pool workers vs 1 (this thread), wasm: max |diff| ${maxDiff} (tolerance 0)`);
+    assert.equal(one.maps.length, two.maps.length);
+    assert.equal(maxDiff, 0);
+    assert.deepEqual(
+      two.rows.map((r) => r.logits),
+      one.rows.map((r) => r.logits),
+    );
+
+    // Killed after the first row's maps arrive: what arrived is cached (other rows' maps may have arrived
+    // too, the pool runs them at once), and the resumed run computes exactly the rest.
+    const killedDir = path.join(tmp, 'cache-two-killed');
+    const killed = () => {
+      throw new Error('killed');
+    };
+    await assert.rejects(evalGrounding(pooled, { ...base, cacheDir: killedDir, onProgress: killed }), /killed/);
+    const resumed = await evalGrounding(pooled, { ...base, cacheDir: killedDir });
+    const { maps_computed, maps_cached } = resumed.report.cache;
+    assert.equal(maps_computed + maps_cached, 5 * GOOD.length, `${maps_computed} computed + ${maps_cached} cached`);
+    assert.ok(maps_cached >= 5, `the first row's maps were kept (${maps_cached})`);
+    assert.deepEqual(Array.from(resumed.maps), Array.from(two.maps));
+  } finally {
+    single.dispose();
+    pooled.dispose();
+  }
+});
+
 test('a killed run resumes from the map cache: nothing cached is computed again', async () => {
   const data = await loadGroundingData(path.join(tmp, 'boxes.csv'));
   const fresh = path.join(tmp, 'cache-killed');
-  const clip = await BiomedCLIP.load('demo', { backend: 'wasm' });
+  // In this thread, one row at a time: the kill after the first row keeps exactly that row.
+  const clip = await BiomedCLIP.load('demo', { backend: 'wasm', workers: 1 });
   const base = { data, methods: ['attention', 'gradcam'] as const, measure: { tolerance: 15, threshold: 0.5 }, resamples: 0, seed: 0, cacheDir: fresh };
   try {
     const killed = () => {

@@ -14,11 +14,11 @@ import { loadModel } from '../model/load.js';
 import { ensureDemoModel, isDemoModel } from '../demo/demo-model.js';
 import type { PreprocessOptions } from '../image/index.js';
 import { WordPieceTokenizer } from '../tokenizer/index.js';
-import { ClipCore, readScale, type BatchRunner, type CoreParts } from './core.js';
+import { ClipCore, readScale, type BatchRunner, type CoreParts, type ExplainRunner } from './core.js';
 import { BatchRunners, positive, resolveParallelism, type Parallelism } from './runner.js';
 
 export type { Embedding } from '../embed/embed.js';
-export type { BatchRunner } from './core.js';
+export type { BatchRunner, ExplainRunner } from './core.js';
 export type { LabelScore } from './scores.js';
 
 export interface LoadModelOptions {
@@ -105,6 +105,14 @@ export class BiomedCLIP extends ClipCore {
    */
   override batchRunner(bulk: boolean): Promise<BatchRunner> {
     return this.runners.runner(bulk);
+  }
+
+  /**
+   * How to explain many pairs (`explainInputs` prepares each): on the worker pool for `bulk` work when this
+   * model has more than one worker, in this thread otherwise; the maps are the same either way (tested).
+   */
+  override explainRunner(bulk: boolean): Promise<ExplainRunner> {
+    return this.runners.explainRunner(bulk);
   }
 
   /** Frees the model and stops the worker pool (a process with a running pool does not exit). */

@@ -11,7 +11,7 @@ import { checkImageInput, preprocessImage, type ImageInput, type PreprocessOptio
 import type { BiomedCLIPModel } from '../model/clip.js';
 import type { HookOptions } from '../model/hooks.js';
 import type { HostTensor } from '../host-tensor.js';
-import { explain, type ExplainOptions, type Explanation, type Method } from '../inspect/explain.js';
+import { explain, explainHost, type ExplainOptions, type Explanation, type HostPair, type Method } from '../inspect/explain.js';
 import type { Encoding, WordPieceTokenizer } from '../tokenizer/index.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
 import { checkedRows, embedIdBatch, embedPixelBatch, meanNormalized, type Embedding, type HostIds } from '../embed/embed.js';
@@ -19,7 +19,7 @@ import { DEFAULT_TEMPLATE, fillTemplate } from './templates.js';
 import { batchSize, DEFAULT_TEXT_BATCH, idsTensor, inputName, rowNames, textBatches, textName } from '../embed/batches.js';
 import { disposeResult, forward, resultTensors } from './forward.js';
 import { LabelEmbeddingCache } from './label-cache.js';
-import { disposePair, pairInputs } from './pair.js';
+import { disposePair, hostPair, pairInputs } from './pair.js';
 import { hostHead, rankLabels, type LabelScore } from './scores.js';
 
 export interface TextOptions {
@@ -41,6 +41,17 @@ export interface BatchRunner {
   embedIds(ids: HostIds, names?: string[]): Promise<Embedding[]>;
 }
 
+/**
+ * What a caller explaining many pairs itself (`eval grounding`) needs: how many pairs to keep going, and
+ * `explain` on a pair already preprocessed (`explainInputs`), on a pool worker or in this thread.
+ */
+export interface ExplainRunner {
+  /** Pairs to keep in flight: 1 in this thread, enough to keep every pool worker busy otherwise. */
+  window: number;
+  /** `explain`'s maps for the pair; its buffers may be transferred to a worker (do not reuse them). */
+  explain(pair: HostPair, methods: readonly Method[], opts?: ExplainOptions): Promise<Explanation[]>;
+}
+
 /** Label prompts embedded per step of `labelEmbeddings`: only their template embeddings are held at once. */
 const LABEL_STEP_TEXTS = 1024;
 
@@ -49,14 +60,6 @@ export interface ImageOptions extends PreprocessOptions {
   batchSize?: number;
   /** Called after each batch (on any worker) with the number of images done. */
   onProgress?: (done: number, total: number) => void;
-}
-
-export interface TraceInputs {
-  images?: ImageInput[];
-  texts?: string[];
-  /** Raw model inputs instead of images/texts: [B, 3, S, S] pixels and [N, T] ids. */
-  pixelValues?: HostTensor;
-  inputIds?: { shape: number[]; data: Int32Array };
 }
 
 export interface TraceInputs {
@@ -353,6 +356,19 @@ export class ClipCore {
     } finally {
       disposePair(pair);
     }
+  }
+
+  /** One pair as host arrays, preprocessed and tokenized exactly as `explain` does it, for an ExplainRunner. */
+  explainInputs(image: ImageInput, text: string, opts: PreprocessOptions = {}): Promise<HostPair> {
+    return hostPair(this, image, text, opts);
+  }
+
+  /**
+   * How to explain many pairs: here, always in this thread (one pair in flight). The Node facade
+   * (biomedclip.ts) runs bulk work on its worker pool instead.
+   */
+  async explainRunner(_bulk: boolean): Promise<ExplainRunner> {
+    return { window: 1, explain: (pair, methods, opts) => explainHost(this.model, pair, methods, opts) };
   }
 
   /** Frees the model's weights. */

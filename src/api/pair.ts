@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageInput, PreprocessConfig, PreprocessOptions } from '../image/index.js';
 import { preprocessImage } from '../image/index.js';
+import type { HostPair } from '../inspect/explain.js';
 import type { PairInputs } from '../inspect/probe.js';
 import type { Encoding } from '../tokenizer/tokenizer.js';
 
@@ -23,16 +24,32 @@ export interface PairSource {
   preprocessOptions(opts: PreprocessOptions): PreprocessOptions;
 }
 
-/** The caller disposes `pixels` and `ids` (`disposePair`). */
-export async function pairInputs(clip: PairSource, image: ImageInput, text: string, opts: PreprocessOptions = {}): Promise<Pair> {
+/** The pair as host arrays (what a pool worker receives), with the crop and the tokens. */
+export async function hostPair(
+  clip: PairSource,
+  image: ImageInput,
+  text: string,
+  opts: PreprocessOptions = {},
+): Promise<HostPair & Pick<Pair, 'crop' | 'tokens'>> {
   const p = await preprocessImage(image, clip.config.preprocess, clip.preprocessOptions(opts));
   const enc = clip.tokenize([text]); // one text: padded to its own length, so no [PAD]
   const s = clip.config.preprocess.imageSize;
   return {
-    pixels: tf.tensor4d(p.pixelValues, [1, 3, s, s]),
-    ids: tf.tensor2d(enc.inputIds, [1, enc.inputIds[0].length], 'int32'),
+    pixels: { shape: [1, 3, s, s], data: p.pixelValues },
+    ids: { shape: [1, enc.inputIds[0].length], data: Int32Array.from(enc.inputIds[0]) },
     crop: p.crop,
     tokens: enc.tokens[0],
+  };
+}
+
+/** The caller disposes `pixels` and `ids` (`disposePair`). */
+export async function pairInputs(clip: PairSource, image: ImageInput, text: string, opts: PreprocessOptions = {}): Promise<Pair> {
+  const h = await hostPair(clip, image, text, opts);
+  return {
+    pixels: tf.tensor4d(h.pixels.data, h.pixels.shape as [number, number, number, number]),
+    ids: tf.tensor2d(h.ids.data, h.ids.shape as [number, number], 'int32'),
+    crop: h.crop,
+    tokens: h.tokens,
   };
 }
 

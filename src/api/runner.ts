@@ -1,18 +1,19 @@
 /**
- * Where a model's embedding batches run: in this thread, or on a pool of workers that each hold their own
+ * Where a model's embedding batches and explanations run: in this thread, or on a pool of workers that each hold their own
  * copy of the model (src/parallel/). The facade owns one `BatchRunners` per loaded model; it starts the
  * pool on the first bulk call (workers take seconds to load their copies, so a single batch never waits
  * for them) and keeps it until `dispose()`. How many workers, and how many wasm threads each, is settled
  * once at load from the options and the machine (`resolveParallelism`).
  */
 import type { BackendName } from '../backends/select.js';
-import type { BatchRunner } from './core.js';
+import type { BatchRunner, ExplainRunner } from './core.js';
 import { checkedRows, embedIdBatch, embedPixelBatch, type FlatEmbeddings } from '../embed/embed.js';
 import { rowNames } from '../embed/batches.js';
 import { UserError } from '../errors.js';
+import { explainHost } from '../inspect/explain.js';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { defaultWorkerCount, WorkerPool } from '../parallel/pool.js';
-import type { Task } from '../parallel/protocol.js';
+import type { EmbedTask } from '../parallel/protocol.js';
 
 /** Parallelism settings resolved from LoadModelOptions for the backend in use. */
 export interface Parallelism {
@@ -72,6 +73,19 @@ export class BatchRunners {
     };
   }
 
+  /**
+   * How to explain many pairs: on the worker pool for `bulk` work when this model has more than one worker
+   * (each worker runs `explain` on its own copy, the code and defaults of this thread), here otherwise.
+   */
+  async explainRunner(bulk: boolean): Promise<ExplainRunner> {
+    const pool = bulk ? await this.startPool() : undefined;
+    return {
+      window: pool?.capacity ?? 1,
+      explain: (pair, methods, options = {}) =>
+        pool ? pool.run({ kind: 'explain', pair, methods, options }) : explainHost(this.model, pair, methods, options),
+    };
+  }
+
   /** Stops the pool, if one was started (a process with a running pool does not exit). */
   close(): void {
     void this.pool?.then(
@@ -90,7 +104,7 @@ export class BatchRunners {
     return this.pool;
   }
 
-  private runBatch(task: Task, pool: WorkerPool | undefined): Promise<FlatEmbeddings> {
+  private runBatch(task: EmbedTask, pool: WorkerPool | undefined): Promise<FlatEmbeddings> {
     if (pool) return pool.run(task);
     return task.kind === 'pixels' ? embedPixelBatch(this.model, task.px) : embedIdBatch(this.model, task.ids);
   }

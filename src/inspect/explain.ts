@@ -4,8 +4,10 @@
  * (captured attention, gradients at some hook points); the methods asked for together share one pass,
  * so nothing is captured that no method reads. LeGrad needs a pass of its own (legrad.ts).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { BiomedCLIPModel } from '../model/clip.js';
 import { UserError } from '../errors.js';
+import type { HostTensor } from '../host-tensor.js';
 import { legrad, type LegradOptions } from './legrad.js';
 import { clsAttention, gradcam, relevance, rollout, type RolloutOptions } from './maps.js';
 import { attentionPoint, pointShape, probe, type PairInputs, type ProbeRequest, type ProbeResult } from './probe.js';
@@ -130,4 +132,24 @@ export async function explain(model: BiomedCLIPModel, inputs: PairInputs, method
     }
   }
   return out;
+}
+
+/**
+ * One pair as host arrays: pixels [1, 3, S, S] and unpadded token ids [1, T]. What a pair is between
+ * threads (a pool worker receives it with its buffers transferred) and what `explainHost` takes.
+ */
+export interface HostPair {
+  pixels: HostTensor;
+  ids: { shape: number[]; data: Int32Array };
+}
+
+/** `explain` on a host pair: the same tensors `pairInputs` makes, made here and disposed after. */
+export async function explainHost(model: BiomedCLIPModel, pair: HostPair, methods: readonly Method[], opts: ExplainOptions = {}): Promise<Explanation[]> {
+  const pixels = tf.tensor4d(pair.pixels.data, pair.pixels.shape as [number, number, number, number]);
+  const ids = tf.tensor2d(pair.ids.data, pair.ids.shape as [number, number], 'int32');
+  try {
+    return await explain(model, { pixels, ids }, methods, opts);
+  } finally {
+    tf.dispose([pixels, ids]);
+  }
 }

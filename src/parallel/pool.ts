@@ -10,9 +10,8 @@
  * batch's activations (1.65 GB a worker in all at full size on wasm, measured by `npm run bench`).
  */
 import { Worker } from 'node:worker_threads';
-import type { FlatEmbeddings } from '../embed/embed.js';
 import { UserError } from '../errors.js';
-import { transferables, type Reply, type Task, type WorkerSetup } from './protocol.js';
+import { transferables, type Reply, type Result, type Task, type WorkerSetup } from './protocol.js';
 
 export interface PoolOptions extends WorkerSetup {
   workers: number;
@@ -20,7 +19,7 @@ export interface PoolOptions extends WorkerSetup {
 
 interface Pending {
   task: Task;
-  resolve: (r: FlatEmbeddings) => void;
+  resolve: (r: Result<Task>) => void;
   reject: (e: Error) => void;
 }
 
@@ -73,11 +72,11 @@ export class WorkerPool {
     return this.slots.length * DEPTH;
   }
 
-  /** Runs one batch on the next free worker. */
-  run(task: Task): Promise<FlatEmbeddings> {
+  /** Runs one task (a batch to embed, a pair to explain) on the next free worker; its buffers are transferred. */
+  run<T extends Task>(task: T): Promise<Result<T>> {
     if (this.broken) return Promise.reject(this.broken);
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ task, resolve, reject });
+    return new Promise<Result<T>>((resolve, reject) => {
+      this.waiting.push({ task, resolve: resolve as (r: Result<Task>) => void, reject });
       this.dispatch();
     });
   }
@@ -105,7 +104,7 @@ export class WorkerPool {
     if (!pending) return;
     slot.outstanding.delete(reply.id);
     if (reply.type === 'done') pending.resolve(reply.result);
-    else pending.reject(new Error(reply.message));
+    else pending.reject(reply.userError ? new UserError(reply.message) : new Error(reply.message));
     this.dispatch();
   }
 

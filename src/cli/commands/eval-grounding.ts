@@ -40,9 +40,10 @@ the pointing game, CNR, AUROC, IoU and Dice with 95% intervals, and two baseline
 
 Maps are cached as they are computed (by image content, text, method, model and backend): a killed run resumes
 (Ctrl-C says how many are kept), and a rerun with other --tolerance or --threshold runs no model.
-Explanations need gradients and run in this thread, one image-text pair at a time (--workers does not
-apply). Rows that cannot be scored (missing image, empty field, box of zero area, mask of the wrong size,
-region outside the crop) are one stderr line each, listed in "skipped" and left out (exit 3).`;
+Pairs are explained on the worker pool (--workers N, as for embedding; each worker one pair at a time
+on its own model copy) while this thread reads the next images; --workers 1 keeps it in this thread.
+Rows that cannot be scored (missing image, empty field, box of zero area, mask of the wrong size, region
+outside the crop) are one stderr line each, listed in "skipped" and left out (exit 3).`;
 
 const OPTIONS = {
   ...MODEL_OPTIONS,

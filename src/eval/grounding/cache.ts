@@ -62,6 +62,8 @@ export class MapCache {
   /** Maps found in the cache / computed and added by this process. */
   hits = 0;
   added = 0;
+  /** The last append: appends go one after another, so a kill tears at most one record. */
+  private tail: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
@@ -115,8 +117,17 @@ export class MapCache {
     return found;
   }
 
-  /** Appends one map; it is in the file (and survives a kill) when this resolves. */
-  async put(key: string, map: Float32Array, logit: number): Promise<void> {
+  /**
+   * Appends one map; it is in the file (and survives a kill) when this resolves. Maps arriving together
+   * (from pool workers) are written one after another, each with one write call.
+   */
+  put(key: string, map: Float32Array, logit: number): Promise<void> {
+    const written = this.tail.then(() => this.append(key, map, logit));
+    this.tail = written.catch(() => undefined);
+    return written;
+  }
+
+  private async append(key: string, map: Float32Array, logit: number): Promise<void> {
     if (map.length !== this.cells) throw new Error(`map cache ${this.file}: a map of ${map.length} values, expected ${this.cells}`);
     const record = Buffer.alloc(KEY_BYTES + LOGIT_BYTES + 4 * this.cells);
     record.write(key, 0, 'hex');
@@ -128,6 +139,7 @@ export class MapCache {
   }
 
   async close(): Promise<void> {
+    await this.tail;
     await this.handle.close();
   }
 }

@@ -5,14 +5,18 @@
  * baselines that need no model measured the same way, and the summary with intervals (summary.ts).
  * Returns the report object (`--json`, metrics.json) and what the report's files need.
  *
- * Explanations run in this thread, one row at a time: they need gradients, and the worker pool
- * (src/parallel) only embeds. The methods missing for a row share one call (one forward pass for the
- * attention-based ones); the maps equal one call per method, as `explain` makes (tested).
+ * Explanations run on the model's explain runner: on the worker pool when it has more than one worker
+ * (each worker explains one pair at a time on its own copy of the model), in this thread otherwise. Rows
+ * go through src/parallel's pipeline: each is read and preprocessed here while up to `window` are being
+ * explained, each map is cached as soon as it arrives, and the rows are taken in CSV order. The methods
+ * missing for a row share one call (one forward pass for the attention-based ones); the maps equal one
+ * call per method, as `explain` makes, and the pool's equal this thread's (tested).
  */
 import * as path from 'node:path';
 import { UserError } from '../../errors.js';
 import { preprocessImage, resolveDecoder, type PreprocessConfig, type PreprocessOptions } from '../../image/index.js';
-import type { ExplainOptions, Explanation, Method } from '../../inspect/explain.js';
+import type { Explanation, HostPair, Method } from '../../inspect/explain.js';
+import { pipeline } from '../../parallel/pipeline.js';
 import { modelInfo, preprocessingInfo, type DescribedModel, type ModelInfo, type PreprocessingInfo } from '../provenance.js';
 import { storeModel } from '../store.js';
 import { centerGaussianMap, uniformMap } from './baselines.js';
@@ -35,7 +39,10 @@ export interface ExplainingModel extends DescribedModel {
   readonly backend: string;
   readonly config: { readonly preprocess: PreprocessConfig; readonly vision: { readonly imageSize: number; readonly patchSize: number } };
   preprocessOptions(opts?: PreprocessOptions): PreprocessOptions;
-  explain(image: string, text: string, methods: readonly Method[], opts?: ExplainOptions & PreprocessOptions): Promise<{ explanations: Explanation[] }>;
+  /** The pair as `explain` reads it (preprocessed pixels, token ids), made in this thread. */
+  explainInputs(image: string, text: string): Promise<HostPair>;
+  /** Where pairs are explained (`explain`'s defaults): the pool for `bulk` work, or this thread. */
+  explainRunner(bulk: boolean): Promise<{ window: number; explain(pair: HostPair, methods: readonly Method[]): Promise<Explanation[]> }>;
 }
 
 export interface GroundingEvalOptions {
@@ -126,22 +133,23 @@ export async function evalGrounding(clip: ExplainingModel, opts: GroundingEvalOp
   const model = await storeModel(clip);
   const cacheDir = opts.cacheDir ?? defaultMapCacheDir(model.fingerprint);
   const cache = await MapCache.open(cacheDir, grid, grid);
-  const computed = new Map<GroundingItem, Explained>();
+  let computed: Map<GroundingItem, Explained>;
   try {
     const keys = await mapKeys(located, data.root, methods, {
       fingerprint: model.fingerprint,
       decoder: await resolveDecoder(pre.decoder),
       backend: clip.backend,
     });
-    const todo = located.map(({ item }) => methods.filter((_, k) => !cache.has(keys.get(item)![k])));
-    const total = todo.reduce((s, t) => s + t.length, 0);
+    const rows = located.map(({ item }) => ({ item, keys: keys.get(item)!, missing: methods.filter((_, k) => !cache.has(keys.get(item)![k])) }));
+    const total = rows.reduce((s, r) => s + r.missing.length, 0);
     opts.onStart?.({ total, cacheDir, committed: () => cache.added });
-    for (const [i, { item }] of located.entries()) {
-      const maps = await explainRow(clip, cache, data.root, item, methods, keys.get(item)!, todo[i]);
-      if ('error' in maps) skip({ lines: item.lines, image: item.image, text: item.text, error: maps.error });
-      else computed.set(item, maps);
-      if (todo[i].length > 0) opts.onProgress?.(cache.added, total);
-    }
+    computed = await explainRows(clip, cache, {
+      root: data.root,
+      methods,
+      rows,
+      onSkip: ({ item }, error) => skip({ lines: item.lines, image: item.image, text: item.text, error }),
+      onMaps: () => opts.onProgress?.(cache.added, total),
+    });
   } finally {
     await cache.close();
   }
@@ -224,38 +232,72 @@ async function mapKeys(
   return keys;
 }
 
+/** One row's maps to get: its item, its cache keys (in `methods` order) and the methods not cached. */
+interface Row {
+  item: GroundingItem;
+  keys: string[];
+  missing: Method[];
+}
+
 /**
- * The row's maps: from the cache, the `missing` methods computed in one `explain` call and cached at
- * once. An image the pipeline cannot decode is the row's skip reason (a UserError), as in `eval classify`.
+ * Every row's maps, by item: from the cache, the `missing` methods computed in one `explain` call per row
+ * on the runner, `window` rows in flight (the next rows read and preprocessed here meanwhile). Each fresh
+ * map is cached as it arrives, whatever the order (so a kill loses only what was in flight), then
+ * `onMaps` runs. Rows are taken in CSV order; `onSkip` gets those that cannot be scored, with the
+ * reason: an image the pipeline cannot decode is a UserError, as in `eval classify`.
  */
-async function explainRow(
+async function explainRows(
   clip: ExplainingModel,
   cache: MapCache,
-  root: string,
-  item: GroundingItem,
-  methods: Method[],
-  keys: string[],
-  missing: Method[],
-): Promise<Explained | { error: string }> {
-  const fresh = new Map<Method, { map: Float32Array; logit: number }>();
-  if (missing.length > 0) {
-    let explanations: Explanation[];
-    try {
-      ({ explanations } = await clip.explain(path.resolve(root, item.image), item.text, missing));
-    } catch (err) {
-      if (err instanceof UserError) return { error: err.message };
-      throw err;
-    }
+  job: { root: string; methods: Method[]; rows: Row[]; onSkip: (row: Row, error: string) => void; onMaps: () => void },
+): Promise<Map<GroundingItem, Explained>> {
+  const { methods } = job;
+  const runner = await clip.explainRunner(job.rows.filter((r) => r.missing.length > 0).length > 1);
+  const out = new Map<GroundingItem, Explained>();
+  // Once the run has failed, maps still arriving from the pool are not written: the cache is closing.
+  let stopped = false;
+  const explainRow = async (row: Row, pair: HostPair): Promise<Map<Method, { map: Float32Array; logit: number }>> => {
+    const explanations = await runner.explain(pair, row.missing);
+    const fresh = new Map<Method, { map: Float32Array; logit: number }>();
     for (const e of explanations) {
-      await cache.put(keys[methods.indexOf(e.method)], e.imageMap, e.logit);
+      if (stopped) break;
+      await cache.put(row.keys[methods.indexOf(e.method)], e.imageMap, e.logit);
       fresh.set(e.method, { map: e.imageMap, logit: e.logit });
     }
+    if (!stopped) job.onMaps();
+    return fresh;
+  };
+  try {
+    await pipeline(job.rows, runner.window, {
+      prepare: async (row) => {
+        if (row.missing.length === 0) return { row };
+        return { row, pair: await userErrorAsReason(() => clip.explainInputs(path.resolve(job.root, row.item.image), row.item.text)) };
+      },
+      run: async ({ row, pair }) => (pair === undefined || 'error' in pair ? pair : userErrorAsReason(() => explainRow(row, pair))),
+      consume: (fresh, row) => {
+        if (fresh !== undefined && 'error' in fresh) return job.onSkip(row, fresh.error);
+        const maps = methods.map((method, k) => {
+          const found = fresh?.get(method) ?? cache.get(row.keys[k]);
+          if (found === undefined) throw new Error(`grounding: no map for ${row.item.image} / ${method} after explaining it`);
+          return found;
+        });
+        out.set(row.item, maps);
+      },
+    });
+  } finally {
+    stopped = true;
   }
-  return methods.map((method, k) => {
-    const found = fresh.get(method) ?? cache.get(keys[k]);
-    if (found === undefined) throw new Error(`grounding: no map for ${item.image} / ${method} after explaining it`);
-    return found;
-  });
+  return out;
+}
+
+/** `fn`'s value, or its UserError's message as the row's skip reason; other errors stop the run. */
+async function userErrorAsReason<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof UserError) return { error: err.message };
+    throw err;
+  }
 }
 
 /** Every row's measures per method (baselines last) and the maps.npy array. */
