@@ -88,9 +88,9 @@ test('studio --demo writes the layout serve answers: the same files at the same 
     'adenocarcinoma_histopathology.jpg',
     'squamous_cell_carcinoma_histopathology.jpeg',
   ]);
-  // The page's own references resolve inside the folder.
+  // The page's own references resolve inside the folder (a data: URL is no file: the empty favicon).
   const html = readFileSync(path.join(site, 'index.html'), 'utf8');
-  const refs = [...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]);
+  const refs = [...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]).filter((r) => !r.startsWith('data:'));
   assert.deepEqual(refs.sort(), ['assets/explorer.css', 'assets/explorer.js', 'assets/style.css']);
   for (const model of ['model.safetensors', 'vocab.txt', 'open_clip_config.json', 'fingerprint.json']) {
     assert.ok(readFileSync(path.join(site, 'model', model)).equals(readFileSync(path.join(modelDir, model))), model);
