@@ -42,6 +42,17 @@ export function rankLabels(logits: number[][], probs: number[][], labels: string
   return logits.map((row, i) => labels.map((label, j) => ({ label, probability: probs[i][j], logit: row[j] })).sort((a, b) => b.probability - a.probability));
 }
 
+/**
+ * The softmax of one row of logits already on the host (the logit lens, live head ablation), in float64:
+ * what zeroShotProbs computes on the backend, without a round trip for a handful of numbers.
+ */
+export function softmaxRow(logits: readonly number[]): number[] {
+  const top = Math.max(...logits); // subtracted first, so exp never overflows
+  const e = logits.map((l) => Math.exp(l - top));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / total);
+}
+
 function concatRows(rows: Float32Array[]): Float32Array {
   const out = new Float32Array(rows.length * rows[0].length);
   rows.forEach((r, i) => out.set(r, i * r.length));

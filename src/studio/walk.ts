@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClipCore } from '../api/core.js';
+import { hostHead } from '../api/scores.js';
 import { NO_HOOKS } from '../model/hooks.js';
 import type { HostTensor } from '../host-tensor.js';
 import { preprocessImage } from '../image/index.js';
@@ -254,22 +255,14 @@ async function textSteps(clip: ClipCore, texts: string[]): Promise<{ steps: Walk
   return { steps, features, enc };
 }
 
-function unit(v: Float32Array): Float32Array {
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
-
 /** The whole walk: image tower, text tower, and the CLIP head that compares them. */
 export async function walkthrough(clip: ClipCore, input: WalkInput): Promise<WalkStep[]> {
   const image = await imageSteps(clip, input.image);
   const text = await textSteps(clip, input.texts);
-  const img = unit(image.features);
-  const cosines = text.features.map((f) => unit(f).reduce((s, v, i) => s + v * img[i], 0));
+  // The model's own head (model/head.ts, through scores.ts): the walk shows its numbers, it does not redo them.
   const scale = clip.logitScale;
-  const logits = cosines.map((c) => c * scale);
-  const top = Math.max(...logits);
-  const exps = logits.map((l) => Math.exp(l - top));
-  const total = exps.reduce((a, b) => a + b, 0);
+  const { logits, probs } = await hostHead([image.features], text.features, clip.model.logit_scale, true);
+  const cosines = logits[0].map((l) => l / scale);
   const head: WalkStep = {
     id: 'head',
     tower: 'both',
@@ -278,7 +271,7 @@ export async function walkthrough(clip: ClipCore, input: WalkInput): Promise<Wal
     hook: 'outputs.logits_per_image',
     source: { file: 'model/head.ts', find: 'export function clipLogits' },
     text: `Both feature vectors are scaled to length 1, so their dot product is the cosine of the angle between them. Multiplied by the learned temperature exp(logit_scale) = ${scale.toFixed(2)}, these are the logits; a softmax over the texts turns them into probabilities.`,
-    draw: { kind: 'head', texts: input.texts, cosines, scale, logits, probabilities: exps.map((x) => x / total) },
+    draw: { kind: 'head', texts: input.texts, cosines, scale, logits: logits[0], probabilities: probs![0] },
   };
   return [...image.steps, ...text.steps, head];
 }

@@ -1,3 +1,4 @@
+import { softmaxRow } from '../../api/scores.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from '../command.js';
 import { MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, printJson } from '../common.js';
@@ -60,7 +61,7 @@ Examples:
       ];
       const rows = await logitLens(clip.model, pixels, textFeatures, pool);
       tf.dispose([pixels, textFeatures]);
-      const withProbs = rows.map((r) => ({ ...r, ...(labels ? { probability: softmax(r.logit) } : {}) }));
+      const withProbs = rows.map((r) => ({ ...r, ...(labels ? { probability: softmaxRow(r.logit) } : {}) }));
       const label = modelLabel(clip);
       if (values.json) {
         printJson({ ...label.json, image, texts, layers: withProbs });
@@ -83,10 +84,3 @@ Examples:
     }
   },
 };
-
-function softmax(logits: number[]): number[] {
-  const max = Math.max(...logits);
-  const e = logits.map((l) => Math.exp(l - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClipCore } from '../../api/core.js';
+import { softmaxRow } from '../../api/scores.js';
 import { fillTemplate } from '../../api/templates.js';
 import { ablateHeadsInAll, type AblationMode } from '../../inspect/ablate.js';
 import { attentionModule } from '../../inspect/probe.js';
@@ -21,13 +22,6 @@ interface Scores {
   probs: number[];
 }
 
-function softmax(logits: number[]): number[] {
-  const top = Math.max(...logits);
-  const e = logits.map((l) => Math.exp(l - top));
-  const total = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / total);
-}
-
 /** The logits of the image against each prompt, with the switched-off heads ablated. */
 async function scoresWith(clip: ClipCore, image: InputImage, prompts: string[], off: Switched, mode: AblationMode): Promise<Scores> {
   const byLayer = new Map<string, number[]>(); // context hook name -> heads
@@ -39,7 +33,7 @@ async function scoresWith(clip: ClipCore, image: InputImage, prompts: string[], 
   const edits = [...byLayer].map(([pattern, heads]) => ({ pattern, fn: (x: tf.Tensor) => ablateHeadsInAll(x, heads, mode) }));
   const out = await clip.trace({ images: [image.bytes], texts: prompts }, { capture: [], edits });
   const logits = Array.from(out.get('outputs.logits_per_image')!.data);
-  return { logits, probs: softmax(logits) };
+  return { logits, probs: softmaxRow(logits) };
 }
 
 function headGrid(clip: ClipCore, tower: Tower, off: Switched, toggle: (key: string) => void): HTMLElement {
