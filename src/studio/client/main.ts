@@ -123,9 +123,10 @@ async function showTab(next: Tab): Promise<void> {
     content = sections;
   } else if (next === 'walk') {
     const steps = await walkthrough(s.clip, { image: image.bytes, texts: state.texts });
-    const { crop } = await preprocessImage(image.bytes, s.config.preprocess);
     if (mine !== version || tab !== next) return;
-    content = [walkPanel(steps, overlayColormap().lut, cropCanvas(crop, s.config.preprocess.imageSize))];
+    const first = steps[0].draw; // the walk's own first step is the crop: no second decode for the picture
+    if (first.kind !== 'crop') throw new Error('internal: the walk starts with the crop');
+    content = [walkPanel(steps, overlayColormap().lut, cropCanvas(first.rgb, first.size))];
   } else {
     content = [ablationPanel(s.clip, image, state.texts, state.template, showError)];
   }
