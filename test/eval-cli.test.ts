@@ -17,6 +17,7 @@ import { ensureDemoModel } from '../src/demo/demo-model.js';
 import { imageEmbeddings } from '../src/eval/store.js';
 import { mulberry32 } from '../src/util/random.js';
 import { runCommand } from './helpers.js';
+import { indexRows } from './index-rows.js';
 import { findAll, parseXml } from './support/xml.js';
 
 let tmp: string;
@@ -320,10 +321,7 @@ test('images changed since they were cached are embedded again, and removed ones
   const json = JSON.parse(r.out);
   assert.equal(json.n, CLASSES.length * PER_CLASS - 1);
   assert.equal(json.cache.images_embedded, 1, 'only the changed image is embedded again');
-  const manifest = readFileSync(path.join(cacheDir, 'images', 'manifest.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const manifest = await indexRows(path.join(cacheDir, 'images'), 64);
   assert.equal(manifest.length, CLASSES.length * PER_CLASS - 1, 'the removed image is forgotten');
   assert.ok(!manifest.some((m) => m.path === 'lymphocytes/img3.png'));
   const clip = await BiomedCLIP.load(await ensureDemoModel(), { backend: 'wasm' });

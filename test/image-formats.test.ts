@@ -7,12 +7,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { IMAGE_EXTENSIONS } from '../src/retrieval/files.js';
 import { cliInProcess, EXAMPLE_IMAGES, TORCH_PYTHON } from './helpers.js';
+import { indexRows } from './index-rows.js';
 
 let dir = '';
 let images = '';
@@ -42,9 +43,6 @@ test('index embeds a file of every extension it lists; none is skipped', async (
   const result = JSON.parse(r.out);
   assert.deepEqual(result.skipped, []);
   assert.equal(result.count, IMAGE_EXTENSIONS.size);
-  const manifest = readFileSync(path.join(dir, 'index', 'manifest.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l).path);
+  const manifest = (await indexRows(path.join(dir, 'index'), 64)).map((r) => r.path);
   assert.deepEqual(manifest.sort(), [...IMAGE_EXTENSIONS].map((e) => `example${e}`).sort());
 });

@@ -1,18 +1,18 @@
 /**
- * `search` verifies the index before answering (issue 10, item 4): a truncated embeddings.npy, a garbage
- * or torn manifest line, a count that disagrees, a NaN or non-unit row are each refused with one line that
- * says what is wrong and how to repair it, where search used to exit 0, call the index complete and
- * silently return fewer results (or rank a NaN row with cosine `null`). Re-running `index` repairs the
- * structural damage; an interrupted index stays searchable as far as it was committed.
+ * `search` verifies the index before answering (issue 10, item 4; issue 23 for the LanceDB table): a
+ * table whose files are missing, truncated or garbage, a count that disagrees, a NaN or non-unit row are
+ * each refused with one line that says what is wrong and how to repair it, never an answer with fewer
+ * results (or a NaN row ranked with cosine `null`). The command each line suggests works; an interrupted
+ * index stays searchable as far as it was committed.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, cpSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { writeDemoModel } from '../src/demo/demo-model.js';
-import { NPY_HEADER_BYTES } from '../src/retrieval/npy.js';
 import { cliInProcess, EXAMPLE_IMAGES } from './helpers.js';
+import { indexRows, overwriteRow } from './index-rows.js';
 
 let dir = '';
 let images = '';
@@ -40,15 +40,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 let copies = 0;
 /** A fresh copy of the finished three-image index, damaged by `damage`. */
-function damagedCopy(damage: (index: string) => void): string {
+async function damagedCopy(damage: (index: string) => void | Promise<void>): Promise<string> {
   const index = path.join(dir, `copy-${copies++}`);
   cpSync(pristine, index, { recursive: true });
-  damage(index);
+  await damage(index);
   return index;
 }
 
-/** search refuses with exactly one error line matching `pattern`, and prints nothing. */
-async function refused(index: string, pattern: RegExp): Promise<void> {
+/** search refuses with exactly one error line matching `pattern`, and prints nothing; returns the line. */
+async function refused(index: string, pattern: RegExp): Promise<string> {
   const r = await cli('search', index, 'tumor', '--json');
   assert.equal(r.code, 1, `search answered from a damaged index: ${r.out}`);
   assert.equal(r.errors.length, 1);
@@ -56,10 +56,27 @@ async function refused(index: string, pattern: RegExp): Promise<void> {
   assert.match(r.errors[0], pattern);
   assert.equal(r.out, '');
   console.log(r.errors[0]);
+  return r.errors[0];
 }
 
-const manifest = (index: string) => path.join(index, 'manifest.jsonl');
-const npy = (index: string) => path.join(index, 'embeddings.npy');
+/** Runs the `biomedclip index ...` command `line` suggests, with NEW_INDEX made concrete; it must succeed. */
+async function suggestedWorks(line: string, damaged: string): Promise<void> {
+  const suggested = /`biomedclip (index [^`]*)`/.exec(line);
+  assert.ok(suggested, line);
+  const command = suggested[1].replace('NEW_INDEX', path.join(dir, `rebuilt-${copies++}`)).split(' ');
+  const r = await cliInProcess(...command, '--model', model, '--backend', 'cpu', '--quiet');
+  assert.equal(r.code, 0, `${command.join(' ')}: ${r.errors.join('\n')}`);
+  const target = command[command.indexOf('--out') + 1];
+  const search = await cli('search', target, 'tumor', '--json');
+  assert.equal(search.code, 0, `search ${target} after the fix of ${damaged}: ${search.errors.join('\n')}`);
+  assert.equal(JSON.parse(search.out).results.length, 3);
+}
+
+const dataFiles = (index: string) => readdirSync(path.join(index, 'rows.lance', 'data')).map((f) => path.join(index, 'rows.lance', 'data', f));
+const versionFiles = (index: string) =>
+  readdirSync(path.join(index, 'rows.lance', '_versions'))
+    .filter((f) => f.endsWith('.manifest'))
+    .map((f) => path.join(index, 'rows.lance', '_versions', f));
 
 test('the undamaged index answers with every image', async () => {
   const r = await cli('search', pristine, 'tumor', '--json');
@@ -69,58 +86,51 @@ test('the undamaged index answers with every image', async () => {
   assert.equal(result.results.length, 3);
 });
 
-test('a truncated embeddings.npy is refused, and re-running index repairs it', async () => {
-  const index = damagedCopy((i) => truncateSync(npy(i), NPY_HEADER_BYTES + 2 * E * 4 + 10));
-  await refused(index, /manifest\.jsonl lists 3 images but embeddings\.npy holds 2 rows; re-run `biomedclip index .* --out .*` to repair it/);
-  const repaired = await cli('index', images, '--out', index, '--model', model);
-  assert.equal(repaired.code, 0, repaired.errors.join('\n'));
-  const r = await cli('search', index, 'tumor', '--json');
-  assert.equal(r.code, 0, r.errors.join('\n'));
-  assert.equal(JSON.parse(r.out).results.length, 3);
+test('a table whose files are gone, truncated or garbage is refused; the rebuild the line suggests works', async () => {
+  const cases: [string, (i: string) => void][] = [
+    ['data files deleted', (i) => dataFiles(i).forEach((f) => rmSync(f))],
+    ['data files truncated', (i) => dataFiles(i).forEach((f) => truncateSync(f, 100))],
+    ['version manifests overwritten', (i) => versionFiles(i).forEach((f) => writeFileSync(f, 'garbage\n'))],
+  ];
+  for (const [what, damage] of cases) {
+    const index = await damagedCopy(damage);
+    const line = await refused(index, /its table rows\.lance cannot be read \(.+\); rebuild it with `biomedclip index .* --out NEW_INDEX`, then delete /);
+    assert.ok(line.length < 600, `${what}: one readable line (${line.length} chars)`);
+    await suggestedWorks(line, what);
+  }
 });
 
-test('a garbage manifest line, a torn last line and a count that disagrees are refused', async () => {
-  await refused(
-    damagedCopy((i) => {
-      const lines = readFileSync(manifest(i), 'utf8').split('\n');
-      lines[1] = '{"row":1,"path":"b.jpg","si#garbage';
-      writeFileSync(manifest(i), lines.join('\n'));
-    }),
-    /manifest\.jsonl line 2 is not the entry of row 1/,
-  );
-  await refused(
-    damagedCopy((i) => {
-      const text = readFileSync(manifest(i), 'utf8');
-      writeFileSync(manifest(i), text.slice(0, text.length - 10));
-    }),
-    /index\.json says 3 images but manifest\.jsonl lists 2/,
-  );
-  await refused(
-    damagedCopy((i) => appendFileSync(manifest(i), '{"row":3,"path":"d.jpg"')),
-    /manifest\.jsonl ends in a torn line/,
-  );
-  await refused(
-    damagedCopy((i) => appendFileSync(manifest(i), readFileSync(manifest(i), 'utf8'))), // two writers' lines, doubled
-    /manifest\.jsonl line 4 is not the entry of row 3/,
-  );
-  await refused(
-    damagedCopy((i) => appendFileSync(npy(i), Buffer.alloc(E * 4))),
-    /embeddings\.npy is \d+ bytes, \d+ for 3 rows/,
-  );
+test('a missing table or a count that disagrees with index.json is refused; re-running index repairs it', async () => {
+  const missing = await damagedCopy((i) => rmSync(path.join(i, 'rows.lance'), { recursive: true }));
+  const r = await cli('search', missing, 'tumor');
+  assert.equal(r.code, 1);
+  assert.match(r.errors[0], /rows\.lance: missing; re-run `biomedclip index .* --out .*`/);
+  const counted = await damagedCopy((i) => {
+    const info = JSON.parse(readFileSync(path.join(i, 'index.json'), 'utf8'));
+    writeFileSync(path.join(i, 'index.json'), JSON.stringify({ ...info, count: 5 }));
+  });
+  await refused(counted, /index\.json says 5 images but the table holds 3; re-run `biomedclip index .* --out .*` to repair it/);
+  for (const index of [missing, counted]) {
+    const repaired = await cliInProcess('index', images, '--out', index, '--model', model, '--backend', 'cpu', '--json');
+    assert.equal(repaired.code, 0, repaired.errors.join('\n'));
+    assert.equal(JSON.parse(repaired.out).count, 3);
+    const again = await cli('search', index, 'tumor', '--json');
+    assert.equal(again.code, 0, again.errors.join('\n'));
+    assert.equal(JSON.parse(again.out).results.length, 3);
+  }
 });
 
-test('a NaN row or a row that is not unit-norm is refused, naming the row and its image; index embeds it again', async () => {
-  const setRow = (i: string, row: number, edit: (v: Float32Array) => void) => {
-    const bytes = readFileSync(npy(i));
-    const v = new Float32Array(bytes.buffer.slice(bytes.byteOffset + NPY_HEADER_BYTES + row * E * 4, bytes.byteOffset + NPY_HEADER_BYTES + (row + 1) * E * 4));
-    edit(v);
-    Buffer.from(v.buffer).copy(bytes, NPY_HEADER_BYTES + row * E * 4);
-    writeFileSync(npy(i), bytes);
+test('a NaN row or a row that is not unit-norm is refused, naming its image; index embeds it again', async () => {
+  const setRow = async (i: string, file: string, edit: (v: Float32Array) => void) => {
+    const row = (await indexRows(i, E)).find((x) => x.path === file);
+    assert.ok(row);
+    edit(row.embedding);
+    await overwriteRow(i, row, row.embedding);
   };
-  const nan = damagedCopy((i) => setRow(i, 1, (v) => (v[3] = NaN)));
-  await refused(nan, /row 1 \(b\.jpg\) holds NaN or Inf; re-run `biomedclip index .* --out .*` to embed it again/);
-  const scaled = damagedCopy((i) => setRow(i, 2, (v) => v.forEach((x, k) => (v[k] = 2 * x))));
-  await refused(scaled, /row 2 \(c\.jpeg\) is not unit-norm \(norm 2/);
+  const nan = await damagedCopy((i) => setRow(i, 'b.jpg', (v) => (v[3] = NaN)));
+  await refused(nan, /the row of b\.jpg holds NaN or Inf; re-run `biomedclip index .* --out .*` to embed it again/);
+  const scaled = await damagedCopy((i) => setRow(i, 'c.jpeg', (v) => v.forEach((x, k) => (v[k] = 2 * x))));
+  await refused(scaled, /the row of c\.jpeg is not unit-norm \(norm 2/);
   // index checks rows as search does: it embeds the bad row again instead of calling it "already indexed".
   for (const index of [nan, scaled]) {
     const repaired = await cliInProcess('index', images, '--out', index, '--model', model, '--backend', 'cpu', '--json');
@@ -134,14 +144,11 @@ test('a NaN row or a row that is not unit-norm is refused, naming the row and it
   }
 });
 
-test('an interrupted index (killed run: torn tail, uncommitted rows) is searchable as far as it was committed', async () => {
-  const index = damagedCopy((i) => {
+test('an interrupted index (killed run: index.json behind the table) is searchable as far as it was committed', async () => {
+  const index = await damagedCopy((i) => {
     const info = JSON.parse(readFileSync(path.join(i, 'index.json'), 'utf8'));
     writeFileSync(path.join(i, 'index.json'), JSON.stringify({ ...info, complete: false, count: 2 }));
-    appendFileSync(npy(i), Buffer.alloc(E * 4 + 7)); // an uncommitted row and part of another
-    appendFileSync(manifest(i), '{"row":3,"pa'); // a torn line
   });
-  assert.ok(statSync(npy(index)).size > NPY_HEADER_BYTES + 3 * E * 4);
   const r = await cli('search', index, 'tumor', '--json');
   assert.equal(r.code, 0, r.errors.join('\n'));
   const result = JSON.parse(r.out);

@@ -7,13 +7,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { BiomedCLIP } from '../src/api/biomedclip.js';
 import { IndexWriter } from '../src/retrieval/index-store.js';
 import { acquireLock } from '../src/retrieval/lock.js';
 import { modelFingerprint } from '../src/weights/fingerprint.js';
-import { NPY_HEADER_BYTES } from '../src/retrieval/npy.js';
+import { parseNpyHeader } from '../src/retrieval/npy.js';
+import { deleteAllRows, indexRows } from './index-rows.js';
 import { cliInProcess, EXAMPLE_IMAGES, tempDemoModel } from './helpers.js';
 
 const { dir, model, ready } = tempDemoModel('biomedclip-refresh-');
@@ -32,22 +34,23 @@ function makeImages(name: string): string {
   return images;
 }
 
-/** Every row of the index equals the embedding of the file its manifest line names, now. */
+/** Every row of the index equals the embedding of the file it names, now; the paths, sorted. */
 async function rowsMatchFiles(index: string, images: string): Promise<string[]> {
-  const manifest = readFileSync(path.join(index, 'manifest.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { row: number; path: string });
-  const npy = readFileSync(path.join(index, 'embeddings.npy'));
-  const rows = new Float32Array(npy.buffer.slice(npy.byteOffset + NPY_HEADER_BYTES, npy.byteOffset + npy.length));
-  assert.equal(rows.length, manifest.length * E, 'one row per manifest line');
-  const direct = await clip.encodeImages(manifest.map((m) => path.join(images, m.path)));
-  manifest.forEach((m, i) => {
-    assert.equal(m.row, i);
-    const diff = Math.max(...direct[i].embedding.map((v, k) => Math.abs(v - rows[i * E + k])));
+  const rows = await indexRows(index, E);
+  assert.equal(new Set(rows.map((r) => r.path)).size, rows.length, 'no path stored twice');
+  const direct = await clip.encodeImages(rows.map((m) => path.join(images, m.path)));
+  rows.forEach((m, i) => {
+    const diff = Math.max(...direct[i].embedding.map((v, k) => Math.abs(v - m.embedding[k])));
     assert.ok(diff < 1e-5, `row ${i} (${m.path}) holds its file's embedding (max diff ${diff})`);
+    assert.equal(
+      m.sha256,
+      createHash('sha256')
+        .update(readFileSync(path.join(images, m.path)))
+        .digest('hex'),
+      `${m.path}: the hash of its bytes`,
+    );
   });
-  return manifest.map((m) => m.path);
+  return rows.map((m) => m.path);
 }
 
 before(async () => {
@@ -130,7 +133,7 @@ test('search on an index being written names the writer and says to wait', async
   assert.match(note ?? '', new RegExp(`\`biomedclip index\` \\(process ${process.pid}\\) is still writing it; search again when it has finished`));
   assert.ok(!/finish it with/.test(note ?? ''), 'no advice to run index, which would hit the lock');
 
-  writeFileSync(path.join(index, 'manifest.jsonl'), '');
+  await deleteAllRows(index);
   writeFileSync(path.join(index, 'index.json'), JSON.stringify({ ...info, count: 0, complete: false }));
   const lock2 = await acquireLock(index);
   try {
@@ -164,4 +167,35 @@ test('a damaged index.json: the command the error suggests works', async () => {
     const fixed = await run(...command);
     assert.equal(fixed.code, 0, `${command.join(' ')}: ${fixed.errors.join('\n')}`);
   }
+});
+
+test('`index export --npy` writes embeddings.npy and manifest.jsonl that hold the table, row for row', async () => {
+  const images = makeImages('export');
+  const index = path.join(dir, 'export.index');
+  assert.equal((await run('index', images, '--out', index)).code, 0);
+  const out = path.join(dir, 'export.npy');
+  const r = await cliInProcess('index', 'export', index, '--npy', out);
+  assert.equal(r.code, 0, r.errors.join('\n'));
+  const npy = readFileSync(path.join(out, 'embeddings.npy'));
+  const header = parseNpyHeader(npy.subarray(0, 128), 'embeddings.npy');
+  assert.deepEqual([header.rows, header.cols], [5, E]);
+  const values = new Float32Array(npy.buffer.slice(npy.byteOffset + header.dataOffset, npy.byteOffset + npy.length));
+  assert.equal(values.length, 5 * E, 'exactly the rows the header says');
+  const lines = readFileSync(path.join(out, 'manifest.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { row: number; path: string; sha256: string });
+  const stored = new Map((await indexRows(index, E)).map((x) => [x.path, x]));
+  let maxDiff = 0;
+  lines.forEach((l, i) => {
+    assert.equal(l.row, i);
+    assert.equal(l.sha256, stored.get(l.path)?.sha256);
+    stored.get(l.path)?.embedding.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - values[i * E + k]))));
+  });
+  console.log(`export: max |npy row - table row| = ${maxDiff} (tolerance 0)`);
+  assert.equal(maxDiff, 0);
+  assert.deepEqual(lines.map((l) => l.path).sort(), [...stored.keys()].sort());
+  const again = await cliInProcess('index', 'export', index, '--npy', out);
+  assert.equal(again.code, 2);
+  assert.match(again.errors[0], /export\.npy: not empty; pass a new or empty folder/);
 });

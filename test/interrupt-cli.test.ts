@@ -9,11 +9,12 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { mulberry32 } from '../src/util/random.js';
 import { cli, REPO_ROOT, tempDemoModel } from './helpers.js';
+import { committedRows, indexRows } from './index-rows.js';
 
 const { dir, model } = tempDemoModel('biomedclip-interrupt-');
 const N = 16; // 8 batches of 2: enough for the signal to land mid-run, few enough for the unit tier
@@ -35,29 +36,21 @@ before(() => {
   }
 });
 
-function committed(manifest: string): number {
-  return existsSync(manifest)
-    ? readFileSync(manifest, 'utf8')
-        .split('\n')
-        .filter((l) => l.endsWith('}')).length
-    : 0;
-}
-
-/** Runs `biomedclip ARGS`, sends SIGINT once `manifest` has a committed line; its exit code and stderr. */
-async function interrupted(args: string[], manifest: string): Promise<{ code: number | null; stderr: string; atExit: number }> {
+/** Runs `biomedclip ARGS`, sends SIGINT once the store `index` has a committed row; its exit code and stderr. */
+async function interrupted(args: string[], index: string): Promise<{ code: number | null; stderr: string; atExit: number }> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  while (committed(manifest) === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  while ((await committedRows(index)) === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
   child.kill('SIGINT');
   const code = await exited;
-  return { code, stderr, atExit: committed(manifest) };
+  return { code, stderr, atExit: await committedRows(index) };
 }
 
 test('Ctrl-C during index: says what is committed, exits 130, and the rerun completes', async () => {
   const index = path.join(dir, 'idx');
-  const r = await interrupted(['index', images, '--out', index, ...MODEL], path.join(index, 'manifest.jsonl'));
+  const r = await interrupted(['index', images, '--out', index, ...MODEL], index);
   console.log(r.stderr.trim());
   assert.equal(r.code, 130, r.stderr);
   assert.ok(r.atExit >= 1 && r.atExit < N, `the signal must land mid-run (committed ${r.atExit})`);
@@ -69,19 +62,15 @@ test('Ctrl-C during index: says what is committed, exits 130, and the rerun comp
   const json = JSON.parse(again.stdout);
   assert.equal(json.alreadyIndexed, r.atExit);
   assert.equal(json.count, N);
-  // A run never interrupted lists every image once: the resumed manifest must be exactly that list.
-  const paths = readFileSync(path.join(index, 'manifest.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l).path)
-    .sort();
+  // A run never interrupted lists every image once: the resumed table must hold exactly that list.
+  const paths = (await indexRows(index, 64)).map((r) => r.path).sort();
   assert.deepEqual(paths, [...ALL].sort());
 });
 
 test('Ctrl-C during eval: says what is committed to the cache, exits 130, and the rerun resumes', async () => {
   const cache = path.join(dir, 'cache');
   const args = ['eval', 'classify', images, '--classes-from-folders', '--bootstrap', '0', '--cache', cache, ...MODEL];
-  const r = await interrupted(args, path.join(cache, 'images', 'manifest.jsonl'));
+  const r = await interrupted(args, path.join(cache, 'images'));
   console.log(r.stderr.trim());
   assert.equal(r.code, 130, r.stderr);
   assert.ok(r.atExit >= 1 && r.atExit < N, `the signal must land mid-run (committed ${r.atExit})`);

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -15,6 +15,7 @@ import { BiomedCLIP, type Embedding } from '../src/api/biomedclip.js';
 import { writeDemoModel } from '../src/demo/demo-model.js';
 import { defaultWorkerCount, workerBytes } from '../src/parallel/pool.js';
 import { diffStats, REPO_ROOT, reportDiff } from './helpers.js';
+import { committedRows, indexRows } from './index-rows.js';
 
 const N = 24;
 let tmp: string;
@@ -153,18 +154,12 @@ test('Ctrl-C stops a pooled index promptly; the rerun resumes and indexes every 
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-  const manifest = path.join(index, 'manifest.jsonl');
-  const committed = () =>
-    existsSync(manifest)
-      ? readFileSync(manifest, 'utf8')
-          .split('\n')
-          .filter((l) => l.endsWith('}')).length
-      : 0;
-  while (committed() === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  const committed = () => committedRows(index);
+  while ((await committed()) === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
   const t0 = Date.now();
   child.kill('SIGINT');
   await exited;
-  console.log(`stopped ${Date.now() - t0} ms after Ctrl-C, ${committed()} of ${N} images committed`);
+  console.log(`stopped ${Date.now() - t0} ms after Ctrl-C, ${await committed()} of ${N} images committed`);
   assert.ok(Date.now() - t0 < 10_000, 'stops within seconds');
   const rerun = cli(
     args
@@ -176,10 +171,7 @@ test('Ctrl-C stops a pooled index promptly; the rerun resumes and indexes every 
   const result = JSON.parse(rerun.stdout);
   assert.equal(result.count, N);
   assert.ok(result.alreadyIndexed >= 1, 'the rerun resumed');
-  const paths = readFileSync(manifest, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l).path);
+  const paths = (await indexRows(index, 64)).map((r) => r.path);
   assert.equal(new Set(paths).size, N, 'every image once');
 });
 

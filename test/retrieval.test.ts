@@ -1,6 +1,6 @@
 /**
  * Retrieval and zero-shot helpers: search results equal cosine rankings computed by hand from the
- * embeddings, unreadable files are reported, torn tails are repaired, the index is NumPy-readable, and
+ * embeddings, unreadable files are reported, a killed writer's lock is taken over, the export is NumPy-readable, and
  * named templates / the label cache behave as documented. Text queries need real BERT vocabulary ids, so
  * the model is a random-weight one with the full 30522-row vocabulary (tiny widths), written to a temp dir.
  */
@@ -22,6 +22,7 @@ import { parseOpenClipConfig } from '../src/model/config.js';
 import { buildIndex } from '../src/retrieval/build.js';
 import { IndexReader } from '../src/retrieval/index-reader.js';
 import { writeSafetensors } from '../src/weights/writer.js';
+import { indexRows } from './index-rows.js';
 import { diffStats, FIXTURES, reportDiff, runCommand, SHARED_DIR, TORCH_PYTHON } from './helpers.js';
 
 let tmp: string;
@@ -108,11 +109,9 @@ test('index: unreadable files are reported on stderr and in JSON, exit 3; others
 test('search: text and image results equal the cosine ranking computed by hand from embeddings', async () => {
   const index = path.join(tmp, 'idx');
   const reader = await IndexReader.open(index);
-  const manifest = readFileSync(path.join(index, 'manifest.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { path: string });
+  assert.equal(reader.count, 4);
   await reader.close();
+  const manifest = await indexRows(index, 16);
   const files = manifest.map((m) => path.join(imagesDir, m.path));
   const imageEmb = await clip.encodeImages(files, { batchSize: 1 });
   const scale = Math.exp(clip.model.logit_scale.dataSync()[0]);
@@ -165,35 +164,51 @@ test('search refuses a model with other weights; index refuses to mix models or 
   await assert.rejects(indexCommand.run([imagesDir, '--out', imagesDir, '--model', modelDir]), /not empty/);
 });
 
-test('a torn tail (uncommitted rows, half a manifest line) is cut on resume', async () => {
+test('a lock left by a killed writer is taken over; the rerun changes no row', async () => {
   const index = path.join(tmp, 'idx');
-  const npy = path.join(index, 'embeddings.npy');
-  const before = readFileSync(npy);
-  await fs.appendFile(npy, Buffer.alloc(16 * 4 + 7, 0x41)); // one stray row and a partial one
-  await fs.appendFile(path.join(index, 'manifest.jsonl'), '{"row":4,"path":"x.png","si');
-  await fs.writeFile(path.join(index, '.lock'), '999999999\n'); // left by a killed writer
+  const before = await indexRows(index, 16);
+  await fs.writeFile(path.join(index, '.lock'), '999999999\n'); // left by a killed writer (an older version's pid file)
   const result = await buildIndex(clip, { imagesDir, outDir: index });
   assert.equal(result.count, 4);
   assert.equal(result.added, 0);
-  assert.equal(result.truncatedBytes, 16 * 4 + 7 + '{"row":4,"path":"x.png","si'.length);
-  assert.deepEqual(readFileSync(npy), before);
+  assert.deepEqual(await indexRows(index, 16), before);
   await assert.rejects(fs.stat(path.join(index, '.lock')), /ENOENT/);
 });
 
 test(
-  'embeddings.npy loads in NumPy with the manifest row count and unit-norm rows',
+  '`index export --npy`: embeddings.npy loads in NumPy with the manifest row count, rows equal the table',
   { skip: spawnSync(TORCH_PYTHON, ['-c', 'import numpy']).status !== 0 && 'no numpy' },
-  () => {
-    const npy = path.join(tmp, 'idx', 'embeddings.npy');
-    const py = spawnSync(
-      TORCH_PYTHON,
-      ['-c', `import numpy as np; a = np.load(${JSON.stringify(npy)}, mmap_mode='r'); print(a.shape, a.dtype, float(abs((a ** 2).sum(1) - 1).max()))`],
-      { encoding: 'utf8' },
-    );
+  async () => {
+    const out = path.join(tmp, 'exported');
+    const r = await runCommand(indexCommand, ['export', path.join(tmp, 'idx'), '--npy', out, '--json']);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(JSON.parse(r.out).count, 4);
+    const npy = path.join(out, 'embeddings.npy');
+    const lines = readFileSync(path.join(out, 'manifest.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { row: number; path: string });
+    const rows = new Map((await indexRows(path.join(tmp, 'idx'), 16)).map((x) => [x.path, x.embedding]));
+    const script = [
+      'import json, sys, numpy as np',
+      `a = np.load(${JSON.stringify(npy)}, mmap_mode='r')`,
+      'print(a.shape, a.dtype, float(abs((a ** 2).sum(1) - 1).max()))',
+      'print(json.dumps(np.asarray(a).tolist()))',
+    ].join('\n');
+    const py = spawnSync(TORCH_PYTHON, ['-c', script], { encoding: 'utf8' });
     assert.equal(py.status, 0, py.stderr);
-    console.log(`numpy: ${py.stdout.trim()}`);
-    assert.match(py.stdout, /^\(4, 16\) float32 /);
-    assert.ok(Number(py.stdout.trim().split(' ').pop()) < 1e-5);
+    const [summary, values] = py.stdout.trim().split('\n');
+    console.log(`numpy: ${summary}`);
+    assert.match(summary, /^\(4, 16\) float32 /);
+    assert.ok(Number(summary.split(' ').pop()) < 1e-5);
+    const loaded = JSON.parse(values) as number[][];
+    let maxDiff = 0;
+    lines.forEach((l, i) => {
+      assert.equal(l.row, i);
+      (rows.get(l.path) as Float32Array).forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - loaded[i][k]))));
+    });
+    console.log(`export: max |numpy row - table row| = ${maxDiff} (tolerance 0: the same float32 values)`);
+    assert.equal(maxDiff, 0);
   },
 );
 

@@ -1,12 +1,12 @@
 /**
  * The evaluation's embedding cache, kept in the store `biomedclip index` writes (src/retrieval/), so it
  * inherits its guarantees: one batch committed at a time (a killed run resumes where it stopped), one
- * writer at a time, one model per store (checked by fingerprint), NumPy-readable files.
+ * writer at a time, one model per store (checked by fingerprint), a LanceDB table Python reads.
  *
  *   CACHE/images/   an index of the dataset's images: `biomedclip search CACHE/images "query"` works on it,
  *                   and an index built earlier with `biomedclip index DATA --out CACHE/images` is reused
- *   CACHE/texts/    the same format for prompts and captions; each manifest `path` is the sha256 of the
- *                   text's UTF-8 bytes (texts are not files) and `size` its byte length
+ *   CACHE/texts/    the same format for prompts and captions; each row's `path` (and `sha256`) is the
+ *                   sha256 of the text's UTF-8 bytes (texts are not files) and `size` its byte length
  *
  * Re-running with other prompts or templates re-embeds only the new texts; changed images are embedded
  * again and images that are gone are dropped (refresh.ts), so the cache never needs deleting by hand.
@@ -21,12 +21,12 @@ import { UserError } from '../errors.js';
 import { concat, embedInto, type IndexingModel } from '../retrieval/build.js';
 import { modelFingerprint } from '../weights/fingerprint.js';
 import { IndexReader } from '../retrieval/index-reader.js';
-import { IndexWriter, readInfo, type IndexModel, type SkippedFile } from '../retrieval/index-store.js';
+import { INDEX_VERSION, IndexWriter, readInfo, type IndexModel, type SkippedFile } from '../retrieval/index-store.js';
 import { refreshStore } from '../retrieval/refresh.js';
 import { describeFsError } from '../util/writable.js';
 
 /** The `root` of a text store: texts have no folder, this string only marks the store's kind. */
-const TEXT_ROOT = 'texts (manifest path = sha256 of the UTF-8 text)';
+const TEXT_ROOT = 'texts (path = sha256 of the UTF-8 text)';
 
 export interface StoreProgress {
   /** When a phase starts: what it embeds, how many (0: all cached), the cache, and how many are committed at any moment. */
@@ -66,7 +66,9 @@ export function cacheBase(): string {
 
 /** `$XDG_CACHE_HOME/biomedclip-ts/eval/<hash of the image folder and model>`. */
 export function defaultCacheDir(root: string, model: IndexModel): string {
-  const key = createHash('sha256').update(`${root}\n${model.fingerprint}`).digest('hex').slice(0, 16);
+  // The store's version is part of the key: a default cache of the older .npy store is left alone (a new
+  // folder is made) instead of refused on every run.
+  const key = createHash('sha256').update(`${root}\n${model.fingerprint}\nstore v${INDEX_VERSION}`).digest('hex').slice(0, 16);
   return path.join(cacheBase(), key);
 }
 
@@ -123,8 +125,7 @@ export async function textEmbeddings(clip: CachingModel, cacheDir: string, texts
   let complete = false;
   try {
     // A text row search would refuse is dropped, and so embedded again below (texts have no file to stat).
-    const byRow = new Map([...writer.indexed.values()].map((m) => [m.row, m.path]));
-    await writer.drop(recovery.badRows.map((r) => byRow.get(r) as string));
+    await writer.drop(recovery.badRows);
     const unique = [...new Set(texts)];
     const todo = unique.filter((t) => !writer.indexed.has(sha256(t))).sort((a, b) => a.length - b.length);
     const batch = opts.batchSize ?? 32;
@@ -133,7 +134,7 @@ export async function textEmbeddings(clip: CachingModel, cacheDir: string, texts
       const part = todo.slice(start, start + batch);
       const emb = await clip.encodeTexts(part);
       await writer.commit(
-        part.map((t) => ({ path: sha256(t), size: Buffer.byteLength(t), mtimeMs: 0 })),
+        part.map((t) => ({ path: sha256(t), size: Buffer.byteLength(t), mtimeMs: 0, sha256: sha256(t) })),
         concat(emb.map((e) => e.embedding)),
       );
       opts.onProgress?.('texts', Math.min(todo.length, start + batch), todo.length);
@@ -162,16 +163,13 @@ async function checkStore(cacheDir: string, dir: string, root: string, model: In
     throw new UserError(`--cache ${cacheDir}: made with another model (${info.model.dir}); pass --model ${info.model.dir}, another --cache, or leave it out`);
 }
 
-/** Every committed row of a store: manifest path → embedding. */
+/** Every committed row of a store: stored path → embedding. */
 async function readStore(dir: string): Promise<Map<string, Float32Array>> {
   const reader = await IndexReader.open(dir);
   try {
     const e = reader.embedDim;
-    const rows = new Float32Array(reader.count * e);
-    for await (const { start, data } of reader.chunks()) rows.set(data, start * e);
-    const entries = await reader.entries(Array.from({ length: reader.count }, (_, i) => i));
     const out = new Map<string, Float32Array>();
-    for (const [row, entry] of entries) out.set(entry.path, rows.subarray(row * e, (row + 1) * e));
+    for await (const { entries, vectors } of reader.chunks()) entries.forEach((entry, r) => out.set(entry.path, vectors.subarray(r * e, (r + 1) * e)));
     return out;
   } finally {
     await reader.close();

@@ -5,6 +5,7 @@
  * plus the list of paths, whatever the number of images. Files that cannot be read or decoded are reported
  * through `onSkip` and in the result, and never stop the run.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { BatchRunner } from '../api/core.js';
@@ -13,8 +14,7 @@ import type { HostTensor } from '../host-tensor.js';
 import type { PreprocessConfig } from '../image/index.js';
 import { IMAGE_EXTENSIONS, listImages } from './files.js';
 import { modelFingerprint } from '../weights/fingerprint.js';
-import { IndexWriter, type IndexInfo, type SkippedFile } from './index-store.js';
-import type { ManifestEntry } from './manifest.js';
+import { IndexWriter, type IndexInfo, type SkippedFile, type StoreEntry } from './index-store.js';
 import { refreshStore } from './refresh.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
 
@@ -55,12 +55,8 @@ export interface BuildResult {
   otherFiles: number;
   /** Folders under the images that earlier biomedclip runs wrote (indexes, reports, caches): not indexed. */
   outputs: string[];
-  /** Bytes of a killed run's uncommitted tail that were cut off before resuming. */
-  truncatedBytes: number;
   model: IndexInfo['model'];
 }
-
-type Pending = Omit<ManifestEntry, 'row'>;
 
 /**
  * What indexing needs from a model (the `BiomedCLIP` facade has it): where it came from (the index records
@@ -117,7 +113,6 @@ export async function buildIndex(clip: IndexingModel, opts: BuildOptions): Promi
       skipped,
       otherFiles: listing.otherFiles,
       outputs: listing.outputs,
-      truncatedBytes: recovery.truncatedBytes,
       model,
     };
   } finally {
@@ -167,15 +162,19 @@ async function decodeBatch(
   root: string,
   batch: string[],
   skip: (s: SkippedFile) => void,
-): Promise<{ entries: Pending[]; px: HostTensor | null }> {
-  const entries: Pending[] = [];
+): Promise<{ entries: StoreEntry[]; px: HostTensor | null }> {
+  const entries: StoreEntry[] = [];
   const pixels: Float32Array[] = [];
   for (const rel of batch) {
     const full = path.join(root, rel);
     try {
       const stat = await fs.stat(full);
       const px = await clip.pixelValues([full]); // [1, 3, S, S]
-      entries.push({ path: rel, size: stat.size, mtimeMs: stat.mtimeMs });
+      // A second read of a file just decoded comes from the page cache: the hash costs far less than the decode.
+      const sha256 = createHash('sha256')
+        .update(await fs.readFile(full))
+        .digest('hex');
+      entries.push({ path: rel, size: stat.size, mtimeMs: stat.mtimeMs, sha256 });
       pixels.push(px.data);
     } catch (err) {
       skip({ path: rel, error: oneLine(err) });

@@ -26,7 +26,8 @@ export interface ImageListing {
  * leaves it out and reports it instead.
  */
 const OUTPUT_MARKS = [
-  ['index.json', 'manifest.jsonl', 'embeddings.npy'],
+  ['index.json', 'rows.lance'],
+  ['index.json', 'manifest.jsonl', 'embeddings.npy'], // an index of an older version, or an export
   ['metrics.json', 'report.md'],
 ];
 

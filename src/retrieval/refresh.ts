@@ -24,17 +24,17 @@ export interface Refreshed {
 
 /**
  * @param root     the folder the store's paths are relative to
- * @param badRows  rows the writer found unusable when it opened
+ * @param badRows  paths whose rows the writer found unusable when it opened
  * @param present  the files that count as there (index: the listing); without it, any file that exists
  */
-export async function refreshStore(writer: IndexWriter, root: string, badRows: number[], present?: Set<string>): Promise<Refreshed> {
+export async function refreshStore(writer: IndexWriter, root: string, badRows: string[], present?: Set<string>): Promise<Refreshed> {
   const out: Refreshed = { removed: [], changed: [], repaired: [] };
   const bad = new Set(badRows);
   for (const [rel, was] of writer.indexed) {
     const now = present && !present.has(rel) ? undefined : await fs.stat(path.join(root, rel)).catch(() => undefined);
     if (!now?.isFile()) out.removed.push(rel);
     else if (now.size !== was.size || now.mtimeMs !== was.mtimeMs) out.changed.push(rel);
-    else if (bad.has(was.row)) out.repaired.push(rel);
+    else if (bad.has(rel)) out.repaired.push(rel);
   }
   await writer.drop(out.removed);
   return out;

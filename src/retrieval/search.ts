@@ -2,15 +2,15 @@
  * Exhaustive cosine search over an index: the query embedding is L2-normalized and so is every row, so a
  * dot product is the cosine similarity, exactly what `embed` output gives by hand. The logit is CLIP's
  * exp(logit_scale) · cosine, the number zero-shot classification feeds to its softmax. Exact search is
- * linear in the index size; for collections of many millions load
- * embeddings.npy into FAISS, which is why the index is stored as a plain float32 matrix.
+ * linear in the index size (an exact scan of the LanceDB table, streamed batch by batch); an approximate
+ * index for collections of many millions is planned (issue 23).
  */
 import type { IndexReader } from './index-reader.js';
+import type { StoreEntry } from './table.js';
 
 export interface Hit {
   rank: number;
-  row: number;
-  /** Path relative to the index root, as in the manifest. */
+  /** Path relative to the index root, as stored. */
   path: string;
   /** Absolute path of the image. */
   file: string;
@@ -19,11 +19,11 @@ export interface Hit {
 }
 
 interface Scored {
-  row: number;
+  entry: StoreEntry;
   cosine: number;
 }
 
-/** Inserts into `top` (sorted by cosine, descending; ties keep the lower row first), keeping at most k. */
+/** Inserts into `top` (sorted by cosine, descending; ties keep the row met first), keeping at most k. */
 function insert(top: Scored[], item: Scored, k: number): void {
   if (top.length === k && item.cosine <= top[k - 1].cosine) return;
   let i = top.length;
@@ -37,18 +37,12 @@ export async function searchIndex(reader: IndexReader, query: Float32Array, k: n
   const e = reader.embedDim;
   if (query.length !== e) throw new Error(`search: query has ${query.length} values, index rows have ${e}`);
   const top: Scored[] = [];
-  for await (const { start, data } of reader.chunks()) {
-    const rows = data.length / e;
-    for (let r = 0; r < rows; r++) {
+  for await (const { entries, vectors } of reader.chunks()) {
+    entries.forEach((entry, r) => {
       let dot = 0;
-      for (let j = 0; j < e; j++) dot += query[j] * data[r * e + j];
-      insert(top, { row: start + r, cosine: dot }, k);
-    }
+      for (let j = 0; j < e; j++) dot += query[j] * vectors[r * e + j];
+      insert(top, { entry, cosine: dot }, k);
+    });
   }
-  const entries = await reader.entries(top.map((t) => t.row));
-  return top.map((t, i) => {
-    const entry = entries.get(t.row);
-    if (entry === undefined) throw new Error(`search: row ${t.row} has no manifest line`);
-    return { rank: i + 1, row: t.row, path: entry.path, file: reader.resolve(entry), cosine: t.cosine, logit: logitScale * t.cosine };
-  });
+  return top.map((t, i) => ({ rank: i + 1, path: t.entry.path, file: reader.resolve(t.entry), cosine: t.cosine, logit: logitScale * t.cosine }));
 }

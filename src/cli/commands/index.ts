@@ -4,6 +4,7 @@ import { intOption, MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, pri
 import { MAX_BATCH } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { buildIndex } from '../../retrieval/build.js';
+import { EXPORT_HELP, EXPORT_SYNOPSIS, runExport } from './index-export.js';
 import { sayOnInterrupt } from '../../util/interrupt.js';
 import { progressBar, type Progress } from '../../util/progress.js';
 import { folderProblem } from '../../util/writable.js';
@@ -13,17 +14,18 @@ export const EXIT_SKIPPED = 3;
 
 export const command: Command = {
   usage: `Usage: biomedclip index IMAGES_DIR --out INDEX [options]
+${EXPORT_SYNOPSIS}
 
 Embeds every image under IMAGES_DIR (recursively: .jpg .jpeg .png .bmp .tif .tiff .webp .gif, each
 decoded as Pillow decodes it: a GIF's first frame, a TIFF's first page) into the index directory INDEX,
 for \`biomedclip search\`:
-  INDEX/embeddings.npy   float32 [N, E], L2-normalized rows (np.load / FAISS read it as is)
-  INDEX/manifest.jsonl   one line per row: {"row","path","size","mtimeMs"}, path relative to IMAGES_DIR
+  INDEX/rows.lance/      a LanceDB table, one row per image: path (relative to IMAGES_DIR), size,
+                         mtime_ms, sha256, vector (E float32, L2-normalized)
   INDEX/index.json       image root, model, embed dim, count, skipped files
 
 Batches run on every core (one worker per core by default, --workers) and are committed in order, each
 after all before it: after Ctrl-C or a kill, rerun the same command and only the images not yet
-committed are embedded (Ctrl-C says how many are). Running it again later brings the index up to date:
+committed are embedded (Ctrl-C says how many are; each batch is one LanceDB commit). Running it again later brings the index up to date:
 new images are added, files whose size or mtime changed (and rows holding NaN or Inf) are embedded
 again into their rows, and rows of files that are gone are removed. Files that cannot be read or
 decoded are reported on stderr, listed in the output and in index.json, and skipped. A folder with no
@@ -34,18 +36,22 @@ Options:
   --batch-size N     images per forward pass and per commit (default 16, at most 256)
 ${MODEL_HELP}
 
+${EXPORT_HELP}
+
 Exit codes: 0 every image indexed; 3 index complete but some files were skipped (listed);
             1 other errors; 2 bad arguments.
 
 Output (--json): {"index","root","count","embedDim","added","alreadyIndexed","skipped":[{"path","error"}],
-                  "changed","repaired","removed","otherFiles","outputs","truncatedBytes","model":{"dir","fingerprint"}}
+                  "changed","repaired","removed","otherFiles","outputs","model":{"dir","fingerprint"}}
 
 Examples:
   biomedclip index assets/examples --out examples.index --model demo
   biomedclip index ./scans --out ./scans.index --model ./biomedclip --batch-size 32 --json
-  python -c "import numpy as np; print(np.load('scans.index/embeddings.npy').shape)"`,
+  python -c "import lancedb; print(lancedb.connect('scans.index').open_table('rows').count_rows())"
+  biomedclip index export scans.index --npy scans.npy`,
 
   async run(args) {
+    if (args[0] === 'export') return runExport(args.slice(1));
     const { values, positionals } = parse('index', args, {
       allowPositionals: true,
       options: { ...MODEL_OPTIONS, out: { type: 'string' }, 'batch-size': { type: 'string' } },
@@ -112,7 +118,6 @@ function printSummary(r: Awaited<ReturnType<typeof buildIndex>>, quiet: boolean 
   ];
   console.log(`${r.index}: ${r.count} images, ${r.embedDim}-d embeddings (${parts.join(', ')})`);
   if (quiet) return;
-  if (r.truncatedBytes > 0) console.error(`biomedclip: note: resumed after an interrupted run (cut ${r.truncatedBytes} uncommitted bytes)`);
   if (r.otherFiles > 0) console.error(`biomedclip: note: ${r.otherFiles} files without an image extension were not indexed`);
   if (r.outputs.length > 0)
     console.error(`biomedclip: note: ${r.outputs.length} folders written by biomedclip (indexes, reports, caches) were not indexed (e.g. ${r.outputs[0]})`);

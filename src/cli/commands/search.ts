@@ -16,7 +16,8 @@ Ranks the images of INDEX (built by \`biomedclip index\`) by cosine similarity b
 and the query's: a text (text-to-image) or, with --image, an image (image-to-image). Scores are the
 cosine and CLIP's logit, exp(logit_scale) · cosine. The model is the one the index was built with
 (index.json); --model may name another copy of the same weights.
-The index is verified first (every manifest line, the row counts, the .npy size, finite unit-norm rows):
+The search is an exact scan of the index's LanceDB table, verified as it is read (the table opens, its
+row count and width match index.json, every row is finite and unit-norm):
 a damaged index is refused with a line that says how to repair it (usually: re-run \`biomedclip index\`).
 
 Options:
@@ -25,7 +26,7 @@ Options:
   --csv              rank,cosine,logit,path as CSV on stdout
 ${MODEL_HELP}
 
-Output (--json): {"index","query":{"text"|"image"},"count","complete","results":[{"rank","path","file","cosine","logit","row"}]}
+Output (--json): {"index","query":{"text"|"image"},"count","complete","results":[{"rank","path","file","cosine","logit"}]}
 
 Examples:
   biomedclip search examples.index "adenocarcinoma histopathology" --top 1
@@ -106,7 +107,7 @@ function print(hits: Hit[], format: { json?: boolean; csv?: boolean }, meta: Rec
     printJson({
       ...label.json,
       ...meta,
-      results: hits.map((h) => ({ rank: h.rank, path: h.path, file: h.file, cosine: h.cosine, logit: h.logit, row: h.row })),
+      results: hits.map((h) => ({ rank: h.rank, path: h.path, file: h.file, cosine: h.cosine, logit: h.logit })),
     });
   } else if (format.csv) {
     console.log(label.csv(['rank', 'cosine', 'logit', 'path'], true));
