@@ -156,3 +156,20 @@ test('an interrupted index (killed run: index.json behind the table) is searchab
   assert.equal(result.count, 3);
   assert.equal(result.results.length, 3);
 });
+
+test('an index of the older .npy store is refused with the rebuild command, which works', async () => {
+  const old = path.join(dir, 'v1.index');
+  mkdirSync(old);
+  const info = JSON.parse(readFileSync(path.join(pristine, 'index.json'), 'utf8'));
+  writeFileSync(path.join(old, 'index.json'), JSON.stringify({ ...info, version: 1 }));
+  writeFileSync(path.join(old, 'manifest.jsonl'), '');
+  writeFileSync(path.join(old, 'embeddings.npy'), '');
+  const r = await cli('search', old, 'tumor');
+  assert.equal(r.code, 1);
+  assert.equal(r.errors.length, 1);
+  assert.match(
+    r.errors[0],
+    /an index of an older version \(embeddings\.npy \+ manifest\.jsonl\).*rebuild it into a new folder with `biomedclip index .* --out NEW_INDEX`/,
+  );
+  await suggestedWorks(r.errors[0], 'v1');
+});
