@@ -1,7 +1,7 @@
 /**
- * `index` run again on a folder that changed (issue 19, items 5, 12, 17): a changed file is embedded again
- * into its own row, the rows of removed files are dropped (the last rows moved into the holes), and every
- * row still holds the embedding of the file its manifest line names. A folder with no images, an index
+ * `index` run again on a folder that changed (issue 19, items 5, 12, 17; issue 23): a changed file is
+ * embedded again into its own row (the count stays), the rows of removed files are kept and reported until
+ * `--prune` drops them, and every row still holds the embedding of the file it names. A folder with no images, an index
  * with no rows, an index another run is writing and a damaged index.json each get one line that says what
  * to do, and the command it suggests works.
  */
@@ -60,20 +60,35 @@ before(async () => {
 
 after(() => clip?.dispose());
 
-test('a changed file is embedded again into its row; removed files lose their rows; search agrees', async () => {
+test('a changed file is embedded again into its row; removed files keep their rows until --prune; search agrees', async () => {
   const images = makeImages('changing');
   const index = path.join(dir, 'changing.index');
   assert.equal((await run('index', images, '--out', index)).code, 0);
+  const before = new Map((await indexRows(index, E)).map((r) => [r.path, r.embedding]));
   copyFileSync(EXAMPLE_IMAGES.adenocarcinoma, path.join(images, 'c.jpeg')); // other bytes under an indexed name
-  rmSync(path.join(images, 'a.jpeg'));
-  rmSync(path.join(images, 'e.jpeg'));
   const r = await run('index', images, '--out', index, '--json');
   assert.equal(r.code, 0, r.errors.join('\n'));
   const json = JSON.parse(r.out);
   assert.deepEqual(json.changed, ['c.jpeg']);
-  assert.deepEqual(json.removed.sort(), ['a.jpeg', 'e.jpeg']);
-  assert.equal(json.count, 3);
-  assert.equal(json.alreadyIndexed, 2);
+  assert.equal(json.count, 5, 'replaced, not appended');
+  const after = new Map((await indexRows(index, E)).map((r) => [r.path, r.embedding]));
+  assert.notDeepEqual(after.get('c.jpeg'), before.get('c.jpeg'), "c.jpeg's row holds its new bytes' embedding");
+  assert.deepEqual(after.get('a.jpeg'), before.get('a.jpeg'), 'an unchanged row is untouched');
+
+  rmSync(path.join(images, 'a.jpeg'));
+  rmSync(path.join(images, 'e.jpeg'));
+  const kept = await cliInProcess('index', images, '--out', index, '--model', model, '--backend', 'wasm');
+  assert.equal(kept.code, 0, kept.errors.join('\n'));
+  assert.deepEqual((await indexRows(index, E)).length, 5, 'without --prune the rows stay');
+  assert.ok(
+    kept.stderr.some((l) => /2 indexed files no longer exist \(e\.g\. a\.jpeg\): their rows are kept; add --prune to remove them/.test(l)),
+    kept.stderr.join('\n'),
+  );
+  const pruned = await run('index', images, '--out', index, '--prune', '--json');
+  assert.equal(pruned.code, 0, pruned.errors.join('\n'));
+  const prunedJson = JSON.parse(pruned.out);
+  assert.deepEqual([prunedJson.removed.sort(), prunedJson.missing, prunedJson.count], [['a.jpeg', 'e.jpeg'], [], 3]);
+  assert.equal(prunedJson.alreadyIndexed, 3);
   assert.deepEqual((await rowsMatchFiles(index, images)).sort(), ['b.jpg', 'c.jpeg', 'd.jpg']);
   const search = await run('search', index, '--image', path.join(images, 'c.jpeg'), '--json');
   assert.equal(search.code, 0, search.errors.join('\n'));

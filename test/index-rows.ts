@@ -4,7 +4,6 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import * as lancedb from '@lancedb/lancedb';
 import { openExistingTable, scanRows, TABLE_DIR, upsertRows, type StoreEntry } from '../src/retrieval/table.js';
 
 export interface StoredRow extends StoreEntry {
@@ -28,8 +27,9 @@ export async function indexRows(dir: string, embedDim: number): Promise<StoredRo
 /** Rows committed to index `dir` now (0 before its table exists): safe while another process writes. */
 export async function committedRows(dir: string): Promise<number> {
   if (!existsSync(path.join(dir, TABLE_DIR))) return 0;
-  const db = await lancedb.connect(dir);
-  const table = await db.openTable('rows');
+  // The folder appears before the table's first version is written: until then nothing is committed.
+  const table = await openExistingTable(dir).catch(() => undefined);
+  if (table === undefined) return 0;
   try {
     return await table.countRows();
   } finally {

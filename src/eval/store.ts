@@ -90,7 +90,7 @@ export async function imageEmbeddings(clip: CachingModel, cacheDir: string, root
   let complete = false;
   try {
     const unique = [...new Set(paths)];
-    const fresh = await refreshStore(writer, root, recovery.badRows);
+    const fresh = await refreshStore(writer, root, recovery.badRows, { prune: true });
     const wanted = new Set(unique);
     const again = [...fresh.changed, ...fresh.repaired].filter((p) => wanted.has(p));
     const todo = [...again, ...unique.filter((p) => !writer.indexed.has(p))];

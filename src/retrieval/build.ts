@@ -1,9 +1,10 @@
 /**
- * Building (or resuming) an index: list the images, bring the index up to date with them (drop the rows of
- * files that are gone; embed changed files and unusable rows again, refresh.ts), skip those already
- * committed, and embed the rest in batches, committing each batch before the next is read. Memory holds one batch of pixels and embeddings
- * plus the list of paths, whatever the number of images. Files that cannot be read or decoded are reported
- * through `onSkip` and in the result, and never stop the run.
+ * Building (or resuming) an index: list the images (of one shard, for an array job: shard.ts), bring the
+ * index up to date with them (embed changed files and unusable rows again; with `prune`, drop the rows of
+ * files that are gone: refresh.ts), skip those already committed, and embed the rest in batches,
+ * committing each batch before the next is read. Memory holds one batch of pixels and embeddings plus the
+ * list of paths, whatever the number of images. Files that cannot be read or decoded are reported through
+ * `onSkip` and in the result, and never stop the run.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -16,6 +17,7 @@ import { IMAGE_EXTENSIONS, listImages } from './files.js';
 import { modelFingerprint } from '../weights/fingerprint.js';
 import { IndexWriter, type IndexInfo, type SkippedFile, type StoreEntry } from './index-store.js';
 import { refreshStore } from './refresh.js';
+import { inShard, type Shard } from './shard.js';
 import { chunks, pipeline } from '../parallel/pipeline.js';
 
 export interface BuildOptions {
@@ -23,6 +25,10 @@ export interface BuildOptions {
   outDir: string;
   /** Images per forward pass and per commit (default 16). */
   batchSize?: number;
+  /** Embed only this shard's files (the other shards' processes embed theirs into the same table). */
+  shard?: Shard;
+  /** Drop the rows of indexed files that are gone (without it they are reported as `missing` and kept). */
+  prune?: boolean;
   /**
    * Once the index is open and brought up to date: images up to date already, to embed now, in all, and
    * how many of those to embed are committed at any moment (for what Ctrl-C says).
@@ -44,12 +50,18 @@ export interface BuildResult {
   added: number;
   /** Images found up to date, committed by an earlier (possibly killed) run. */
   alreadyIndexed: number;
+  /** The shard this run embedded (absent: every file), and how many files of the folder are its. */
+  shard?: { index: number; count: number; source: string; files: number };
+  /** False until every shard of the index has finished (always true for an unsharded run that ends). */
+  complete: boolean;
   /** Indexed files whose size or mtime changed since: embedded again into their rows. */
   changed: string[];
   /** Indexed files whose row held NaN, Inf or a non-unit vector: embedded again into their rows. */
   repaired: string[];
-  /** Indexed files no longer there: their rows were dropped. */
+  /** Indexed files no longer there whose rows were dropped (`prune`). */
   removed: string[];
+  /** Indexed files no longer there whose rows were kept (no `prune`). */
+  missing: string[];
   skipped: SkippedFile[];
   /** Files ignored for not having an image extension. */
   otherFiles: number;
@@ -84,39 +96,45 @@ export async function buildIndex(clip: IndexingModel, opts: BuildOptions): Promi
     );
   }
   const model = { dir: clip.modelDir, fingerprint: await modelFingerprint(clip.modelDir) };
-  const { writer, recovery } = await IndexWriter.open(out, { root, model, embedDim: clip.config.embedDim });
+  const { writer, recovery } = await IndexWriter.open(out, { root, model, embedDim: clip.config.embedDim, shard: opts.shard });
+  const mine = listing.images.filter((p) => inShard(p, opts.shard));
   const skipped: SkippedFile[] = [];
-  let complete = false;
+  let ran = false;
+  let info: IndexInfo | undefined;
   try {
-    const fresh = await refreshStore(writer, root, recovery.badRows, new Set(listing.images));
+    const fresh = await refreshStore(writer, root, recovery.badRows, { present: new Set(mine), prune: opts.prune ?? false });
     const again = [...fresh.changed, ...fresh.repaired];
-    const added = listing.images.filter((p) => !writer.indexed.has(p));
+    const added = mine.filter((p) => !writer.indexed.has(p));
     const todo = [...again, ...added];
     const skip = (s: SkippedFile) => {
       skipped.push(s);
       opts.onSkip?.(s);
     };
-    opts.onStart?.({ indexed: listing.images.length - todo.length, todo: todo.length, total: listing.images.length, committed: () => writer.committedNow });
+    opts.onStart?.({ indexed: mine.length - todo.length, todo: todo.length, total: mine.length, committed: () => writer.committedNow });
     await embedInto(clip, writer, root, todo, batchSize, { skip, onProgress: opts.onProgress });
-    complete = true;
+    ran = true;
+    info = await writer.close({ skipped, complete: true });
     const failed = new Set(skipped.map((s) => s.path));
     return {
       index: out,
       root,
-      count: writer.count,
+      count: info.count,
       embedDim: clip.config.embedDim,
       added: added.filter((p) => !failed.has(p)).length,
-      alreadyIndexed: listing.images.length - todo.length,
+      alreadyIndexed: mine.length - todo.length,
+      ...(opts.shard ? { shard: { ...opts.shard, files: mine.length } } : {}),
+      complete: info.complete,
       changed: fresh.changed,
       repaired: fresh.repaired,
-      removed: fresh.removed,
+      removed: opts.prune ? fresh.removed : [],
+      missing: opts.prune ? [] : fresh.removed,
       skipped,
       otherFiles: listing.otherFiles,
       outputs: listing.outputs,
       model,
     };
   } finally {
-    await writer.close({ skipped, complete });
+    if (!ran) await writer.close({ skipped, complete: false });
   }
 }
 

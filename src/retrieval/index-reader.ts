@@ -14,6 +14,7 @@ import { UserError } from '../errors.js';
 import { damagedIfThrows, INFO_FILE, readInfo, type IndexInfo } from './index-store.js';
 import { rowProblem } from './rows.js';
 import { hasTable, openExistingTable, scanRows, TABLE_DIR, tableEmbedDim, type RowBatch, type StoreEntry } from './table.js';
+import { approximateNearest, hasVectorIndex, type Neighbour } from './vector-index.js';
 
 export class IndexReader {
   private constructor(
@@ -21,6 +22,8 @@ export class IndexReader {
     readonly info: IndexInfo,
     /** Committed rows readable now. */
     readonly count: number,
+    /** Whether the table has an approximate vector index (trained by `index` past ANN_MIN_ROWS rows). */
+    readonly vectorIndexed: boolean,
     private readonly table: lancedb.Table,
   ) {}
 
@@ -43,7 +46,8 @@ export class IndexReader {
       if (info.complete && count !== info.count) {
         throw new UserError(`${dir}: damaged index: ${INFO_FILE} says ${info.count} images but the table holds ${count}; ${rerun} to repair it`);
       }
-      return new IndexReader(dir, info, count, table);
+      const indexed = await damagedIfThrows(dir, info, () => hasVectorIndex(table));
+      return new IndexReader(dir, info, count, indexed, table);
     } catch (err) {
       table.close();
       throw err;
@@ -71,6 +75,22 @@ export class IndexReader {
       });
       yield next.value;
     }
+  }
+
+  /**
+   * The `k` rows nearest to `query` by the approximate vector index (only when `vectorIndexed`). The rows
+   * it returns get the same damage check as `chunks`; the rows it skips are not read, which is the point.
+   */
+  async approximate(query: Float32Array, k: number): Promise<Neighbour[]> {
+    const found = await damagedIfThrows(this.dir, this.info, () => approximateNearest(this.table, query, k));
+    for (const { entry, vector } of found) {
+      const problem = rowProblem(vector);
+      if (problem !== undefined)
+        throw new UserError(
+          `${this.dir}: damaged index: the row of ${entry.path} ${problem}; re-run \`biomedclip index ${this.info.root} --out ${this.dir}\` to embed it again`,
+        );
+    }
+    return found;
   }
 
   /** The absolute path of an indexed image. */

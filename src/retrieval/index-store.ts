@@ -6,7 +6,8 @@
  *
  * Every write is one LanceDB commit (a new table version, all or nothing), so a killed run loses at most
  * the batch in flight and the next run resumes from what the table holds, with nothing to repair. One
- * process writes an index at a time (lock.ts), which also keeps index.json consistent. NumPy users run
+ * process writes an index at a time, or N shards of it side by side (lock.ts, shard.ts), each committing
+ * its own files' rows; index.json is read and rewritten under a short lock of its own. NumPy users run
  * `biomedclip index export INDEX --npy DIR` (export.ts). See docs/retrieval.md for why this layout.
  */
 import type * as lancedb from '@lancedb/lancedb';
@@ -17,9 +18,11 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { describeNonFinite, findNonFinite } from '../util/finite.js';
 import { uninterrupted } from '../util/interrupt.js';
 import { FINGERPRINT_PREFIX } from '../weights/fingerprint.js';
-import { acquireLock, type Lock } from './lock.js';
+import { acquireWriterLock, withInfoLock, type Lock } from './lock.js';
 import { rowProblem } from './rows.js';
+import { inShard, shardOf, type Shard } from './shard.js';
 import { deleteRows, METADATA_KEY, openTable, scanRows, TABLE_DIR, tableEmbedDim, upsertRows, type StoreEntry } from './table.js';
+import { ANN_MIN_ROWS, buildVectorIndex, hasVectorIndex } from './vector-index.js';
 
 export type { StoreEntry } from './table.js';
 
@@ -55,6 +58,8 @@ export interface IndexInfo {
   complete: boolean;
   /** Files the last run could not embed, with the reason. */
   skipped: SkippedFile[];
+  /** Set by sharded runs: their number, and the shards that have finished since the last change of N. */
+  shards?: { count: number; done: number[] };
   updated: string;
 }
 
@@ -97,6 +102,8 @@ export interface OpenWriterOptions {
   root: string;
   model: IndexModel;
   embedDim: number;
+  /** Write only the rows of this shard's files (and see, refresh and drop only those). */
+  shard?: Shard;
 }
 
 /** What `IndexWriter.open` found. */
@@ -128,6 +135,7 @@ export class IndexWriter {
     readonly info: IndexInfo,
     private readonly table: lancedb.Table,
     private readonly lock: Lock,
+    readonly shard: Shard | undefined,
   ) {}
 
   get count(): number {
@@ -136,16 +144,20 @@ export class IndexWriter {
 
   static async open(dir: string, opts: OpenWriterOptions): Promise<{ writer: IndexWriter; recovery: Recovery }> {
     await fs.mkdir(dir, { recursive: true });
-    const lock = await acquireLock(dir);
+    const lock = await acquireWriterLock(dir, opts.shard);
     try {
-      const info = (await readInfo(dir)) ?? (await createInfo(dir, opts));
-      checkCompatible(dir, info, opts);
+      // Incomplete until close() says otherwise: a run killed from here on leaves an index search reads as such.
+      const info = await withInfoLock(dir, async () => {
+        const found = (await readInfo(dir)) ?? (await createInfo(dir, opts));
+        checkCompatible(dir, found, opts);
+        const started = { ...found, complete: false, shards: startedShards(found, opts.shard), updated: new Date().toISOString() };
+        await writeInfo(dir, started);
+        return started;
+      });
       const metadata = { [METADATA_KEY]: JSON.stringify({ format: info.format, version: info.version, model: info.model, root: info.root }) };
       const table = await damagedIfThrows(dir, info, () => openTable(dir, info.embedDim, metadata));
-      const writer = new IndexWriter(dir, info, table, lock);
+      const writer = new IndexWriter(dir, info, table, lock, opts.shard);
       const badRows = await damagedIfThrows(dir, info, () => writer.load());
-      // Incomplete until close() says otherwise: a run killed from here on leaves an index search reads as such.
-      await writeInfo(dir, { ...info, count: writer.count, complete: false, updated: new Date().toISOString() });
       return { writer, recovery: { rows: writer.count, badRows } };
     } catch (err) {
       await lock.release();
@@ -153,13 +165,17 @@ export class IndexWriter {
     }
   }
 
-  /** Reads what the table holds into `indexed`; returns the paths whose rows search would refuse. */
+  /**
+   * Reads what the table holds of this writer's files (all, or its shard's) into `indexed`; returns the
+   * paths whose rows search would refuse.
+   */
   private async load(): Promise<string[]> {
     const e = this.info.embedDim;
     if ((await tableEmbedDim(this.table)) !== e) throw new Error(`its vectors are not ${e} wide`);
     const bad: string[] = [];
     for await (const { entries, vectors } of scanRows(this.table, e)) {
       entries.forEach((entry, i) => {
+        if (!inShard(entry.path, this.shard)) return;
         this.indexed.set(entry.path, entry);
         if (rowProblem(vectors.subarray(i * e, (i + 1) * e)) !== undefined) bad.push(entry.path);
       });
@@ -190,8 +206,6 @@ export class IndexWriter {
   async drop(paths: Iterable<string>): Promise<number> {
     const gone = [...new Set(paths)].filter((p) => this.indexed.has(p));
     if (gone.length === 0) return 0;
-    // index.json may count fewer rows than the table (an interrupted index), never more: lower it first.
-    await writeInfo(this.dir, { ...this.info, count: this.count - gone.length, complete: false, updated: new Date().toISOString() });
     await uninterrupted(async () => {
       await deleteRows(this.table, gone);
       for (const p of gone) this.indexed.delete(p);
@@ -201,22 +215,51 @@ export class IndexWriter {
   }
 
   /**
-   * Writes index.json (count, skipped, complete) and releases the lock. A finished run that committed
-   * more than one batch first compacts the table: each commit added a small data file (a fragment), and
-   * a scan opens every one, so a million images in batches of 16 would otherwise be read from 60 000 files.
+   * Records the run in index.json (count, skipped, complete; for a shard, that it finished) and releases
+   * the lock. The run that completes the index (the last shard to finish, or an unsharded run) then tidies
+   * the table: compaction merges the small data file (fragment) each commit added, or a scan would open
+   * 60 000 files for a million images in batches of 16; and past ANN_MIN_ROWS rows it trains the vector
+   * index search then uses (vector-index.ts). Both are LanceDB commits that leave the rows as they are.
    */
   async close(result: { skipped: SkippedFile[]; complete: boolean }): Promise<IndexInfo> {
-    const info: IndexInfo = { ...this.info, count: this.count, skipped: result.skipped, complete: result.complete, updated: new Date().toISOString() };
     try {
+      const info = await withInfoLock(this.dir, async () => {
+        const now = (await readInfo(this.dir)) ?? this.info;
+        const next = finishedInfo(now, this.shard, result);
+        next.count = await this.table.countRows();
+        await writeInfo(this.dir, next);
+        return next;
+      });
       // Old versions are kept (LanceDB removes them after 7 days), so a search reading one now is unharmed.
-      if (result.complete && this.commits > 1) await this.table.optimize();
-      await writeInfo(this.dir, info);
+      if (info.complete && (this.commits > 1 || this.shard !== undefined)) await this.table.optimize();
+      if (info.complete && info.count >= ANN_MIN_ROWS && !(await hasVectorIndex(this.table))) await buildVectorIndex(this.table, info.count, info.embedDim);
+      return info;
     } finally {
       this.table.close();
       await this.lock.release();
     }
-    return info;
   }
+}
+
+/** What a starting run leaves of the shards record: a shard run restarts its own shard (or all, for a new N). */
+function startedShards(info: IndexInfo, shard: Shard | undefined): IndexInfo['shards'] {
+  if (shard === undefined) return undefined;
+  const done = info.shards?.count === shard.count ? info.shards.done.filter((k) => k !== shard.index) : [];
+  return { count: shard.count, done };
+}
+
+/**
+ * index.json after a run: its skipped files replace those of its own shard (or all); a shard that ran to
+ * the end joins `done`, and the index is complete when every shard of N has.
+ */
+export function finishedInfo(now: IndexInfo, shard: Shard | undefined, result: { skipped: SkippedFile[]; complete: boolean }): IndexInfo {
+  const updated = new Date().toISOString();
+  if (shard === undefined) return { ...now, shards: undefined, skipped: result.skipped, complete: result.complete, updated };
+  const others = now.skipped.filter((s) => shardOf(s.path, shard.count) !== shard.index);
+  const done = new Set(now.shards?.count === shard.count ? now.shards.done : []);
+  if (result.complete) done.add(shard.index);
+  const shards = { count: shard.count, done: [...done].sort((a, b) => a - b) };
+  return { ...now, shards, skipped: [...others, ...result.skipped], complete: done.size === shard.count, updated };
 }
 
 /** The gist of a LanceDB error: without the Rust source locations and cause chains it appends. */

@@ -69,8 +69,9 @@ async function removeDeadCandidates(dir: string): Promise<void> {
   }
 }
 
-export async function acquireLock(dir: string): Promise<Lock> {
-  const lock = path.join(dir, LOCK_NAME);
+/** Takes lock `name` of `dir`: the lock, or the pid of the live process holding it. */
+async function take(dir: string, name: string): Promise<Lock | number> {
+  const lock = path.join(dir, name);
   await removeDeadCandidates(dir);
   const tag = `${process.pid}-${randomBytes(6).toString('hex')}`;
   const candidate = path.join(dir, `.lock.candidate-${tag}`);
@@ -89,15 +90,74 @@ export async function acquireLock(dir: string): Promise<Lock> {
       if (found === 'file') await takeOverFileLock(dir, lock);
       else if (found !== 'none') {
         const live = found.find((o) => o.pid > 0 && processAlive(o.pid));
-        if (live) busy(dir, live.pid);
+        if (live) return live.pid;
         // Stale: delete the dead owners' files by name; whoever renames first afterwards holds the lock.
         for (const o of found) await fs.rm(path.join(lock, o.name), { force: true, recursive: true });
       }
     }
     throw new UserError(`${lock}: cannot take the index lock; delete it if no \`biomedclip index\` is running`);
-  } catch (err) {
+  } finally {
     await fs.rm(candidate, { recursive: true, force: true });
-    throw err;
+  }
+}
+
+export async function acquireLock(dir: string, name = LOCK_NAME): Promise<Lock> {
+  const got = await take(dir, name);
+  if (typeof got === 'number') busy(dir, got);
+  return got;
+}
+
+/**
+ * The lock of a writer of `dir`: the whole index (`.lock`), or one shard of an N-way run
+ * (`.lock-shard-K-of-N`). Shards of the same N write side by side (their files are disjoint); anything else
+ * excludes: a whole-index run with any shard, shards of different N (their files overlap). Each contender
+ * takes its own lock first and then looks for a conflicting live one, so of two that start together at
+ * least one sees the other (and gives way): never both.
+ */
+export async function acquireWriterLock(dir: string, shard?: { index: number; count: number }): Promise<Lock> {
+  const name = shard ? `${LOCK_NAME}-shard-${shard.index}-of-${shard.count}` : LOCK_NAME;
+  const lock = await acquireLock(dir, name);
+  for (const other of await liveWriters(dir)) {
+    if (other.name === name || (shard !== undefined && other.count === shard.count)) continue;
+    await lock.release();
+    const what = other.count === undefined ? 'the whole index' : `shard ${other.index}/${other.count}`;
+    throw new UserError(
+      `${dir} is being written by process ${other.pid} (${what}), which excludes this run${shard ? ` (shard ${shard.index}/${shard.count})` : ''}; wait for it to finish, or run shards of the same N`,
+    );
+  }
+  return lock;
+}
+
+const WRITER_LOCK = /^\.lock(?:-shard-(\d+)-of-(\d+))?$/;
+
+/** The writer locks of `dir` held by live processes, with the shard each covers (none: the whole index). */
+async function liveWriters(dir: string): Promise<{ name: string; pid: number; index?: number; count?: number }[]> {
+  const out: { name: string; pid: number; index?: number; count?: number }[] = [];
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const m = WRITER_LOCK.exec(name);
+    if (!m) continue;
+    const pid = await holder(path.join(dir, name));
+    if (pid !== undefined) out.push({ name, pid, ...(m[1] !== undefined ? { index: Number(m[1]), count: Number(m[2]) } : {}) });
+  }
+  return out;
+}
+
+/**
+ * Runs `fn` holding the short lock that serializes read-modify-write of index.json between the writers of
+ * one index (shards finishing together), waiting for it (a dead holder's lock is taken over).
+ */
+export async function withInfoLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  for (let waited = 0; ; waited += 20) {
+    const got = await take(dir, `${LOCK_NAME}-info`);
+    if (typeof got !== 'number') {
+      try {
+        return await fn();
+      } finally {
+        await got.release();
+      }
+    }
+    if (waited > 120_000) busy(dir, got);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -106,7 +166,11 @@ export async function acquireLock(dir: string): Promise<Lock> {
  * dead owner's). Readers use it to tell "being written, wait" from "interrupted, resume it".
  */
 export async function lockHolder(dir: string): Promise<number | undefined> {
-  const lock = path.join(dir, LOCK_NAME);
+  return (await liveWriters(dir))[0]?.pid;
+}
+
+/** The pid of the live process holding lock folder (or old pid file) `lock`, if any. */
+async function holder(lock: string): Promise<number | undefined> {
   const found = await owners(lock).catch(() => 'none' as const);
   if (found === 'none') return undefined;
   if (found === 'file') {

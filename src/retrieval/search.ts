@@ -1,9 +1,13 @@
 /**
- * Exhaustive cosine search over an index: the query embedding is L2-normalized and so is every row, so a
- * dot product is the cosine similarity, exactly what `embed` output gives by hand. The logit is CLIP's
- * exp(logit_scale) · cosine, the number zero-shot classification feeds to its softmax. Exact search is
- * linear in the index size (an exact scan of the LanceDB table, streamed batch by batch); an approximate
- * index for collections of many millions is planned (issue 23).
+ * Cosine search over an index: the query embedding is L2-normalized and so is every row, so a dot product
+ * is the cosine similarity, exactly what `embed` output gives by hand. The logit is CLIP's
+ * exp(logit_scale) · cosine, the number zero-shot classification feeds to its softmax.
+ *
+ * Two ways to find the top k. Exact: every row is read (the LanceDB table streamed batch by batch) and
+ * scored here, linear in the index size. Approximate: when `index` has trained a vector index (past
+ * ANN_MIN_ROWS rows, vector-index.ts), LanceDB visits only the partitions nearest the query, and the
+ * cosines of what it returns are exact; a true neighbour can be missed (recall measured in
+ * docs/performance.md). `exact` forces the scan.
  */
 import type { IndexReader } from './index-reader.js';
 import type { StoreEntry } from './table.js';
@@ -32,10 +36,29 @@ function insert(top: Scored[], item: Scored, k: number): void {
   if (top.length > k) top.pop();
 }
 
-/** The `k` rows most similar to `query` (a normalized embedding of the index's dimension). */
-export async function searchIndex(reader: IndexReader, query: Float32Array, k: number, logitScale: number): Promise<Hit[]> {
+export type SearchMethod = 'exact' | 'approximate';
+
+/**
+ * The `k` rows most similar to `query` (a normalized embedding of the index's dimension): by the vector
+ * index when there is one, unless `exact`.
+ */
+export async function searchIndex(
+  reader: IndexReader,
+  query: Float32Array,
+  k: number,
+  logitScale: number,
+  opts: { exact?: boolean } = {},
+): Promise<{ hits: Hit[]; method: SearchMethod }> {
+  if (query.length !== reader.embedDim) throw new Error(`search: query has ${query.length} values, index rows have ${reader.embedDim}`);
+  const approximate = reader.vectorIndexed && !opts.exact;
+  const top = approximate ? await reader.approximate(query, k) : await exactTop(reader, query, k);
+  const hits = top.map((t, i) => ({ rank: i + 1, path: t.entry.path, file: reader.resolve(t.entry), cosine: t.cosine, logit: logitScale * t.cosine }));
+  return { hits, method: approximate ? 'approximate' : 'exact' };
+}
+
+/** The top `k` by reading and scoring every row. */
+async function exactTop(reader: IndexReader, query: Float32Array, k: number): Promise<Scored[]> {
   const e = reader.embedDim;
-  if (query.length !== e) throw new Error(`search: query has ${query.length} values, index rows have ${e}`);
   const top: Scored[] = [];
   for await (const { entries, vectors } of reader.chunks()) {
     entries.forEach((entry, r) => {
@@ -44,5 +67,5 @@ export async function searchIndex(reader: IndexReader, query: Float32Array, k: n
       insert(top, { entry, cosine: dot }, k);
     });
   }
-  return top.map((t, i) => ({ rank: i + 1, path: t.entry.path, file: reader.resolve(t.entry), cosine: t.cosine, logit: logitScale * t.cosine }));
+  return top;
 }

@@ -56,15 +56,33 @@ export function hasTable(dir: string): boolean {
   return existsSync(path.join(dir, TABLE_DIR));
 }
 
-/** Opens the table of index `dir`, creating it empty (with `metadata` in its schema) when missing. */
+/**
+ * The LanceDB database of index `dir`. The path is made absolute: LanceDB reads a relative path that
+ * starts with "db" (`dbscans/`) as the address of its cloud service. Its Rust log (WARN lines on stderr for
+ * a new table, a small k-means) is off unless the user asks with LANCEDB_LOG; it is read at first connect.
+ */
+async function connect(dir: string): Promise<lancedb.Connection> {
+  process.env.LANCEDB_LOG ??= 'off';
+  return lancedb.connect(path.resolve(dir));
+}
+
+/**
+ * Opens the table of index `dir`, creating it empty (with `metadata` in its schema) when missing. Shards
+ * starting together may all create it: LanceDB lets one creation commit, and the others open that table.
+ */
 export async function openTable(dir: string, embedDim: number, metadata: Record<string, string>): Promise<lancedb.Table> {
-  const db = await lancedb.connect(dir);
-  return db.createEmptyTable(TABLE_NAME, schema(embedDim, metadata), { existOk: true });
+  const db = await connect(dir);
+  try {
+    return await db.createEmptyTable(TABLE_NAME, schema(embedDim, metadata), { existOk: true });
+  } catch (err) {
+    if (!hasTable(dir)) throw err;
+    return db.openTable(TABLE_NAME); // created by another shard between the check and the commit
+  }
 }
 
 /** Opens the existing table of index `dir` for reading. */
 export async function openExistingTable(dir: string): Promise<lancedb.Table> {
-  const db = await lancedb.connect(dir);
+  const db = await connect(dir);
   return db.openTable(TABLE_NAME);
 }
 

@@ -4,6 +4,8 @@ import { intOption, MODEL_HELP, MODEL_OPTIONS, modelLabel, openModel, parse, pri
 import { MAX_BATCH } from '../../api/biomedclip.js';
 import { UserError } from '../../errors.js';
 import { buildIndex } from '../../retrieval/build.js';
+import { resolveShard, shardLabel } from '../../retrieval/shard.js';
+import { ANN_MIN_ROWS } from '../../retrieval/vector-index.js';
 import { EXPORT_HELP, EXPORT_SYNOPSIS, runExport } from './index-export.js';
 import { sayOnInterrupt } from '../../util/interrupt.js';
 import { progressBar, type Progress } from '../../util/progress.js';
@@ -25,15 +27,26 @@ for \`biomedclip search\`:
 
 Batches run on every core (one worker per core by default, --workers) and are committed in order, each
 after all before it: after Ctrl-C or a kill, rerun the same command and only the images not yet
-committed are embedded (Ctrl-C says how many are; each batch is one LanceDB commit). Running it again later brings the index up to date:
-new images are added, files whose size or mtime changed (and rows holding NaN or Inf) are embedded
-again into their rows, and rows of files that are gone are removed. Files that cannot be read or
-decoded are reported on stderr, listed in the output and in index.json, and skipped. A folder with no
-images is an error.
+committed are embedded (Ctrl-C says how many are; each batch is one LanceDB commit). Running it
+again later brings the index up to date: new images are added, files whose size or mtime changed (and
+rows holding NaN or Inf) are embedded again into their rows; rows of files that are gone are kept and
+reported unless --prune removes them. Files that cannot be read or decoded are reported on stderr,
+listed in the output and in index.json, and skipped. A folder with no images is an error. Past
+${ANN_MIN_ROWS.toLocaleString('en-US')} rows, a finished run also trains an approximate vector index (IVF-PQ) that search uses.
+
+Array jobs: N processes (or machines sharing the folder and INDEX) each run the same command with
+--shard K/N and embed a disjoint 1/N of the files (by a hash of each file's path, so new files move
+no others) into the one table, side by side; rerunning a task resumes its shard. K/N is read from
+Slurm (SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT) when not given, and from a Kubernetes Indexed
+Job's JOB_COMPLETION_INDEX with --shards N. The index is complete when every shard has finished.
+Scripts for Slurm and Kubernetes: docs/retrieval.md.
 
 Options:
   --out INDEX        index directory (created; must be new, empty, or an index of the same folder and model)
   --batch-size N     images per forward pass and per commit (default 16, at most 256)
+  --prune            remove the rows of indexed files that no longer exist (of this shard, with --shard)
+  --shard K/N        embed only shard K (0..N-1) of N; the other shards' tasks embed the rest
+  --shards N         N shards, this task's K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX
 ${MODEL_HELP}
 
 ${EXPORT_HELP}
@@ -41,12 +54,14 @@ ${EXPORT_HELP}
 Exit codes: 0 every image indexed; 3 index complete but some files were skipped (listed);
             1 other errors; 2 bad arguments.
 
-Output (--json): {"index","root","count","embedDim","added","alreadyIndexed","skipped":[{"path","error"}],
-                  "changed","repaired","removed","otherFiles","outputs","model":{"dir","fingerprint"}}
+Output (--json): {"index","root","count","embedDim","added","alreadyIndexed","complete","skipped":[{"path","error"}],
+                  "changed","repaired","removed","missing","otherFiles","outputs","model":{"dir","fingerprint"},
+                  "shard":{"index","count","source","files"} (with --shard)}
 
 Examples:
   biomedclip index assets/examples --out examples.index --model demo
   biomedclip index ./scans --out ./scans.index --model ./biomedclip --batch-size 32 --json
+  biomedclip index ./scans --out ./scans.index --model ./biomedclip --shard 3/8
   python -c "import lancedb; print(lancedb.connect('scans.index').open_table('rows').count_rows())"
   biomedclip index export scans.index --npy scans.npy`,
 
@@ -54,23 +69,37 @@ Examples:
     if (args[0] === 'export') return runExport(args.slice(1));
     const { values, positionals } = parse('index', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, out: { type: 'string' }, 'batch-size': { type: 'string' } },
+      options: {
+        ...MODEL_OPTIONS,
+        out: { type: 'string' },
+        'batch-size': { type: 'string' },
+        prune: { type: 'boolean', default: false },
+        shard: { type: 'string' },
+        shards: { type: 'string' },
+      },
     });
     if (positionals.length !== 1) throw new UserError('expected one IMAGES_DIR; see `biomedclip index --help`', 2);
     if (!values.out) throw new UserError('missing --out INDEX (the index directory to create or resume)', 2);
     const batchSize = intOption('batch-size', values['batch-size'], 1, MAX_BATCH, 'images per forward pass, each holding its activations');
+    const shard = resolveShard(values);
     await checkOut(values.out);
+    if (shard && shard.source !== `--shard ${values.shard}` && !values.quiet) console.error(`biomedclip: shard ${shardLabel(shard)} (from ${shard.source})`);
     const clip = await openModel(values);
     let bar: Progress | undefined; // drawn from the start, when the number of images to do is known
     let counts: { indexed: number; total: number; committed: () => number } | undefined; // known once the index is open
+    const of = shard ? ` of shard ${shardLabel(shard)}` : '';
     const say = () =>
-      counts === undefined ? '' : `${counts.indexed + counts.committed()}/${counts.total} images committed to ${values.out}; run the same command to resume`;
+      counts === undefined
+        ? ''
+        : `${counts.indexed + counts.committed()}/${counts.total} images${of} committed to ${values.out}; run the same command to resume`;
     try {
       const result = await sayOnInterrupt(say, () =>
         buildIndex(clip, {
           imagesDir: positionals[0],
           outDir: values.out as string,
           batchSize,
+          shard,
+          prune: values.prune,
           onStart: (c) => {
             counts = c;
             if (!values.quiet && c.todo > 0) (bar = progressBar('index', c.todo, 'images')).update(0);
@@ -116,7 +145,11 @@ function printSummary(r: Awaited<ReturnType<typeof buildIndex>>, quiet: boolean 
     `already indexed ${r.alreadyIndexed}`,
     `skipped ${r.skipped.length}`,
   ];
-  console.log(`${r.index}: ${r.count} images, ${r.embedDim}-d embeddings (${parts.join(', ')})`);
+  const shard = r.shard ? `shard ${r.shard.index}/${r.shard.count}: ${r.shard.files} files (${parts.join(', ')}); ` : '';
+  const whole = r.shard
+    ? `${r.count} images in the index so far${r.complete ? ', every shard finished' : ''}`
+    : `${r.count} images, ${r.embedDim}-d embeddings (${parts.join(', ')})`;
+  console.log(`${r.index}: ${shard}${whole}`);
   if (quiet) return;
   if (r.otherFiles > 0) console.error(`biomedclip: note: ${r.otherFiles} files without an image extension were not indexed`);
   if (r.outputs.length > 0)
@@ -126,4 +159,8 @@ function printSummary(r: Awaited<ReturnType<typeof buildIndex>>, quiet: boolean 
     console.error(`biomedclip: note: ${r.repaired.length} rows held NaN, Inf or a non-unit vector (e.g. ${r.repaired[0]}): embedded again`);
   if (r.removed.length > 0)
     console.error(`biomedclip: note: ${r.removed.length} indexed files no longer exist (e.g. ${r.removed[0]}): their rows were removed`);
+  if (r.missing.length > 0)
+    console.error(
+      `biomedclip: note: ${r.missing.length} indexed files no longer exist (e.g. ${r.missing[0]}): their rows are kept; add --prune to remove them`,
+    );
 }

@@ -7,6 +7,7 @@ import { FINGERPRINT_PREFIX, modelFingerprint } from '../../weights/fingerprint.
 import { IndexReader } from '../../retrieval/index-reader.js';
 import { lockHolder } from '../../retrieval/lock.js';
 import { searchIndex, type Hit } from '../../retrieval/search.js';
+import { ANN_MIN_ROWS } from '../../retrieval/vector-index.js';
 
 export const command: Command = {
   usage: `Usage: biomedclip search INDEX "QUERY" [options]
@@ -17,16 +18,21 @@ and the query's: a text (text-to-image) or, with --image, an image (image-to-ima
 cosine and CLIP's logit, exp(logit_scale) · cosine. The model is the one the index was built with
 (index.json); --model may name another copy of the same weights.
 The search is an exact scan of the index's LanceDB table, verified as it is read (the table opens, its
-row count and width match index.json, every row is finite and unit-norm):
-a damaged index is refused with a line that says how to repair it (usually: re-run \`biomedclip index\`).
+row count and width match index.json, every row is finite and unit-norm), unless \`index\` has trained
+an approximate vector index (past ${ANN_MIN_ROWS.toLocaleString('en-US')} rows): then LanceDB visits only the part of the table
+nearest the query (milliseconds at a million rows; the rows returned are verified and their cosines are
+exact, but a true neighbour can be missed: recall in docs/performance.md); --exact scans every row.
+A damaged index is refused with a line that says how to repair it (usually: re-run \`biomedclip index\`).
 
 Options:
   --top K            how many results (default 10)
+  --exact            scan every row even when the index has an approximate vector index
   --image FILE       search with an image instead of a text
   --csv              rank,cosine,logit,path as CSV on stdout
 ${MODEL_HELP}
 
-Output (--json): {"index","query":{"text"|"image"},"count","complete","results":[{"rank","path","file","cosine","logit"}]}
+Output (--json): {"index","query":{"text"|"image"},"count","complete","method":"exact"|"approximate",
+                  "results":[{"rank","path","file","cosine","logit"}]}
 
 Examples:
   biomedclip search examples.index "adenocarcinoma histopathology" --top 1
@@ -36,7 +42,13 @@ Examples:
   async run(args) {
     const { values, positionals } = parse('search', args, {
       allowPositionals: true,
-      options: { ...MODEL_OPTIONS, top: { type: 'string', default: '10' }, image: { type: 'string' }, csv: { type: 'boolean', default: false } },
+      options: {
+        ...MODEL_OPTIONS,
+        top: { type: 'string', default: '10' },
+        image: { type: 'string' },
+        csv: { type: 'boolean', default: false },
+        exact: { type: 'boolean', default: false },
+      },
     });
     const [indexDir, text, ...extra] = positionals;
     if (indexDir === undefined) throw new UserError('expected INDEX and a "QUERY" (or --image FILE); see `biomedclip search --help`', 2);
@@ -52,7 +64,7 @@ Examples:
       try {
         const query = text !== undefined ? (await clip.encodeTexts([text]))[0] : (await clip.encodeImages([values.image as string]))[0];
         const scale = clip.logitScale;
-        const hits = await searchIndex(reader, query.embedding, top, scale);
+        const { hits, method } = await searchIndex(reader, query.embedding, top, scale, { exact: values.exact });
         if (!reader.info.complete && !values.quiet) {
           // While a run holds the lock, telling the user to run index would only hit that lock.
           const next =
@@ -62,7 +74,7 @@ Examples:
           console.error(`biomedclip: note: the index is incomplete (${reader.count} images so far); ${next}`);
         }
         const queryInfo = text !== undefined ? { text } : { image: values.image as string };
-        const meta = { index: indexDir, query: queryInfo, count: reader.count, complete: reader.info.complete };
+        const meta = { index: indexDir, query: queryInfo, count: reader.count, complete: reader.info.complete, method };
         print(hits, { json: values.json, csv: values.csv }, meta, modelLabel(clip));
         return 0;
       } finally {
