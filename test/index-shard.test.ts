@@ -82,6 +82,11 @@ test('three shards at once store what one process stores', async () => {
   ];
   const codes = await Promise.all(children.map((c) => c.code));
   assert.deepEqual(codes, [0, 0, 0], children.map((c) => c.stderr()).join('\n'));
+  // LanceDB's Rust log would print WARN lines for a new table: off (lance-log.ts) unless LANCEDB_LOG asks.
+  assert.deepEqual(
+    children.flatMap((c) => c.stderr().split('\n')).filter((l) => /\bWARN\b/.test(l)),
+    [],
+  );
   const rows = await indexRows(sharded, E);
   const diff = maxDiff(rows, whole);
   console.log(`# 3 concurrent shards vs 1 process: ${rows.length} rows, max |diff| ${diff.toExponential(2)} (tolerance ${TOLERANCE})`);

@@ -13,6 +13,7 @@
  * the table with `lancedb.connect(INDEX).open_table("rows")`; and the same table takes an approximate
  * vector index when a collection outgrows an exact scan. See docs/retrieval.md.
  */
+import './lance-log.js'; // before LanceDB loads
 import * as lancedb from '@lancedb/lancedb';
 import * as arrow from 'apache-arrow';
 import { existsSync } from 'node:fs';
@@ -58,11 +59,9 @@ export function hasTable(dir: string): boolean {
 
 /**
  * The LanceDB database of index `dir`. The path is made absolute: LanceDB reads a relative path that
- * starts with "db" (`dbscans/`) as the address of its cloud service. Its Rust log (WARN lines on stderr for
- * a new table, a small k-means) is off unless the user asks with LANCEDB_LOG; it is read at first connect.
+ * starts with "db" (`dbscans/`) as the address of its cloud service.
  */
 async function connect(dir: string): Promise<lancedb.Connection> {
-  process.env.LANCEDB_LOG ??= 'off';
   return lancedb.connect(path.resolve(dir));
 }
 

@@ -13,6 +13,7 @@
  * Rows committed after the index was trained are not lost: LanceDB scans them exactly beside the index, and
  * `optimize()` (run when an `index` run finishes) adds them to the index's partitions without retraining.
  */
+import './lance-log.js'; // before LanceDB loads
 import * as lancedb from '@lancedb/lancedb';
 import type * as arrow from 'apache-arrow';
 import type { StoreEntry } from './table.js';
