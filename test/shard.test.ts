@@ -44,7 +44,11 @@ test('K/N from --shard, from Slurm array variables, from JOB_COMPLETION_INDEX wi
   assert.equal(resolveShard({}, none), undefined, 'no flag, no scheduler: every file');
   const slurm = { SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '8', SLURM_ARRAY_TASK_MIN: '0' };
   assert.deepEqual(pick(resolveShard({}, slurm)), [5, 8]);
-  assert.deepEqual(pick(resolveShard({}, { ...slurm, SLURM_ARRAY_TASK_ID: '8', SLURM_ARRAY_TASK_MIN: '1' })), [7, 8], '--array=1-8 counts from 1');
+  assert.deepEqual(
+    pick(resolveShard({ shards: '8' }, { SLURM_ARRAY_TASK_ID: '7', SLURM_ARRAY_TASK_COUNT: '2', SLURM_ARRAY_TASK_MIN: '3' })),
+    [7, 8],
+    'a resubmitted subset',
+  );
   assert.deepEqual(pick(resolveShard({ shard: '0/1' }, slurm)), [0, 1], '--shard wins over the environment');
   assert.deepEqual(pick(resolveShard({ shards: '6' }, { JOB_COMPLETION_INDEX: '3' })), [3, 6]);
   assert.deepEqual(pick(resolveShard({ shards: '4' }, { SLURM_ARRAY_TASK_ID: '2' })), [2, 4]);
@@ -59,7 +63,17 @@ test('bad shard settings are one line that says what to pass', () => {
     [{ shards: '3' }, {}, /--shards 3: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set; give this task's shard with --shard K\/3/],
     [{}, { JOB_COMPLETION_INDEX: '2' }, /JOB_COMPLETION_INDEX=2 is set .* pass --shards N \(the Job's completions\), or --shard 0\/1/],
     [{ shards: '2' }, { JOB_COMPLETION_INDEX: '2' }, /JOB_COMPLETION_INDEX=2: shard 2 is not one of 0\.\.1 \(the Job's completions must be 2\)/],
-    [{}, { SLURM_ARRAY_TASK_ID: '9', SLURM_ARRAY_TASK_COUNT: '4' }, /task 9\): shard 9 is not one of 0\.\.3 \(submit with --array=0-3, one task per shard/],
+    [
+      {},
+      { SLURM_ARRAY_TASK_ID: '9', SLURM_ARRAY_TASK_COUNT: '4' },
+      /SLURM_ARRAY_TASK_COUNT=4: shard 9 is not one of 0\.\.3 \(submit with --array=0-3, one task per shard/,
+    ],
+    [
+      {},
+      { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '2', SLURM_ARRAY_TASK_MIN: '3', SLURM_ARRAY_TASK_MAX: '7' },
+      /the array is 3-7, not 0-1, so the task count is not the number of shards; pass --shards N/,
+    ],
+    [{ shards: '4' }, { SLURM_ARRAY_TASK_ID: '4' }, /SLURM_ARRAY_TASK_ID=4: shard 4 is not one of 0\.\.3 \(with --shards 4, submit tasks 0-3\)/],
   ];
   for (const [opts, env, pattern] of cases) {
     assert.throws(

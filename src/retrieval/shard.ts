@@ -65,13 +65,12 @@ export function resolveShard(opts: { shard?: string; shards?: string }, env: Nod
   const k8s = env.JOB_COMPLETION_INDEX;
   if (opts.shards !== undefined) {
     const n = count(opts.shards, '--shards');
-    if (slurm !== undefined) return slurmShard(slurm, n, env, `--shards ${n} with SLURM_ARRAY_TASK_ID`);
+    if (slurm !== undefined) return checked(Number(slurm), n, `SLURM_ARRAY_TASK_ID=${slurm}`, `with --shards ${n}, submit tasks 0-${n - 1}`);
     if (k8s !== undefined) return checked(Number(k8s), n, `JOB_COMPLETION_INDEX=${k8s}`, `the Job's completions must be ${n}`);
     throw new UserError(`--shards ${n}: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set; give this task's shard with --shard K/${n}`, 2);
   }
-  if (slurm !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined) {
-    return slurmShard(slurm, count(env.SLURM_ARRAY_TASK_COUNT, 'SLURM_ARRAY_TASK_COUNT'), env, 'SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT');
-  }
+  if (slurm !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined)
+    return slurmShard(slurm, count(env.SLURM_ARRAY_TASK_COUNT, 'SLURM_ARRAY_TASK_COUNT'), env);
   if (k8s !== undefined) {
     throw new UserError(
       `JOB_COMPLETION_INDEX=${k8s} is set (a Kubernetes Indexed Job) but not the number of shards: pass --shards N (the Job's completions), or --shard 0/1 to index every file in this one task`,
@@ -81,10 +80,20 @@ export function resolveShard(opts: { shard?: string; shards?: string }, env: Nod
   return undefined;
 }
 
-/** K from a Slurm array task id: `--array=0-7` gives 0..7, `--array=1-8` 1..8 (less SLURM_ARRAY_TASK_MIN). */
-function slurmShard(id: string, n: number, env: NodeJS.ProcessEnv, source: string): Shard {
-  const min = Number(env.SLURM_ARRAY_TASK_MIN ?? 0);
-  const step = Number(env.SLURM_ARRAY_TASK_STEP ?? 1);
-  const k = (Number(id) - min) / step;
-  return checked(k, n, `${source} (task ${id})`, `submit with --array=0-${n - 1}, one task per shard, or pass --shard K/N`);
+/**
+ * K/N from a Slurm array alone: K is the task id and N the task count, which is right only for an array
+ * of 0..N-1 (`--array=0-7`). Any other array is refused rather than guessed: `--array=1-8` would leave
+ * shard 0 to nobody, and resubmitting only the failed tasks (`--array=3,7`) makes the count 2 where the
+ * index has 8 shards; with `--shards 8` the task id alone is read, so a resubmitted subset stays right.
+ */
+function slurmShard(id: string, n: number, env: NodeJS.ProcessEnv): Shard {
+  const source = `SLURM_ARRAY_TASK_ID=${id} of SLURM_ARRAY_TASK_COUNT=${n}`;
+  const { SLURM_ARRAY_TASK_MIN: min = '0', SLURM_ARRAY_TASK_MAX: max = String(n - 1), SLURM_ARRAY_TASK_STEP: step = '1' } = env;
+  if (Number(min) !== 0 || Number(max) !== n - 1 || Number(step) !== 1) {
+    throw new UserError(
+      `${source}: the array is ${min}-${max}${step !== '1' ? `:${step}` : ''}, not 0-${n - 1}, so the task count is not the number of shards; pass --shards N (tasks 0..N-1 of N) or --shard K/N`,
+      2,
+    );
+  }
+  return checked(Number(id), n, source, `submit with --array=0-${n - 1}, one task per shard, or pass --shard K/N`);
 }
