@@ -115,6 +115,14 @@ test('a shard killed mid-run and run again completes the index with nothing stor
   const atKill = await committedRows(index);
   assert.ok(atKill >= 1 && atKill < mine, `killed mid-shard (${atKill} of its ${mine} rows committed)`);
   assert.equal(info(index).complete, false);
+  const partial = await cliInProcess('search', index, 'a slide', '--backend', 'wasm');
+  assert.equal(partial.code, 0, partial.stderr.join('\n'));
+  assert.ok(
+    partial.stderr.some(
+      (l) => l.includes(`(${atKill} images so far); 0 of 3 shards have finished; run the others (0, 1, 2) with \``) && l.endsWith('--shard K/3`'),
+    ),
+    partial.stderr.join('\n'),
+  );
 
   // The other two shards and the rerun of shard 0, all at once.
   const children = [indexChild(index, ['--shard', '1/3']), indexChild(index, ['--shard', '2/3']), indexChild(index, ['--shard', '0/3', '--json'])];

@@ -70,7 +70,7 @@ Examples:
           const next =
             writer !== undefined
               ? `\`biomedclip index\` (process ${writer}) is still writing it; search again when it has finished`
-              : `finish it with \`biomedclip index ${reader.info.root} --out ${indexDir}\``;
+              : finishIt(reader, indexDir);
           console.error(`biomedclip: note: the index is incomplete (${reader.count} images so far); ${next}`);
         }
         const queryInfo = text !== undefined ? { text } : { image: values.image as string };
@@ -86,12 +86,21 @@ Examples:
   },
 };
 
+/** How to complete an interrupted index: rerun the command, or, for an array job, the shards not finished. */
+function finishIt(reader: IndexReader, dir: string): string {
+  const cmd = `biomedclip index ${reader.info.root} --out ${dir}`;
+  const shards = reader.info.shards;
+  if (shards === undefined) return `finish it with \`${cmd}\``;
+  const left = [...Array(shards.count).keys()].filter((k) => !shards.done.includes(k));
+  const some = left.length > 4 ? `${left.slice(0, 4).join(', ')}, ...` : left.join(', ');
+  return `${shards.done.length} of ${shards.count} shards have finished; run the others (${some}) with \`${cmd} --shard K/${shards.count}\``;
+}
+
 /** Why an index with no rows cannot answer, and what to do: wait for the writer, finish it, or index images. */
 function emptyIndex(reader: IndexReader, dir: string, writer: number | undefined): string {
   if (writer !== undefined)
     return `${dir}: no images yet: \`biomedclip index\` (process ${writer}) is writing it; wait for it to commit its first batch (or finish), then search again`;
-  if (!reader.info.complete)
-    return `${dir}: no images yet (an index run was interrupted); finish it with \`biomedclip index ${reader.info.root} --out ${dir}\``;
+  if (!reader.info.complete) return `${dir}: no images yet (an index run was interrupted); ${finishIt(reader, dir)}`;
   return `${dir}: the index holds no images; index a folder that has some into a new folder: \`biomedclip index IMAGES_DIR --out NEW_INDEX\``;
 }
 
