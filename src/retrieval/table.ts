@@ -92,20 +92,33 @@ export async function tableEmbedDim(table: lancedb.Table): Promise<number | unde
   return field && arrow.DataType.isFixedSizeList(field.type) ? (field.type as arrow.FixedSizeList).listSize : undefined;
 }
 
-/**
- * Writes `entries` with their vectors ([n, E] row-major) in one commit: a path already in the table has
- * its row replaced, the others are appended, so a path is never stored twice.
- */
-export async function upsertRows(table: lancedb.Table, entries: StoreEntry[], vectors: Float32Array): Promise<void> {
+function records(entries: StoreEntry[], vectors: Float32Array): Record<string, unknown>[] {
   const e = vectors.length / entries.length;
-  const rows = entries.map((x, i) => ({
+  return entries.map((x, i) => ({
     path: x.path,
     size: x.size,
     mtime_ms: x.mtimeMs,
     sha256: x.sha256,
     vector: Array.from(vectors.subarray(i * e, (i + 1) * e)),
   }));
-  await table.mergeInsert('path').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
+}
+
+/**
+ * Writes `entries` with their vectors ([n, E] row-major) in one commit: a path already in the table has
+ * its row replaced, the others are appended, so a path is never stored twice. A merge-insert joins the
+ * batch against the whole `path` column, so its cost grows with the table: for rows known to be new,
+ * `appendRows`.
+ */
+export async function upsertRows(table: lancedb.Table, entries: StoreEntry[], vectors: Float32Array): Promise<void> {
+  await table.mergeInsert('path').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(records(entries, vectors));
+}
+
+/**
+ * Appends rows in one commit, in time independent of the table's size. The caller guarantees no path is
+ * in the table already (the writer knows every row of its files: index-store.ts).
+ */
+export async function appendRows(table: lancedb.Table, entries: StoreEntry[], vectors: Float32Array): Promise<void> {
+  await table.add(records(entries, vectors));
 }
 
 /** A SQL string literal (DataFusion: a quote inside is doubled). */
