@@ -8,7 +8,7 @@
 // test tier: full (100 000 rows written in 334 commits and an IVF-PQ index trained: about 15 s of CPU)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { IndexReader } from '../src/retrieval/index-reader.js';
@@ -70,9 +70,12 @@ test('a finished run that brings the table to ANN_MIN_ROWS trains the vector ind
   assert.equal(await vectorIndexed(index), false, 'an unfinished run trains nothing');
   await run(index, ANN_MIN_ROWS, 1);
   assert.equal(await vectorIndexed(index), true, `${ANN_MIN_ROWS + 1} rows after a finished run: the vector index`);
+  const trainedOn = () => JSON.parse(readFileSync(path.join(index, 'index.json'), 'utf8')).vectorIndex;
+  assert.deepEqual(trainedOn(), { rows: ANN_MIN_ROWS + 1 }, 'index.json records what it was trained on (retrained at 4x)');
 
   // A row committed after training is found by the approximate search (LanceDB scans unindexed rows too).
   await run(index, 5_000_000, 1);
+  assert.deepEqual(trainedOn(), { rows: ANN_MIN_ROWS + 1 }, 'one more row: not retrained');
   const reader = await IndexReader.open(index);
   try {
     const query = unitRows(1, 5_000_000);

@@ -43,6 +43,8 @@ const TIDY_EVERY = 256;
  * used, are deleted.
  */
 const KEEP_VERSIONS_MS = 10 * 60_000;
+/** The vector index is trained again when the table has grown this many times since it was trained. */
+const RETRAIN_GROWTH = 4;
 
 export interface SkippedFile {
   path: string;
@@ -71,6 +73,8 @@ export interface IndexInfo {
   complete: boolean;
   /** Files the last run could not embed, with the reason. */
   skipped: SkippedFile[];
+  /** The rows the vector index was trained on, when `index` has trained one (vector-index.ts). */
+  vectorIndex?: { rows: number };
   /** Set by sharded runs: their number, and the shards that have finished since the last change of N. */
   shards?: { count: number; done: number[] };
   updated: string;
@@ -234,6 +238,17 @@ export class IndexWriter {
   }
 
   /**
+   * Whether to (re)train the vector index: none yet past ANN_MIN_ROWS rows, or the table has grown
+   * RETRAIN_GROWTH-fold since it was trained (its √rows partitions were sized for the rows it was trained
+   * on; rows added since are folded into them by tidy(), which makes partitions, and queries, slower).
+   */
+  private async needsTraining(info: IndexInfo): Promise<boolean> {
+    if (info.count < ANN_MIN_ROWS) return false;
+    if (!(await hasVectorIndex(this.table))) return true;
+    return info.vectorIndex !== undefined && info.count >= RETRAIN_GROWTH * info.vectorIndex.rows;
+  }
+
+  /**
    * Compacts the table's small fragments into few and deletes the versions older than KEEP_VERSIONS_MS
    * (with the data files only they used), so manifests stay short and the folder holds about the live
    * rows. Other writers' concurrent commits are merged with it by LanceDB (it retries on a conflict).
@@ -272,7 +287,14 @@ export class IndexWriter {
         return next;
       });
       if (info.complete && (this.commits > 1 || this.shard !== undefined)) await this.tidy();
-      if (info.complete && info.count >= ANN_MIN_ROWS && !(await hasVectorIndex(this.table))) await buildVectorIndex(this.table, info.count, info.embedDim);
+      if (info.complete && (await this.needsTraining(info))) {
+        await buildVectorIndex(this.table, info.count, info.embedDim);
+        return await withInfoLock(this.dir, async () => {
+          const trained = { ...((await readInfo(this.dir)) ?? info), vectorIndex: { rows: info.count } };
+          await writeInfo(this.dir, trained);
+          return trained;
+        });
+      }
       return info;
     } finally {
       this.table.close();
