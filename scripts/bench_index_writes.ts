@@ -4,7 +4,7 @@
  * the time per commit and the size of the table's manifests (`_versions/`) and data (`data/`):
  *
  *   writer       IndexWriter.commit, as `index` writes: new rows appended, the table tidied (compacted,
- *                old versions deleted) every 256 commits
+ *                old versions deleted) every 1 024 commits
  *   merge-insert every batch a merge-insert and nothing tidied (the store's first version): each commit
  *                joins the batch against the whole path column and writes a manifest listing every
  *                fragment so far, so both time and manifests grow with the commits
