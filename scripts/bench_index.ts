@@ -261,8 +261,8 @@ export const recall = (got: string[][], truth: string[][]) => got.reduce((s, g, 
 async function exactLatency(dir: string, queries: Float32Array[]): Promise<{ latency: Latency; answers: string[][] }> {
   const reader = await IndexReader.open(dir);
   try {
-    const r = await time(queries, (q) => searchIndex(reader, q, K, 100));
-    return { latency: r.latency, answers: r.answers.map((hits) => hits.map((h) => h.path)) };
+    const r = await time(queries, (q) => searchIndex(reader, q, K, 100, { exact: true }));
+    return { latency: r.latency, answers: r.answers.map(({ hits }) => hits.map((h) => h.path)) };
   } finally {
     await reader.close();
   }

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { damagedIfThrows, INFO_FILE, readInfo, type IndexInfo } from './index-store.js';
 import { rowProblem } from './rows.js';
-import { hasTable, openExistingTable, scanRows, TABLE_DIR, tableEmbedDim, type RowBatch, type StoreEntry } from './table.js';
+import { hasTable, openExistingTable, scanRows, scanVectors, TABLE_DIR, tableEmbedDim, type RowBatch, type StoreEntry, type VectorBatch } from './table.js';
 import { approximateNearest, hasVectorIndex, type Neighbour } from './vector-index.js';
 
 export class IndexReader {
@@ -65,16 +65,32 @@ export class IndexReader {
       const next = await damagedIfThrows(this.dir, this.info, () => scan.next());
       if (next.done) return;
       const { entries, vectors } = next.value;
-      entries.forEach((entry, r) => {
-        const problem = rowProblem(vectors.subarray(r * e, (r + 1) * e));
-        // `index` checks rows with the same rowProblem and embeds a bad one again, so rerunning it repairs this.
-        if (problem !== undefined)
-          throw new UserError(
-            `${this.dir}: damaged index: the row of ${entry.path} ${problem}; re-run \`biomedclip index ${this.info.root} --out ${this.dir}\` to embed it again`,
-          );
-      });
+      entries.forEach((entry, r) => this.checkRow(entry.path, vectors.subarray(r * e, (r + 1) * e)));
       yield next.value;
     }
+  }
+
+  /**
+   * Yields every row's vector (paths on demand: table.ts scanVectors), for a scan that checks each row
+   * itself with `checkRow` (search.ts fuses the check into its dot product).
+   */
+  async *vectorChunks(): AsyncGenerator<VectorBatch> {
+    const scan = scanVectors(this.table, this.embedDim);
+    for (;;) {
+      const next = await damagedIfThrows(this.dir, this.info, () => scan.next());
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+
+  /** Refuses the index when the row of `path` cannot be used (rows.ts). */
+  checkRow(path: string, vector: Float32Array): void {
+    const problem = rowProblem(vector);
+    // `index` checks rows with the same rowProblem and embeds a bad one again, so rerunning it repairs this.
+    if (problem !== undefined)
+      throw new UserError(
+        `${this.dir}: damaged index: the row of ${path} ${problem}; re-run \`biomedclip index ${this.info.root} --out ${this.dir}\` to embed it again`,
+      );
   }
 
   /**
@@ -83,18 +99,12 @@ export class IndexReader {
    */
   async approximate(query: Float32Array, k: number): Promise<Neighbour[]> {
     const found = await damagedIfThrows(this.dir, this.info, () => approximateNearest(this.table, query, k));
-    for (const { entry, vector } of found) {
-      const problem = rowProblem(vector);
-      if (problem !== undefined)
-        throw new UserError(
-          `${this.dir}: damaged index: the row of ${entry.path} ${problem}; re-run \`biomedclip index ${this.info.root} --out ${this.dir}\` to embed it again`,
-        );
-    }
+    for (const { entry, vector } of found) this.checkRow(entry.path, vector);
     return found;
   }
 
   /** The absolute path of an indexed image. */
-  resolve(entry: StoreEntry): string {
+  resolve(entry: Pick<StoreEntry, 'path'>): string {
     return path.join(this.info.root, ...entry.path.split('/'));
   }
 

@@ -11,6 +11,7 @@
  */
 import type { IndexReader } from './index-reader.js';
 import type { StoreEntry } from './table.js';
+import { UNIT_NORM_TOLERANCE } from './rows.js';
 
 export interface Hit {
   rank: number;
@@ -23,7 +24,7 @@ export interface Hit {
 }
 
 interface Scored {
-  entry: StoreEntry;
+  entry: Pick<StoreEntry, 'path'>;
   cosine: number;
 }
 
@@ -56,16 +57,27 @@ export async function searchIndex(
   return { hits, method: approximate ? 'approximate' : 'exact' };
 }
 
-/** The top `k` by reading and scoring every row. */
+/**
+ * The top `k` by reading and scoring every row. The damage check (finite, unit-norm: rows.ts) rides in the
+ * same pass as the dot product, so checking every row costs one multiply-add more per value, not a second
+ * pass; a row that fails it is handed to `checkRow` for its message. NaN fails too: no comparison holds.
+ */
 async function exactTop(reader: IndexReader, query: Float32Array, k: number): Promise<Scored[]> {
   const e = reader.embedDim;
   const top: Scored[] = [];
-  for await (const { entries, vectors } of reader.chunks()) {
-    entries.forEach((entry, r) => {
+  for await (const { n, vectors, path } of reader.vectorChunks()) {
+    for (let r = 0; r < n; r++) {
+      const at = r * e;
       let dot = 0;
-      for (let j = 0; j < e; j++) dot += query[j] * vectors[r * e + j];
-      insert(top, { entry, cosine: dot }, k);
-    });
+      let norm2 = 0;
+      for (let j = 0; j < e; j++) {
+        const v = vectors[at + j];
+        dot += query[j] * v;
+        norm2 += v * v;
+      }
+      if (!(Math.abs(norm2 - 1) <= UNIT_NORM_TOLERANCE)) reader.checkRow(path(r), vectors.subarray(at, at + e));
+      if (top.length < k || dot > top[k - 1].cosine) insert(top, { entry: { path: path(r) }, cosine: dot }, k);
+    }
   }
   return top;
 }

@@ -154,8 +154,33 @@ export async function* scanRows(table: lancedb.Table, embedDim: number, withVect
   }
 }
 
-/** The values of a fixed-size-list column as one [n, E] array (copied: the batch's buffers are not ours). */
+/** One batch of a vectors-only scan: `n` rows' vectors ([n, E] row-major) and their paths, decoded on demand. */
+export interface VectorBatch {
+  n: number;
+  vectors: Float32Array;
+  path(i: number): string;
+}
+
+/**
+ * Streams only `path` and `vector`, for the exact search: a row's path is decoded from Arrow only when
+ * asked (for the few rows a search keeps), which at a million rows is most of the scan's time saved.
+ */
+export async function* scanVectors(table: lancedb.Table, embedDim: number): AsyncGenerator<VectorBatch> {
+  for await (const batch of table.query().select(['path', 'vector'])) {
+    const n = batch.numRows;
+    const paths = batch.getChild('path') as arrow.Vector;
+    yield { n, vectors: flatVectors(batch.getChild('vector') as arrow.Vector, n, embedDim), path: (i) => paths.get(i) };
+  }
+}
+
+/** The values of a fixed-size-list column as one [n, E] array (a view of one chunk, else copied). */
 function flatVectors(column: arrow.Vector, n: number, e: number): Float32Array {
+  if (column.data.length === 1) {
+    const [data] = column.data;
+    const child = data.children[0];
+    const first = child.offset + data.offset * e;
+    return (child.values as Float32Array).subarray(first, first + n * e);
+  }
   const out = new Float32Array(n * e);
   let row = 0;
   for (const data of column.data) {
