@@ -108,7 +108,7 @@ export async function imageEmbeddings(clip: CachingModel, cacheDir: string, root
 /** Opens a store, saying which --cache could not be created instead of Node's raw mkdir error. */
 async function openStore(cacheDir: string, dir: string, root: string, model: IndexModel, embedDim: number): ReturnType<typeof IndexWriter.open> {
   try {
-    return await IndexWriter.open(dir, { root, model, embedDim });
+    return await IndexWriter.open(dir, { root, model, embedDim, vectorIndex: false });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (err instanceof UserError || code === undefined) throw err;

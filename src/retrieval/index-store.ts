@@ -1,7 +1,7 @@
 /**
  * The image index: a directory holding a LanceDB table of the embeddings (table.ts) and a small sidecar.
  *
- *   INDEX/index.json   what the index is: format, image root, model fingerprint, embed dim, count, skipped files
+ *   INDEX/index.json   what the index is: format, image root, model fingerprint, embed dim, count, skipped files (index-info.ts)
  *   INDEX/rows.lance/  the LanceDB table: path, size, mtime, sha256 and the L2-normalized embedding per file
  *
  * Every write is one LanceDB commit (a new table version, all or nothing), so a killed run loses at most
@@ -12,24 +12,30 @@
  */
 import type * as lancedb from '@lancedb/lancedb';
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { oneLine, UserError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
 import { describeNonFinite, findNonFinite } from '../util/finite.js';
 import { uninterrupted } from '../util/interrupt.js';
-import { FINGERPRINT_PREFIX } from '../weights/fingerprint.js';
+import {
+  checkCompatible,
+  createInfo,
+  finishedInfo,
+  readInfo,
+  startedShards,
+  writeInfo,
+  type IndexInfo,
+  type InfoOptions,
+  type SkippedFile,
+} from './index-info.js';
 import { acquireWriterLock, withInfoLock, type Lock } from './lock.js';
 import { rowProblem } from './rows.js';
-import { inShard, shardOf, type Shard } from './shard.js';
+import { inShard, type Shard } from './shard.js';
 import { appendRows, deleteRows, METADATA_KEY, openTable, scanRows, TABLE_DIR, tableEmbedDim, upsertRows, type StoreEntry } from './table.js';
 import { ANN_MIN_ROWS, buildVectorIndex, hasVectorIndex } from './vector-index.js';
 
 export type { StoreEntry } from './table.js';
+export { finishedInfo, INDEX_FORMAT, INDEX_VERSION, INFO_FILE, readInfo, writeInfo } from './index-info.js';
+export type { IndexInfo, IndexModel, SkippedFile } from './index-info.js';
 
-export const INDEX_FORMAT = 'biomedclip-index';
-/** 2: the LanceDB table; 1 was manifest.jsonl + embeddings.npy (refused: rebuild). */
-export const INDEX_VERSION = 2;
-export const INFO_FILE = 'index.json';
 /**
  * A writer tidies the table (tidy()) after this many commits of its own. Each commit adds a data file (a
  * fragment) and a table version whose manifest lists every fragment, so without tidying the manifests
@@ -49,81 +55,14 @@ const KEEP_VERSIONS_MS = 10 * 60_000;
 /** The vector index is trained again when the table has grown this many times since it was trained. */
 const RETRAIN_GROWTH = 4;
 
-export interface SkippedFile {
-  path: string;
-  error: string;
-}
-
-export interface IndexModel {
-  /** The model directory used (search defaults to it). */
-  dir: string;
-  /** Identifies the weights (see fingerprint.ts): embeddings from different weights never mix. */
-  fingerprint: string;
-}
-
-export interface IndexInfo {
-  format: typeof INDEX_FORMAT;
-  version: number;
-  /** Absolute path of the images directory; stored paths are relative to it. */
-  root: string;
-  model: IndexModel;
-  embedDim: number;
-  dtype: 'float32';
-  normalized: true;
-  /** Rows committed when this file was last written (the table is the authority after a kill). */
-  count: number;
-  /** False while a run is in progress or after a kill: run `biomedclip index` again to finish. */
-  complete: boolean;
-  /** Files the last run could not embed, with the reason. */
-  skipped: SkippedFile[];
-  /** The rows the vector index was trained on, when `index` has trained one (vector-index.ts). */
-  vectorIndex?: { rows: number };
-  /** Set by sharded runs: their number, and the shards that have finished since the last change of N. */
-  shards?: { count: number; done: number[] };
-  updated: string;
-}
-
-export async function readInfo(dir: string): Promise<IndexInfo | undefined> {
-  const file = path.join(dir, INFO_FILE);
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UserError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code}); check permissions`);
-  }
-  let info: Partial<IndexInfo>;
-  try {
-    info = JSON.parse(text) as Partial<IndexInfo>;
-  } catch {
-    // Not `--out ${dir}`: index would read the same broken file and fail again.
-    throw new UserError(
-      `${file}: not valid JSON (damaged); rebuild the index into a new folder with \`biomedclip index IMAGES_DIR --out NEW_INDEX\`, then delete ${dir}`,
-    );
-  }
-  if (info.format === INDEX_FORMAT && info.version === 1) {
-    throw new UserError(
-      `${file}: an index of an older version (embeddings.npy + manifest.jsonl), not read since the store moved to LanceDB; rebuild it into a new folder with \`biomedclip index ${info.root ?? 'IMAGES_DIR'} --out NEW_INDEX\``,
-    );
-  }
-  if (info.format !== INDEX_FORMAT || info.version !== INDEX_VERSION || typeof info.embedDim !== 'number' || !info.model || !info.root) {
-    throw new UserError(
-      `${file}: not a ${INDEX_FORMAT} v${INDEX_VERSION} index; build one into a new folder with \`biomedclip index IMAGES_DIR --out NEW_INDEX\``,
-    );
-  }
-  return info as IndexInfo;
-}
-
-export function writeInfo(dir: string, info: IndexInfo): Promise<void> {
-  return writeFileAtomic(path.join(dir, INFO_FILE), JSON.stringify(info, null, 2) + '\n');
-}
-
-export interface OpenWriterOptions {
-  root: string;
-  model: IndexModel;
-  embedDim: number;
+export interface OpenWriterOptions extends InfoOptions {
   /** Write only the rows of this shard's files (and see, refresh and drop only those). */
   shard?: Shard;
+  /**
+   * Train the approximate vector index past ANN_MIN_ROWS rows (default true). The evaluation cache says
+   * no: it reads every row anyway, and training costs minutes at a million rows.
+   */
+  vectorIndex?: boolean;
 }
 
 /** What `IndexWriter.open` found. */
@@ -158,6 +97,7 @@ export class IndexWriter {
     private readonly table: lancedb.Table,
     private readonly lock: Lock,
     readonly shard: Shard | undefined,
+    private readonly trainsVectorIndex: boolean,
   ) {}
 
   get count(): number {
@@ -178,7 +118,7 @@ export class IndexWriter {
       });
       const metadata = { [METADATA_KEY]: JSON.stringify({ format: info.format, version: info.version, model: info.model, root: info.root }) };
       const table = await damagedIfThrows(dir, info, () => openTable(dir, info.embedDim, metadata));
-      const writer = new IndexWriter(dir, info, table, lock, opts.shard);
+      const writer = new IndexWriter(dir, info, table, lock, opts.shard, opts.vectorIndex ?? true);
       const badRows = await damagedIfThrows(dir, info, () => writer.load());
       return { writer, recovery: { rows: writer.count, badRows } };
     } catch (err) {
@@ -246,7 +186,7 @@ export class IndexWriter {
    * on; rows added since are folded into them by tidy(), which makes partitions, and queries, slower).
    */
   private async needsTraining(info: IndexInfo): Promise<boolean> {
-    if (info.count < ANN_MIN_ROWS) return false;
+    if (!this.trainsVectorIndex || info.count < ANN_MIN_ROWS) return false;
     if (!(await hasVectorIndex(this.table))) return true;
     return info.vectorIndex !== undefined && info.count >= RETRAIN_GROWTH * info.vectorIndex.rows;
   }
@@ -318,27 +258,6 @@ function concatRows(rows: Float32Array, e: number, known: boolean[], want: boole
   return out;
 }
 
-/** What a starting run leaves of the shards record: a shard run restarts its own shard (or all, for a new N). */
-function startedShards(info: IndexInfo, shard: Shard | undefined): IndexInfo['shards'] {
-  if (shard === undefined) return undefined;
-  const done = info.shards?.count === shard.count ? info.shards.done.filter((k) => k !== shard.index) : [];
-  return { count: shard.count, done };
-}
-
-/**
- * index.json after a run: its skipped files replace those of its own shard (or all); a shard that ran to
- * the end joins `done`, and the index is complete when every shard of N has.
- */
-export function finishedInfo(now: IndexInfo, shard: Shard | undefined, result: { skipped: SkippedFile[]; complete: boolean }): IndexInfo {
-  const updated = new Date().toISOString();
-  if (shard === undefined) return { ...now, shards: undefined, skipped: result.skipped, complete: result.complete, updated };
-  const others = now.skipped.filter((s) => shardOf(s.path, shard.count) !== shard.index);
-  const done = new Set(now.shards?.count === shard.count ? now.shards.done : []);
-  if (result.complete) done.add(shard.index);
-  const shards = { count: shard.count, done: [...done].sort((a, b) => a - b) };
-  return { ...now, shards, skipped: [...others, ...result.skipped], complete: done.size === shard.count, updated };
-}
-
 /** The gist of a LanceDB error: without the Rust source locations and cause chains it appends. */
 function lanceReason(err: unknown): string {
   return oneLine(err)
@@ -355,39 +274,5 @@ export async function damagedIfThrows<T>(dir: string, info: IndexInfo, open: () 
     throw new UserError(
       `${dir}: damaged index: its table ${TABLE_DIR} cannot be read (${lanceReason(err)}); rebuild it with \`biomedclip index ${info.root} --out NEW_INDEX\`, then delete ${dir}`,
     );
-  }
-}
-
-async function createInfo(dir: string, opts: OpenWriterOptions): Promise<IndexInfo> {
-  const existing = (await fs.readdir(dir)).filter((n) => !n.startsWith('.'));
-  if (existing.length > 0) {
-    throw new UserError(`--out ${dir}: directory is not empty and holds no ${INFO_FILE}; pass a new or empty directory for the index`);
-  }
-  const info: IndexInfo = {
-    format: INDEX_FORMAT,
-    version: INDEX_VERSION,
-    root: opts.root,
-    model: opts.model,
-    embedDim: opts.embedDim,
-    dtype: 'float32',
-    normalized: true,
-    count: 0,
-    complete: false,
-    skipped: [],
-    updated: new Date().toISOString(),
-  };
-  await writeInfo(dir, info);
-  return info;
-}
-
-function checkCompatible(dir: string, info: IndexInfo, opts: OpenWriterOptions): void {
-  if (info.root !== opts.root) {
-    throw new UserError(`--out ${dir}: this index holds images of ${info.root}, not ${opts.root}; index them into a new --out directory`);
-  }
-  if (!info.model.fingerprint.startsWith(FINGERPRINT_PREFIX)) {
-    throw new UserError(`--out ${dir}: built by an older version whose model fingerprint covered only part of the weights; index into a new --out directory`);
-  }
-  if (info.model.fingerprint !== opts.model.fingerprint || info.embedDim !== opts.embedDim) {
-    throw new UserError(`--out ${dir}: built with another model (${info.model.dir}); pass --model ${info.model.dir} to resume, or a new --out directory`);
   }
 }
