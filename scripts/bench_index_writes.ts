@@ -9,8 +9,12 @@
  *                joins the batch against the whole path column and writes a manifest listing every
  *                fragment so far, so both time and manifests grow with the commits
  *
+ * The bench commits about a hundred times a second, far faster than `index` embeds, so a run of minutes
+ * stands for days of indexing; `--keep-ms` shortens how long the writer keeps superseded versions
+ * (default 2 minutes) to the same scale, to show the folder's steady state.
+ *
  * Not a test: figures for docs/performance.md ("Index writes at scale").
- *   npm run bench:index-writes -- [--commits 3000] [--batch 16] [--dim 512] [--every 500] [--mode writer|merge-insert|both]
+ *   npm run bench:index-writes -- [--commits 3000] [--batch 16] [--dim 512] [--every 500] [--mode writer|merge-insert|both] [--keep-ms MS]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +32,7 @@ const { values } = parseArgs({
     dim: { type: 'string', default: '512' },
     every: { type: 'string', default: '500' },
     mode: { type: 'string', default: 'both' },
+    'keep-ms': { type: 'string' },
   },
 });
 const COMMITS = Number(values.commits);
@@ -63,7 +68,13 @@ async function run(mode: 'writer' | 'merge-insert', root: string): Promise<void>
   let commit: (c: number) => Promise<void>;
   let close: () => Promise<void>;
   if (mode === 'writer') {
-    const { writer } = await IndexWriter.open(index, { root: images, model: { dir: 'synthetic', fingerprint: 'sha256:synthetic' }, embedDim: E });
+    const keepVersionsMs = values['keep-ms'] === undefined ? undefined : Number(values['keep-ms']);
+    const { writer } = await IndexWriter.open(index, {
+      root: images,
+      model: { dir: 'synthetic', fingerprint: 'sha256:synthetic' },
+      embedDim: E,
+      keepVersionsMs,
+    });
     commit = (c) => {
       const b = batch(c, next);
       return writer.commit(b.entries, b.vectors);

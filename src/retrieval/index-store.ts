@@ -48,10 +48,12 @@ export type { IndexInfo, IndexModel, SkippedFile } from './index-info.js';
 const TIDY_EVERY = 1024;
 /**
  * Table versions younger than this are kept when tidying: a search that opened one (on any machine of
- * the cluster, clocks a little apart) can finish reading it. Older ones, and the data files only they
- * used, are deleted.
+ * the cluster, clocks a little apart) can finish reading it (an exact scan of a million rows takes
+ * seconds). Older ones, and the data files only they used, are deleted. Short, because what is kept
+ * includes the copy each compaction superseded: writers committing many times a second would otherwise
+ * keep many copies of the table.
  */
-const KEEP_VERSIONS_MS = 10 * 60_000;
+export const KEEP_VERSIONS_MS = 2 * 60_000;
 /** The vector index is trained again when the table has grown this many times since it was trained. */
 const RETRAIN_GROWTH = 4;
 
@@ -63,6 +65,8 @@ export interface OpenWriterOptions extends InfoOptions {
    * no: it reads every row anyway, and training costs minutes at a million rows.
    */
   vectorIndex?: boolean;
+  /** How long superseded table versions are kept (default KEEP_VERSIONS_MS); benchmarks compress time with it. */
+  keepVersionsMs?: number;
 }
 
 /** What `IndexWriter.open` found. */
@@ -98,6 +102,7 @@ export class IndexWriter {
     private readonly lock: Lock,
     readonly shard: Shard | undefined,
     private readonly trainsVectorIndex: boolean,
+    private readonly keepVersionsMs: number,
   ) {}
 
   get count(): number {
@@ -118,7 +123,7 @@ export class IndexWriter {
       });
       const metadata = { [METADATA_KEY]: JSON.stringify({ format: info.format, version: info.version, model: info.model, root: info.root }) };
       const table = await damagedIfThrows(dir, info, () => openTable(dir, info.embedDim, metadata));
-      const writer = new IndexWriter(dir, info, table, lock, opts.shard, opts.vectorIndex ?? true);
+      const writer = new IndexWriter(dir, info, table, lock, opts.shard, opts.vectorIndex ?? true, opts.keepVersionsMs ?? KEEP_VERSIONS_MS);
       const badRows = await damagedIfThrows(dir, info, () => writer.load());
       return { writer, recovery: { rows: writer.count, badRows } };
     } catch (err) {
@@ -192,13 +197,13 @@ export class IndexWriter {
   }
 
   /**
-   * Compacts the table's small fragments into few and deletes the versions older than KEEP_VERSIONS_MS
+   * Compacts the table's small fragments into few and deletes the versions older than `keepVersionsMs`
    * (with the data files only they used), so manifests stay short and the folder holds about the live
    * rows. Other writers' concurrent commits are merged with it by LanceDB (it retries on a conflict).
    */
   private async tidy(): Promise<void> {
     this.untidy = 0;
-    await this.table.optimize({ cleanupOlderThan: new Date(Date.now() - KEEP_VERSIONS_MS) });
+    await this.table.optimize({ cleanupOlderThan: new Date(Date.now() - this.keepVersionsMs) });
   }
 
   /** Drops the rows of `paths` (files that are gone); returns how many there were. */

@@ -36,9 +36,10 @@ ${ANN_MIN_ROWS.toLocaleString('en-US')} rows, a finished run also trains an appr
 
 Array jobs: N processes (or machines sharing the folder and INDEX) each run the same command with
 --shard K/N and embed a disjoint 1/N of the files (by a hash of each file's path, so new files move
-no others) into the one table, side by side; rerunning a task resumes its shard. K/N is read from
-Slurm (SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT) when not given, and from a Kubernetes Indexed
-Job's JOB_COMPLETION_INDEX with --shards N. The index is complete when every shard has finished.
+no others) into the one table, side by side; rerunning a task resumes its shard. Without --shard,
+K/N is read from a Slurm array of tasks 0..N-1 (SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT); with
+--shards N, K is the Slurm task id or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX. The index is
+complete when every shard has finished.
 Scripts for Slurm and Kubernetes: docs/retrieval.md.
 
 Options:
