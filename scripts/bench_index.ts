@@ -17,6 +17,7 @@
  * subject, and IVF relies on it) gives the main figures; uniform on the sphere (no neighbour structure at
  * all) is the worst case, where every cell is as near as any other.
  */
+import '../src/retrieval/lance-log.js'; // before LanceDB loads: its Rust log off
 import * as lancedb from '@lancedb/lancedb';
 import type * as ArrowModule from 'apache-arrow';
 import { execFileSync } from 'node:child_process';

@@ -27,10 +27,11 @@ import type { StoreEntry } from './table.js';
 export const ANN_MIN_ROWS = 100_000;
 /**
  * IVF partitions visited per query: more is slower and closer to exact. With REFINE_FACTOR, chosen on a
- * million clustered rows (1,000 partitions): 50 and 30 gave recall@10 0.979 at 13 ms, where 20 and 10 gave
- * 0.897 (docs/performance.md, "Search at a million rows").
+ * million clustered rows (1,000 partitions): 100 and 30 gave recall@10 0.991-0.995 at 17-21 ms in two
+ * builds of the index; 50 and 30 gave 0.965-0.979 at 13 ms (k-means starts at random, so builds differ),
+ * too close to the 0.95 aimed at; 20 and 10, 0.87-0.90 (docs/performance.md, "Search at a million rows").
  */
-export const NPROBES = 50;
+export const NPROBES = 100;
 /** Candidates re-scored exactly per result wanted (`k · REFINE_FACTOR` rows read in float32). */
 export const REFINE_FACTOR = 30;
 /**
