@@ -8,7 +8,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { shardOf } from '../src/retrieval/shard.js';
@@ -151,4 +151,44 @@ test('an unsharded run is refused while shards write, and shards of another N to
   );
   assert.equal(other.code, 1);
   assert.match(other.errors.join('\n'), /\(shard 0\/2\), which excludes this run \(shard 0\/4\)/);
+});
+
+test("Ctrl-C in a shard counts that shard's images; --prune with --shard drops only that shard's gone files", async () => {
+  const index = path.join(dir, 'prune.index');
+  const child = spawn(
+    process.execPath,
+    [path.join(REPO_ROOT, 'bin', 'biomedclip.js'), 'index', images, '--out', index, ...MODEL, '--batch-size', '1', '--shard', '1/3'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  while ((await committedRows(index)) === 0) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  const mine = whole.filter((r) => shardOf(r.path, 3) === 1).length; // one image a batch (the later --batch-size wins): the signal lands mid-shard
+  assert.match(
+    stderr,
+    new RegExp(
+      `biomedclip: interrupted: ${await committedRows(index)}/${mine} images of shard 1/3 committed to .*prune\\.index; run the same command to resume`,
+    ),
+  );
+
+  for (const k of ['0/3', '1/3', '2/3']) assert.equal((await cliInProcess('index', images, '--out', index, ...MODEL, '--shard', k)).code, 0);
+  // One gone file of shard 0 and one of shard 2; shard 0 prunes.
+  const gone = [0, 2].map((k) => whole.find((r) => shardOf(r.path, 3) === k)?.path as string);
+  const moved = path.join(dir, 'moved');
+  mkdirSync(moved, { recursive: true });
+  gone.forEach((p, i) => renameSync(path.join(images, p), path.join(moved, `${i}.png`)));
+  try {
+    const r = await cliInProcess('index', images, '--out', index, ...MODEL, '--shard', '0/3', '--prune', '--json');
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assert.deepEqual(JSON.parse(r.out).removed, [gone[0]]);
+    const left = (await indexRows(index, E)).map((row) => row.path);
+    assert.deepEqual([left.includes(gone[0]), left.includes(gone[1]), left.length], [false, true, N_IMAGES - 1]);
+  } finally {
+    gone.forEach((p, i) => renameSync(path.join(moved, `${i}.png`), path.join(images, p)));
+  }
 });
