@@ -164,25 +164,37 @@ export class IndexWriter {
     if (entries.length === 0) return;
     const bad = findNonFinite(rows);
     if (bad) throw new Error(`index: refusing to store ${describeNonFinite(bad)} (${entries[Math.floor(bad.first / e)].path})`);
-    const known = entries.map((x) => this.indexed.has(x.path));
-    const part = (want: boolean) => ({
-      entries: entries.filter((_, i) => known[i] === want),
-      rows: concatRows(rows, e, known, want),
-    });
+    const fresh: number[] = [];
+    const changed: number[] = [];
+    entries.forEach((x, i) => (this.indexed.has(x.path) ? changed : fresh).push(i));
     await uninterrupted(async () => {
-      for (const [write, { entries: some, rows: theirs }] of [
-        [appendRows, part(false)],
-        [upsertRows, part(true)],
-      ] as const) {
-        if (some.length === 0) continue;
-        await write(this.table, some, theirs);
-        for (const entry of some) this.indexed.set(entry.path, entry);
-        this.committedNow += some.length; // before Ctrl-C's report, which waits for this (interrupt.ts)
-        this.commits++;
-        this.untidy++;
-      }
+      await this.write(appendRows, entries, rows, fresh);
+      await this.write(upsertRows, entries, rows, changed);
     });
     if (this.untidy >= TIDY_EVERY) await this.tidy();
+  }
+
+  /** One commit of the rows `at` of a batch ([entries.length, E]) by `write`; none when `at` is empty. */
+  private async write(write: typeof appendRows, entries: StoreEntry[], rows: Float32Array, at: number[]): Promise<void> {
+    if (at.length === 0) return;
+    const e = this.info.embedDim;
+    const some = at.map((i) => entries[i]);
+    const theirs = new Float32Array(at.length * e); // [at.length, E]
+    at.forEach((i, r) => theirs.set(rows.subarray(i * e, (i + 1) * e), r * e));
+    await write(this.table, some, theirs);
+    for (const entry of some) this.indexed.set(entry.path, entry);
+    this.committedNow += some.length; // before Ctrl-C's report, which waits for this (interrupt.ts)
+    this.commits++;
+    this.untidy++;
+  }
+
+  /** Rewrites index.json as `change` makes it from what it holds now, under the info lock (other shards write it too). */
+  private updateInfo(change: (now: IndexInfo) => IndexInfo | Promise<IndexInfo>): Promise<IndexInfo> {
+    return withInfoLock(this.dir, async () => {
+      const next = await change((await readInfo(this.dir)) ?? this.info);
+      await writeInfo(this.dir, next);
+      return next;
+    });
   }
 
   /**
@@ -227,40 +239,17 @@ export class IndexWriter {
    */
   async close(result: { skipped: SkippedFile[]; complete: boolean }): Promise<IndexInfo> {
     try {
-      const info = await withInfoLock(this.dir, async () => {
-        const now = (await readInfo(this.dir)) ?? this.info;
-        const next = finishedInfo(now, this.shard, result);
-        next.count = await this.table.countRows();
-        await writeInfo(this.dir, next);
-        return next;
-      });
+      // Counted under the lock: a shard finishing meanwhile has committed all its rows before it records that.
+      const info = await this.updateInfo(async (now) => ({ ...finishedInfo(now, this.shard, result), count: await this.table.countRows() }));
       if (info.complete && (this.commits > 1 || this.shard !== undefined)) await this.tidy();
-      if (info.complete && (await this.needsTraining(info))) {
-        await buildVectorIndex(this.table, info.count, info.embedDim);
-        return await withInfoLock(this.dir, async () => {
-          const trained = { ...((await readInfo(this.dir)) ?? info), vectorIndex: { rows: info.count } };
-          await writeInfo(this.dir, trained);
-          return trained;
-        });
-      }
-      return info;
+      if (!info.complete || !(await this.needsTraining(info))) return info;
+      await buildVectorIndex(this.table, info.count, info.embedDim);
+      return await this.updateInfo((now) => ({ ...now, vectorIndex: { rows: info.count } }));
     } finally {
       this.table.close();
       await this.lock.release();
     }
   }
-}
-
-/** The rows of `rows` ([n, e]) whose `known` flag is `want`, packed. */
-function concatRows(rows: Float32Array, e: number, known: boolean[], want: boolean): Float32Array {
-  const out = new Float32Array(known.filter((k) => k === want).length * e);
-  let at = 0;
-  known.forEach((k, i) => {
-    if (k !== want) return;
-    out.set(rows.subarray(i * e, (i + 1) * e), at * e);
-    at++;
-  });
-  return out;
 }
 
 /** The gist of a LanceDB error: without the Rust source locations and cause chains it appends. */

@@ -84,7 +84,7 @@ Examples:
     const batchSize = intOption('batch-size', values['batch-size'], 1, MAX_BATCH, 'images per forward pass, each holding its activations');
     const shard = resolveShard(values);
     await checkOut(values.out);
-    if (shard && shard.source !== `--shard ${values.shard}` && !values.quiet) console.error(`biomedclip: shard ${shardLabel(shard)} (from ${shard.source})`);
+    if (shard && values.shard === undefined && !values.quiet) console.error(`biomedclip: shard ${shardLabel(shard)} (from ${shard.source})`);
     const clip = await openModel(values);
     let bar: Progress | undefined; // drawn from the start, when the number of images to do is known
     let counts: { indexed: number; total: number; committed: () => number } | undefined; // known once the index is open
