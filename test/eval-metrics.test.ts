@@ -19,7 +19,7 @@ import { classificationMetrics, selectRows, type Predictions } from '../src/eval
 import { medianRank, recallAtK, retrievalRanks } from '../src/eval/ranks.js';
 import { zeroShotProbabilities } from '../src/eval/zero-shot.js';
 import { mulberry32 } from '../src/util/random.js';
-import { REPO_ROOT, TORCH_PYTHON } from './helpers.js';
+import { REPO_ROOT, TORCH_PYTHON, unitRows } from './helpers.js';
 
 const TOL = 1e-12;
 
@@ -140,17 +140,6 @@ test('bootstrap intervals are seeded: same seed, same interval; another seed, an
   const acc = classificationMetrics(p).accuracy;
   assert.ok(a.ci.accuracy![0] <= acc && acc <= a.ci.accuracy![1], 'the interval holds the point estimate');
 });
-
-/** Unit rows of dimension `dim` from a seeded generator. */
-function unitRows(count: number, dim: number, next: () => number): Float32Array {
-  const out = new Float32Array(count * dim);
-  for (let i = 0; i < count; i++) {
-    let norm = 0;
-    for (let j = 0; j < dim; j++) norm += (out[i * dim + j] = next() - 0.5) ** 2;
-    for (let j = 0; j < dim; j++) out[i * dim + j] /= Math.sqrt(norm);
-  }
-  return out;
-}
 
 test('retrieval ranks, Recall@K and median rank equal a NumPy ranking (several positives, tied candidates)', async () => {
   const next = mulberry32(11);

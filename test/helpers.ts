@@ -133,3 +133,14 @@ export function oneErrorLine(r: SpawnSyncReturns<string> | InProcessRun, code: n
   assert.equal(stdout, '', 'nothing on stdout');
   return errors[0];
 }
+
+/** `count` unit rows ([count, dim], row-major) of dimension `dim`, from a seeded generator. */
+export function unitRows(count: number, dim: number, next: () => number): Float32Array {
+  const out = new Float32Array(count * dim);
+  for (let i = 0; i < count; i++) {
+    let norm = 0;
+    for (let j = 0; j < dim; j++) norm += (out[i * dim + j] = next() - 0.5) ** 2;
+    for (let j = 0; j < dim; j++) out[i * dim + j] /= Math.sqrt(norm);
+  }
+  return out;
+}

@@ -17,28 +17,18 @@ import { searchIndex } from '../src/retrieval/search.js';
 import { openExistingTable } from '../src/retrieval/table.js';
 import { ANN_MIN_ROWS } from '../src/retrieval/vector-index.js';
 import { mulberry32 } from '../src/util/random.js';
+import { unitRows } from './helpers.js';
 
 const E = 16;
 const root = mkdtempSync(path.join(tmpdir(), 'biomedclip-ann-threshold-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const model = { dir: 'synthetic', fingerprint: 'sha256:synthetic' };
 
-function unitRows(n: number, seed: number): Float32Array {
-  const next = mulberry32(seed);
-  const out = new Float32Array(n * E);
-  for (let i = 0; i < n; i++) {
-    let norm = 0;
-    for (let j = 0; j < E; j++) norm += (out[i * E + j] = next() - 0.5) ** 2;
-    for (let j = 0; j < E; j++) out[i * E + j] /= Math.sqrt(norm);
-  }
-  return out;
-}
-
 async function run(index: string, first: number, n: number, complete = true): Promise<void> {
   const images = path.join(root, 'images');
   mkdirSync(images, { recursive: true });
   const { writer } = await IndexWriter.open(index, { root: images, model, embedDim: E });
-  const rows = unitRows(n, first);
+  const rows = unitRows(n, E, mulberry32(first));
   // 90 rows a commit: 1 112 commits for the first run, so the writer tidies the table while it writes.
   for (let start = 0; start < n; start += 90) {
     const count = Math.min(90, n - start);
@@ -78,7 +68,7 @@ test('a finished run that brings the table to ANN_MIN_ROWS trains the vector ind
   assert.deepEqual(trainedOn(), { rows: ANN_MIN_ROWS + 1 }, 'one more row: not retrained');
   const reader = await IndexReader.open(index);
   try {
-    const query = unitRows(1, 5_000_000);
+    const query = unitRows(1, E, mulberry32(5_000_000));
     const { hits, method } = await searchIndex(reader, query, 1, 100);
     assert.deepEqual([method, hits[0].path], ['approximate', 'r5000000.png']);
     console.log(`# a row added after training: found first by the approximate search, cosine ${hits[0].cosine}`);
